@@ -1,0 +1,71 @@
+"""Import batches: every stored fact points to one; a batch can be listed and reverted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+from . import audit
+from .errors import KpiError, NotFound
+from .warehouse import Warehouse, now
+
+BATCH_COLUMNS = ["id", "kind", "dataset", "mode", "source", "sha256", "user_name", "created_at",
+                 "rows_in", "rows_loaded", "rows_rejected", "status", "reverted_at", "reverted_by", "note"]
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def create(con: duckdb.DuckDBPyConnection, *, kind: str, source: str, user: str, rows_in: int,
+           rows_loaded: int, rows_rejected: int, sha256: str | None = None,
+           dataset: str | None = None, mode: str | None = None, note: str | None = None) -> int:
+    """A new batch row inside the caller's transaction; returns its id."""
+    [(bid,)] = con.execute("SELECT nextval('batch_id_seq')").fetchall()
+    con.execute(
+        "INSERT INTO batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, NULL, ?)",
+        [bid, kind, dataset, mode, source, sha256, user, now(), rows_in, rows_loaded, rows_rejected, note])
+    audit.record(con, user, "import", kind, str(bid),
+                 after={"source": source, "rows": rows_loaded, "dataset": dataset, "mode": mode})
+    return int(bid)
+
+
+def list_batches(wh: Warehouse, limit: int = 200) -> list[dict]:
+    """Newest first."""
+    with wh.connect() as con:
+        cur = con.execute(f"SELECT {', '.join(BATCH_COLUMNS)} FROM batch ORDER BY id DESC LIMIT ?", [limit])
+        return [dict(zip(BATCH_COLUMNS, r, strict=True)) for r in cur.fetchall()]
+
+
+def get(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict:
+    row = next(iter(con.execute(f"SELECT {', '.join(BATCH_COLUMNS)} FROM batch WHERE id = ?",
+                                [batch_id]).fetchall()), None)
+    if row is None:
+        raise NotFound(f"no batch {batch_id}")
+    return dict(zip(BATCH_COLUMNS, row, strict=True))
+
+
+def revert(wh: Warehouse, batch_id: int, *, user: str = "admin", reason: str | None = None) -> dict:
+    """Take a batch back: the values it replaced become current again."""
+    from . import datasets, org  # late: both build on this module
+
+    with wh.transaction() as con:
+        b = get(con, batch_id)
+        if b["status"] == "reverted":
+            raise KpiError(f"batch {batch_id} was already reverted on {b['reverted_at']:%Y-%m-%d %H:%M}")
+        con.execute("UPDATE batch SET status = 'reverted', reverted_at = ?, reverted_by = ? WHERE id = ?",
+                    [now(), user, batch_id])
+        if b["kind"] == "dataset":
+            datasets.after_revert(con, b)
+        elif b["kind"] == "org":
+            org.check_tree(con)  # refuses (and rolls back) a revert that would break the tree
+        audit.record(con, user, "revert", "batch", str(batch_id), before={"status": "loaded"},
+                     after={"status": "reverted"}, reason=reason)
+        return get(con, batch_id) | {"note": json.dumps({"kind": b["kind"]})}

@@ -1,0 +1,369 @@
+"""The command line: `python -m kpi_core [--warehouse PATH] COMMAND`, thin over kpi_core.
+
+Exit codes: 0 done; 1 input refused (nothing written); 2 usage error; 3 warehouse busy;
+4 not found.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from . import batches as batches_mod
+from . import datasets as datasets_mod
+from . import dictionary, org
+from .errors import KpiError, ValidationFailed
+from .imports.facts import import_facts
+from .imports.report import write_error_workbook
+from .imports.result import ImportResult
+from .warehouse import Warehouse
+
+FORMATS = click.Choice(["text", "json"])
+
+
+def _json_default(v):
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    return str(v)
+
+
+def _emit(ctx: click.Context, data, text: str | None = None) -> None:
+    if ctx.obj["format"] == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        click.echo(text if text is not None else data)
+
+
+def _format_option(f):
+    """--format on a command as well as before it."""
+
+    def set_format(ctx, _param, value):
+        if value:
+            ctx.find_root().obj["format"] = value
+        return value
+
+    return click.option("--format", "fmt", type=FORMATS, expose_value=False, callback=set_format,
+                        is_eager=True, help="Output format (text or json).")(f)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ValidationFailed as exc:
+            click.echo(f"error: {exc}", err=True)
+            for p in exc.problems:
+                click.echo(f"  - {p}", err=True)
+            ctx.exit(exc.exit_code)
+        except KpiError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _wh(ctx: click.Context) -> Warehouse:
+    obj = ctx.find_root().obj
+    if "wh" not in obj:
+        wh = Warehouse(obj["warehouse"], on_wait=lambda m: click.echo(m, err=True))
+        wh.migrate()
+        obj["wh"] = wh
+    return obj["wh"]
+
+
+@click.group(cls=_Group)
+@click.option("--warehouse", type=click.Path(dir_okay=False), envvar="KPI_WAREHOUSE",
+              help="Warehouse file (default data/warehouse.duckdb, or $KPI_WAREHOUSE).")
+@click.option("--format", "fmt", type=FORMATS, default="text", help="Output format.")
+@click.option("--user", default="admin", help="Act as this user (recorded in batches and the audit log).")
+@click.pass_context
+def main(ctx: click.Context, warehouse: str | None, fmt: str, user: str) -> None:
+    """KPI Cockpit (绩效驾驶舱) command line."""
+    ctx.obj = {"warehouse": warehouse, "format": fmt, "user": user}
+
+
+def _user(ctx: click.Context) -> str:
+    return ctx.find_root().obj["user"]
+
+
+# --- init ------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load the demo company (org, metrics, data, targets).")
+@_format_option
+@click.pass_context
+def init(ctx, demo: bool) -> None:
+    """Create the warehouse (and load the demo company)."""
+    wh = _wh(ctx)
+    summary = {"warehouse": str(wh.path), "schema_version": wh.schema_version()}
+    if demo:
+        from .demo import load_demo
+
+        summary["demo"] = load_demo(wh, progress=_progress_printer())
+    _emit(ctx, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+# --- org -------------------------------------------------------------------------------------
+
+@main.group("org")
+def org_group() -> None:
+    """The org tree."""
+
+
+@org_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--sheet")
+@click.option("--dry-run", is_flag=True)
+@_format_option
+@click.pass_context
+def org_import(ctx, file: str, sheet: str | None, dry_run: bool) -> None:
+    """Add or update org units from a code, name, parent file (Chinese headers too)."""
+    result = org.import_org(_wh(ctx), file, sheet=sheet, user=_user(ctx), dry_run=dry_run)
+    _finish_import(ctx, result, dry_run=dry_run)
+
+
+@org_group.command("list")
+@_format_option
+@click.pass_context
+def org_list(ctx) -> None:
+    """The tree, indented."""
+    t = org.tree(_wh(ctx))
+    rows = [{"code": u.code, "name": u.name, "parent": u.parent, "depth": u.depth}
+            for c in ([t.root] if t.root else []) for u in (t.units[x] for x in t.subtree(c))]
+    _emit(ctx, rows, "\n".join(f"{'  ' * r['depth']}{r['code']}  {r['name']}" for r in rows) or "(no org units)")
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+@main.group("metrics")
+def metrics_group() -> None:
+    """The metric dictionary (指标中心)."""
+
+
+@metrics_group.command("apply")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--reason", help="Why the definitions change (kept with the new versions).")
+@click.option("--dry-run", is_flag=True)
+@_format_option
+@click.pass_context
+def metrics_apply(ctx, path: str, reason: str | None, dry_run: bool) -> None:
+    """Create or update definitions from a YAML file or directory (versioned)."""
+    r = dictionary.apply(_wh(ctx), path, reason=reason, user=_user(ctx), dry_run=dry_run)
+    text = (f"{'would create' if dry_run else 'created'} {len(r.created)}, "
+            f"{'would update' if dry_run else 'updated'} {len(r.updated)}, unchanged {len(r.unchanged)}")
+    for what, codes in (("created", r.created), ("updated", r.updated)):
+        if codes:
+            text += f"\n  {what}: {', '.join(codes)}"
+    _emit(ctx, r.as_dict(), text)
+
+
+@metrics_group.command("export")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write DIR/metrics.yaml.")
+@click.pass_context
+def metrics_export(ctx, out_dir: str | None) -> None:
+    """The dictionary as YAML (applies back to the same definitions)."""
+    text = dictionary.export(_wh(ctx), out_dir)
+    if out_dir:
+        click.echo(f"wrote {Path(out_dir) / 'metrics.yaml'}")
+    else:
+        click.echo(text, nl=False)
+
+
+@metrics_group.command("list")
+@_format_option
+@click.pass_context
+def metrics_list(ctx) -> None:
+    """Every metric: code, name, source, direction and SMART gaps."""
+    rows = [{"code": m.code, "name": m.name, "source": m.source_type, "direction": m.direction,
+             "perspective": m.perspective, "unit": m.unit, "smart_gaps": dictionary.smart_gaps(m)}
+            for m in dictionary.current(_wh(ctx)).values()]
+    lines = [f"{r['code']:<28} {r['source']:<8} {r['direction']:<17} {r['name']}"
+             + (f"  [SMART: {' '.join(g[0] for g in r['smart_gaps'])}]" if r["smart_gaps"] else "")
+             for r in rows]
+    _emit(ctx, rows, "\n".join(lines) or "(no metrics)")
+
+
+@metrics_group.command("show")
+@click.argument("code")
+@_format_option
+@click.pass_context
+def metrics_show(ctx, code: str) -> None:
+    """One metric: its definition, SMART gaps and version history."""
+    wh = _wh(ctx)
+    m = dictionary.get(wh, code)
+    data = {"definition": m.definition(), "smart_gaps": dictionary.smart_gaps(m),
+            "versions": dictionary.history(wh, code)}
+    text = dictionary.to_yaml([m]) + "SMART gaps:\n" + (
+        "\n".join(f"  {g}" for g in data["smart_gaps"]) or "  none") + "\nversions:\n" + "\n".join(
+        f"  v{v['version']}  {v['at'][:19]}  {v['user']}  {v['reason'] or ''}" for v in data["versions"])
+    _emit(ctx, data, text)
+
+
+# --- import ----------------------------------------------------------------------------------
+
+@main.group("import")
+def import_group() -> None:
+    """Load actuals, targets and datasets."""
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+    state = {"stage": None}
+
+    def show(stage: str, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        click.echo(f"\r{stage:<9} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+                   err=True, nl=False)
+        if done >= total:
+            click.echo("", err=True)
+        state["stage"] = stage
+
+    return show
+
+
+def _finish_import(ctx, result: ImportResult, *, dry_run: bool = False, errors_out: str | None = None,
+                   source: str | None = None) -> None:
+    data = result.as_dict()
+    if result.changes:
+        data["changes"] = result.changes
+    if errors_out and result.errors and source:
+        write_error_workbook(source, result.errors, errors_out)
+    if ctx.find_root().obj["format"] == "json":
+        _emit(ctx, data)
+    else:
+        if result.batch is not None:
+            click.echo(f"batch {result.batch}: loaded {result.loaded:,} from {result.rows:,} rows"
+                       + (f", rejected {result.rejected:,}" if result.rejected else ""))
+        elif dry_run and not result.errors:
+            click.echo(f"dry run: {result.loaded:,} facts would load; nothing written")
+        if result.changes:
+            c = result.changes
+            click.echo(f"changes: {c['new']:,} new, {c['changed']:,} changed, {c['unchanged']:,} unchanged")
+    if result.errors:
+        verb = "rejected" if result.batch is None and not dry_run else "problems"
+        click.echo(f"{verb}: {len(result.errors)} problem(s)"
+                   + ("; nothing was written" if result.batch is None else ""), err=True)
+        for p in result.errors[:200]:
+            click.echo(f"  {p}", err=True)
+        if len(result.errors) > 200:
+            click.echo(f"  … and {len(result.errors) - 200} more (use --format json or --errors-out)", err=True)
+    if result.batch is None and not (dry_run and not result.errors):
+        ctx.exit(1)
+
+
+def _facts_command(kind: str):
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--sheet", help="Sheet name (default: the first with data).")
+    @click.option("--year", type=int, help="Year for headers such as 1月 or Q1.")
+    @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+    @click.option("--partial", is_flag=True, help="Load the good facts and reject the bad ones.")
+    @click.option("--errors-out", type=click.Path(dir_okay=False),
+                  help="Write the problems to this .xlsx (the file with its bad cells marked).")
+    @_format_option
+    @click.pass_context
+    def command(ctx, file, sheet, year, dry_run, partial, errors_out):
+        result = import_facts(_wh(ctx), kind, file, sheet=sheet, year=year, dry_run=dry_run,
+                              partial=partial, user=_user(ctx), progress=_progress_printer())
+        _finish_import(ctx, result, dry_run=dry_run, errors_out=errors_out, source=file)
+
+    command.__doc__ = f"Import {kind} (long or wide; Excel or CSV)."
+    return command
+
+
+import_group.command("actuals")(_facts_command("actuals"))
+import_group.command("targets")(_facts_command("targets"))
+
+
+def _parse_types(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        col, sep, t = v.rpartition("=")
+        if not sep or not col:
+            raise click.BadParameter(f"'{v}' should be COLUMN=TYPE", param_hint="--type")
+        out[col.strip()] = t.strip().lower()
+    return out
+
+
+@import_group.command("dataset")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--sheet")
+@click.option("--mode", type=click.Choice(["replace", "append"]), default="replace")
+@click.option("--type", "types", multiple=True, help="Override a column type: 'COLUMN=date' "
+              f"(types: {', '.join(datasets_mod.TYPE_NAMES)}).")
+@_format_option
+@click.pass_context
+def import_dataset(ctx, name, file, sheet, mode, types) -> None:
+    """Load a file as dataset NAME (column names kept as written)."""
+    result = datasets_mod.import_file(_wh(ctx), name, file, sheet=sheet, mode=mode,
+                                      types=_parse_types(types), user=_user(ctx))
+    _finish_import(ctx, result)
+
+
+@import_group.command("db")
+@click.argument("name")
+@click.option("--url", required=True, help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db")
+@click.option("--table", help="Table (schema.table allowed).")
+@click.option("--query", help="A SELECT run on the source database.")
+@click.option("--mode", type=click.Choice(["replace", "append"]), default="replace")
+@_format_option
+@click.pass_context
+def import_db(ctx, name, url, table, query, mode) -> None:
+    """Pull a table or query from a source database as dataset NAME."""
+    from .sources import import_db as pull
+
+    result = pull(_wh(ctx), name, url, table=table, query=query, mode=mode, user=_user(ctx))
+    _finish_import(ctx, result)
+
+
+# --- batches, datasets -----------------------------------------------------------------------
+
+@main.group("batches")
+def batches_group() -> None:
+    """Import batches: list and revert."""
+
+
+@batches_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@_format_option
+@click.pass_context
+def batches_list(ctx, limit: int) -> None:
+    """Newest batches first."""
+    rows = batches_mod.list_batches(_wh(ctx), limit)
+    lines = [f"{b['id']:>5}  {b['created_at']:%Y-%m-%d %H:%M}  {b['kind']:<8} {b['status']:<8} "
+             f"{b['rows_loaded']:>9,}  {b['user_name']:<10} {b['dataset'] or ''} {b['source']}" for b in rows]
+    _emit(ctx, rows, "\n".join(lines) or "(no batches)")
+
+
+@batches_group.command("revert")
+@click.argument("batch_id", type=int)
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def batches_revert(ctx, batch_id: int, reason: str | None) -> None:
+    """Revert a batch: the values it replaced become current again."""
+    b = batches_mod.revert(_wh(ctx), batch_id, user=_user(ctx), reason=reason)
+    _emit(ctx, {"batch": batch_id, "status": b["status"]}, f"batch {batch_id} reverted")
+
+
+@main.group("datasets")
+def datasets_group() -> None:
+    """Imported datasets."""
+
+
+@datasets_group.command("list")
+@_format_option
+@click.pass_context
+def datasets_list(ctx) -> None:
+    rows = datasets_mod.list_datasets(_wh(ctx))
+    _emit(ctx, rows, "\n".join(f"{r['name']:<24} {r['rows']:>10,} rows  "
+                               + ", ".join(f"{c['name']}:{c['type']}" for c in r["columns"])
+                               for r in rows) or "(no datasets)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

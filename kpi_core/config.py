@@ -1,0 +1,46 @@
+"""Settings as data: where the warehouse lives, import limits, lock waits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+SQL_DIR = PROJECT_ROOT / "sql"
+MB = 1024 * 1024
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an import accepts before it is refused unread."""
+
+    max_file_bytes: int = 200 * MB
+    max_rows: int = 5_000_000
+    # Unzipped size of an xlsx is checked before parsing, against zip bombs.
+    max_unzipped_bytes: int = 2048 * MB
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Limits from KPI_MAX_FILE_MB, KPI_MAX_ROWS and KPI_MAX_UNZIPPED_MB."""
+        return cls(
+            max_file_bytes=int(_env_float("KPI_MAX_FILE_MB", 200) * MB),
+            max_rows=int(_env_float("KPI_MAX_ROWS", 5_000_000)),
+            max_unzipped_bytes=int(_env_float("KPI_MAX_UNZIPPED_MB", 2048) * MB),
+        )
+
+
+def warehouse_path() -> Path:
+    """The warehouse file: $KPI_WAREHOUSE or data/warehouse.duckdb."""
+    return Path(os.environ.get("KPI_WAREHOUSE") or DEFAULT_WAREHOUSE)
+
+
+def lock_timeout() -> float:
+    """Seconds a connection waits for another process's lock on the warehouse file."""
+    return _env_float("KPI_LOCK_TIMEOUT", 60.0)

@@ -1,0 +1,167 @@
+"""User-written SQL fragments (measure, filter, formula): parsed with SQLGlot, checked
+against an allow-list of syntax and functions, never pasted into SQL strings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlglot
+from sqlglot import exp
+
+DIALECT = "duckdb"
+
+# Syntax any fragment may use.
+_BASIC: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Null, exp.Boolean,
+    exp.Neg, exp.Not, exp.And, exp.Or, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+    exp.Is, exp.In, exp.Between, exp.Like, exp.ILike, exp.Add, exp.Sub, exp.Mul, exp.Div,
+    exp.IntDiv, exp.Mod, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.DataType, exp.Var,
+    exp.DPipe, exp.Tuple,
+)
+AGGREGATES: dict[type[exp.Expression], str] = {
+    exp.Sum: "sum", exp.Count: "count", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
+    exp.Median: "median", exp.Stddev: "stddev", exp.StddevSamp: "stddev_samp",
+    exp.StddevPop: "stddev_pop", exp.Variance: "variance", exp.VariancePop: "var_pop",
+    exp.PercentileCont: "quantile_cont", exp.PercentileDisc: "quantile_disc",
+}
+SCALARS: dict[type[exp.Expression], str] = {
+    exp.Coalesce: "coalesce", exp.Nullif: "nullif", exp.Abs: "abs", exp.Round: "round",
+    exp.Floor: "floor", exp.Ceil: "ceil", exp.Greatest: "greatest", exp.Least: "least",
+    exp.Lower: "lower", exp.Upper: "upper", exp.Trim: "trim", exp.Length: "length",
+    exp.Substring: "substring", exp.Extract: "extract", exp.Year: "year", exp.Month: "month",
+    exp.Quarter: "quarter", exp.Day: "day", exp.DateTrunc: "date_trunc", exp.Sqrt: "sqrt",
+    exp.Ln: "ln", exp.Log: "log", exp.Exp: "exp", exp.Sign: "sign",
+}
+FORMULA_FUNCTIONS: dict[type[exp.Expression], str] = {
+    exp.Abs: "abs", exp.Coalesce: "coalesce", exp.Nullif: "nullif", exp.Greatest: "greatest",
+    exp.Least: "least", exp.Round: "round",
+}
+_FORMULA_SYNTAX = (exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Neg, exp.Add,
+                   exp.Sub, exp.Mul, exp.Div)
+
+
+class ExpressionError(ValueError):
+    """A fragment that does not parse or uses something not allowed; says which."""
+
+
+def parse_fragment(text: str, what: str) -> exp.Expression:
+    """Parse one SQL expression; statements, several expressions or junk are refused."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError(f"{what} is empty")
+    try:
+        trees = sqlglot.parse(text, read=DIALECT)
+    except sqlglot.errors.SqlglotError as exc:
+        raise ExpressionError(f"{what} '{text}' does not parse: {_first_line(exc)}") from exc
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1 or isinstance(trees[0], exp.Block):
+        raise ExpressionError(f"{what} '{text}' must be one expression, not several statements")
+    tree = trees[0]
+    if isinstance(tree, exp.Query | exp.DDL | exp.DML | exp.Command):
+        raise ExpressionError(f"{what} '{text}' must be an expression, not a statement")
+    return tree
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200]
+
+
+def _name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return type(node).__name__
+
+
+def _match_column(name: str, columns: Iterable[str]) -> str | None:
+    cols = list(columns)
+    if name in cols:
+        return name
+    folded = [c for c in cols if c.lower() == name.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _check_nodes(tree: exp.Expression, text: str, what: str,
+                 allowed_funcs: dict[type[exp.Expression], str],
+                 syntax: tuple[type[exp.Expression], ...]) -> None:
+    for node in tree.walk():
+        if isinstance(node, exp.Star):
+            if not isinstance(node.parent, exp.Count):
+                raise ExpressionError(f"{what} '{text}': * is only allowed in count(*)")
+            continue
+        if isinstance(node, exp.Distinct):
+            if not isinstance(node.parent, exp.Count | exp.Sum | exp.Avg):
+                raise ExpressionError(f"{what} '{text}': DISTINCT is only allowed inside count/sum/avg")
+            continue
+        if type(node) in allowed_funcs or isinstance(node, syntax):
+            continue
+        if isinstance(node, exp.Func):
+            raise ExpressionError(f"{what} '{text}': function {_name(node)}() is not allowed")
+        raise ExpressionError(
+            f"{what} '{text}': {type(node).__name__.lower()} syntax is not allowed here"
+        )
+
+
+def _check_columns(tree: exp.Expression, text: str, what: str, columns: Iterable[str]) -> list[str]:
+    used = []
+    for col in tree.find_all(exp.Column):
+        if col.table or col.args.get("db") or col.args.get("catalog"):
+            raise ExpressionError(f"{what} '{text}': column {col.sql()} may not name a table")
+        match = _match_column(col.name, columns)
+        if match is None:
+            raise ExpressionError(f"{what} '{text}': unknown column '{col.name}'")
+        used.append(match)
+    return used
+
+
+def check_measure(text: str, columns: Iterable[str]) -> exp.Expression:
+    """An aggregate over the dataset's columns, e.g. sum(amount) or count(distinct "Order ID")."""
+    what = "measure"
+    tree = parse_fragment(text, what)
+    _check_nodes(tree, text, what, {**AGGREGATES, **SCALARS}, _BASIC)
+    _check_columns(tree, text, what, columns)
+    aggs = [n for n in tree.walk() if type(n) in AGGREGATES]
+    if not aggs:
+        raise ExpressionError(f"{what} '{text}' must aggregate its rows, e.g. sum(amount) or count(*)")
+    for agg in aggs:
+        if any(type(n) in AGGREGATES for n in agg.walk() if n is not agg):
+            raise ExpressionError(f"{what} '{text}': an aggregate may not contain another aggregate")
+    for col in tree.find_all(exp.Column):
+        if not any(type(a) in AGGREGATES for a in _ancestors(col)):
+            raise ExpressionError(f"{what} '{text}': column '{col.name}' must be inside an aggregate")
+    return tree
+
+
+def _ancestors(node: exp.Expression):
+    p = node.parent
+    while p is not None:
+        yield p
+        p = p.parent
+
+
+def check_filter(text: str, columns: Iterable[str]) -> exp.Expression:
+    """A row condition over the dataset's columns; no aggregates."""
+    what = "filter"
+    tree = parse_fragment(text, what)
+    _check_nodes(tree, text, what, SCALARS, _BASIC)
+    _check_columns(tree, text, what, columns)
+    return tree
+
+
+def check_formula(text: str) -> tuple[exp.Expression, list[str]]:
+    """Arithmetic over metric codes; returns the tree and the codes it names, in order."""
+    what = "formula"
+    tree = parse_fragment(text, what)
+    _check_nodes(tree, text, what, FORMULA_FUNCTIONS, _FORMULA_SYNTAX)
+    codes: list[str] = []
+    for col in (n for n in tree.walk(bfs=False) if isinstance(n, exp.Column)):  # in reading order
+        if col.table:
+            raise ExpressionError(f"{what} '{text}': {col.sql()} is not a metric code")
+        if col.name not in codes:
+            codes.append(col.name)
+    for lit in tree.find_all(exp.Literal):
+        if lit.is_string:
+            raise ExpressionError(f"{what} '{text}': text '{lit.this}' is not allowed in a formula")
+    if not codes:
+        raise ExpressionError(f"{what} '{text}' names no metric")
+    return tree, codes

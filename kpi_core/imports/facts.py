@@ -1,0 +1,352 @@
+"""Importing actuals and targets: long or wide files, validated whole before one write."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+
+from .. import batches, dictionary
+from ..dictionary import Metric
+from ..org import OrgTree, load_tree
+from ..periods import Period, find_year, parse_period, try_parse_period
+from ..values import parse_number
+from ..warehouse import Warehouse
+from .headers import FACT_ROLES, header_finder, map_roles, normalise
+from .read import Grid, read_grid
+from .result import ImportResult, Problem
+
+FactKind = Literal["actuals", "targets"]
+Progress = Callable[[str, int, int], None]
+_TABLE = {"actuals": "actual_fact", "targets": "target_fact"}
+_PERIODISH = re.compile(r"(\d+\s*月|^q\d|季度|^\d{4}\D)", re.I)
+
+
+@dataclass
+class _Facts:
+    """Parallel lists of the facts found in a file, before validation."""
+
+    metric: list
+    org: list
+    period: list  # Period, or the raw cell when it did not parse (with its error in bad)
+    value: list
+    row: list[int]
+    metric_col: str
+    org_col: str
+    period_col: list[str]
+    value_col: list[str]
+
+
+def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str | None = None,
+                 year: int | None = None, dry_run: bool = False, partial: bool = False,
+                 user: str = "admin", progress: Progress | None = None) -> ImportResult:
+    """Read, validate and (unless refused or dry run) load one file of actuals or targets."""
+    step = progress or (lambda *_: None)
+    step("read", 0, 1)
+    grid = read_grid(path, sheet=sheet, find_header=header_finder(FACT_ROLES, need=3))
+    step("read", 1, 1)
+    result = ImportResult(rows=grid.n_rows)
+    facts, shape_problems = shape(grid, kind, year)
+    if shape_problems:
+        result.errors = shape_problems
+        return result
+    with wh.connect() as con:
+        org = load_tree(con)
+    metrics = dictionary.current(wh)
+    good, errors = validate(facts, kind, metrics, org, step)
+    result.errors = errors
+    n_facts = len(facts.row)
+    if errors and not partial:
+        result.rejected = n_facts
+        return result
+    result.loaded, result.rejected = len(good), n_facts - len(good)
+    table = _facts_table(facts, good)
+    with wh.connect() as con:
+        result.changes = diff_against_current(con, kind, table)
+    if dry_run or not good:
+        return result
+    step("load", 0, len(good))
+    with wh.transaction() as con:
+        bid = batches.create(con, kind=kind, source=Path(path).name, sha256=batches.sha256_of(path),
+                             user=user, rows_in=grid.n_rows, rows_loaded=result.loaded,
+                             rows_rejected=result.rejected)
+        con.register("_incoming", table)
+        con.execute(f"INSERT INTO {_TABLE[kind]} SELECT metric, org, period, value, ?, source_row "
+                    "FROM _incoming", [bid])
+        con.unregister("_incoming")
+        _fault_pause()
+    step("load", len(good), len(good))
+    result.batch = bid
+    return result
+
+
+def _fault_pause() -> None:
+    """Test hook: hold the open transaction so a test can kill the process mid-load."""
+    pause = float(os.environ.get("KPI_TEST_PAUSE_BEFORE_COMMIT", "0") or 0)
+    if pause:
+        print("KPI_TEST: loading, transaction open", flush=True)
+        time.sleep(pause)
+
+
+def _text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return unicodedata.normalize("NFKC", str(v)).strip()
+
+
+def _year_context(grid: Grid, year: int | None) -> int | None:
+    if year is not None:
+        return year
+    for text in grid.context:
+        y = find_year(text)
+        if y:
+            return y
+    return None
+
+
+def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Problem]]:
+    """Find the long or wide layout and list its facts; problems if neither fits."""
+    roles, problems = map_roles(grid.header, FACT_ROLES)
+    value_role = "actual" if kind == "actuals" else "target"
+    vcol = roles.get(value_role, roles.get("value"))
+    mcol = roles.get("metric", roles.get("metric_name"))
+    ocol = roles.get("org", roles.get("org_name"))
+    missing = [name for name, col in (("指标/metric", mcol), ("组织/org", ocol)) if col is None]
+    if missing:
+        return _empty(), problems + [Problem(None, "", "", f"no {' or '.join(missing)} column; the header row "
+                                             f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
+    problems = [p for p in problems if "metric" in p.message or "org" in p.message or value_role in p.message]
+    if problems:
+        return _empty(), problems
+    metric, org = grid.columns[mcol].to_pylist(), grid.columns[ocol].to_pylist()
+    rows = grid.rows.to_pylist()
+    if "period" in roles and vcol is not None:
+        period = grid.columns[roles["period"]].to_pylist()
+        value = grid.columns[vcol].to_pylist()
+        n = len(rows)
+        return _Facts(metric, org, period, value, rows, grid.header[mcol], grid.header[ocol],
+                      [grid.header[roles["period"]]] * n, [grid.header[vcol]] * n), []
+    ctx_year = _year_context(grid, year)
+    pcols, bad = [], []
+    for j, h in enumerate(grid.header):
+        if j in roles.values() or not h:
+            continue
+        p = try_parse_period(h, ctx_year)
+        if p is not None:
+            pcols.append((j, p))
+        elif _PERIODISH.search(normalise(h)):
+            try:
+                parse_period(h, ctx_year)
+            except ValueError as exc:
+                bad.append(Problem(grid.header_row, h, h, f"column header is not a period: {exc}"))
+    if bad:
+        return _empty(), bad
+    if not pcols:
+        want = "实际值/actual" if kind == "actuals" else "目标值/target"
+        return _empty(), [Problem(None, "", "", f"found neither a 期间/period and {want} column (long shape) "
+                                  "nor period columns such as 2025-01 or 1月 (wide shape); the header row "
+                                  f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
+    f = _Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [])
+    cols = [(j, p, grid.columns[j].to_pylist()) for j, p in pcols]
+    for i, r in enumerate(rows):
+        for j, p, vals in cols:
+            v = vals[i]
+            if v is None or (isinstance(v, str) and not v.strip()):
+                continue
+            f.metric.append(metric[i])
+            f.org.append(org[i])
+            f.period.append(p)
+            f.value.append(v)
+            f.row.append(r)
+            f.period_col.append(grid.header[j])
+            f.value_col.append(grid.header[j])
+    return f, []
+
+
+def _empty() -> _Facts:
+    return _Facts([], [], [], [], [], "", "", [], [])
+
+
+class _Resolver:
+    """Metric and org lookups by code or name, memoised per distinct cell text."""
+
+    def __init__(self, metrics: dict[str, Metric], org: OrgTree):
+        self.metrics, self.org = metrics, org
+        self.metric_names: dict[str, list[str]] = {}
+        for m in metrics.values():
+            for name in {m.code.lower(), _text(m.name), _text(m.name_en or "").lower()} - {""}:
+                self.metric_names.setdefault(name, []).append(m.code)
+        self.org_names = org.by_name()
+        self._m: dict[str, tuple[str | None, str]] = {}
+        self._o: dict[str, tuple[str | None, str]] = {}
+
+    def metric(self, raw: object) -> tuple[str | None, str]:
+        key = _text(raw)
+        if key not in self._m:
+            self._m[key] = self._find_metric(key)
+        return self._m[key]
+
+    def _find_metric(self, key: str) -> tuple[str | None, str]:
+        if not key:
+            return None, "metric is empty"
+        if key in self.metrics:
+            return key, ""
+        codes = self.metric_names.get(key) or self.metric_names.get(key.lower()) or []
+        if len(set(codes)) == 1:
+            return codes[0], ""
+        if codes:
+            return None, f"metric name '{key}' is ambiguous ({', '.join(sorted(set(codes)))}); use the code"
+        return None, f"unknown metric '{key}'"
+
+    def org_unit(self, raw: object) -> tuple[str | None, str]:
+        key = _text(raw)
+        if key not in self._o:
+            self._o[key] = self._find_org(key)
+        return self._o[key]
+
+    def _find_org(self, key: str) -> tuple[str | None, str]:
+        if not key:
+            return None, "org unit is empty"
+        if key in self.org:
+            return key, ""
+        codes = self.org_names.get(key, [])
+        if len(codes) == 1:
+            return codes[0], ""
+        if codes:
+            return None, f"org name '{key}' is ambiguous ({', '.join(codes[:5])}); use the code"
+        return None, f"unknown org unit '{key}'"
+
+
+def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree,
+             step: Progress) -> tuple[list[tuple[int, str, str, Period, float]], list[Problem]]:
+    """Good facts as (index, metric, org, period, value) and every problem found."""
+    res = _Resolver(metrics, org)
+    good, errors, seen = [], _Problems(), {}
+    periods: dict[object, tuple[Period | None, str]] = {}
+    numbers: dict[object, tuple[float | None, str]] = {}
+    n = len(f.row)
+    for i in range(n):
+        if i % 50000 == 0:
+            step("validate", i, n)
+        row = f.row[i]
+        code, merr = res.metric(f.metric[i])
+        unit, oerr = res.org_unit(f.org[i])
+        bad = False
+        if merr:
+            errors.append(Problem(row, f.metric_col, _text(f.metric[i]), merr))
+            bad = True
+        if oerr:
+            errors.append(Problem(row, f.org_col, _text(f.org[i]), oerr))
+            bad = True
+        p = f.period[i]
+        if not isinstance(p, Period):
+            key = p if not isinstance(p, list | dict) else str(p)
+            if key not in periods:
+                try:
+                    periods[key] = (parse_period(p), "")
+                except ValueError as exc:
+                    periods[key] = (None, f"period {exc}")
+            p, perr = periods[key]
+            if perr:
+                errors.append(Problem(row, f.period_col[i], _text(f.period[i]), perr))
+                bad = True
+        v = f.value[i]
+        if isinstance(v, float) and v == v and abs(v) != float("inf"):
+            value, verr = v, ""
+        else:
+            key = v if isinstance(v, str | int | float) or v is None else str(v)
+            if key not in numbers:
+                try:
+                    numbers[key] = (parse_number(v), "")
+                except ValueError as exc:
+                    numbers[key] = (None, f"{exc}")
+            value, verr = numbers[key]
+            if value is None and not verr:
+                continue  # an empty value cell in a long file: nothing to load
+        if verr:
+            errors.append(Problem(row, f.value_col[i], _text(v), verr))
+            bad = True
+        if bad:
+            continue
+        m = metrics[code]
+        where, msg = _metric_rule(m, kind, p, value)
+        if msg:
+            col, shown = {"metric": (f.metric_col, _text(f.metric[i])), "period": (f.period_col[i], p.label),
+                          "value": (f.value_col[i], _text(v))}[where]
+            errors.append(Problem(row, col, shown, msg))
+            continue
+        key3 = (code, unit, p.label)
+        if key3 in seen:
+            errors.append(Problem(row, f.value_col[i], _text(v),
+                                  f"duplicate: {code} / {unit} / {p.label} is also on row {seen[key3]}"))
+            continue
+        seen[key3] = row
+        good.append((i, code, unit, p, value))
+    step("validate", n, n)
+    return good, list(errors)
+
+
+class _Problems(list):
+    """A problem list that keeps one copy of a problem repeated across a wide row's cells."""
+
+    def __init__(self):
+        super().__init__()
+        self._seen: set[Problem] = set()
+
+    def append(self, p: Problem) -> None:
+        if p not in self._seen:
+            self._seen.add(p)
+            super().append(p)
+
+
+def _metric_rule(m: Metric, kind: FactKind, p: Period, value: float) -> tuple[str, str]:
+    """(which cell: metric | period | value, the reason this metric refuses the fact), or ('', '')."""
+    if kind == "actuals":
+        if m.source_type != "manual":
+            how = (f"dataset '{m.source.dataset}'" if m.source_type == "dataset"
+                   else f"formula {m.source.formula}")
+            return "metric", f"{m.code} is computed from {how}; its actuals cannot be uploaded"
+        if p.grain != m.frequency:
+            return "period", (f"period {p.label} is a {p.grain}, but {m.code} is reported by {m.frequency} "
+                              f"(frequency: {m.frequency})")
+    if m.allowed is not None:
+        lo, hi = m.allowed.min, m.allowed.max
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            span = f"{'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}"
+            hint = " (write 95% or 0.95 for a percentage)" if m.unit == "%" and value > 1 else ""
+            return "value", f"value {value:g} is outside what {m.code} allows ({span}){hint}"
+    return "", ""
+
+
+def _facts_table(f: _Facts, good: list) -> pa.Table:
+    return pa.table({
+        "metric": pa.array([g[1] for g in good], pa.string()),
+        "org": pa.array([g[2] for g in good], pa.string()),
+        "period": pa.array([g[3].label for g in good], pa.string()),
+        "value": pa.array([g[4] for g in good], pa.float64()),
+        "source_row": pa.array([f.row[g[0]] for g in good], pa.int32()),
+    })
+
+
+def diff_against_current(con, kind: FactKind, table: pa.Table) -> dict:
+    """How many facts are new, changed or unchanged against what is current now."""
+    view = "actual" if kind == "actuals" else "target"
+    con.register("_diff", table)
+    try:
+        [(new, changed, same)] = con.execute(
+            f"SELECT count(*) FILTER (WHERE c.value IS NULL), "
+            f"count(*) FILTER (WHERE c.value IS NOT NULL AND c.value <> d.value), "
+            f"count(*) FILTER (WHERE c.value = d.value) "
+            f"FROM _diff d LEFT JOIN {view} c USING (metric, org, period)").fetchall()
+    finally:
+        con.unregister("_diff")
+    return {"new": new, "changed": changed, "unchanged": same}

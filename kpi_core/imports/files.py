@@ -1,0 +1,105 @@
+"""Checking an upload before parsing it: size, real type, passwords, zip bombs."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..config import Limits
+from ..errors import KpiError
+
+EXCEL_EXTS = {".xlsx", ".xlsm", ".xls", ".ods"}
+CSV_EXTS = {".csv", ".txt", ".tsv"}
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+
+class FileRefused(KpiError):
+    """The file is not something we will read; the message says what to do."""
+
+
+def _describe(head: bytes) -> str:
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith(_ZIP):
+        return "a zip archive"
+    if head.startswith(_OLE):
+        return "an old Office (OLE) file"
+    if head[:1] in (b"<",) or head.lstrip()[:5].lower() in (b"<html", b"<?xml", b"<!doc"):
+        return "an HTML/XML document"
+    if b"\x00" in head[:4096]:
+        return "a binary file"
+    return "a text file"
+
+
+def check_file(path: str | Path, limits: Limits | None = None) -> str:
+    """'excel' or 'csv' for a file we can read; FileRefused with the reason otherwise."""
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise FileRefused(f"{name}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRefused(f"{name} is empty (0 bytes)")
+    if size > limits.max_file_bytes:
+        raise FileRefused(
+            f"{name} is {size / 2**20:.1f} MB; the limit is {limits.max_file_bytes / 2**20:.0f} MB "
+            "(KPI_MAX_FILE_MB). Split the file or ask an admin to raise the limit."
+        )
+    ext = path.suffix.lower()
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if ext in CSV_EXTS:
+        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise FileRefused(f"{name} is not a CSV text file (it looks like {_describe(head)})")
+        return "csv"
+    if ext not in EXCEL_EXTS:
+        raise FileRefused(
+            f"{name}: unsupported file type '{ext or 'none'}'; upload .xlsx, .xlsm, .xls, .ods or .csv"
+        )
+    if ext == ".xls":
+        if not head.startswith(_OLE):
+            raise FileRefused(f"{name} is not an Excel .xls workbook (it looks like {_describe(head)})")
+        return "excel"
+    if head.startswith(_OLE):
+        if _ENCRYPTED in _read_all_small(path, head):
+            raise FileRefused(
+                f"{name} is password-protected; remove the password (File > Info > Protect "
+                "Workbook) and upload it again"
+            )
+        raise FileRefused(f"{name} is an old .xls workbook saved with a {ext} name; save it as {ext}")
+    if not head.startswith(_ZIP):
+        raise FileRefused(f"{name} is not an Excel workbook (it looks like {_describe(head)})")
+    _check_zip(path, ext, limits)
+    return "excel"
+
+
+def _read_all_small(path: Path, head: bytes) -> bytes:
+    # The encryption marker sits in the OLE directory, usually near the start.
+    with path.open("rb") as fh:
+        return fh.read(4 * 2**20)
+
+
+def _check_zip(path: Path, ext: str, limits: Limits) -> None:
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            members = {i.filename for i in infos}
+            total = sum(i.file_size for i in infos)
+            if ext == ".ods":
+                manifest = zf.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in members else b""
+                if b"encryption-data" in manifest:
+                    raise FileRefused(f"{name} is password-protected; remove the password and upload it again")
+    except zipfile.BadZipFile as exc:
+        raise FileRefused(f"{name} is damaged: not a readable workbook ({exc})") from exc
+    need = "content.xml" if ext == ".ods" else "xl/workbook.xml"
+    if need not in members:
+        raise FileRefused(f"{name} is a zip archive but not a {ext} workbook")
+    if total > limits.max_unzipped_bytes:
+        raise FileRefused(
+            f"{name} unpacks to {total / 2**20:.0f} MB, over the {limits.max_unzipped_bytes / 2**20:.0f} MB "
+            "limit (KPI_MAX_UNZIPPED_MB); it may be a zip bomb"
+        )

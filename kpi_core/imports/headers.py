@@ -1,0 +1,83 @@
+"""Header aliases (English and Chinese) and finding the header row below any title rows."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from ..periods import try_parse_period
+from .result import Problem
+
+# role -> accepted header spellings, compared after normalise(); settings as data.
+FACT_ROLES: dict[str, tuple[str, ...]] = {
+    "metric": ("metric", "metriccode", "metricid", "kpi", "kpicode", "指标", "指标编码", "指标代码",
+               "指标编号", "指标id"),
+    "metric_name": ("metricname", "kpiname", "指标名称", "指标名"),
+    "org": ("org", "orgcode", "orgunit", "unit", "unitcode", "department", "dept", "deptcode",
+            "team", "组织", "组织编码", "组织代码", "部门", "部门编码", "部门代码", "团队", "单位编码",
+            "人员编码", "工号"),
+    "org_name": ("orgname", "unitname", "departmentname", "组织名称", "部门名称", "团队名称", "姓名"),
+    "period": ("period", "month", "date", "期间", "月份", "月度", "年月", "时间", "日期", "统计期间"),
+    "actual": ("actual", "actuals", "actualvalue", "实际值", "完成值", "实际", "实绩",
+               "完成", "实际完成"),
+    "value": ("value", "数值", "值"),
+    "target": ("target", "targetvalue", "goal", "plan", "目标值", "目标", "计划值", "目标数"),
+}
+ORG_FILE_ROLES: dict[str, tuple[str, ...]] = {
+    "code": ("code", "orgcode", "unitcode", "编码", "组织编码", "代码", "部门编码"),
+    "name": ("name", "orgname", "unitname", "名称", "组织名称", "部门名称"),
+    "parent": ("parent", "parentcode", "parentorg", "上级", "上级组织", "上级编码", "上级组织编码",
+               "上级部门", "父级"),
+}
+
+
+def normalise(header: object) -> str:
+    """Compare headers ignoring case, width, spaces, underscores, dashes and a unit in brackets."""
+    text = unicodedata.normalize("NFKC", "" if header is None else str(header)).lower()
+    text = re.sub(r"[(\[（【].*?[)\]）】]", "", text)  # '实际值(万元)' -> '实际值'
+    return re.sub(r"[\s_\-:：*]+", "", text)
+
+
+def role_of(header: object, roles: dict[str, tuple[str, ...]]) -> str | None:
+    n = normalise(header)
+    for role, names in roles.items():
+        if n in names:
+            return role
+    return None
+
+
+def header_finder(roles: dict[str, tuple[str, ...]], need: int = 2) -> Callable[[list[list[object]]], int | None]:
+    """The first row naming at least `need` roles (period headers count for one)."""
+
+    def find(rows: list[list[object]]) -> int | None:
+        for i, row in enumerate(rows):
+            found = {role_of(v, roles) for v in row} - {None}
+            if any(try_parse_period(v, 2000) for v in row if isinstance(v, str)):
+                found.add("period-columns")
+            if len(found) >= need:
+                return i
+        return None
+
+    return find
+
+
+def map_roles(header: list[str], roles: dict[str, tuple[str, ...]],
+              required: tuple[str, ...] = ()) -> tuple[dict[str, int], list[Problem]]:
+    """Column index of each role found; a problem for each missing or repeated role."""
+    found: dict[str, int] = {}
+    problems = []
+    for i, h in enumerate(header):
+        role = role_of(h, roles)
+        if role is None:
+            continue
+        if role in found:
+            problems.append(Problem(None, h, "", f"two columns mean '{role}': '{header[found[role]]}' and '{h}'"))
+            continue
+        found[role] = i
+    for role in required:
+        if role not in found:
+            names = "/".join(roles[role][:1] + tuple(n for n in roles[role] if not n.isascii())[:3])
+            problems.append(Problem(None, "", "", f"no '{names}' column; the header row is: "
+                                    + ", ".join(h for h in header if h)))
+    return found, problems

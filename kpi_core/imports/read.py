@@ -1,0 +1,215 @@
+"""Reading Excel and CSV files into a Grid: header found below any title rows, data as Arrow.
+
+Excel goes through the calamine readers: python-calamine peeks at the first rows (to find
+the header and merged cells) and fastexcel reads the body straight into Arrow arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import pyarrow as pa
+import pyarrow.compute as pc
+import python_calamine
+
+from ..config import Limits
+from .files import FileRefused, check_file
+
+PEEK_ROWS = 30
+HeaderFinder = Callable[[list[list[object]]], int | None]
+
+
+@dataclass
+class Grid:
+    """A sheet's header and data columns, with the row number each data row had in the file."""
+
+    source: str
+    sheet: str | None
+    header: list[str]
+    header_row: int                      # 1-based row of the last header line
+    context: list[str] = field(default_factory=list)  # sheet name and title lines above
+    columns: list[pa.Array] = field(default_factory=list)
+    rows: pa.Array = field(default_factory=lambda: pa.array([], pa.int64()))
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+
+def _text(v: object) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def first_text_row(rows: list[list[object]]) -> int | None:
+    """Default header finder: the first row as wide as the widest row in the peek."""
+    widths = [sum(1 for v in r if _text(v)) for r in rows]
+    if not widths or max(widths) == 0:
+        return None
+    need = max(2, int(0.6 * max(widths))) if max(widths) > 1 else 1
+    return next(i for i, w in enumerate(widths) if w >= need)
+
+
+def read_grid(path: str | Path, *, sheet: str | None = None,
+              find_header: HeaderFinder = first_text_row, limits: Limits | None = None) -> Grid:
+    """Read a file's sheet (or CSV) into a Grid; FileRefused for what cannot be read."""
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    kind = check_file(path, limits)
+    grid = _read_csv(path, find_header, limits) if kind == "csv" else _read_excel(path, sheet, find_header, limits)
+    return _drop_blank_rows(grid)
+
+
+def _no_header(path: Path, sheet: str | None) -> FileRefused:
+    where = f" (sheet '{sheet}')" if sheet else ""
+    return FileRefused(f"{path.name}{where} has no header row in its first {PEEK_ROWS} rows, or no data")
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (a superset of GBK)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused(f"{name} is neither UTF-8 nor GBK text; save it as CSV UTF-8")
+
+
+def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
+    text = decode_text(path.read_bytes(), path.name)
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for rec in reader:
+        rows.append(rec)
+        lines.append(reader.line_num)
+        if len(rows) > limits.max_rows + PEEK_ROWS:
+            raise FileRefused(f"{path.name} has more than {limits.max_rows:,} rows (KPI_MAX_ROWS)")
+    h = find_header(rows[:PEEK_ROWS])
+    if h is None:
+        raise _no_header(path, None)
+    header = [c.strip() for c in rows[h]]
+    body, body_lines = rows[h + 1:], lines[h + 1:]
+    width = max([len(header), *(len(r) for r in body)]) if body else len(header)
+    header += [""] * (width - len(header))
+    cols = [pa.array([(r[j] if j < len(r) and r[j].strip() != "" else None) for r in body], pa.string())
+            for j in range(width)]
+    context = [" ".join(c for c in r if c.strip()) for r in rows[:h]]
+    return Grid(path.name, None, header, lines[h], context, cols, pa.array(body_lines, pa.int64()))
+
+
+# --- Excel ---------------------------------------------------------------------------------
+
+def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits) -> Grid:
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types
+        raise FileRefused(f"{path.name} cannot be read as a workbook: {exc}") from exc
+    names = wb.sheet_names
+    if sheet is not None and sheet not in names:
+        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+    try:
+        sh = wb.get_sheet_by_name(sheet) if sheet is not None else _first_sheet_with_data(wb)
+        peek = sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
+        merged = sh.merged_cell_ranges or []
+        start_row, start_col = sh.start or (0, 0)
+        height = sh.total_height
+    except FileRefused:
+        raise
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+    if height > limits.max_rows + PEEK_ROWS:
+        raise FileRefused(f"{path.name} has {height:,} rows, over the {limits.max_rows:,}-row limit (KPI_MAX_ROWS)")
+    h = find_header(peek)
+    if h is None:
+        raise _no_header(path, sh.name)
+    header, last = _header_block(peek, h, merged)
+    try:
+        reader = fastexcel.read_excel(str(path))
+        skip = last + 1 - start_row
+        data = reader.load_sheet(sh.name, header_row=None, skip_rows=skip if skip > 0 else None,
+                                 schema_sample_rows=None).to_arrow()
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+    if skip <= 0 and data.num_rows and start_row <= last:
+        data = data.slice(last + 1 - start_row)
+    header = header[start_col:] if start_col < len(header) else []
+    header += [""] * (data.num_columns - len(header))
+    cols = [data.column(j) for j in range(data.num_columns)]
+    cols += [pa.nulls(data.num_rows, pa.string())] * (len(header) - len(cols))
+    first = last + 2  # 1-based row number of the first data row
+    rows = pa.array(range(first, first + data.num_rows), pa.int64())
+    context = [sh.name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
+    return Grid(path.name, sh.name, header, last + 1, context, cols, rows)
+
+
+def _first_sheet_with_data(wb: python_calamine.CalamineWorkbook):
+    for name in wb.sheet_names:
+        sh = wb.get_sheet_by_name(name)
+        if sh.height > 0:
+            return sh
+    return wb.get_sheet_by_index(0)
+
+
+def _header_block(peek: list[list[object]], h: int, merged) -> tuple[list[str], int]:
+    """Header texts per column (merged cells filled, stacked header rows joined), last row."""
+    grid = [list(r) for r in peek]
+    last = h
+    for (r0, c0), (r1, c1) in merged:
+        if r0 == h and r1 > h:
+            last = max(last, r1)  # a cell merged downwards: the header spans those rows
+        if r0 == h and c1 > c0 and h + 1 < len(grid):
+            below = grid[h + 1][c0:c1 + 1]
+            if any(_text(v) for v in below):
+                last = max(last, h + 1)  # a group heading over sub-headings (2025年 over 1月…)
+    last = min(last, len(grid) - 1)
+    for (r0, c0), (r1, c1) in merged:
+        if r0 > last or r1 < h:
+            continue
+        value = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else None
+        for r in range(max(r0, h), min(r1, last) + 1):
+            for c in range(c0, c1 + 1):
+                if c < len(grid[r]):
+                    grid[r][c] = value
+    width = max(len(grid[r]) for r in range(h, last + 1))
+    header = []
+    for c in range(width):
+        parts: list[str] = []
+        for r in range(h, last + 1):
+            t = _text(grid[r][c]) if c < len(grid[r]) else ""
+            if t and t not in parts:
+                parts.append(t)
+        header.append(" ".join(parts))
+    return header, last
+
+
+def _drop_blank_rows(grid: Grid) -> Grid:
+    if not grid.columns or grid.n_rows == 0:
+        return grid
+    blank = None
+    for col in grid.columns:
+        empty = pc.is_null(col)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            empty = pc.or_(empty, pc.equal(pc.utf8_trim_whitespace(col), ""))
+        empty = pc.fill_null(empty, True)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    keep = pc.invert(blank)
+    if pc.all(keep).as_py():
+        return grid
+    grid.columns = [pc.filter(c, keep) for c in grid.columns]
+    grid.rows = pc.filter(grid.rows, keep)
+    return grid

@@ -1,0 +1,74 @@
+"""The problems of a refused import as an Excel file: a list, and the sheet with bad cells marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import python_calamine
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+
+from .headers import normalise
+from .result import Problem
+
+_BAD = PatternFill("solid", fgColor="FFC7CE")
+_ROW = PatternFill("solid", fgColor="FFF2CC")
+
+
+def safe_cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula is written as plain text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _source_rows(path: Path) -> list[list[object]]:
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        import csv
+        import io
+
+        from .read import decode_text
+
+        return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
+    wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    return wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+
+
+def write_error_workbook(source: str | Path, problems: list[Problem], out: str | Path) -> Path:
+    """Write `out`: sheet 'errors' (row, column, value, message) and 'data' with bad cells red."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "errors"
+    ws.append(["row", "column", "value", "message"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for p in problems:
+        ws.append([p.row, safe_cell(p.column), safe_cell(p.value), safe_cell(p.message)])
+    ws.column_dimensions["D"].width = 90
+    try:
+        rows = _source_rows(Path(source))
+    except Exception:  # the list alone is still useful when the source cannot be re-read
+        rows = []
+    if rows:
+        data = wb.create_sheet("data")
+        for r in rows:
+            data.append([safe_cell(v) for v in r])
+        headers = {}
+        for r in rows[:30]:
+            for j, v in enumerate(r):
+                headers.setdefault(normalise(v), j + 1)
+        for p in problems:
+            if p.row is None or p.row > len(rows):
+                continue
+            for cell in data[p.row]:
+                cell.fill = _ROW
+            parts = [normalise(x) for x in p.column.split(" ")] if p.column else []
+            col = next((headers[x] for x in reversed(parts) if x in headers), None)
+            if col:
+                cell = data.cell(row=p.row, column=col)
+                cell.fill = _BAD
+                cell.comment = Comment(p.message, "KPI Cockpit")
+    out = Path(out)
+    wb.save(out)
+    return out

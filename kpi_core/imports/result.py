@@ -1,0 +1,41 @@
+"""What an import reports: every problem as row, column, value, message."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One refused cell or row; `row` is the row number the spreadsheet shows (CSV: line)."""
+
+    row: int | None
+    column: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        col = f", column '{self.column}'" if self.column else ""
+        val = f", value '{self.value}'" if self.value != "" else ""
+        return f"{where}{col}{val}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one import, in the shape `--format json` prints."""
+
+    batch: int | None = None
+    rows: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    changes: dict = field(default_factory=dict)  # what the load changes (new/changed/unchanged facts)
+
+    @property
+    def ok(self) -> bool:
+        return self.batch is not None
+
+    def as_dict(self) -> dict:
+        return {"batch": self.batch, "rows": self.rows, "loaded": self.loaded,
+                "rejected": self.rejected, "errors": [asdict(e) for e in self.errors]}

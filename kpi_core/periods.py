@@ -1,0 +1,206 @@
+"""Periods: parsing the ways people write them, labels, grains and containment."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import total_ordering
+from typing import Literal
+
+Grain = Literal["month", "quarter", "year"]
+GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
+_EXCEL_EPOCH = date(1899, 12, 30)
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_MONTH_NAMES = {
+    m: i + 1
+    for i, names in enumerate(
+        ["JAN JANUARY", "FEB FEBRUARY", "MAR MARCH", "APR APRIL", "MAY", "JUN JUNE",
+         "JUL JULY", "AUG AUGUST", "SEP SEPT SEPTEMBER", "OCT OCTOBER", "NOV NOVEMBER",
+         "DEC DECEMBER"]
+    )
+    for m in names.split()
+}
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Period:
+    """A month (`2025-03`), quarter (`2025-Q1`) or year (`2025`)."""
+
+    grain: Grain
+    year: int
+    num: int = 0  # month 1-12, quarter 1-4, 0 for a year
+
+    @property
+    def label(self) -> str:
+        if self.grain == "month":
+            return f"{self.year:04d}-{self.num:02d}"
+        if self.grain == "quarter":
+            return f"{self.year:04d}-Q{self.num}"
+        return f"{self.year:04d}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def _key(self) -> tuple[int, int, int]:
+        first = self.months()[0].num
+        return (self.year, first, GRAINS.index(self.grain))
+
+    def __lt__(self, other: Period) -> bool:
+        return self._key() < other._key()
+
+    def months(self) -> list[Period]:
+        """The months this period covers, in order."""
+        if self.grain == "month":
+            return [self]
+        if self.grain == "quarter":
+            return [Period("month", self.year, m) for m in range(3 * self.num - 2, 3 * self.num + 1)]
+        return [Period("month", self.year, m) for m in range(1, 13)]
+
+    def to(self, grain: Grain) -> Period:
+        """The period of `grain` containing this one (only upwards)."""
+        if GRAINS.index(grain) < GRAINS.index(self.grain):
+            raise ValueError(f"{self.label} is a {self.grain}; it is not inside one {grain}")
+        if grain == self.grain:
+            return self
+        if grain == "year":
+            return Period("year", self.year)
+        return Period("quarter", self.year, (self.num - 1) // 3 + 1)
+
+    def contains(self, other: Period) -> bool:
+        return GRAINS.index(other.grain) <= GRAINS.index(self.grain) and other.to(self.grain) == self
+
+    def shift(self, n: int) -> Period:
+        """The period n steps later (earlier when n < 0) at the same grain."""
+        if self.grain == "year":
+            return Period("year", self.year + n)
+        size = 12 if self.grain == "month" else 4
+        idx = self.year * size + self.num - 1 + n
+        return Period(self.grain, idx // size, idx % size + 1)
+
+    def first_day(self) -> date:
+        return date(self.year, self.months()[0].num, 1)
+
+    def end_day(self) -> date:
+        """The day after the period's last day (exclusive end)."""
+        nxt = self.months()[-1].shift(1)
+        return date(nxt.year, nxt.num, 1)
+
+
+def month_range(first: Period, last: Period) -> list[Period]:
+    """Every month from the first month of `first` to the last month of `last`."""
+    out, p, end = [], first.months()[0], last.months()[-1]
+    while p <= end:
+        out.append(p)
+        p = p.shift(1)
+    return out
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+
+
+def _year(y: str | int) -> int:
+    y = int(y)
+    if not 1900 <= y <= 2200:
+        raise ValueError(f"year {y} is out of range")
+    return y
+
+
+def _month(year: int, m: int | str) -> Period:
+    m = int(m)
+    if not 1 <= m <= 12:
+        raise ValueError(f"month {m} is not 1-12")
+    return Period("month", year, m)
+
+
+def _quarter(year: int, q: str) -> Period:
+    n = _CN_DIGITS.get(q) or int(q)
+    if not 1 <= n <= 4:
+        raise ValueError(f"quarter {n} is not 1-4")
+    return Period("quarter", year, n)
+
+
+def _need_year(year: int | None, text: str) -> int:
+    if year is None:
+        raise ValueError(f"'{text}' has no year; give the year (--year, the sheet name or title)")
+    return year
+
+
+# (pattern, builder(match, year_context)) — first match wins; patterns see cleaned text.
+_PATTERNS: list[tuple[re.Pattern, object]] = [
+    (re.compile(r"^(?:FY)?(\d{4})(?:年|年度)?$"), lambda m, y: Period("year", _year(m[1]))),
+    (re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?(?:\d{2}:\d{2}(?::\d{2})?)?$"),
+     lambda m, y: _month(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})(\d{2})$"), lambda m, y: _month(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})年(\d{1,2})月(?:份)?(?:\d{1,2}日)?$"), lambda m, y: _month(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})[-/]?Q([1-4])$"), lambda m, y: _quarter(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})年?(?:第)?([1-4一二三四])季度?$"), lambda m, y: _quarter(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})年Q([1-4])$"), lambda m, y: _quarter(_year(m[1]), m[2])),
+    (re.compile(r"^Q([1-4])[-/]?(\d{4})$"), lambda m, y: _quarter(_year(m[2]), m[1])),
+    (re.compile(r"^([A-Z]{3,9})[-/.]?(\d{4})$"), lambda m, y: _month(_year(m[2]), _MONTH_NAMES[m[1]])),
+    (re.compile(r"^(\d{4})[-/.]?([A-Z]{3,9})$"), lambda m, y: _month(_year(m[1]), _MONTH_NAMES[m[2]])),
+    (re.compile(r"^(\d{1,2})月(?:份)?$"), lambda m, y: _month(_need_year(y, m[0]), m[1])),
+    (re.compile(r"^M(\d{1,2})$"), lambda m, y: _month(_need_year(y, m[0]), m[1])),
+    (re.compile(r"^Q([1-4])$"), lambda m, y: _quarter(_need_year(y, m[0]), m[1])),
+    (re.compile(r"^第?([1-4一二三四])季度$"), lambda m, y: _quarter(_need_year(y, m[0]), m[1])),
+    (re.compile(r"^([A-Z]{3,9})$"), lambda m, y: _month(_need_year(y, m[0]), _MONTH_NAMES[m[1]])),
+]
+
+
+def parse_period(value: object, year: int | None = None) -> Period:
+    """Read a period cell; `year` fills in `3月` or `Q1`. Raises ValueError saying why."""
+    if isinstance(value, Period):
+        return value
+    if isinstance(value, datetime):
+        return Period("month", value.year, value.month)
+    if isinstance(value, date):
+        return Period("month", value.year, value.month)
+    if isinstance(value, bool) or value is None:
+        raise ValueError("is empty" if value is None else f"'{value}' is not a period")
+    if isinstance(value, int | float):
+        return _period_from_number(float(value))
+    text = _clean(str(value))
+    if not text:
+        raise ValueError("is empty")
+    for pattern, build in _PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return build(m, year)  # type: ignore[operator]
+            except KeyError:
+                break
+    raise ValueError(f"'{value}' is not a period (write 2025-03, 2025-Q1 or 2025)")
+
+
+def _period_from_number(v: float) -> Period:
+    """A year (2025), yyyymm (202503) or an Excel date serial (45717)."""
+    if v != int(v):
+        raise ValueError(f"'{v:g}' is not a period")
+    n = int(v)
+    if 1900 <= n <= 2200:
+        return Period("year", n)
+    if 190001 <= n <= 220012:
+        return _month(_year(n // 100), n % 100)
+    if 20000 <= n <= 120000:
+        d = _EXCEL_EPOCH + timedelta(days=n)
+        return Period("month", d.year, d.month)
+    raise ValueError(f"'{n}' is not a period")
+
+
+def try_parse_period(value: object, year: int | None = None) -> Period | None:
+    """parse_period, or None when it is not a period."""
+    try:
+        return parse_period(value, year)
+    except ValueError:
+        return None
+
+
+def find_year(text: object) -> int | None:
+    """A 4-digit year in a sheet name or title such as '2025年销售目标'."""
+    if text is None:
+        return None
+    m = re.search(r"(?<!\d)(19\d{2}|2[01]\d{2})(?!\d)", unicodedata.normalize("NFKC", str(text)))
+    return int(m[1]) if m else None

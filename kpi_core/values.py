@@ -1,0 +1,53 @@
+"""Reading a number cell the way people type them: 1,234.5 · 12.3% · １２３ · (1,200) · 12万."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import date, datetime
+
+_MULTIPLIERS = {"万": 1e4, "亿": 1e8, "%": 0.01, "‰": 0.001}
+_CURRENCY = "¥$€£元"
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(E[+-]?\d+)?$")
+
+
+def parse_number(value: object) -> float | None:
+    """The number in a cell, None for an empty cell; ValueError with the reason otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"'{value}' is not a number")
+    if isinstance(value, int | float):
+        v = float(value)
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            raise ValueError("is infinite")
+        return v
+    if isinstance(value, datetime | date):
+        raise ValueError(f"'{value}' is a date, not a number")
+    return _parse_text(str(value))
+
+
+def _parse_text(raw: str) -> float | None:
+    text = unicodedata.normalize("NFKC", raw).replace("\u2212", "-")
+    text = re.sub(r"[\s\u00a0]+", "", text).upper()
+    if not text:
+        return None
+    negative = False
+    if text.startswith("(") and text.endswith(")"):
+        negative, text = True, text[1:-1]
+    text = text.strip(_CURRENCY).replace(",", "")
+    if text[:1] in "+-" and text[1:2] in _CURRENCY:
+        text = text[0] + text[2:]
+    factor = 1.0
+    while text and text[-1] in _MULTIPLIERS:
+        factor *= _MULTIPLIERS[text[-1]]
+        text = text[:-1]
+    if not _NUMBER.match(text):
+        raise ValueError(f"'{raw}' is not a number")
+    v = float(text) * factor
+    # Round away binary noise from the scaling (12.3% -> 0.123, not 0.12300000000000001).
+    v = float(f"{v:.15g}")
+    return -v if negative else v

@@ -1,0 +1,188 @@
+"""The DuckDB warehouse: connections, migrations, transactions and the data version.
+
+A DuckDB file admits one read-write process at a time. Connections here are short-lived
+(one per CLI command, one per page render or write), so the app and a CLI import take
+turns; a connection that finds the file locked waits with back-off up to `lock_timeout()`
+and then fails with a message naming the process that holds the lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from .config import SQL_DIR, lock_timeout, warehouse_path
+from .errors import KpiError, WarehouseBusy
+
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower() and isinstance(exc, duckdb.IOException)
+
+
+def _holder(message: str) -> str:
+    """The 'held in … (PID n)' part of DuckDB's lock message, if any."""
+    m = re.search(r"held in (.+?\(PID \d+\))", message)
+    return m.group(1) if m else "another process"
+
+
+def now() -> datetime:
+    """Current time, timezone-aware (stored as TIMESTAMPTZ)."""
+    return datetime.now(UTC)
+
+
+class Warehouse:
+    """One DuckDB warehouse file; hands out short-lived connections and transactions."""
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float | None = None,
+                 on_wait: Callable[[str], None] | None = None):
+        self.path = Path(path) if path else warehouse_path()
+        self.timeout = lock_timeout() if timeout is None else timeout
+        self.on_wait = on_wait
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.timeout
+        delay, told = 0.05, False
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise KpiError(f"Cannot open warehouse {self.path}: {exc}") from exc
+                holder = _holder(str(exc))
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"The warehouse {self.path} is in use by {holder}; waited "
+                        f"{self.timeout:g} s. Try again when it finishes, or raise "
+                        "KPI_LOCK_TIMEOUT."
+                    ) from exc
+                if self.on_wait and not told:
+                    self.on_wait(f"Waiting for the warehouse: it is in use by {holder}…")
+                    told = True
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for this thread; nested calls share it, the outermost closes it."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.depth += 1
+            try:
+                yield con
+            finally:
+                self._local.depth -= 1
+            return
+        con = self._open()
+        self._local.con, self._local.depth = con, 1
+        try:
+            yield con
+        finally:
+            self._local.con, self._local.depth = None, 0
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction that bumps the data version; all or nothing."""
+        with self.connect() as con:
+            if getattr(self._local, "in_tx", False):
+                yield con
+                return
+            con.execute("BEGIN TRANSACTION")
+            self._local.in_tx = True
+            try:
+                yield con
+                con.execute(
+                    "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                    "WHERE key = 'data_version'"
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.in_tx = False
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations in sql/migrations not yet applied; return their names."""
+        applied: list[str] = []
+        with self.connect() as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration "
+                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ)"
+            )
+            done = {v for (v,) in con.execute("SELECT version FROM schema_migration").fetchall()}
+            for path in migration_files():
+                version = int(path.name[:3])
+                if version in done:
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(path.read_text(encoding="utf-8"))
+                    con.execute("INSERT INTO schema_migration VALUES (?, ?, ?)",
+                                [version, path.name, now()])
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                applied.append(path.name)
+        return applied
+
+    def schema_version(self) -> int:
+        """Highest applied migration, 0 for a new file."""
+        with self.connect() as con:
+            try:
+                row = next(iter(con.execute("SELECT max(version) FROM schema_migration").fetchall()), None)
+            except duckdb.CatalogException:
+                return 0
+        return int(row[0] or 0)
+
+    def data_version(self) -> int:
+        """A counter every committed write bumps; cached reads key on it."""
+        with self.connect() as con:
+            row = next(iter(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()))
+        return int(row[0])
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self.connect() as con:
+            row = next(iter(con.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchall()), None)
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM setting WHERE key = ?", [key])
+            con.execute("INSERT INTO setting VALUES (?, ?)", [key, value])
+
+
+def migration_files() -> list[Path]:
+    """Migration files in order; a misnamed file is an error, not silently skipped."""
+    files = sorted(MIGRATIONS_DIR.glob("*.sql"))
+    for f in files:
+        if not _MIGRATION_NAME.match(f.name):
+            raise KpiError(f"Migration file {f.name} must be named NNN_lowercase_name.sql")
+    return files
+
+
+def open_warehouse(path: str | Path | None = None, **kw) -> Warehouse:
+    """A migrated warehouse (created if missing)."""
+    wh = Warehouse(path, **kw)
+    wh.migrate()
+    return wh
