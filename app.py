@@ -45,7 +45,7 @@ def home() -> None:
     for col, key in zip(cols, ["org_units", "metrics", "actuals", "targets", "datasets"], strict=True):
         col.metric(t(key, L), f"{s[key]:,}")
     st.subheader(t("recent_batches", L))
-    st.dataframe(s["recent_batches"], hide_index=True, use_container_width=True)
+    st.dataframe(s["recent_batches"], hide_index=True, width="stretch")
     st.caption(f"{t('data_version', L)}: {s['data_version']}")
 
 

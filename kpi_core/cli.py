@@ -226,12 +226,13 @@ def _progress_printer():
 
 
 def _finish_import(ctx, result: ImportResult, *, dry_run: bool = False, errors_out: str | None = None,
+                   sheet: str | None = None,
                    source: str | None = None) -> None:
     data = result.as_dict()
     if result.changes:
         data["changes"] = result.changes
     if errors_out and result.errors and source:
-        write_error_workbook(source, result.errors, errors_out)
+        write_error_workbook(source, result.errors, errors_out, sheet=sheet)
     if ctx.find_root().obj["format"] == "json":
         _emit(ctx, data)
     else:
@@ -268,7 +269,7 @@ def _facts_command(kind: str):
     def command(ctx, file, sheet, year, dry_run, partial, errors_out):
         result = import_facts(_wh(ctx), kind, file, sheet=sheet, year=year, dry_run=dry_run,
                               partial=partial, user=_user(ctx), progress=_progress_printer())
-        _finish_import(ctx, result, dry_run=dry_run, errors_out=errors_out, source=file)
+        _finish_import(ctx, result, dry_run=dry_run, errors_out=errors_out, source=file, sheet=sheet)
 
     command.__doc__ = f"Import {kind} (long or wide; Excel or CSV)."
     return command

@@ -19,6 +19,7 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -86,7 +87,7 @@ def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None
     problems = _check_columns(names)
     if problems:
         return ImportResult(rows=grid.n_rows, errors=problems)
-    table = pa.table(dict(zip(names, grid.columns, strict=True)))
+    table = normalise_types(pa.table(dict(zip(names, grid.columns, strict=True))))
     return _load(wh, name, mode, types or {}, user, path.name, batches.sha256_of(path),
                  arrow=table, limits=limits)
 
@@ -110,6 +111,18 @@ def _is_utf8(raw: bytes) -> bool:
         return True
     except UnicodeDecodeError:
         return False
+
+
+def normalise_types(table: pa.Table) -> pa.Table:
+    """Excel datetimes that are all midnight become dates; others plain microsecond timestamps."""
+    cols = []
+    for col in table.columns:
+        if pa.types.is_timestamp(col.type):
+            us = pc.cast(col, pa.timestamp("us"))
+            midnight = pc.equal(pc.cast(pc.cast(us, pa.date32()), pa.timestamp("us")), us)
+            col = pc.cast(us, pa.date32()) if pc.all(midnight).as_py() is not False else us
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
 
 
 def _batch_table(con: duckdb.DuckDBPyConnection, name: str, bid: int) -> str:

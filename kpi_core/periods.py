@@ -123,19 +123,29 @@ def _quarter(year: int, q: str) -> Period:
     return Period("quarter", year, n)
 
 
+class _NoYear(ValueError):
+    """A month or quarter written without its year, and no year given."""
+
+
 def _need_year(year: int | None, text: str) -> int:
     if year is None:
-        raise ValueError(f"'{text}' has no year; give the year (--year, the sheet name or title)")
+        raise _NoYear(text)
     return year
+
+
+def _named_month(name: str, year: int | None, text: str) -> Period:
+    number = _MONTH_NAMES[name]  # KeyError first: 'ABC' is not a month, whatever the year
+    return _month(_need_year(year, text), number)
 
 
 # (pattern, builder(match, year_context)) — first match wins; patterns see cleaned text.
 _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^(?:FY)?(\d{4})(?:年|年度)?$"), lambda m, y: Period("year", _year(m[1]))),
-    (re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?(?:\d{2}:\d{2}(?::\d{2})?)?$"),
+    (re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?(?:T?\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
      lambda m, y: _month(_year(m[1]), m[2])),
     (re.compile(r"^(\d{4})(\d{2})$"), lambda m, y: _month(_year(m[1]), m[2])),
-    (re.compile(r"^(\d{4})年(\d{1,2})月(?:份)?(?:\d{1,2}日)?$"), lambda m, y: _month(_year(m[1]), m[2])),
+    # 年 may be missing where a stacked header joins a year cell (2025) with a month cell (1月).
+    (re.compile(r"^(\d{4})年?(\d{1,2})月(?:份)?(?:\d{1,2}日)?$"), lambda m, y: _month(_year(m[1]), m[2])),
     (re.compile(r"^(\d{4})[-/]?Q([1-4])$"), lambda m, y: _quarter(_year(m[1]), m[2])),
     (re.compile(r"^(\d{4})年?(?:第)?([1-4一二三四])季度?$"), lambda m, y: _quarter(_year(m[1]), m[2])),
     (re.compile(r"^(\d{4})年Q([1-4])$"), lambda m, y: _quarter(_year(m[1]), m[2])),
@@ -146,7 +156,7 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^M(\d{1,2})$"), lambda m, y: _month(_need_year(y, m[0]), m[1])),
     (re.compile(r"^Q([1-4])$"), lambda m, y: _quarter(_need_year(y, m[0]), m[1])),
     (re.compile(r"^第?([1-4一二三四])季度$"), lambda m, y: _quarter(_need_year(y, m[0]), m[1])),
-    (re.compile(r"^([A-Z]{3,9})$"), lambda m, y: _month(_need_year(y, m[0]), _MONTH_NAMES[m[1]])),
+    (re.compile(r"^([A-Z]{3,9})$"), lambda m, y: _named_month(m[1], y, m[0])),
 ]
 
 
@@ -165,6 +175,8 @@ def parse_period(value: object, year: int | None = None) -> Period:
     text = _clean(str(value))
     if not text:
         raise ValueError("is empty")
+    if re.fullmatch(r"\d{5}(?:\.0+)?", text):  # an Excel date serial that arrived as text
+        return _period_from_number(float(text))
     for pattern, build in _PATTERNS:
         m = pattern.match(text)
         if m:
@@ -172,6 +184,9 @@ def parse_period(value: object, year: int | None = None) -> Period:
                 return build(m, year)  # type: ignore[operator]
             except KeyError:
                 break
+            except _NoYear:
+                raise ValueError(f"'{str(value).strip()}' has no year; give the year (--year, the sheet "
+                                 "name or the title row)") from None
     raise ValueError(f"'{value}' is not a period (write 2025-03, 2025-Q1 or 2025)")
 
 

@@ -7,7 +7,10 @@ large table never sits whole in Python memory.
 from __future__ import annotations
 
 import decimal
+import json
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -40,28 +43,98 @@ def _statement(table: str | None, query: str | None) -> sa.Executable:
 
 
 def _column(values: list) -> pa.Array:
+    """One chunk of one column; values Arrow cannot type together (SQLite allows any mix) become text."""
     if any(isinstance(v, decimal.Decimal) for v in values):
         values = [None if v is None else float(v) for v in values]
-    return pa.array(values)
+    if not any(isinstance(v, dict) for v in values):
+        try:
+            return pa.array(values)
+        except (pa.ArrowException, OverflowError):
+            pass
+    return pa.array([_text(v) for v in values], pa.string())
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return str(value)
+
+
+def _wider(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The type that holds a column's values from two chunks (null + date = date, int + float = float)."""
+    if a == b:
+        return a
+    try:
+        merged = pa.unify_schemas([pa.schema([("c", a)]), pa.schema([("c", b)])], promote_options="permissive")
+    except pa.ArrowException:
+        return pa.string()
+    return merged.field("c").type
+
+
+def _conform(rb: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A chunk cast to the types of the whole pull."""
+    cols = []
+    for col, field in zip(rb.columns, schema, strict=True):
+        if col.type != field.type:
+            try:
+                col = col.cast(field.type)
+            except (pa.ArrowException, OverflowError):
+                col = pa.array([_text(v) for v in col.to_pylist()], pa.string()).cast(field.type)
+        cols.append(col)
+    return pa.record_batch(cols, schema=schema)
+
+
+def _spool(path: Path, rb: pa.RecordBatch) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rb.schema) as writer:
+        writer.write_batch(rb)
+
+
+def _unspool(path: Path) -> pa.RecordBatch:
+    with pa.OSFile(str(path), "rb") as source:
+        return pa.ipc.open_file(source).get_batch(0)
 
 
 def _batches(url: str, table: str | None, query: str | None) -> Iterator[pa.RecordBatch]:
+    """The rows as record batches of one schema.
+
+    A chunk's types are only what its own values show: a column can be all NULL in the first
+    chunk and dates later, or (SQLite) integers first and reals later. The chunks are spooled to a
+    temporary directory while the types of the whole pull are worked out, then handed on cast to
+    them; so memory holds one chunk, and a pull that fails midway has written nothing.
+    """
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise KpiError(f"bad database url {safe_url(url)}: {exc}") from exc
-    try:
-        with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True).execute(_statement(table, query))
-            names = list(result.keys())
-            while rows := result.fetchmany(CHUNK_ROWS):
-                cols = list(zip(*rows, strict=True))
-                yield pa.record_batch([_column(list(c)) for c in cols], names=names)
-    except sa.exc.SQLAlchemyError as exc:
-        msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise KpiError(f"reading {table or 'the query'} from {safe_url(url)} failed: {msg}") from exc
-    finally:
-        engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="kpi-db-pull-") as spool:
+        parts: list[Path] = []
+        names: list[str] = []
+        types: list[pa.DataType] = []
+        try:
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(_statement(table, query))
+                names = list(result.keys())
+                types = [pa.null()] * len(names)
+                while rows := result.fetchmany(CHUNK_ROWS):
+                    cols = [_column(list(c)) for c in zip(*rows, strict=True)]
+                    types = [_wider(t, c.type) for t, c in zip(types, cols, strict=True)]
+                    parts.append(Path(spool) / f"{len(parts)}.arrow")
+                    _spool(parts[-1], pa.record_batch(cols, names=names))
+        except sa.exc.SQLAlchemyError as exc:
+            msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise KpiError(f"reading {table or 'the query'} from {safe_url(url)} failed: {msg}") from exc
+        finally:
+            engine.dispose()
+        # A column with no value at all is text, as it is in an imported file.
+        schema = pa.schema([(n, pa.string() if pa.types.is_null(t) else t) for n, t in zip(names, types, strict=True)])
+        if not parts and names:  # no rows: the columns still show, and the load says "no data rows"
+            yield pa.RecordBatch.from_pylist([], schema=schema)
+        for part in parts:
+            yield _conform(_unspool(part), schema)
 
 
 def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, query: str | None = None,

@@ -10,6 +10,7 @@ from datetime import date, datetime
 _MULTIPLIERS = {"万": 1e4, "亿": 1e8, "%": 0.01, "‰": 0.001}
 _CURRENCY = "¥$€£元"
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(E[+-]?\d+)?$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234,567.5: commas only between thousands
 
 
 def parse_number(value: object) -> float | None:
@@ -23,7 +24,7 @@ def parse_number(value: object) -> float | None:
         if math.isnan(v):
             return None
         if math.isinf(v):
-            raise ValueError("is infinite")
+            raise ValueError(f"'{value}' is not a finite number")
         return v
     if isinstance(value, datetime | date):
         raise ValueError(f"'{value}' is a date, not a number")
@@ -38,16 +39,23 @@ def _parse_text(raw: str) -> float | None:
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
-    text = text.strip(_CURRENCY).replace(",", "")
+    text = text.strip(_CURRENCY)
     if text[:1] in "+-" and text[1:2] in _CURRENCY:
         text = text[0] + text[2:]
     factor = 1.0
     while text and text[-1] in _MULTIPLIERS:
         factor *= _MULTIPLIERS[text[-1]]
         text = text[:-1]
+    if "," in text:
+        # '1,5' may mean 1.5 (decimal comma) or 15: refuse rather than guess.
+        if not _GROUPED.match(text):
+            raise ValueError(f"'{raw}' is not a number (commas may only separate thousands, as in 1,234.5)")
+        text = text.replace(",", "")
     if not _NUMBER.match(text):
         raise ValueError(f"'{raw}' is not a number")
-    v = float(text) * factor
-    # Round away binary noise from the scaling (12.3% -> 0.123, not 0.12300000000000001).
-    v = float(f"{v:.15g}")
+    v = float(text)
+    if factor != 1.0:
+        # Round away binary noise from the scaling (12.3% -> 0.123, not 0.12300000000000001);
+        # an unscaled number keeps every digit it was written with.
+        v = float(f"{v * factor:.15g}")
     return -v if negative else v

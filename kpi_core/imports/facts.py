@@ -60,9 +60,13 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
     with wh.connect() as con:
         org = load_tree(con)
     metrics = dictionary.current(wh)
+    n_facts = len(facts.row)
+    if n_facts == 0:
+        result.errors = [Problem(None, "", "", f"{Path(path).name} has no values to load below its header "
+                                 f"(row {grid.header_row}); nothing was written")]
+        return result
     good, errors = validate(facts, kind, metrics, org, step)
     result.errors = errors
-    n_facts = len(facts.row)
     if errors and not partial:
         result.rejected = n_facts
         return result
@@ -124,14 +128,23 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
     if missing:
         return _empty(), problems + [Problem(None, "", "", f"no {' or '.join(missing)} column; the header row "
                                              f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
-    problems = [p for p in problems if "metric" in p.message or "org" in p.message or value_role in p.message]
+    # Two columns for a role this import reads (e.g. 期间 and 月份) is refused, not guessed.
+    relevant = {"metric", "metric_name", "org", "org_name", "period", value_role}
+    if value_role not in roles:
+        relevant.add("value")
+    problems = [p for p in problems if any(p.message.startswith(f"two columns mean '{r}'") for r in relevant)]
     if problems:
         return _empty(), problems
-    metric, org = grid.columns[mcol].to_pylist(), grid.columns[ocol].to_pylist()
     rows = grid.rows.to_pylist()
+    cells = _cell_reader(grid, rows)
+    metric, org = cells(mcol), cells(ocol)
     if "period" in roles and vcol is not None:
-        period = grid.columns[roles["period"]].to_pylist()
-        value = grid.columns[vcol].to_pylist()
+        period = cells(roles["period"])
+        value = cells(vcol)
+        # A row with an empty value cell holds no fact (as an empty cell of a wide row).
+        keep = [i for i, v in enumerate(value) if not _blank(v)]
+        if len(keep) < len(value):
+            metric, org, period, value, rows = ([c[i] for i in keep] for c in (metric, org, period, value, rows))
         n = len(rows)
         return _Facts(metric, org, period, value, rows, grid.header[mcol], grid.header[ocol],
                       [grid.header[roles["period"]]] * n, [grid.header[vcol]] * n), []
@@ -156,11 +169,11 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
                                   "nor period columns such as 2025-01 or 1月 (wide shape); the header row "
                                   f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
     f = _Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [])
-    cols = [(j, p, grid.columns[j].to_pylist()) for j, p in pcols]
+    cols = [(j, p, cells(j)) for j, p in pcols]
     for i, r in enumerate(rows):
         for j, p, vals in cols:
             v = vals[i]
-            if v is None or (isinstance(v, str) and not v.strip()):
+            if _blank(v):
                 continue
             f.metric.append(metric[i])
             f.org.append(org[i])
@@ -170,6 +183,24 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
             f.period_col.append(grid.header[j])
             f.value_col.append(grid.header[j])
     return f, []
+
+
+def _cell_reader(grid: Grid, rows: list[int]) -> Callable[[int], list]:
+    """A column's cells, with an Excel error cell (read as empty) given back as its text, '#N/A'."""
+    at = {r: i for i, r in enumerate(rows)} if grid.cell_errors else {}
+
+    def cells(j: int) -> list:
+        values = grid.columns[j].to_pylist()
+        for (r, c), text in grid.cell_errors.items():
+            if c == j and r in at:
+                values[at[r]] = text
+        return values
+
+    return cells
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _empty() -> _Facts:
@@ -231,6 +262,7 @@ def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
     """Good facts as (index, metric, org, period, value) and every problem found."""
     res = _Resolver(metrics, org)
     good, errors, seen = [], _Problems(), {}
+    later: dict[tuple[str, str, str], list[int]] = {}  # duplicated key -> rows after its first
     periods: dict[object, tuple[Period | None, str]] = {}
     numbers: dict[object, tuple[float | None, str]] = {}
     n = len(f.row)
@@ -286,13 +318,23 @@ def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
             continue
         key3 = (code, unit, p.label)
         if key3 in seen:
+            first = seen[key3]
             errors.append(Problem(row, f.value_col[i], _text(v),
-                                  f"duplicate: {code} / {unit} / {p.label} is also on row {seen[key3]}"))
+                                  f"duplicate: {code} / {unit} / {p.label} is also on row {f.row[first]}"))
+            later.setdefault(key3, []).append(row)
             continue
-        seen[key3] = row
+        seen[key3] = i
         good.append((i, code, unit, p, value))
+    # Neither copy of a duplicated key is loaded (which one is right is not ours to guess); the
+    # first copy is reported too, naming the rows that repeat it.
+    for key3, rows in later.items():
+        i = seen[key3]
+        errors.append(Problem(f.row[i], f.value_col[i], _text(f.value[i]),
+                              f"duplicate: {' / '.join(key3)} is also on row {', '.join(map(str, rows))}"))
+    if later:
+        good = [g for g in good if (g[1], g[2], g[3].label) not in later]
     step("validate", n, n)
-    return good, list(errors)
+    return good, sorted(errors, key=lambda e: -1 if e.row is None else e.row)
 
 
 class _Problems(list):

@@ -33,6 +33,12 @@ def _describe(head: bytes) -> str:
     return "a text file"
 
 
+def _mb(n: float) -> str:
+    """Bytes as MB for a message: 200 MB, 3 MB, 0.06 MB (a small limit does not show as 0 MB)."""
+    x = n / 2**20
+    return f"{x:.0f} MB" if x >= 100 else f"{x:.2g} MB" if x < 1 else f"{x:.3g} MB"
+
+
 def check_file(path: str | Path, limits: Limits | None = None) -> str:
     """'excel' or 'csv' for a file we can read; FileRefused with the reason otherwise."""
     limits = limits or Limits.from_env()
@@ -45,7 +51,7 @@ def check_file(path: str | Path, limits: Limits | None = None) -> str:
         raise FileRefused(f"{name} is empty (0 bytes)")
     if size > limits.max_file_bytes:
         raise FileRefused(
-            f"{name} is {size / 2**20:.1f} MB; the limit is {limits.max_file_bytes / 2**20:.0f} MB "
+            f"{name} is {_mb(size)}; the limit is {_mb(limits.max_file_bytes)} "
             "(KPI_MAX_FILE_MB). Split the file or ask an admin to raise the limit."
         )
     ext = path.suffix.lower()
@@ -100,6 +106,6 @@ def _check_zip(path: Path, ext: str, limits: Limits) -> None:
         raise FileRefused(f"{name} is a zip archive but not a {ext} workbook")
     if total > limits.max_unzipped_bytes:
         raise FileRefused(
-            f"{name} unpacks to {total / 2**20:.0f} MB, over the {limits.max_unzipped_bytes / 2**20:.0f} MB "
+            f"{name} unpacks to {_mb(total)}, over the {_mb(limits.max_unzipped_bytes)} "
             "limit (KPI_MAX_UNZIPPED_MB); it may be a zip bomb"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import date
 
 from ..periods import try_parse_period
 from .result import Problem
@@ -53,7 +54,9 @@ def header_finder(roles: dict[str, tuple[str, ...]], need: int = 2) -> Callable[
     def find(rows: list[list[object]]) -> int | None:
         for i, row in enumerate(rows):
             found = {role_of(v, roles) for v in row} - {None}
-            if any(try_parse_period(v, 2000) for v in row if isinstance(v, str)):
+            # Excel turns a typed 2025-01 into a date cell, so header cells may be dates or numbers.
+            if any(try_parse_period(v, 2000) for v in row
+                   if isinstance(v, str | date | int | float) and not isinstance(v, bool) and v != ""):
                 found.add("period-columns")
             if len(found) >= need:
                 return i

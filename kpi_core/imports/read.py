@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from ..config import Limits
 from .files import FileRefused, check_file
 
 PEEK_ROWS = 30
+_EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Num": "#NUM!",
+                 "Null": "#NULL!", "Name": "#NAME?", "GettingData": "#GETTING_DATA"}
 HeaderFinder = Callable[[list[list[object]]], int | None]
 
 
@@ -35,6 +38,8 @@ class Grid:
     context: list[str] = field(default_factory=list)  # sheet name and title lines above
     columns: list[pa.Array] = field(default_factory=list)
     rows: pa.Array = field(default_factory=lambda: pa.array([], pa.int64()))
+    # Excel error cells (#N/A, #DIV/0! …), read as empty: {(row number, column index): '#N/A'}
+    cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -42,6 +47,8 @@ class Grid:
 
 
 def _text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # a header typed as 2025 is read back as 2025.0
     return "" if v is None else str(v).strip()
 
 
@@ -69,6 +76,11 @@ def _no_header(path: Path, sheet: str | None) -> FileRefused:
     return FileRefused(f"{path.name}{where} has no header row in its first {PEEK_ROWS} rows, or no data")
 
 
+def _too_many_rows(path: Path, n: int, limits: Limits) -> FileRefused:
+    return FileRefused(f"{path.name} has {n:,} rows, over the {limits.max_rows:,}-row limit (KPI_MAX_ROWS); "
+                       "split the file or ask an admin to raise the limit")
+
+
 # --- CSV -----------------------------------------------------------------------------------
 
 def decode_text(data: bytes, name: str) -> str:
@@ -94,9 +106,11 @@ def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
+    end = 0
     for rec in reader:
         rows.append(rec)
-        lines.append(reader.line_num)
+        lines.append(end + 1)  # the line the record starts on (a quoted cell may span lines)
+        end = reader.line_num
         if len(rows) > limits.max_rows + PEEK_ROWS:
             raise FileRefused(f"{path.name} has more than {limits.max_rows:,} rows (KPI_MAX_ROWS)")
     h = find_header(rows[:PEEK_ROWS])
@@ -104,6 +118,8 @@ def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
         raise _no_header(path, None)
     header = [c.strip() for c in rows[h]]
     body, body_lines = rows[h + 1:], lines[h + 1:]
+    if len(body) > limits.max_rows:
+        raise _too_many_rows(path, len(body), limits)
     width = max([len(header), *(len(r) for r in body)]) if body else len(header)
     header += [""] * (width - len(header))
     cols = [pa.array([(r[j] if j < len(r) and r[j].strip() != "" else None) for r in body], pa.string())
@@ -126,27 +142,37 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
         sh = wb.get_sheet_by_name(sheet) if sheet is not None else _first_sheet_with_data(wb)
         peek = sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
         merged = sh.merged_cell_ranges or []
-        start_row, start_col = sh.start or (0, 0)
-        height = sh.total_height
+        _, start_col = sh.start or (0, 0)
+        end = sh.end
+        height = end[0] + 1 if end else 0  # rows down to the last used one (total_height is that index)
     except FileRefused:
         raise
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
     if height > limits.max_rows + PEEK_ROWS:
-        raise FileRefused(f"{path.name} has {height:,} rows, over the {limits.max_rows:,}-row limit (KPI_MAX_ROWS)")
+        raise _too_many_rows(path, height, limits)
     h = find_header(peek)
     if h is None:
         raise _no_header(path, sh.name)
     header, last = _header_block(peek, h, merged)
+    if height - (last + 1) > limits.max_rows:
+        raise _too_many_rows(path, height - (last + 1), limits)
     try:
         reader = fastexcel.read_excel(str(path))
-        skip = last + 1 - start_row
-        data = reader.load_sheet(sh.name, header_row=None, skip_rows=skip if skip > 0 else None,
-                                 schema_sample_rows=None).to_arrow()
+        # With header_row=None fastexcel counts skip_rows from the sheet's first row (row 1),
+        # even when the used area starts lower down.
+        data, bad_cells = reader.load_sheet(sh.name, header_row=None, skip_rows=last + 1,
+                                            schema_sample_rows=None).to_arrow_with_errors()
+    except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
+        raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
+                          "its formula or paste values, and upload again") from exc
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
-    if skip <= 0 and data.num_rows and start_row <= last:
-        data = data.slice(last + 1 - start_row)
+    cell_errors = {}
+    for e in bad_cells.errors if bad_cells else []:
+        m = re.search(r"Error\((\w+)\)", e.detail)
+        if m:  # position: (0-based sheet row, column index in the data read)
+            cell_errors[(e.position[0] + 1, e.position[1])] = _EXCEL_ERRORS.get(m[1], f"#{m[1].upper()}")
     header = header[start_col:] if start_col < len(header) else []
     header += [""] * (data.num_columns - len(header))
     cols = [data.column(j) for j in range(data.num_columns)]
@@ -154,7 +180,7 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
     first = last + 2  # 1-based row number of the first data row
     rows = pa.array(range(first, first + data.num_rows), pa.int64())
     context = [sh.name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
-    return Grid(path.name, sh.name, header, last + 1, context, cols, rows)
+    return Grid(path.name, sh.name, header, last + 1, context, cols, rows, cell_errors)
 
 
 def _first_sheet_with_data(wb: python_calamine.CalamineWorkbook):

@@ -23,7 +23,7 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def _source_rows(path: Path) -> list[list[object]]:
+def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
         import csv
         import io
@@ -31,12 +31,19 @@ def _source_rows(path: Path) -> list[list[object]]:
         from .read import decode_text
 
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
+    from .read import _first_sheet_with_data
+
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
-    return wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    # The sheet the import read: the one named, else the first with data (as read_grid picks).
+    sh = wb.get_sheet_by_name(sheet) if sheet else _first_sheet_with_data(wb)
+    return sh.to_python(skip_empty_area=False)
 
 
-def write_error_workbook(source: str | Path, problems: list[Problem], out: str | Path) -> Path:
-    """Write `out`: sheet 'errors' (row, column, value, message) and 'data' with bad cells red."""
+def write_error_workbook(source: str | Path, problems: list[Problem], out: str | Path, *,
+                         sheet: str | None = None) -> Path:
+    """Write `out`: sheet 'errors' (row, column, value, message) and 'data' with bad cells red.
+
+    `sheet` is the sheet the import read (default: the first with data)."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "errors"
@@ -47,7 +54,7 @@ def write_error_workbook(source: str | Path, problems: list[Problem], out: str |
         ws.append([p.row, safe_cell(p.column), safe_cell(p.value), safe_cell(p.message)])
     ws.column_dimensions["D"].width = 90
     try:
-        rows = _source_rows(Path(source))
+        rows = _source_rows(Path(source), sheet)
     except Exception:  # the list alone is still useful when the source cannot be re-read
         rows = []
     if rows:

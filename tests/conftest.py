@@ -1,0 +1,142 @@
+"""Shared fixtures: a tiny company (3 org levels, 7 metrics) in a warehouse built once per session.
+
+Tests that write get their own copy of that warehouse file (`wh`), so they never see each
+other's batches; building the template once keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from kpi_core import datasets, dictionary
+from kpi_core.org import import_org_rows
+from kpi_core.warehouse import open_warehouse
+
+ORG = [
+    ("HQ", "总公司", None),
+    ("SALES", "销售部", "HQ"),
+    ("OPS", "运营部", "HQ"),
+    ("EAST", "华东组", "SALES"),
+    ("SOUTH", "华南组", "SALES"),
+    ("SVC", "客服组", "OPS"),
+]
+
+METRICS_YAML = """
+metrics:
+  - code: revenue
+    name: 销售收入
+    name_en: Revenue
+    unit: CNY
+    frequency: month
+    time_agg: sum
+    source: manual
+  - code: cost
+    name: 成本
+    name_en: Cost
+    unit: CNY
+    direction: lower_is_better
+    source: manual
+  - code: gross_margin
+    name: 毛利率
+    name_en: Gross margin
+    unit: "%"
+    source: {formula: (revenue - cost) / revenue}
+  - code: nps
+    name: 客户净推荐值
+    name_en: NPS
+    unit: score
+    frequency: quarter
+    time_agg: avg
+    org_agg: none
+    source: manual
+  - code: on_time_rate
+    name: 准时率
+    name_en: On-time rate
+    unit: "%"
+    time_agg: avg
+    org_agg: avg
+    allowed: {min: 0, max: 1}
+    source: manual
+  - code: headcount
+    name: 人数
+    name_en: Headcount
+    unit: count
+    time_agg: last
+    allowed: {min: 0}
+    source: manual
+  - code: orders
+    name: 订单数
+    name_en: Orders
+    unit: count
+    source:
+      dataset: sales_orders
+      measure: count(*)
+      time_column: order_date
+      org_column: dept
+"""
+
+
+@pytest.fixture(scope="session")
+def template_warehouse(tmp_path_factory) -> Path:
+    """A warehouse file with the org tree and the metric dictionary, built once."""
+    root = tmp_path_factory.mktemp("template")
+    path = root / "template.duckdb"
+    wh = open_warehouse(path)
+    import_org_rows(wh, ORG, source="t")
+    orders = root / "sales_orders.csv"
+    orders.write_text("order_date,dept,amount\n2025-01-05,EAST,10\n", encoding="utf-8")
+    datasets.import_file(wh, "sales_orders", orders)
+    yaml_path = root / "metrics.yaml"
+    yaml_path.write_text(METRICS_YAML, encoding="utf-8")
+    dictionary.apply(wh, yaml_path)
+    return path
+
+
+@pytest.fixture
+def wh_path(template_warehouse, tmp_path) -> Path:
+    """A private copy of the template warehouse file."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(template_warehouse, path)
+    return path
+
+
+@pytest.fixture
+def wh(wh_path):
+    """The private warehouse, with one connection held open for the test.
+
+    Nested `wh.connect()` calls share it, so each call does not reopen the file (which costs
+    ~50 ms); the CLI run in-process opens its own connection to the same database. A test that
+    runs the CLI in a subprocess must use `wh_path` alone (this connection would lock it out).
+    """
+    wh = open_warehouse(wh_path)
+    with wh.connect():
+        yield wh
+
+
+def write_xlsx(path: Path, rows: list[list[object]], *, title: str = "Sheet1",
+               merges: tuple[str, ...] = ()) -> Path:
+    """An .xlsx with one sheet holding `rows` (None = empty cell, [] = blank row)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    for r in rows:
+        ws.append(r)
+    for rng in merges:
+        ws.merge_cells(rng)
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def xlsx(tmp_path):
+    """write_xlsx into the test's tmp dir: xlsx(rows, name='f.xlsx', title=..., merges=...)."""
+
+    def make(rows, name: str = "upload.xlsx", **kw) -> Path:
+        return write_xlsx(tmp_path / name, rows, **kw)
+
+    return make
+

@@ -1,0 +1,224 @@
+"""Periods: every way SPEC §5 lets people write one, and the Period arithmetic built on them."""
+
+from datetime import date, datetime
+
+import pytest
+
+from kpi_core.periods import Period, find_year, month_range, parse_period, try_parse_period
+
+M, Q, Y = "month", "quarter", "year"
+
+
+@pytest.mark.parametrize("raw, year, grain, label", [
+    # months (SPEC §5: 2025-03, 2025/3, 2025年3月)
+    ("2025-03", None, M, "2025-03"),
+    ("2025-3", None, M, "2025-03"),
+    ("2025/3", None, M, "2025-03"),
+    ("2025/03", None, M, "2025-03"),
+    ("2025.3", None, M, "2025-03"),
+    ("202503", None, M, "2025-03"),
+    ("2025年3月", None, M, "2025-03"),
+    ("2025年03月", None, M, "2025-03"),
+    ("2025年3月份", None, M, "2025-03"),
+    ("2025 年 3 月", None, M, "2025-03"),
+    ("2025 1月", None, M, "2025-01"),  # a stacked header: year cell 2025 over a 1月 cell
+    ("２０２５－０３", None, M, "2025-03"),
+    (" 2025-03 ", None, M, "2025-03"),
+    # dates written as text count as their month
+    ("2025-03-15", None, M, "2025-03"),
+    ("2025/3/15", None, M, "2025-03"),
+    ("2025/3/15 10:00", None, M, "2025-03"),
+    ("2025-03-01 00:00:00", None, M, "2025-03"),
+    ("2025-03-01T08:30:00", None, M, "2025-03"),
+    ("2025年3月15日", None, M, "2025-03"),
+    ("Mar-2025", None, M, "2025-03"),
+    ("March 2025", None, M, "2025-03"),
+    ("2025-Mar", None, M, "2025-03"),
+    # quarters (SPEC §5: 2025Q1, 2025年第1季度)
+    ("2025Q1", None, Q, "2025-Q1"),
+    ("2025-Q1", None, Q, "2025-Q1"),
+    ("2025 Q4", None, Q, "2025-Q4"),
+    ("2025q2", None, Q, "2025-Q2"),
+    ("Q1 2025", None, Q, "2025-Q1"),
+    ("2025年第1季度", None, Q, "2025-Q1"),
+    ("2025年第一季度", None, Q, "2025-Q1"),
+    ("2025年二季度", None, Q, "2025-Q2"),
+    ("2025第3季度", None, Q, "2025-Q3"),
+    ("2025年Q4", None, Q, "2025-Q4"),
+    # years
+    ("2025", None, Y, "2025"),
+    ("2025年", None, Y, "2025"),
+    ("2025年度", None, Y, "2025"),
+    ("FY2025", None, Y, "2025"),
+    # a year given by context fills in 1月…12月 and Q1…Q4 (--year, sheet name, title row)
+    ("1月", 2025, M, "2025-01"),
+    ("3月", 2025, M, "2025-03"),
+    ("12月", 2025, M, "2025-12"),
+    (" 3 月 ", 2025, M, "2025-03"),
+    ("3月份", 2025, M, "2025-03"),
+    ("M3", 2025, M, "2025-03"),
+    ("Mar", 2025, M, "2025-03"),
+    ("may", 2024, M, "2024-05"),
+    ("Q1", 2025, Q, "2025-Q1"),
+    ("q4", 2025, Q, "2025-Q4"),
+    ("第1季度", 2025, Q, "2025-Q1"),
+    ("一季度", 2025, Q, "2025-Q1"),
+    ("第四季度", 2025, Q, "2025-Q4"),
+    # a full period ignores the context year
+    ("2025-03", 2024, M, "2025-03"),
+    ("2025Q1", 2024, Q, "2025-Q1"),
+    # cells that are not text: dates, Excel date serials, numbers
+    (date(2025, 3, 15), None, M, "2025-03"),
+    (datetime(2025, 3, 1, 5, 0), None, M, "2025-03"),
+    (45717, None, M, "2025-03"),     # Excel serial of 2025-03-01
+    (45717.0, None, M, "2025-03"),
+    (45747, None, M, "2025-03"),     # 2025-03-31
+    (45748, None, M, "2025-04"),     # 2025-04-01
+    ("45717", None, M, "2025-03"),   # a serial that arrived as text (a mixed column)
+    (2025, None, Y, "2025"),
+    (2025.0, None, Y, "2025"),
+    (202503, None, M, "2025-03"),
+])
+def test_parse_period(raw, year, grain, label):
+    p = parse_period(raw, year)
+    assert (p.grain, p.label) == (grain, label)
+    assert str(p) == label
+
+
+@pytest.mark.parametrize("raw, year, fragment", [
+    ("3月", None, "'3月' has no year"),
+    ("12月", None, "'12月' has no year"),
+    ("Q1", None, "'Q1' has no year"),
+    ("第1季度", None, "'第1季度' has no year"),
+    ("Mar", None, "'Mar' has no year"),
+    ("3月", None, "--year"),
+    ("2025-13", None, "month 13 is not 1-12"),
+    ("2025-00", None, "month 0 is not 1-12"),
+    ("2025年13月", None, "month 13 is not 1-12"),
+    ("13月", 2025, "month 13 is not 1-12"),
+    (202513, None, "month 13 is not 1-12"),
+    ("2025Q5", None, "'2025Q5' is not a period"),
+    ("Q5", 2025, "'Q5' is not a period"),
+    ("abc", None, "'abc' is not a period"),  # not 'has no year': it is no month name at all
+    ("abc", 2025, "'abc' is not a period"),
+    ("2025H1", None, "'2025H1' is not a period"),
+    ("25-03", None, "'25-03' is not a period"),
+    ("3/2025", None, "'3/2025' is not a period"),
+    ("", None, "is empty"),
+    ("   ", None, "is empty"),
+    (None, None, "is empty"),
+    (True, None, "'True' is not a period"),
+    (45717.5, None, "'45717.5' is not a period"),
+    (3, 2025, "'3' is not a period"),
+    (0, None, "'0' is not a period"),
+    (1899, None, "'1899' is not a period"),
+    ("1850", None, "year 1850 is out of range"),
+])
+def test_not_a_period(raw, year, fragment):
+    with pytest.raises(ValueError) as err:
+        parse_period(raw, year)
+    assert fragment in str(err.value)
+    assert try_parse_period(raw, year) is None
+
+
+def test_parse_period_passes_a_period_through():
+    p = Period(Q, 2025, 2)
+    assert parse_period(p) is p
+
+
+@pytest.mark.parametrize("period, months", [
+    (Period(M, 2025, 3), ["2025-03"]),
+    (Period(Q, 2025, 1), ["2025-01", "2025-02", "2025-03"]),
+    (Period(Q, 2025, 4), ["2025-10", "2025-11", "2025-12"]),
+    (Period(Y, 2025), [f"2025-{m:02d}" for m in range(1, 13)]),
+])
+def test_months(period, months):
+    assert [m.label for m in period.months()] == months
+
+
+@pytest.mark.parametrize("period, grain, label", [
+    (Period(M, 2025, 3), M, "2025-03"),
+    (Period(M, 2025, 3), Q, "2025-Q1"),
+    (Period(M, 2025, 4), Q, "2025-Q2"),
+    (Period(M, 2025, 12), Q, "2025-Q4"),
+    (Period(M, 2025, 12), Y, "2025"),
+    (Period(Q, 2025, 3), Y, "2025"),
+    (Period(Y, 2025), Y, "2025"),
+])
+def test_to_a_coarser_grain(period, grain, label):
+    assert period.to(grain).label == label
+
+
+@pytest.mark.parametrize("period, grain", [(Period(Q, 2025, 1), M), (Period(Y, 2025), Q), (Period(Y, 2025), M)])
+def test_to_a_finer_grain_is_refused(period, grain):
+    with pytest.raises(ValueError, match="not inside one"):
+        period.to(grain)
+
+
+@pytest.mark.parametrize("period, n, label", [
+    (Period(M, 2025, 3), 1, "2025-04"),
+    (Period(M, 2025, 12), 1, "2026-01"),
+    (Period(M, 2025, 1), -1, "2024-12"),
+    (Period(M, 2025, 1), -13, "2023-12"),
+    (Period(M, 2025, 3), 0, "2025-03"),
+    (Period(Q, 2025, 4), 1, "2026-Q1"),
+    (Period(Q, 2025, 1), -1, "2024-Q4"),
+    (Period(Q, 2025, 2), 8, "2027-Q2"),
+    (Period(Y, 2025), -2, "2023"),
+])
+def test_shift(period, n, label):
+    assert period.shift(n).label == label
+
+
+@pytest.mark.parametrize("outer, inner, inside", [
+    (Period(Y, 2025), Period(M, 2025, 7), True),
+    (Period(Y, 2025), Period(Q, 2025, 4), True),
+    (Period(Y, 2025), Period(Y, 2025), True),
+    (Period(Y, 2025), Period(M, 2024, 12), False),
+    (Period(Q, 2025, 1), Period(M, 2025, 3), True),
+    (Period(Q, 2025, 1), Period(M, 2025, 4), False),
+    (Period(Q, 2025, 1), Period(Y, 2025), False),   # a year is not inside its first quarter
+    (Period(M, 2025, 3), Period(M, 2025, 3), True),
+    (Period(M, 2025, 3), Period(Q, 2025, 1), False),
+])
+def test_contains(outer, inner, inside):
+    assert outer.contains(inner) is inside
+
+
+def test_ordering_and_equality():
+    ps = [Period(Y, 2025), Period(M, 2025, 2), Period(Q, 2025, 1), Period(M, 2024, 12), Period(M, 2025, 1),
+          Period(Q, 2024, 4)]
+    assert [p.label for p in sorted(ps)] == ["2024-Q4", "2024-12", "2025-01", "2025-Q1", "2025", "2025-02"]
+    assert Period(M, 2025, 1) < Period(M, 2025, 2) <= Period(M, 2025, 2) < Period(M, 2026, 1)
+    assert Period(M, 2025, 3) > Period(Q, 2025, 1)  # the quarter starts earlier
+    assert parse_period("2025年3月") == parse_period("2025-03") == Period(M, 2025, 3)
+    assert len({parse_period("2025Q1"), parse_period("2025年第1季度"), Period(Q, 2025, 1)}) == 1
+
+
+@pytest.mark.parametrize("period, first, end", [
+    (Period(M, 2025, 2), date(2025, 2, 1), date(2025, 3, 1)),
+    (Period(M, 2025, 12), date(2025, 12, 1), date(2026, 1, 1)),
+    (Period(Q, 2025, 4), date(2025, 10, 1), date(2026, 1, 1)),
+    (Period(Y, 2025), date(2025, 1, 1), date(2026, 1, 1)),
+])
+def test_first_and_end_day(period, first, end):
+    assert (period.first_day(), period.end_day()) == (first, end)
+
+
+def test_month_range():
+    assert [p.label for p in month_range(Period(M, 2024, 11), Period(Q, 2025, 1))] == [
+        "2024-11", "2024-12", "2025-01", "2025-02", "2025-03"]
+    assert [p.label for p in month_range(Period(Y, 2025), Period(Y, 2025))][::11] == ["2025-01", "2025-12"]
+
+
+@pytest.mark.parametrize("text, year", [
+    ("2025年销售目标", 2025),
+    ("FY2024 actuals", 2024),
+    ("２０２５年", 2025),
+    ("Sheet1", None),
+    ("12345", None),
+    ("销售实际", None),
+    (None, None),
+])
+def test_find_year(text, year):
+    assert find_year(text) == year

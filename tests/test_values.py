@@ -1,0 +1,126 @@
+"""parse_number: a number cell the way people type it (SPEC §5), refused with the value when it is not one."""
+
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kpi_core.values import parse_number
+
+
+@pytest.mark.parametrize("raw, expected", [
+    # thousands separators, percent, full width, accounting negatives (SPEC §5)
+    ("1,234.5", 1234.5),
+    ("1,234,567.89", 1234567.89),
+    ("12.3%", 0.123),
+    ("12.3 %", 0.123),
+    ("100%", 1.0),
+    ("5‰", 0.005),
+    ("１２３", 123.0),
+    ("１，２３４．５", 1234.5),
+    ("１２．５％", 0.125),
+    ("(1,200)", -1200.0),
+    ("（100）", -100.0),
+    ("(12%)", -0.12),
+    # signs
+    ("-0.5", -0.5),
+    ("+5", 5.0),
+    ("－５", -5.0),
+    ("\u22123", -3.0),  # the typographic minus sign
+    # currency symbols before or after
+    ("¥1,234", 1234.0),
+    ("$5", 5.0),
+    ("€3.5", 3.5),
+    ("£2", 2.0),
+    ("1,234元", 1234.0),
+    ("-¥5", -5.0),
+    ("¥-5", -5.0),
+    ("(¥1,200)", -1200.0),
+    # Chinese units of ten thousand and a hundred million
+    ("12万", 120000.0),
+    ("1.5亿", 150000000.0),
+    ("1,234万", 12340000.0),
+    # spacing, plain forms
+    (" 42 ", 42.0),
+    ("\u00a07\u00a0", 7.0),
+    ("1 234", 1234.0),
+    ("0", 0.0),
+    (".5", 0.5),
+    ("5.", 5.0),
+    ("1e3", 1000.0),
+    ("1.5E-2", 0.015),
+])
+def test_text_numbers(raw, expected):
+    assert parse_number(raw) == expected
+
+
+@pytest.mark.parametrize("cell, expected", [
+    (3, 3.0),
+    (-1, -1.0),
+    (0, 0.0),
+    (2.5, 2.5),
+    (1e15, 1e15),
+    (0.1 + 0.2, 0.1 + 0.2),  # a number cell is taken as it is, not rounded
+])
+def test_excel_number_cells(cell, expected):
+    value = parse_number(cell)
+    assert value == expected and isinstance(value, float)
+
+
+@pytest.mark.parametrize("blank", [None, "", "   ", "\u3000", "\t", float("nan")])
+def test_blank_cells_are_none(blank):
+    assert parse_number(blank) is None
+
+
+@pytest.mark.parametrize("cell, shown", [
+    ("abc", "abc"),
+    ("N/A", "N/A"),
+    ("-", "-"),
+    ("--", "--"),
+    ("12.3.4", "12.3.4"),
+    ("#DIV/0!", "#DIV/0!"),
+    ("RMB 5", "RMB 5"),
+    ("1_000", "1_000"),
+    ("0x10", "0x10"),
+    ("NaN", "NaN"),
+    ("inf", "inf"),
+    ("十二", "十二"),
+    # a comma that is not a thousands separator may be a decimal comma: refused, not guessed
+    ("1,5", "1,5"),
+    ("12,34", "12,34"),
+    ("1,2,3", "1,2,3"),
+    ("1,234,56", "1,234,56"),
+    (float("inf"), "inf"),
+    (float("-inf"), "-inf"),
+    (True, "True"),
+    (False, "False"),
+    (date(2025, 1, 31), "2025-01-31"),
+    (datetime(2025, 1, 31, 8, 30), "2025-01-31"),
+])
+def test_not_a_number_names_the_value(cell, shown):
+    with pytest.raises(ValueError) as err:
+        parse_number(cell)
+    assert shown in str(err.value)
+
+
+def test_decimal_comma_message_says_why():
+    with pytest.raises(ValueError, match="commas may only separate thousands"):
+        parse_number("1,5")
+
+
+def test_percent_has_no_binary_noise():
+    assert parse_number("12.3%") == 0.123
+    assert parse_number("33.3%") == 0.333
+    assert parse_number("0.7%") == 0.007
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12))
+def test_thousands_separated_integers_round_trip(n):
+    assert parse_number(f"{n:,}") == n
+    assert parse_number(f"({abs(n):,})") == -abs(n)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
+def test_repr_of_a_float_round_trips(x):
+    assert parse_number(repr(x)) == x
