@@ -140,3 +140,25 @@ def xlsx(tmp_path):
 
     return make
 
+
+
+DEMO_TODAY = __import__("datetime").date(2026, 11, 27)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo company loaded into a warehouse file, built once per session (about 15 s)."""
+    from kpi_core.demo import load_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    wh = open_warehouse(path)
+    wh.summary = load_demo(wh, today=DEMO_TODAY)
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template, tmp_path) -> Path:
+    """A private copy of the demo warehouse, for tests that write."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_template, path)
+    return path

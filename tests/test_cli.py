@@ -104,3 +104,26 @@ def test_lock_timeout_exit_code(wh_path, long_csv):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_progress_bar_on_a_terminal_only(wh_path, long_csv):
+    import pty
+
+    main_fd, term = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "kpi_core", "--warehouse", str(wh_path), "import", "actuals",
+                           str(long_csv)], stdout=subprocess.PIPE, stderr=term, cwd=PROJECT_ROOT, timeout=120)
+    os.close(term)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert b"validate" in shown and b"load" in shown and b"2/2" in shown
+    piped = cli(wh_path, "import", "actuals", long_csv)
+    assert "validate" not in piped.stderr

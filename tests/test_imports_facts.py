@@ -582,3 +582,47 @@ def test_cli_exit_codes_in_a_real_process(wh_path, xlsx):
             for p in (good, bad)]
     assert [r.returncode for r in runs] == [0, 1]
     assert json.loads(runs[0].stdout)["loaded"] == 1 and json.loads(runs[1].stdout)["batch"] is None
+
+
+# --- totals and units in headers ----------------------------------------------------------------
+
+def test_total_rows_and_columns_are_not_facts(wh, xlsx):
+    path = xlsx([
+        ["指标", "组织", "1月", "2月", "全年合计"],
+        ["revenue", "EAST", 10, 20, 30],
+        ["revenue", "SOUTH", 1, 2, 3],
+        ["合计", None, 11, 22, 33],
+        ["revenue", "Total", 11, 22, 33],
+    ], title="2025")
+    r = import_facts(wh, "actuals", path)
+    assert r.errors == [] and r.loaded == 4
+    assert current(wh) == {("revenue", "EAST", "2025-01"): 10, ("revenue", "EAST", "2025-02"): 20,
+                           ("revenue", "SOUTH", "2025-01"): 1, ("revenue", "SOUTH", "2025-02"): 2}
+
+
+@pytest.mark.parametrize("header, unit, cell, expected", [
+    ("实际值(万元)", None, 12, 120_000),
+    ("实际值（万元）", None, "1.5", 15_000),
+    ("Actual (thousand)", None, 2, 2_000),
+    ("实际值(万元)", None, "3万", 30_000),      # the cell's own 万 is not applied twice
+    ("实际值(元)", None, 12, 12),
+    ("实际值", "万元", 7, 70_000),               # a 单位 column scales its row
+    ("实际值(万元)", "元", 7, 70_000),           # a plain unit cell leaves the header's scale
+    ("实际值", "亿元", "0.5", 50_000_000),
+])
+def test_units_in_the_value_header_or_a_unit_column_scale_numbers(wh, xlsx, header, unit, cell, expected):
+    head = ["指标", "组织", "期间", "单位", header] if unit else ["指标", "组织", "期间", header]
+    row = ["revenue", "EAST", "2025-01", unit, cell] if unit else ["revenue", "EAST", "2025-01", cell]
+    r = import_facts(wh, "actuals", xlsx([head, row]))
+    assert r.errors == [], r.errors
+    assert current(wh)[("revenue", "EAST", "2025-01")] == expected
+
+
+def test_wide_unit_column(wh, xlsx):
+    path = xlsx([["组织", "指标", "单位", "2025-01", "2025-02"],
+                 ["EAST", "revenue", "万元", 1.2, 3],
+                 ["SOUTH", "revenue", "元", 5, 6]])
+    r = import_facts(wh, "actuals", path)
+    assert r.errors == []
+    got = current(wh)
+    assert got[("revenue", "EAST", "2025-01")] == 12_000 and got[("revenue", "SOUTH", "2025-02")] == 6

@@ -19,7 +19,7 @@ from ..org import OrgTree, load_tree
 from ..periods import Period, find_year, parse_period, try_parse_period
 from ..values import parse_number
 from ..warehouse import Warehouse
-from .headers import FACT_ROLES, header_finder, map_roles, normalise
+from .headers import FACT_ROLES, header_finder, is_total, map_roles, normalise, scale_of, unit_in_brackets
 from .read import Grid, read_grid
 from .result import ImportResult, Problem
 
@@ -42,6 +42,7 @@ class _Facts:
     org_col: str
     period_col: list[str]
     value_col: list[str]
+    scale: list[float] | None = None  # multiplier from a 万元-style unit, per fact
 
 
 def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str | None = None,
@@ -141,17 +142,21 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
     if "period" in roles and vcol is not None:
         period = cells(roles["period"])
         value = cells(vcol)
-        # A row with an empty value cell holds no fact (as an empty cell of a wide row).
-        keep = [i for i, v in enumerate(value) if not _blank(v)]
+        scale = _row_scales(grid, roles, cells, unit_in_brackets(grid.header[vcol]))
+        # A row with an empty value cell holds no fact (as an empty cell of a wide row);
+        # a 合计/Total row sums others and is not a fact either.
+        keep = [i for i, v in enumerate(value)
+                if not _blank(v) and not is_total(metric[i]) and not is_total(org[i])]
         if len(keep) < len(value):
-            metric, org, period, value, rows = ([c[i] for i in keep] for c in (metric, org, period, value, rows))
+            metric, org, period, value, rows, scale = (
+                [c[i] for i in keep] for c in (metric, org, period, value, rows, scale))
         n = len(rows)
         return _Facts(metric, org, period, value, rows, grid.header[mcol], grid.header[ocol],
-                      [grid.header[roles["period"]]] * n, [grid.header[vcol]] * n), []
+                      [grid.header[roles["period"]]] * n, [grid.header[vcol]] * n, scale), []
     ctx_year = _year_context(grid, year)
     pcols, bad = [], []
     for j, h in enumerate(grid.header):
-        if j in roles.values() or not h:
+        if j in roles.values() or not h or is_total(h):
             continue
         p = try_parse_period(h, ctx_year)
         if p is not None:
@@ -168,9 +173,12 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
         return _empty(), [Problem(None, "", "", f"found neither a 期间/period and {want} column (long shape) "
                                   "nor period columns such as 2025-01 or 1月 (wide shape); the header row "
                                   f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
-    f = _Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [])
+    f = _Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [], [])
     cols = [(j, p, cells(j)) for j, p in pcols]
+    scale = _row_scales(grid, roles, cells, "")
     for i, r in enumerate(rows):
+        if is_total(metric[i]) or is_total(org[i]):
+            continue
         for j, p, vals in cols:
             v = vals[i]
             if _blank(v):
@@ -182,7 +190,17 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
             f.row.append(r)
             f.period_col.append(grid.header[j])
             f.value_col.append(grid.header[j])
+            f.scale.append(scale[i])
     return f, []
+
+
+def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list], header_unit: str) -> list[float]:
+    """Each row's multiplier: a 单位 cell such as 万元 wins over a unit in the value header."""
+    n = grid.n_rows
+    base = scale_of(header_unit)
+    if "unit" not in roles:
+        return [base] * n
+    return [scale_of(u) if u not in (None, "") and scale_of(u) != 1.0 else base for u in cells(roles["unit"])]
 
 
 def _cell_reader(grid: Grid, rows: list[int]) -> Callable[[int], list]:
@@ -304,6 +322,8 @@ def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
             value, verr = numbers[key]
             if value is None and not verr:
                 continue  # an empty value cell in a long file: nothing to load
+        if f.scale and f.scale[i] != 1.0 and value is not None and not _has_own_scale(v):
+            value = float(f"{value * f.scale[i]:.15g}")
         if verr:
             errors.append(Problem(row, f.value_col[i], _text(v), verr))
             bad = True
@@ -348,6 +368,11 @@ class _Problems(list):
         if p not in self._seen:
             self._seen.add(p)
             super().append(p)
+
+
+def _has_own_scale(v: object) -> bool:
+    """'12%' or '3万' carry their own scale; a 万元 header does not apply to them again."""
+    return isinstance(v, str) and any(ch in v for ch in "%％‰万亿")
 
 
 def _metric_rule(m: Metric, kind: FactKind, p: Period, value: float) -> tuple[str, str]:

@@ -15,7 +15,7 @@ FACT_ROLES: dict[str, tuple[str, ...]] = {
     "metric": ("metric", "metriccode", "metricid", "kpi", "kpicode", "指标", "指标编码", "指标代码",
                "指标编号", "指标id"),
     "metric_name": ("metricname", "kpiname", "指标名称", "指标名"),
-    "org": ("org", "orgcode", "orgunit", "unit", "unitcode", "department", "dept", "deptcode",
+    "org": ("org", "orgcode", "orgunit", "unitcode", "department", "dept", "deptcode",
             "team", "组织", "组织编码", "组织代码", "部门", "部门编码", "部门代码", "团队", "单位编码",
             "人员编码", "工号"),
     "org_name": ("orgname", "unitname", "departmentname", "组织名称", "部门名称", "团队名称", "姓名"),
@@ -23,6 +23,7 @@ FACT_ROLES: dict[str, tuple[str, ...]] = {
     "actual": ("actual", "actuals", "actualvalue", "实际值", "完成值", "实际", "实绩",
                "完成", "实际完成"),
     "value": ("value", "数值", "值"),
+    "unit": ("unit", "uom", "单位", "计量单位"),
     "target": ("target", "targetvalue", "goal", "plan", "目标值", "目标", "计划值", "目标数"),
 }
 ORG_FILE_ROLES: dict[str, tuple[str, ...]] = {
@@ -84,3 +85,35 @@ def map_roles(header: list[str], roles: dict[str, tuple[str, ...]],
             problems.append(Problem(None, "", "", f"no '{names}' column; the header row is: "
                                     + ", ".join(h for h in header if h)))
     return found, problems
+
+
+# Rows and columns that hold totals, not facts: a template's 合计 row or 全年 column.
+TOTAL_WORDS = ("合计", "总计", "小计", "累计", "全年", "年度合计", "total", "subtotal", "grandtotal", "sum", "ytd")
+
+# What a unit in a header or a 单位 cell multiplies the numbers by: 实际值(万元) holds 万.
+SCALES: tuple[tuple[str, float], ...] = (
+    ("百万", 1e6), ("千万", 1e7), ("亿", 1e8), ("万", 1e4), ("千", 1e3),
+    ("thousand", 1e3), ("million", 1e6), ("billion", 1e9),
+)
+
+
+def is_total(text: object) -> bool:
+    """A 合计/Total label (a row or column that sums others)."""
+    n = normalise(text)
+    return bool(n) and any(n == w or n.endswith(w) for w in TOTAL_WORDS)
+
+
+def unit_in_brackets(header: object) -> str:
+    """'万元' from '实际值(万元)'; '' when there is none."""
+    text = unicodedata.normalize("NFKC", "" if header is None else str(header))
+    m = re.search(r"[(\[（【]\s*(.*?)\s*[)\]）】]", text)
+    return m.group(1) if m else ""
+
+
+def scale_of(unit: object) -> float:
+    """The multiplier a unit label implies (万元 -> 10000), 1 for plain units such as 元, 人, %."""
+    n = normalise(unit)
+    for word, factor in SCALES:
+        if n.startswith(word):
+            return factor
+    return 1.0
