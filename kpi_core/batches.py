@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import duckdb
@@ -68,4 +67,4 @@ def revert(wh: Warehouse, batch_id: int, *, user: str = "admin", reason: str | N
             org.check_tree(con)  # refuses (and rolls back) a revert that would break the tree
         audit.record(con, user, "revert", "batch", str(batch_id), before={"status": "loaded"},
                      after={"status": "reverted"}, reason=reason)
-        return get(con, batch_id) | {"note": json.dumps({"kind": b["kind"]})}
+        return get(con, batch_id)

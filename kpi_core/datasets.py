@@ -79,9 +79,13 @@ def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None
     path = Path(path)
     kind = check_file(path, limits)
     if kind == "csv":
-        source = _csv_relation_source(path)
-        return _load(wh, name, mode, types or {}, user, path.name, batches.sha256_of(path),
-                     csv_source=source, limits=limits)
+        source, header_at = _csv_relation_source(path)
+        try:
+            return _load(wh, name, mode, types or {}, user, path.name, batches.sha256_of(path),
+                         csv_source=(source, header_at), limits=limits)
+        finally:
+            if source != str(path):
+                Path(source).unlink(missing_ok=True)
     grid = read_grid(path, sheet=sheet, limits=limits)
     names = [h.strip() for h in grid.header]
     problems = _check_columns(names)

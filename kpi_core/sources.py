@@ -98,43 +98,47 @@ def _unspool(path: Path) -> pa.RecordBatch:
         return pa.ipc.open_file(source).get_batch(0)
 
 
-def _batches(url: str, table: str | None, query: str | None) -> Iterator[pa.RecordBatch]:
-    """The rows as record batches of one schema.
+def _pull(url: str, table: str | None, query: str | None, spool: Path) -> tuple[pa.Schema, list[Path]]:
+    """Read the source into Arrow files under `spool`; the schema covers the whole pull.
 
     A chunk's types are only what its own values show: a column can be all NULL in the first
-    chunk and dates later, or (SQLite) integers first and reals later. The chunks are spooled to a
-    temporary directory while the types of the whole pull are worked out, then handed on cast to
-    them; so memory holds one chunk, and a pull that fails midway has written nothing.
+    chunk and dates later, or (SQLite) integers first and reals later. So the chunks are spooled
+    while the types of the whole pull are worked out; memory holds one chunk, and the warehouse
+    is not locked while a slow source database answers.
     """
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise KpiError(f"bad database url {safe_url(url)}: {exc}") from exc
-    with tempfile.TemporaryDirectory(prefix="kpi-db-pull-") as spool:
-        parts: list[Path] = []
-        names: list[str] = []
-        types: list[pa.DataType] = []
-        try:
-            with engine.connect() as conn:
-                result = conn.execution_options(stream_results=True).execute(_statement(table, query))
-                names = list(result.keys())
-                types = [pa.null()] * len(names)
-                while rows := result.fetchmany(CHUNK_ROWS):
-                    cols = [_column(list(c)) for c in zip(*rows, strict=True)]
-                    types = [_wider(t, c.type) for t, c in zip(types, cols, strict=True)]
-                    parts.append(Path(spool) / f"{len(parts)}.arrow")
-                    _spool(parts[-1], pa.record_batch(cols, names=names))
-        except sa.exc.SQLAlchemyError as exc:
-            msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise KpiError(f"reading {table or 'the query'} from {safe_url(url)} failed: {msg}") from exc
-        finally:
-            engine.dispose()
-        # A column with no value at all is text, as it is in an imported file.
-        schema = pa.schema([(n, pa.string() if pa.types.is_null(t) else t) for n, t in zip(names, types, strict=True)])
-        if not parts and names:  # no rows: the columns still show, and the load says "no data rows"
-            yield pa.RecordBatch.from_pylist([], schema=schema)
-        for part in parts:
-            yield _conform(_unspool(part), schema)
+    parts: list[Path] = []
+    names: list[str] = []
+    types: list[pa.DataType] = []
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(_statement(table, query))
+            names = list(result.keys())
+            types = [pa.null()] * len(names)
+            while rows := result.fetchmany(CHUNK_ROWS):
+                cols = [_column(list(c)) for c in zip(*rows, strict=True)]
+                types = [_wider(t, c.type) for t, c in zip(types, cols, strict=True)]
+                parts.append(spool / f"{len(parts)}.arrow")
+                _spool(parts[-1], pa.record_batch(cols, names=names))
+    except sa.exc.SQLAlchemyError as exc:
+        msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise KpiError(f"reading {table or 'the query'} from {safe_url(url)} failed: {msg}") from exc
+    finally:
+        engine.dispose()
+    # A column with no value at all is text, as it is in an imported file.
+    schema = pa.schema([(n, pa.string() if pa.types.is_null(t) else t) for n, t in zip(names, types, strict=True)])
+    return schema, parts
+
+
+def _batches(schema: pa.Schema, parts: list[Path]) -> Iterator[pa.RecordBatch]:
+    """The spooled chunks, each cast to the pull's schema."""
+    if not parts and len(schema):  # no rows: the columns still show, and the load says "no data rows"
+        yield pa.RecordBatch.from_pylist([], schema=schema)
+    for part in parts:
+        yield _conform(_unspool(part), schema)
 
 
 def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, query: str | None = None,
@@ -143,5 +147,7 @@ def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, q
     _check_name(name)
     _statement(table, query)  # fail fast on bad arguments, before connecting
     source = f"{safe_url(url)} {'table ' + table if table else 'query'}"
-    return _load(wh, name, mode, {}, user, source, None,
-                 record_batches=lambda: _batches(url, table, query), limits=Limits.from_env())
+    with tempfile.TemporaryDirectory(prefix="kpi-db-pull-") as spool:
+        schema, parts = _pull(url, table, query, Path(spool))
+        return _load(wh, name, mode, {}, user, source, None,
+                     record_batches=lambda: _batches(schema, parts), limits=Limits.from_env())
