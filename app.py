@@ -45,12 +45,15 @@ def home() -> None:
     for col, key in zip(cols, ["org_units", "metrics", "actuals", "targets", "datasets"], strict=True):
         col.metric(t(key, L), f"{s[key]:,}")
     st.subheader(t("recent_batches", L))
-    st.dataframe(s["recent_batches"], hide_index=True, width="stretch")
+    rows = [{t(f"col_{k}", L): (v.strftime("%Y-%m-%d %H:%M") if k == "created_at" else v) for k, v in b.items()}
+            for b in s["recent_batches"]]
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"{t('data_version', L)}: {s['data_version']}")
 
 
 with st.sidebar:
-    st.radio(t("language", lang()), LANGS, key="lang", horizontal=True,
+    # A fixed label: a label that changed with the language would make Streamlit see a new widget.
+    st.radio("语言 / Language", LANGS, key="lang", horizontal=True,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
 
 page = st.navigation([st.Page(home, title=t("home", lang()), icon=":material/dashboard:", default=True)])

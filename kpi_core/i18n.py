@@ -7,7 +7,6 @@ LANGS = ("zh", "en")
 STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"zh": "绩效驾驶舱", "en": "KPI Cockpit"},
     "home": {"zh": "概览", "en": "Overview"},
-    "language": {"zh": "语言", "en": "Language"},
     "org_units": {"zh": "组织单元", "en": "Org units"},
     "metrics": {"zh": "指标", "en": "Metrics"},
     "actuals": {"zh": "实际值", "en": "Actuals"},
@@ -22,6 +21,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "busy": {"zh": "仓库正忙（正在导入），请稍后刷新。", "en": "The warehouse is busy (an import is running); "
              "refresh in a moment."},
     "data_version": {"zh": "数据版本", "en": "Data version"},
+    "col_id": {"zh": "批次", "en": "Batch"},
+    "col_kind": {"zh": "类型", "en": "Kind"},
+    "col_dataset": {"zh": "数据集", "en": "Dataset"},
+    "col_source": {"zh": "来源", "en": "Source"},
+    "col_user_name": {"zh": "导入人", "en": "By"},
+    "col_created_at": {"zh": "时间", "en": "Time"},
+    "col_rows_loaded": {"zh": "行数", "en": "Rows"},
+    "col_status": {"zh": "状态", "en": "Status"},
 }
 
 
