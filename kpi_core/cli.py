@@ -232,7 +232,7 @@ def _finish_import(ctx, result: ImportResult, *, dry_run: bool = False, errors_o
     if result.changes:
         data["changes"] = result.changes
     if errors_out and result.errors and source:
-        write_error_workbook(source, result.errors, errors_out, sheet=sheet)
+        write_error_workbook(source, result.errors, errors_out, sheet=sheet or result.sheet)
     if ctx.find_root().obj["format"] == "json":
         _emit(ctx, data)
     else:

@@ -403,3 +403,34 @@ def test_limits_at_their_defaults_accept_ordinary_files(tmp_path):
     path = _zip_bomb(tmp_path / "padded.xlsx") or tmp_path / "padded.xlsx"
     assert check_file(path) == "excel"
     assert read(path).n_rows == 3
+
+
+def test_merged_cells_in_the_body_belong_to_every_row_they_cover(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["部门", "指标", "1月", "2月"])
+    ws.append(["EAST", "revenue", 1, 2])
+    ws.append([None, "cost", 3, 4])
+    ws.append([None, "orders", 5, 6])
+    ws.append(["SOUTH", "revenue", 7, 8])
+    ws.merge_cells("A2:A4")
+    path = tmp_path / "m.xlsx"
+    wb.save(path)
+    g = read_grid(path)
+    assert g.columns[0].to_pylist() == ["EAST", "EAST", "EAST", "SOUTH"]
+    assert g.rows.to_pylist() == [2, 3, 4, 5]
+
+
+def test_an_instructions_sheet_before_the_data_is_passed_over(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "填报说明"
+    ws.append(["请在第二个工作表填写实际值。"])
+    ws.append(["百分比写成 95% 或 0.95。"])
+    data = wb.create_sheet("2025年")
+    data.append(["指标", "组织", "期间", "实际值"])
+    data.append(["revenue", "EAST", "2025-01", 1])
+    path = tmp_path / "two.xlsx"
+    wb.save(path)
+    g = read_grid(path, find_header=header_finder(FACT_ROLES, need=3))
+    assert g.sheet == "2025年" and g.n_rows == 1

@@ -53,7 +53,7 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
     step("read", 0, 1)
     grid = read_grid(path, sheet=sheet, find_header=header_finder(FACT_ROLES, need=3))
     step("read", 1, 1)
-    result = ImportResult(rows=grid.n_rows)
+    result = ImportResult(rows=grid.n_rows, sheet=grid.sheet)
     facts, shape_problems = shape(grid, kind, year)
     if shape_problems:
         result.errors = shape_problems

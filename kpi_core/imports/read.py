@@ -139,7 +139,7 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
     if sheet is not None and sheet not in names:
         raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
     try:
-        sh = wb.get_sheet_by_name(sheet) if sheet is not None else _first_sheet_with_data(wb)
+        sh = wb.get_sheet_by_name(sheet) if sheet is not None else _first_sheet_with_header(wb, find_header)
         peek = sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
         merged = sh.merged_cell_ranges or []
         _, start_col = sh.start or (0, 0)
@@ -177,18 +177,52 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
     header += [""] * (data.num_columns - len(header))
     cols = [data.column(j) for j in range(data.num_columns)]
     cols += [pa.nulls(data.num_rows, pa.string())] * (len(header) - len(cols))
+    cols = _fill_merged_body(cols, merged, last + 1, start_col)
     first = last + 2  # 1-based row number of the first data row
     rows = pa.array(range(first, first + data.num_rows), pa.int64())
     context = [sh.name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
     return Grid(path.name, sh.name, header, last + 1, context, cols, rows, cell_errors)
 
 
-def _first_sheet_with_data(wb: python_calamine.CalamineWorkbook):
+def _first_sheet_with_header(wb: python_calamine.CalamineWorkbook, find_header: HeaderFinder):
+    """The first sheet whose header the import recognises (skipping a 填报说明 sheet), else the
+    first with data, so the error names a sheet the user can see."""
+    with_data = None
     for name in wb.sheet_names:
         sh = wb.get_sheet_by_name(name)
-        if sh.height > 0:
+        if sh.height == 0:
+            continue
+        with_data = with_data or sh
+        if find_header(sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)) is not None:
             return sh
-    return wb.get_sheet_by_index(0)
+    return with_data or wb.get_sheet_by_index(0)
+
+
+def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:
+    """Give every cell of a merged range below the header its top-left value: a 部门 cell merged
+    down over the rows of its three metrics belongs to each of them."""
+    values: dict[int, list] = {}
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < first_row:
+            continue
+        j0 = c0 - start_col
+        if not 0 <= j0 < len(cols) or r0 - first_row >= len(cols[j0]):
+            continue
+        value = values.setdefault(j0, cols[j0].to_pylist())[r0 - first_row]
+        for c in range(c0, c1 + 1):
+            j = c - start_col
+            if not 0 <= j < len(cols):
+                continue
+            column = values.setdefault(j, cols[j].to_pylist())
+            for r in range(r0, min(r1, first_row + len(column) - 1) + 1):
+                column[r - first_row] = value
+    out = list(cols)
+    for j, column in values.items():
+        try:
+            out[j] = pa.array(column, type=cols[j].type)
+        except (pa.ArrowException, TypeError, ValueError):
+            out[j] = pa.array([None if v is None else str(v) for v in column], pa.string())
+    return out
 
 
 def _header_block(peek: list[list[object]], h: int, merged) -> tuple[list[str], int]:

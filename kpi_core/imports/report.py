@@ -31,11 +31,12 @@ def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
         from .read import decode_text
 
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
-    from .read import _first_sheet_with_data
+    from .headers import FACT_ROLES, header_finder
+    from .read import _first_sheet_with_header
 
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
-    # The sheet the import read: the one named, else the first with data (as read_grid picks).
-    sh = wb.get_sheet_by_name(sheet) if sheet else _first_sheet_with_data(wb)
+    # The sheet the import read: the one named, else the one read_grid picks.
+    sh = wb.get_sheet_by_name(sheet) if sheet else _first_sheet_with_header(wb, header_finder(FACT_ROLES, need=3))
     return sh.to_python(skip_empty_area=False)
 
 

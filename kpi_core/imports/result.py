@@ -31,6 +31,7 @@ class ImportResult:
     rejected: int = 0
     errors: list[Problem] = field(default_factory=list)
     changes: dict = field(default_factory=dict)  # what the load changes (new/changed/unchanged facts)
+    sheet: str | None = None  # the sheet that was read
 
     @property
     def ok(self) -> bool:
