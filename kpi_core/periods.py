@@ -13,6 +13,9 @@ Grain = Literal["month", "quarter", "year"]
 GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_CN_MONTHS = {name: i for i, name in enumerate(
+    ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"], start=1)}
+_CN_MONTH = "(十[一二]?|[一二三四五六七八九])"
 _MONTH_NAMES = {
     m: i + 1
     for i, names in enumerate(
@@ -152,7 +155,9 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^Q([1-4])[-/]?(\d{4})$"), lambda m, y: _quarter(_year(m[2]), m[1])),
     (re.compile(r"^([A-Z]{3,9})[-/.]?(\d{4})$"), lambda m, y: _month(_year(m[2]), _MONTH_NAMES[m[1]])),
     (re.compile(r"^(\d{4})[-/.]?([A-Z]{3,9})$"), lambda m, y: _month(_year(m[1]), _MONTH_NAMES[m[2]])),
+    (re.compile(rf"^(\d{{4}})年?{_CN_MONTH}月(?:份)?$"), lambda m, y: _month(_year(m[1]), _CN_MONTHS[m[2]])),
     (re.compile(r"^(\d{1,2})月(?:份)?$"), lambda m, y: _month(_need_year(y, m[0]), m[1])),
+    (re.compile(rf"^{_CN_MONTH}月(?:份)?$"), lambda m, y: _month(_need_year(y, m[0]), _CN_MONTHS[m[1]])),
     (re.compile(r"^M(\d{1,2})$"), lambda m, y: _month(_need_year(y, m[0]), m[1])),
     (re.compile(r"^Q([1-4])$"), lambda m, y: _quarter(_need_year(y, m[0]), m[1])),
     (re.compile(r"^第?([1-4一二三四])季度$"), lambda m, y: _quarter(_need_year(y, m[0]), m[1])),

@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 _MULTIPLIERS = {"万": 1e4, "亿": 1e8, "%": 0.01, "‰": 0.001}
 _CURRENCY = "¥$€£元"
+# Placeholders people type for "nothing": refused with a hint rather than read as 0 or blank.
+_NO_VALUE = {"-", "--", "—", "——", "/", "N/A", "NA", "#N/A", "NULL", "NONE", "无", "空", "暂无", "缺"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(E[+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234,567.5: commas only between thousands
 
@@ -52,6 +54,8 @@ def _parse_text(raw: str) -> float | None:
             raise ValueError(f"'{raw}' is not a number (commas may only separate thousands, as in 1,234.5)")
         text = text.replace(",", "")
     if not _NUMBER.match(text):
+        if text in _NO_VALUE:
+            raise ValueError(f"'{raw}' is not a number; leave the cell empty when there is no value")
         raise ValueError(f"'{raw}' is not a number")
     v = float(text)
     if factor != 1.0:

@@ -222,3 +222,11 @@ def test_month_range():
 ])
 def test_find_year(text, year):
     assert find_year(text) == year
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("一月", "2025-01"), ("十月", "2025-10"), ("十一月", "2025-11"), ("十二月份", "2025-12"),
+    ("2026年三月", "2026-03"), ("2026年十二月", "2026-12"),
+])
+def test_months_in_chinese_numerals(text, expected):
+    assert parse_period(text, 2025).label == expected

@@ -124,3 +124,9 @@ def test_thousands_separated_integers_round_trip(n):
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
 def test_repr_of_a_float_round_trips(x):
     assert parse_number(repr(x)) == x
+
+
+@pytest.mark.parametrize("text", ["-", "—", "N/A", "无", "/"])
+def test_placeholders_for_nothing_are_refused_with_a_hint(text):
+    with pytest.raises(ValueError, match="leave the cell empty"):
+        parse_number(text)
