@@ -626,3 +626,15 @@ def test_wide_unit_column(wh, xlsx):
     assert r.errors == []
     got = current(wh)
     assert got[("revenue", "EAST", "2025-01")] == 12_000 and got[("revenue", "SOUTH", "2025-02")] == 6
+
+
+@pytest.mark.parametrize("metric, org, expected_value", [
+    ("销售收入(万元)", "EAST", 120_000),
+    ("销售收入（revenue）", "EAST", 12),
+    ("revenue", "华东组(EAST)", 12),
+    ("revenue", "华东组（EAST）", 12),
+])
+def test_names_with_a_unit_or_code_in_brackets(wh, xlsx, metric, org, expected_value):
+    r = import_facts(wh, "actuals", xlsx([["指标", "组织", "期间", "实际值"], [metric, org, "2025-01", 12]]))
+    assert r.errors == [], r.errors
+    assert current(wh)[("revenue", "EAST", "2025-01")] == expected_value

@@ -198,9 +198,12 @@ def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list],
     """Each row's multiplier: a 单位 cell such as 万元 wins over a unit in the value header."""
     n = grid.n_rows
     base = scale_of(header_unit)
-    if "unit" not in roles:
-        return [base] * n
-    return [scale_of(u) if u not in (None, "") and scale_of(u) != 1.0 else base for u in cells(roles["unit"])]
+    units = cells(roles["unit"]) if "unit" in roles else [None] * n
+    # A metric written as 销售收入(万元) carries its unit too.
+    mcol = roles.get("metric", roles.get("metric_name"))
+    named = [(_bracket_parts(_text(v)) or ["", ""])[1] for v in cells(mcol)] if mcol is not None else [""] * n
+    return [next((scale_of(u) for u in (unit, name) if u not in (None, "") and scale_of(u) != 1.0), base)
+            for unit, name in zip(units, named, strict=True)]
 
 
 def _cell_reader(grid: Grid, rows: list[int]) -> Callable[[int], list]:
@@ -254,6 +257,10 @@ class _Resolver:
             return codes[0], ""
         if codes:
             return None, f"metric name '{key}' is ambiguous ({', '.join(sorted(set(codes)))}); use the code"
+        for part in _bracket_parts(key):  # '销售收入(万元)' or '销售收入(revenue)'
+            code, err = self._find_metric(part)
+            if code:
+                return code, ""
         return None, f"unknown metric '{key}'"
 
     def org_unit(self, raw: object) -> tuple[str | None, str]:
@@ -272,7 +279,17 @@ class _Resolver:
             return codes[0], ""
         if codes:
             return None, f"org name '{key}' is ambiguous ({', '.join(codes[:5])}); use the code"
+        for part in reversed(_bracket_parts(key)):  # '华东销售一组(D1-SAL-T1)': the code first
+            code, _ = self._find_org(part)
+            if code:
+                return code, ""
         return None, f"unknown org unit '{key}'"
+
+
+def _bracket_parts(text: str) -> list[str]:
+    """['销售收入', '万元'] for '销售收入(万元)'; [] when the text has no trailing bracket."""
+    m = re.match(r"^(.+?)\s*[(（【\[]\s*(.+?)\s*[)）】\]]$", text)
+    return [m[1], m[2]] if m else []
 
 
 def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree,
