@@ -199,7 +199,9 @@ def test_boolean_cells_are_not_numbers(wh, xlsx):
     # A column of TRUE/FALSE cells. (Where a column mixes numbers and TRUE/FALSE, fastexcel's type
     # coercion hands the import 1.0/0.0 and the booleans cannot be told apart: not tested.)
     r = import_facts(wh, "actuals", xlsx([H, ["revenue", "EAST", "2025-01", True]]))
-    assert where(r) == [(2, "actual", "True")] and "'True' is not a number" in r.errors[0].message
+    # The cell reaches the import as True or as the text 'true', depending on its column's type.
+    assert [(e.row, e.column, e.value.lower()) for e in r.errors] == [(2, "actual", "true")]
+    assert "is not a number" in r.errors[0].message
 
 
 def test_excel_error_cells_in_a_wide_row(wh, xlsx):
@@ -638,3 +640,13 @@ def test_names_with_a_unit_or_code_in_brackets(wh, xlsx, metric, org, expected_v
     r = import_facts(wh, "actuals", xlsx([["指标", "组织", "期间", "实际值"], [metric, org, "2025-01", 12]]))
     assert r.errors == [], r.errors
     assert current(wh)[("revenue", "EAST", "2025-01")] == expected_value
+
+
+@pytest.mark.parametrize("label, total", [
+    ("合计", True), ("2026年合计", True), ("全年", True), ("Total", True), ("Grand Total", True), ("小计", True),
+    ("sales_ytd", False), ("revenue_sum", False), ("checksum", False), ("totally", False), ("EAST", False),
+])
+def test_what_counts_as_a_total_label(label, total):
+    from kpi_core.imports.headers import is_total
+
+    assert is_total(label) is total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import time
@@ -201,7 +202,12 @@ def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list],
     units = cells(roles["unit"]) if "unit" in roles else [None] * n
     # A metric written as 销售收入(万元) carries its unit too.
     mcol = roles.get("metric", roles.get("metric_name"))
-    named = [(_bracket_parts(_text(v)) or ["", ""])[1] for v in cells(mcol)] if mcol is not None else [""] * n
+    unit_of: dict[object, str] = {}
+    if mcol is not None:
+        named = [unit_of[v] if v in unit_of else unit_of.setdefault(v, (_bracket_parts(_text(v)) or ["", ""])[1])
+                 for v in cells(mcol)]
+    else:
+        named = [""] * n
     return [next((scale_of(u) for u in (unit, name) if u not in (None, "") and scale_of(u) != 1.0), base)
             for unit, name in zip(units, named, strict=True)]
 
@@ -293,75 +299,78 @@ def _bracket_parts(text: str) -> list[str]:
 
 
 def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree,
-             step: Progress) -> tuple[list[tuple[int, str, str, Period, float]], list[Problem]]:
-    """Good facts as (index, metric, org, period, value) and every problem found."""
+             step: Progress) -> tuple[list[tuple[int, str, str, str, float]], list[Problem]]:
+    """Good facts as (index, metric, org, period label, value) and every problem found.
+
+    Cells repeat (a metric, an org, a period on many rows), so each distinct cell is resolved
+    once and the per-fact loop only looks things up; that is what makes 1M facts take seconds.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()  # the loop makes millions of small tuples and no cycles
+    try:
+        return _validate(f, kind, metrics, org, step)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree,
+              step: Progress) -> tuple[list[tuple[int, str, str, str, float]], list[Problem]]:
     res = _Resolver(metrics, org)
+    m_of = {v: res.metric(v) for v in set(f.metric)}
+    o_of = {v: res.org_unit(v) for v in set(f.org)}
+    p_of = {v: _period_cell(v) for v in set(f.period)}
+    rule_of: dict[tuple[str, Period], tuple[str, str]] = {}
+    numbers: dict[object, tuple[float | None, str]] = {}
     good, errors, seen = [], _Problems(), {}
     later: dict[tuple[str, str, str], list[int]] = {}  # duplicated key -> rows after its first
-    periods: dict[object, tuple[Period | None, str]] = {}
-    numbers: dict[object, tuple[float | None, str]] = {}
     n = len(f.row)
     for i in range(n):
-        if i % 50000 == 0:
+        if i % 100000 == 0:
             step("validate", i, n)
         row = f.row[i]
-        code, merr = res.metric(f.metric[i])
-        unit, oerr = res.org_unit(f.org[i])
-        bad = False
-        if merr:
-            errors.append(Problem(row, f.metric_col, _text(f.metric[i]), merr))
-            bad = True
-        if oerr:
-            errors.append(Problem(row, f.org_col, _text(f.org[i]), oerr))
-            bad = True
-        p = f.period[i]
-        if not isinstance(p, Period):
-            key = p if not isinstance(p, list | dict) else str(p)
-            if key not in periods:
-                try:
-                    periods[key] = (parse_period(p), "")
-                except ValueError as exc:
-                    periods[key] = (None, f"period {exc}")
-            p, perr = periods[key]
-            if perr:
-                errors.append(Problem(row, f.period_col[i], _text(f.period[i]), perr))
-                bad = True
+        code, merr = m_of[f.metric[i]]
+        unit, oerr = o_of[f.org[i]]
+        (p, label), perr = p_of[f.period[i]]
         v = f.value[i]
-        if isinstance(v, float) and v == v and abs(v) != float("inf"):
+        if type(v) is float and v == v and v not in (_INF, -_INF):
             value, verr = v, ""
         else:
-            key = v if isinstance(v, str | int | float) or v is None else str(v)
-            if key not in numbers:
-                try:
-                    numbers[key] = (parse_number(v), "")
-                except ValueError as exc:
-                    numbers[key] = (None, f"{exc}")
-            value, verr = numbers[key]
+            nk = (type(v), v)  # True == 1, but a TRUE cell is not the number 1
+            if nk not in numbers:
+                numbers[nk] = _number_cell(v)
+            value, verr = numbers[nk]
             if value is None and not verr:
                 continue  # an empty value cell in a long file: nothing to load
-        if f.scale and f.scale[i] != 1.0 and value is not None and not _has_own_scale(v):
-            value = float(f"{value * f.scale[i]:.15g}")
-        if verr:
-            errors.append(Problem(row, f.value_col[i], _text(v), verr))
-            bad = True
-        if bad:
+        if merr or oerr or perr or verr:
+            for bad, col, cell, msg in ((merr, f.metric_col, f.metric[i], merr), (oerr, f.org_col, f.org[i], oerr),
+                                        (perr, f.period_col[i], f.period[i], perr), (verr, f.value_col[i], v, verr)):
+                if bad:
+                    errors.append(Problem(row, col, _text(cell), msg))
             continue
+        if f.scale and f.scale[i] != 1.0 and not _has_own_scale(v):
+            value = float(f"{value * f.scale[i]:.15g}")
         m = metrics[code]
-        where, msg = _metric_rule(m, kind, p, value)
+        rk = (code, p)
+        if rk not in rule_of:
+            rule_of[rk] = _fact_rule(m, kind, p)
+        where, msg = rule_of[rk]
+        if not msg and m.allowed is not None:
+            where, msg = _value_rule(m, value)
         if msg:
-            col, shown = {"metric": (f.metric_col, _text(f.metric[i])), "period": (f.period_col[i], p.label),
+            col, shown = {"metric": (f.metric_col, _text(f.metric[i])), "period": (f.period_col[i], label),
                           "value": (f.value_col[i], _text(v))}[where]
             errors.append(Problem(row, col, shown, msg))
             continue
-        key3 = (code, unit, p.label)
-        if key3 in seen:
-            first = seen[key3]
+        key3 = (code, unit, label)
+        first = seen.get(key3)
+        if first is not None:
             errors.append(Problem(row, f.value_col[i], _text(v),
-                                  f"duplicate: {code} / {unit} / {p.label} is also on row {f.row[first]}"))
+                                  f"duplicate: {code} / {unit} / {label} is also on row {f.row[first]}"))
             later.setdefault(key3, []).append(row)
             continue
         seen[key3] = i
-        good.append((i, code, unit, p, value))
+        good.append((i, code, unit, label, value))
     # Neither copy of a duplicated key is loaded (which one is right is not ours to guess); the
     # first copy is reported too, naming the rows that repeat it.
     for key3, rows in later.items():
@@ -369,9 +378,34 @@ def validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
         errors.append(Problem(f.row[i], f.value_col[i], _text(f.value[i]),
                               f"duplicate: {' / '.join(key3)} is also on row {', '.join(map(str, rows))}"))
     if later:
-        good = [g for g in good if (g[1], g[2], g[3].label) not in later]
+        good = [g for g in good if (g[1], g[2], g[3]) not in later]
     step("validate", n, n)
     return good, sorted(errors, key=lambda e: -1 if e.row is None else e.row)
+
+
+_INF = float("inf")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?\Z")
+
+
+def _period_cell(cell: object) -> tuple[tuple[Period | None, str], str]:
+    """((period, label), error) for a period cell, parsed once per distinct cell."""
+    if isinstance(cell, Period):
+        return (cell, cell.label), ""
+    try:
+        p = parse_period(cell)
+    except ValueError as exc:
+        return (None, ""), f"period {exc}"
+    return (p, p.label), ""
+
+
+def _number_cell(cell: object) -> tuple[float | None, str]:
+    """(number, error) for a value cell; plain digits skip the full parser."""
+    if type(cell) is str and _PLAIN_NUMBER.match(cell):
+        return float(cell), ""
+    try:
+        return parse_number(cell), ""
+    except ValueError as exc:
+        return None, str(exc)
 
 
 class _Problems(list):
@@ -392,8 +426,8 @@ def _has_own_scale(v: object) -> bool:
     return isinstance(v, str) and any(ch in v for ch in "%％‰万亿")
 
 
-def _metric_rule(m: Metric, kind: FactKind, p: Period, value: float) -> tuple[str, str]:
-    """(which cell: metric | period | value, the reason this metric refuses the fact), or ('', '')."""
+def _fact_rule(m: Metric, kind: FactKind, p: Period) -> tuple[str, str]:
+    """(which cell: metric | period, why this metric refuses a fact for period p), or ('', '')."""
     if kind == "actuals":
         if m.source_type != "manual":
             how = (f"dataset '{m.source.dataset}'" if m.source_type == "dataset"
@@ -402,12 +436,16 @@ def _metric_rule(m: Metric, kind: FactKind, p: Period, value: float) -> tuple[st
         if p.grain != m.frequency:
             return "period", (f"period {p.label} is a {p.grain}, but {m.code} is reported by {m.frequency} "
                               f"(frequency: {m.frequency})")
-    if m.allowed is not None:
-        lo, hi = m.allowed.min, m.allowed.max
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            span = f"{'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}"
-            hint = " (write 95% or 0.95 for a percentage)" if m.unit == "%" and value > 1 else ""
-            return "value", f"value {value:g} is outside what {m.code} allows ({span}){hint}"
+    return "", ""
+
+
+def _value_rule(m: Metric, value: float) -> tuple[str, str]:
+    """('value', why) when the metric's `allowed` range refuses the value, else ('', '')."""
+    lo, hi = m.allowed.min, m.allowed.max
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        span = f"{'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}"
+        hint = " (write 95% or 0.95 for a percentage)" if m.unit == "%" and value > 1 else ""
+        return "value", f"value {value:g} is outside what {m.code} allows ({span}){hint}"
     return "", ""
 
 
@@ -415,7 +453,7 @@ def _facts_table(f: _Facts, good: list) -> pa.Table:
     return pa.table({
         "metric": pa.array([g[1] for g in good], pa.string()),
         "org": pa.array([g[2] for g in good], pa.string()),
-        "period": pa.array([g[3].label for g in good], pa.string()),
+        "period": pa.array([g[3] for g in good], pa.string()),
         "value": pa.array([g[4] for g in good], pa.float64()),
         "source_row": pa.array([f.row[g[0]] for g in good], pa.int32()),
     })

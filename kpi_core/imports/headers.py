@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from ..periods import try_parse_period
 from .result import Problem
@@ -87,8 +88,11 @@ def map_roles(header: list[str], roles: dict[str, tuple[str, ...]],
     return found, problems
 
 
-# Rows and columns that hold totals, not facts: a template's 合计 row or 全年 column.
-TOTAL_WORDS = ("合计", "总计", "小计", "累计", "全年", "年度合计", "total", "subtotal", "grandtotal", "sum", "ytd")
+# Rows and columns that hold totals, not facts: a template's 合计 row or 全年 column. Chinese
+# words may end a longer label (2026年合计); English ones must be the whole label, so that a
+# metric such as sales_ytd is not mistaken for a total.
+TOTAL_SUFFIXES = ("合计", "总计", "小计", "累计", "全年")
+TOTAL_LABELS = ("total", "subtotal", "grandtotal", "sum", "ytd", "年度合计")
 
 # What a unit in a header or a 单位 cell multiplies the numbers by: 实际值(万元) holds 万.
 SCALES: tuple[tuple[str, float], ...] = (
@@ -97,10 +101,11 @@ SCALES: tuple[tuple[str, float], ...] = (
 )
 
 
+@lru_cache(maxsize=65536)
 def is_total(text: object) -> bool:
     """A 合计/Total label (a row or column that sums others)."""
     n = normalise(text)
-    return bool(n) and any(n == w or n.endswith(w) for w in TOTAL_WORDS)
+    return bool(n) and (n in TOTAL_LABELS or n.endswith(TOTAL_SUFFIXES))
 
 
 def unit_in_brackets(header: object) -> str:
@@ -110,6 +115,7 @@ def unit_in_brackets(header: object) -> str:
     return m.group(1) if m else ""
 
 
+@lru_cache(maxsize=4096)
 def scale_of(unit: object) -> float:
     """The multiplier a unit label implies (万元 -> 10000), 1 for plain units such as 元, 人, %."""
     n = normalise(unit)

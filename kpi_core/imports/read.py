@@ -1,19 +1,24 @@
 """Reading Excel and CSV files into a Grid: header found below any title rows, data as Arrow.
 
-Excel goes through the calamine readers: python-calamine peeks at the first rows (to find
-the header and merged cells) and fastexcel reads the body straight into Arrow arrays.
+Excel goes through the calamine readers. For facts and org files (`typed=False`) fastexcel
+parses the sheet once, from row 1, and the header is found in its first rows; merged cells
+come from the sheet's XML. Datasets (`typed=True`) need each column's own type, so
+python-calamine peeks at the header first and fastexcel then reads only the body.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import fastexcel
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import python_calamine
@@ -61,13 +66,22 @@ def first_text_row(rows: list[list[object]]) -> int | None:
     return next(i for i, w in enumerate(widths) if w >= need)
 
 
-def read_grid(path: str | Path, *, sheet: str | None = None,
-              find_header: HeaderFinder = first_text_row, limits: Limits | None = None) -> Grid:
-    """Read a file's sheet (or CSV) into a Grid; FileRefused for what cannot be read."""
+def read_grid(path: str | Path, *, sheet: str | None = None, find_header: HeaderFinder = first_text_row,
+              limits: Limits | None = None, typed: bool = False) -> Grid:
+    """Read a file's sheet (or CSV) into a Grid; FileRefused for what cannot be read.
+
+    typed=False may give a column of numbers below a text header as text ('12.5'): the
+    importers parse cells anyway, and the sheet is parsed once instead of twice.
+    """
     limits = limits or Limits.from_env()
     path = Path(path)
     kind = check_file(path, limits)
-    grid = _read_csv(path, find_header, limits) if kind == "csv" else _read_excel(path, sheet, find_header, limits)
+    if kind == "csv":
+        grid = _read_csv(path, find_header, limits)
+    elif typed:
+        grid = _read_excel(path, sheet, find_header, limits)
+    else:
+        grid = _read_excel_once(path, sheet, find_header, limits)
     return _drop_blank_rows(grid)
 
 
@@ -182,6 +196,148 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
     rows = pa.array(range(first, first + data.num_rows), pa.int64())
     context = [sh.name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
     return Grid(path.name, sh.name, header, last + 1, context, cols, rows, cell_errors)
+
+
+def _read_excel_once(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits) -> Grid:
+    try:
+        reader = fastexcel.read_excel(str(path))
+        names = reader.sheet_names
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read as a workbook: {exc}") from exc
+    if sheet is not None and sheet not in names:
+        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+    chosen = None
+    for name in [sheet] if sheet is not None else names:
+        data, bad_cells = _load_whole_sheet(path, reader, name)
+        if data.num_rows == 0:
+            continue
+        peek = [list(r.values()) for r in data.slice(0, PEEK_ROWS).to_pylist()]
+        h = find_header(peek)
+        if h is not None:
+            chosen = (name, data, bad_cells, peek, h)
+            break
+        chosen = chosen or (name, data, bad_cells, peek, None)
+    if chosen is None or chosen[4] is None:
+        raise _no_header(path, chosen[0] if chosen else (sheet or (names[0] if names else None)))
+    name, data, bad_cells, peek, h = chosen
+    height = data.num_rows
+    merged, start_col = sheet_layout(path, name)
+    # The peek as the sheet has it: fastexcel leaves out empty leading columns.
+    peek = [[None] * start_col + r for r in peek]
+    header, last = _header_block(peek, h, merged)
+    if height - (last + 1) > limits.max_rows:
+        raise _too_many_rows(path, height - (last + 1), limits)
+    body = data.slice(last + 1)
+    cell_errors = _error_cells(bad_cells)
+    header = header[start_col:] if start_col < len(header) else []
+    header += [""] * (body.num_columns - len(header))
+    cols = [_numbers_back(body.column(j)) for j in range(body.num_columns)]
+    cols += [pa.nulls(body.num_rows, pa.string())] * (len(header) - len(cols))
+    cols = _fill_merged_body(cols, merged, last + 1, start_col)
+    first = last + 2  # 1-based row number of the first data row
+    rows = pa.array(np.arange(first, first + body.num_rows, dtype=np.int64))
+    context = [name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
+    return Grid(path.name, name, header, last + 1, context, cols, rows, cell_errors)
+
+
+# Numbers as fastexcel writes them when a text header shares their column; a leading zero
+# ('007') marks a code typed as text, which stays text.
+_NUMBER_TEXT = r"^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$"
+
+
+def _numbers_back(col: pa.Array) -> pa.Array:
+    """A text column whose every value is a plain number, as numbers again."""
+    if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+        return col
+    values = pc.drop_null(col)
+    if len(values) == 0 or not pc.all(pc.match_substring_regex(values, _NUMBER_TEXT)).as_py():
+        return col
+    return pc.cast(col, pa.float64())
+
+
+def _load_whole_sheet(path: Path, reader, name: str):
+    """The sheet from row 1 (skip_rows=0 keeps leading empty rows, so index = row - 1)."""
+    try:
+        return reader.load_sheet(name, header_row=None, skip_rows=0, schema_sample_rows=None).to_arrow_with_errors()
+    except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
+        raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
+                          "its formula or paste values, and upload again") from exc
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+
+
+def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
+    out = {}
+    for e in bad_cells.errors if bad_cells else []:
+        m = re.search(r"Error\((\w+)\)", e.detail)
+        if m:  # position: (0-based sheet row, column index in the data read)
+            out[(e.position[0] + 1, e.position[1])] = _EXCEL_ERRORS.get(m[1], f"#{m[1].upper()}")
+    return out
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)\d+')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def sheet_layout(path: Path, sheet: str) -> tuple[list, int]:
+    """(merged ranges as ((r0, c0), (r1, c1)) 0-based, first used column) of a sheet.
+
+    For .xlsx/.xlsm the sheet's XML is scanned as a stream (no cell is parsed); for .xls and
+    .ods python-calamine reads the sheet.
+    """
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return _xlsx_layout(path, sheet)
+        except (KeyError, zipfile.BadZipFile, ValueError):
+            pass  # an unusual package layout: let calamine tell
+    try:
+        sh = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
+        return list(sh.merged_cell_ranges or []), (sh.start or (0, 0))[1]
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+
+
+def _xlsx_layout(path: Path, sheet: str) -> tuple[list, int]:
+    with zipfile.ZipFile(path) as zf:
+        member = _xlsx_sheet_member(zf, sheet)
+        merged, start_col, tail = [], None, b""
+        with zf.open(member) as fh:
+            while chunk := fh.read(1 << 20):
+                buf = tail + chunk
+                if start_col is None:
+                    m = _DIMENSION.search(buf)
+                    if m:
+                        start_col = _col_index(m[1])
+                for m in _MERGE.finditer(buf):
+                    if m.end() > len(tail):  # not already seen in the previous chunk's tail
+                        c0, r0 = _col_index(m[1]), int(m[2]) - 1
+                        c1, r1 = (_col_index(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
+                        merged.append(((r0, c0), (r1, c1)))
+                tail = buf[-200:]
+    return merged, start_col or 0
+
+
+def _xlsx_sheet_member(zf: zipfile.ZipFile, sheet: str) -> str:
+    """The zip member holding `sheet`, through workbook.xml and its relationships."""
+    wb = zf.read("xl/workbook.xml").decode("utf-8")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", wb):
+        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m[1]))
+        if html.unescape(attrs.get("name", "")) == sheet:
+            rid = next(v for k, v in attrs.items() if k.endswith(":id"))
+            for r in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
+                ra = dict(re.findall(r'([\w:]+)="([^"]*)"', r[1]))
+                if ra.get("Id") == rid:
+                    target = ra["Target"]
+                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    raise KeyError(sheet)
 
 
 def _first_sheet_with_header(wb: python_calamine.CalamineWorkbook, find_header: HeaderFinder):
