@@ -208,20 +208,20 @@ def _read_excel_once(path: Path, sheet: str | None, find_header: HeaderFinder, l
         raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
     chosen = None
     for name in [sheet] if sheet is not None else names:
-        data, bad_cells = _load_whole_sheet(path, reader, name)
+        data, bad_cells, start_col = _load_whole_sheet(path, reader, name)
         if data.num_rows == 0:
             continue
         peek = [list(r.values()) for r in data.slice(0, PEEK_ROWS).to_pylist()]
         h = find_header(peek)
         if h is not None:
-            chosen = (name, data, bad_cells, peek, h)
+            chosen = (name, data, bad_cells, start_col, peek, h)
             break
-        chosen = chosen or (name, data, bad_cells, peek, None)
-    if chosen is None or chosen[4] is None:
+        chosen = chosen or (name, data, bad_cells, start_col, peek, None)
+    if chosen is None or chosen[5] is None:
         raise _no_header(path, chosen[0] if chosen else (sheet or (names[0] if names else None)))
-    name, data, bad_cells, peek, h = chosen
+    name, data, bad_cells, start_col, peek, h = chosen
     height = data.num_rows
-    merged, start_col = sheet_layout(path, name)
+    merged = merged_ranges(path, name)
     # The peek as the sheet has it: fastexcel leaves out empty leading columns.
     peek = [[None] * start_col + r for r in peek]
     header, last = _header_block(peek, h, merged)
@@ -256,14 +256,18 @@ def _numbers_back(col: pa.Array) -> pa.Array:
 
 
 def _load_whole_sheet(path: Path, reader, name: str):
-    """The sheet from row 1 (skip_rows=0 keeps leading empty rows, so index = row - 1)."""
+    """(data from row 1, error cells, first used column). skip_rows=0 keeps leading empty rows,
+    so a row's index is its number - 1; fastexcel leaves out empty leading columns."""
     try:
-        return reader.load_sheet(name, header_row=None, skip_rows=0, schema_sample_rows=None).to_arrow_with_errors()
+        sh = reader.load_sheet(name, header_row=None, skip_rows=0, schema_sample_rows=None)
+        columns = sh.available_columns()
+        data, bad_cells = sh.to_arrow_with_errors()
     except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
         raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
                           "its formula or paste values, and upload again") from exc
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+    return data, bad_cells, (columns[0].absolute_index if columns else 0)
 
 
 def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
@@ -276,7 +280,6 @@ def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)\d+')
 
 
 def _col_index(letters: bytes) -> int:
@@ -286,42 +289,37 @@ def _col_index(letters: bytes) -> int:
     return n - 1
 
 
-def sheet_layout(path: Path, sheet: str) -> tuple[list, int]:
-    """(merged ranges as ((r0, c0), (r1, c1)) 0-based, first used column) of a sheet.
+def merged_ranges(path: Path, sheet: str) -> list:
+    """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based.
 
     For .xlsx/.xlsm the sheet's XML is scanned as a stream (no cell is parsed); for .xls and
     .ods python-calamine reads the sheet.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
-            return _xlsx_layout(path, sheet)
-        except (KeyError, zipfile.BadZipFile, ValueError):
+            return _xlsx_merged(path, sheet)
+        except (KeyError, StopIteration, zipfile.BadZipFile, ValueError):
             pass  # an unusual package layout: let calamine tell
     try:
-        sh = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
-        return list(sh.merged_cell_ranges or []), (sh.start or (0, 0))[1]
+        return list(python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
+                    .merged_cell_ranges or [])
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
 
 
-def _xlsx_layout(path: Path, sheet: str) -> tuple[list, int]:
-    with zipfile.ZipFile(path) as zf:
-        member = _xlsx_sheet_member(zf, sheet)
-        merged, start_col, tail = [], None, b""
-        with zf.open(member) as fh:
-            while chunk := fh.read(1 << 20):
-                buf = tail + chunk
-                if start_col is None:
-                    m = _DIMENSION.search(buf)
-                    if m:
-                        start_col = _col_index(m[1])
+def _xlsx_merged(path: Path, sheet: str) -> list:
+    merged, tail = [], b""
+    with zipfile.ZipFile(path) as zf, zf.open(_xlsx_sheet_member(zf, sheet)) as fh:
+        while chunk := fh.read(1 << 20):
+            buf = tail + chunk
+            if b"mergeCell" in buf:  # a plain search first: most chunks are cells
                 for m in _MERGE.finditer(buf):
-                    if m.end() > len(tail):  # not already seen in the previous chunk's tail
+                    if m.end() > len(tail):  # not already taken from the previous chunk's tail
                         c0, r0 = _col_index(m[1]), int(m[2]) - 1
                         c1, r1 = (_col_index(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
                         merged.append(((r0, c0), (r1, c1)))
-                tail = buf[-200:]
-    return merged, start_col or 0
+            tail = buf[-200:]
+    return merged
 
 
 def _xlsx_sheet_member(zf: zipfile.ZipFile, sheet: str) -> str:
