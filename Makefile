@@ -23,10 +23,9 @@ $(VENV)/.req-dev: requirements.txt requirements-dev.txt | $(PY)
 setup: $(VENV)/.req
 setup-dev: $(VENV)/.req-dev
 
-$(WAREHOUSE): | $(VENV)/.req
+# Loads the demo company into an empty warehouse; a warehouse that holds data is left as it is.
+warehouse: setup
 	$(PY) -m kpi_core --warehouse $(WAREHOUSE) init --demo
-
-warehouse: $(WAREHOUSE)
 
 run: setup warehouse
 	KPI_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)

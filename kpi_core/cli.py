@@ -101,7 +101,11 @@ def init(ctx, demo: bool) -> None:
     if demo:
         from .demo import load_demo
 
-        summary["demo"] = load_demo(wh, progress=_progress_printer())
+        held = batches_mod.list_batches(wh, limit=1)
+        if held:  # never pile the demo onto real (or earlier demo) data; `make run` relies on this
+            summary["demo"] = f"not loaded: the warehouse already holds data (latest batch {held[0]['id']})"
+        else:
+            summary["demo"] = load_demo(wh, progress=_progress_printer())
     _emit(ctx, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
 
 
@@ -336,7 +340,7 @@ def batches_list(ctx, limit: int) -> None:
     """Newest batches first."""
     rows = batches_mod.list_batches(_wh(ctx), limit)
     lines = [f"{b['id']:>5}  {b['created_at']:%Y-%m-%d %H:%M}  {b['kind']:<8} {b['status']:<8} "
-             f"{b['rows_loaded']:>9,}  {b['user_name']:<10} {b['dataset'] or ''} {b['source']}" for b in rows]
+             f"{b['rows_loaded']:>10,}  {b['user_name']:<10} {b['dataset'] or '':<20} {b['source']}" for b in rows]
     _emit(ctx, rows, "\n".join(lines) or "(no batches)")
 
 

@@ -18,25 +18,30 @@ Progress = Callable[[str, int, int], None]
 
 
 def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress | None = None) -> dict:
-    """Generate and load the demo company; returns counts and seconds taken."""
+    """Generate and load the demo company in one transaction; returns counts and seconds taken.
+
+    One transaction, so a build that is stopped halfway leaves an empty warehouse that the
+    next `init --demo` fills, never half a company.
+    """
     step = progress or (lambda *_: None)
     t0 = time.perf_counter()
     steps = 6
     step("generate", 0, steps)
     demo = generate(today or dt.date.today())
-    step("org", 1, steps)
-    org.import_org_rows(wh, demo.org, source="demo: org tree")
-    step("datasets", 2, steps)
-    for name, table in demo.datasets.items():
-        datasets.import_arrow(wh, name, table, source=f"demo: {name}")
-    step("metrics", 3, steps)
     raw = [("metrics.yaml", m) for m in yaml.safe_load(demo.metrics_yaml)["metrics"]]
     metrics, problems = dictionary.parse_metrics(raw)
-    dictionary.apply_metrics(wh, metrics, problems=problems, reason="demo company")
-    step("actuals", 4, steps)
-    import_table(wh, "actuals", demo.actuals, source="demo: actuals")
-    step("targets", 5, steps)
-    import_table(wh, "targets", demo.targets, source="demo: targets")
+    with wh.transaction():
+        step("org", 1, steps)
+        org.import_org_rows(wh, demo.org, source="demo: org tree")
+        step("datasets", 2, steps)
+        for name, table in demo.datasets.items():
+            datasets.import_arrow(wh, name, table, source=f"demo: {name}")
+        step("metrics", 3, steps)
+        dictionary.apply_metrics(wh, metrics, problems=problems, reason="demo company")
+        step("actuals", 4, steps)
+        import_table(wh, "actuals", demo.actuals, source="demo: actuals")
+        step("targets", 5, steps)
+        import_table(wh, "targets", demo.targets, source="demo: targets")
     step("done", steps, steps)
     return {
         "org_units": len(demo.org), "metrics": len(metrics),

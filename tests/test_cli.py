@@ -127,3 +127,11 @@ def test_progress_bar_on_a_terminal_only(wh_path, long_csv):
     assert b"validate" in shown and b"load" in shown and b"2/2" in shown
     piped = cli(wh_path, "import", "actuals", long_csv)
     assert "validate" not in piped.stderr
+
+
+def test_init_demo_leaves_a_warehouse_with_data_alone(wh_path):
+    before = cli(wh_path, "batches", "list", "--format", "json").stdout
+    r = cli(wh_path, "init", "--demo", "--format", "json")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["demo"].startswith("not loaded: the warehouse already holds data")
+    assert cli(wh_path, "batches", "list", "--format", "json").stdout == before
