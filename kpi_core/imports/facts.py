@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import batches, dictionary
 from ..dictionary import Metric
@@ -54,6 +55,13 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
     step("read", 0, 1)
     grid = read_grid(path, sheet=sheet, find_header=header_finder(FACT_ROLES, need=3))
     step("read", 1, 1)
+    with wh.connect():  # one connection for the lookups, the diff and the load
+        return _import_grid(wh, kind, grid, Path(path), year=year, dry_run=dry_run, partial=partial,
+                            user=user, step=step)
+
+
+def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year: int | None, dry_run: bool,
+                 partial: bool, user: str, step: Progress) -> ImportResult:
     result = ImportResult(rows=grid.n_rows, sheet=grid.sheet)
     facts, shape_problems = shape(grid, kind, year)
     if shape_problems:
@@ -64,7 +72,7 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
     metrics = dictionary.current(wh)
     n_facts = len(facts.row)
     if n_facts == 0:
-        result.errors = [Problem(None, "", "", f"{Path(path).name} has no values to load below its header "
+        result.errors = [Problem(None, "", "", f"{path.name} has no values to load below its header "
                                  f"(row {grid.header_row}); nothing was written")]
         return result
     good, errors = validate(facts, kind, metrics, org, step)
@@ -80,7 +88,7 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
         return result
     step("load", 0, len(good))
     with wh.transaction() as con:
-        bid = batches.create(con, kind=kind, source=Path(path).name, sha256=batches.sha256_of(path),
+        bid = batches.create(con, kind=kind, source=path.name, sha256=batches.sha256_of(path),
                              user=user, rows_in=grid.n_rows, rows_loaded=result.loaded,
                              rows_rejected=result.rejected)
         con.register("_incoming", table)
@@ -142,12 +150,13 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
     metric, org = cells(mcol), cells(ocol)
     if "period" in roles and vcol is not None:
         period = cells(roles["period"])
-        value = cells(vcol)
+        value = _plain_numbers(cells(vcol), grid.columns[vcol])
         scale = _row_scales(grid, roles, cells, unit_in_brackets(grid.header[vcol]))
         # A row with an empty value cell holds no fact (as an empty cell of a wide row);
         # a 合计/Total row sums others and is not a fact either.
-        keep = [i for i, v in enumerate(value)
-                if not _blank(v) and not is_total(metric[i]) and not is_total(org[i])]
+        totals = {v for v in {*metric, *org} if is_total(v)}
+        keep = [i for i, (v, m, o) in enumerate(zip(value, metric, org, strict=True))
+                if v is not None and m not in totals and o not in totals and not _blank(v)]
         if len(keep) < len(value):
             metric, org, period, value, rows, scale = (
                 [c[i] for i in keep] for c in (metric, org, period, value, rows, scale))
@@ -177,8 +186,9 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
     f = _Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [], [])
     cols = [(j, p, cells(j)) for j, p in pcols]
     scale = _row_scales(grid, roles, cells, "")
+    totals = {v for v in {*metric, *org} if is_total(v)}
     for i, r in enumerate(rows):
-        if is_total(metric[i]) or is_total(org[i]):
+        if metric[i] in totals or org[i] in totals:
             continue
         for j, p, vals in cols:
             v = vals[i]
@@ -202,14 +212,12 @@ def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list],
     units = cells(roles["unit"]) if "unit" in roles else [None] * n
     # A metric written as 销售收入(万元) carries its unit too.
     mcol = roles.get("metric", roles.get("metric_name"))
-    unit_of: dict[object, str] = {}
-    if mcol is not None:
-        named = [unit_of[v] if v in unit_of else unit_of.setdefault(v, (_bracket_parts(_text(v)) or ["", ""])[1])
-                 for v in cells(mcol)]
-    else:
-        named = [""] * n
-    return [next((scale_of(u) for u in (unit, name) if u not in (None, "") and scale_of(u) != 1.0), base)
-            for unit, name in zip(units, named, strict=True)]
+    metric_cells = cells(mcol) if mcol is not None else [None] * n
+    named = {v: (_bracket_parts(_text(v)) or ["", ""])[1] for v in set(metric_cells)}
+    if not any(scale_of(u) != 1.0 for u in {*named.values(), *units} if u not in (None, "")):
+        return [base] * n
+    return [next((scale_of(u) for u in (unit, named[m]) if u not in (None, "") and scale_of(u) != 1.0), base)
+            for unit, m in zip(units, metric_cells, strict=True)]
 
 
 def _cell_reader(grid: Grid, rows: list[int]) -> Callable[[int], list]:
@@ -224,6 +232,16 @@ def _cell_reader(grid: Grid, rows: list[int]) -> Callable[[int], list]:
         return values
 
     return cells
+
+
+def _plain_numbers(values: list, col: pa.Array) -> list:
+    """Cells of a text column that are plain numbers ('1234.5'), as floats, cast in one go by
+    Arrow; the rest ('1,234', '12%', '#N/A') stay text for the full parser."""
+    if not pa.types.is_string(col.type) or len(values) != len(col):
+        return values
+    plain = pc.match_substring_regex(col, r"^-?\d+(?:\.\d+)?$")
+    numbers = pc.cast(pc.if_else(plain, col, pa.scalar(None, pa.string())), pa.float64()).to_pylist()
+    return [v if n is None else n for v, n in zip(values, numbers, strict=True)]
 
 
 def _blank(v: object) -> bool:
@@ -320,7 +338,7 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
     m_of = {v: res.metric(v) for v in set(f.metric)}
     o_of = {v: res.org_unit(v) for v in set(f.org)}
     p_of = {v: _period_cell(v) for v in set(f.period)}
-    rule_of: dict[tuple[str, Period], tuple[str, str]] = {}
+    rule_of: dict[tuple[str, str], tuple[str, str]] = {}
     numbers: dict[object, tuple[float | None, str]] = {}
     good, errors, seen = [], _Problems(), {}
     later: dict[tuple[str, str, str], list[int]] = {}  # duplicated key -> rows after its first
@@ -351,7 +369,7 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
         if f.scale and f.scale[i] != 1.0 and not _has_own_scale(v):
             value = float(f"{value * f.scale[i]:.15g}")
         m = metrics[code]
-        rk = (code, p)
+        rk = (code, label)
         if rk not in rule_of:
             rule_of[rk] = _fact_rule(m, kind, p)
         where, msg = rule_of[rk]
