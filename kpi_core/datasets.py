@@ -86,7 +86,7 @@ def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None
         finally:
             if source != str(path):
                 Path(source).unlink(missing_ok=True)
-    grid = read_grid(path, sheet=sheet, limits=limits, typed=True)
+    grid = read_grid(path, sheet=sheet, limits=limits, exact_numbers=False)
     names = [h.strip() for h in grid.header]
     problems = _check_columns(names)
     if problems:

@@ -650,3 +650,14 @@ def test_what_counts_as_a_total_label(label, total):
     from kpi_core.imports.headers import is_total
 
     assert is_total(label) is total
+
+
+# Values as openpyxl writes them (it keeps 16 significant digits).
+@pytest.mark.parametrize("value", [0.1234567890123457, 1e-12, 123456789.123, -98765.4321, 0.3333333333333333])
+def test_numbers_keep_every_digit(wh, xlsx, value):
+    # A title row and a text header above the numbers, and a text cell among them, must not
+    # turn the numbers into rounded text on the way in.
+    r = import_facts(wh, "actuals", xlsx([["2025 实绩"], H, ["revenue", "EAST", "2025-01", value],
+                                          ["revenue", "SOUTH", "2025-01", "1,000"]]))
+    assert r.errors == []
+    assert current(wh)[("revenue", "EAST", "2025-01")] == value

@@ -61,7 +61,9 @@ def test_a_sheet_whose_used_area_starts_below_and_right_of_a1(tmp_path):
     assert g.header == ["metric", "org", "period", "actual"]
     assert g.header_row == 3
     assert g.rows.to_pylist() == [5, 7]
-    assert values(g) == [["revenue"] * 2, ["EAST"] * 2, ["2025-01", "2025-02"], ["1", "x"]]
+    # A mostly-numbers column is read as numbers; its text cell comes back in cell_errors.
+    assert values(g) == [["revenue"] * 2, ["EAST"] * 2, ["2025-01", "2025-02"], [1.0, None]]
+    assert g.cell_errors == {(7, 3): "x"}
 
 
 def test_merged_header_cells_year_over_months_and_dept_down_two_rows(xlsx):

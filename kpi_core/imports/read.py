@@ -1,20 +1,19 @@
 """Reading Excel and CSV files into a Grid: header found below any title rows, data as Arrow.
 
-Excel goes through the calamine readers. For facts and org files (`typed=False`) fastexcel
-parses the sheet once, from row 1, and the header is found in its first rows; merged cells
-come from the sheet's XML. Datasets (`typed=True`) need each column's own type, so
-python-calamine peeks at the header first and fastexcel then reads only the body.
+Excel: the first rows are peeked at to find the header below any title rows (for .xlsx
+straight from the start of the sheet's XML; python-calamine for .xls and .ods), merged cells
+come from the sheet, and fastexcel parses the body once, into typed Arrow arrays.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import fastexcel
@@ -25,10 +24,12 @@ import python_calamine
 
 from ..config import Limits
 from .files import FileRefused, check_file
+from .xlsx_peek import peek_xlsx, sheet_member
 
 PEEK_ROWS = 30
 _EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Num": "#NUM!",
                  "Null": "#NULL!", "Name": "#NAME?", "GettingData": "#GETTING_DATA"}
+_EXCEL_EPOCH = datetime(1899, 12, 30)
 HeaderFinder = Callable[[list[list[object]]], int | None]
 
 
@@ -67,21 +68,20 @@ def first_text_row(rows: list[list[object]]) -> int | None:
 
 
 def read_grid(path: str | Path, *, sheet: str | None = None, find_header: HeaderFinder = first_text_row,
-              limits: Limits | None = None, typed: bool = False) -> Grid:
+              limits: Limits | None = None, exact_numbers: bool = True) -> Grid:
     """Read a file's sheet (or CSV) into a Grid; FileRefused for what cannot be read.
 
-    typed=False may give a column of numbers below a text header as text ('12.5'): the
-    importers parse cells anyway, and the sheet is parsed once instead of twice.
+    exact_numbers: a column of numbers with some text cells is read as numbers, its text
+    cells given in Grid.cell_errors (the importers read them there); datasets, which take
+    columns whole, pass False and get such a column as text.
     """
     limits = limits or Limits.from_env()
     path = Path(path)
     kind = check_file(path, limits)
     if kind == "csv":
         grid = _read_csv(path, find_header, limits)
-    elif typed:
-        grid = _read_excel(path, sheet, find_header, limits)
     else:
-        grid = _read_excel_once(path, sheet, find_header, limits)
+        grid = _read_excel(path, sheet, find_header, limits, exact_numbers)
     return _drop_blank_rows(grid)
 
 
@@ -144,139 +144,125 @@ def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
 
 # --- Excel ---------------------------------------------------------------------------------
 
-def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits) -> Grid:
-    try:
-        wb = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types
-        raise FileRefused(f"{path.name} cannot be read as a workbook: {exc}") from exc
-    names = wb.sheet_names
-    if sheet is not None and sheet not in names:
-        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
-    try:
-        sh = wb.get_sheet_by_name(sheet) if sheet is not None else _first_sheet_with_header(wb, find_header)
-        peek = sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
-        merged = sh.merged_cell_ranges or []
-        _, start_col = sh.start or (0, 0)
-        end = sh.end
-        height = end[0] + 1 if end else 0  # rows down to the last used one (total_height is that index)
-    except FileRefused:
-        raise
-    except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
-    if height > limits.max_rows + PEEK_ROWS:
-        raise _too_many_rows(path, height, limits)
-    h = find_header(peek)
-    if h is None:
-        raise _no_header(path, sh.name)
-    header, last = _header_block(peek, h, merged)
-    if height - (last + 1) > limits.max_rows:
-        raise _too_many_rows(path, height - (last + 1), limits)
+def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits, exact: bool) -> Grid:
     try:
         reader = fastexcel.read_excel(str(path))
-        # With header_row=None fastexcel counts skip_rows from the sheet's first row (row 1),
-        # even when the used area starts lower down.
-        data, bad_cells = reader.load_sheet(sh.name, header_row=None, skip_rows=last + 1,
-                                            schema_sample_rows=None).to_arrow_with_errors()
-    except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
-        raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
-                          "its formula or paste values, and upload again") from exc
-    except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
-    cell_errors = {}
-    for e in bad_cells.errors if bad_cells else []:
-        m = re.search(r"Error\((\w+)\)", e.detail)
-        if m:  # position: (0-based sheet row, column index in the data read)
-            cell_errors[(e.position[0] + 1, e.position[1])] = _EXCEL_ERRORS.get(m[1], f"#{m[1].upper()}")
+        names = reader.sheet_names
+    except Exception as exc:  # calamine raises its own error types
+        raise FileRefused(f"{path.name} cannot be read as a workbook: {exc}") from exc
+    if sheet is not None and sheet not in names:
+        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+    name, peek, h = _choose_sheet(path, [sheet] if sheet is not None else names, find_header)
+    if h is None:
+        raise _no_header(path, name)
+    merged = merged_ranges(path, name)
+    header, last = _header_block(peek, h, merged)
+    data, bad_cells, start_col = _load_body(path, reader, name, last, _number_columns(peek, last) if exact else set())
+    if data.num_rows > limits.max_rows:
+        raise _too_many_rows(path, data.num_rows, limits)
     header = header[start_col:] if start_col < len(header) else []
     header += [""] * (data.num_columns - len(header))
     cols = [data.column(j) for j in range(data.num_columns)]
     cols += [pa.nulls(data.num_rows, pa.string())] * (len(header) - len(cols))
     cols = _fill_merged_body(cols, merged, last + 1, start_col)
     first = last + 2  # 1-based row number of the first data row
-    rows = pa.array(range(first, first + data.num_rows), pa.int64())
-    context = [sh.name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
-    return Grid(path.name, sh.name, header, last + 1, context, cols, rows, cell_errors)
-
-
-def _read_excel_once(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits) -> Grid:
-    try:
-        reader = fastexcel.read_excel(str(path))
-        names = reader.sheet_names
-    except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read as a workbook: {exc}") from exc
-    if sheet is not None and sheet not in names:
-        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
-    chosen = None
-    for name in [sheet] if sheet is not None else names:
-        data, bad_cells, start_col = _load_whole_sheet(path, reader, name)
-        if data.num_rows == 0:
-            continue
-        peek = [list(r.values()) for r in data.slice(0, PEEK_ROWS).to_pylist()]
-        h = find_header(peek)
-        if h is not None:
-            chosen = (name, data, bad_cells, start_col, peek, h)
-            break
-        chosen = chosen or (name, data, bad_cells, start_col, peek, None)
-    if chosen is None or chosen[5] is None:
-        raise _no_header(path, chosen[0] if chosen else (sheet or (names[0] if names else None)))
-    name, data, bad_cells, start_col, peek, h = chosen
-    height = data.num_rows
-    merged = merged_ranges(path, name)
-    # The peek as the sheet has it: fastexcel leaves out empty leading columns.
-    peek = [[None] * start_col + r for r in peek]
-    header, last = _header_block(peek, h, merged)
-    if height - (last + 1) > limits.max_rows:
-        raise _too_many_rows(path, height - (last + 1), limits)
-    body = data.slice(last + 1)
-    cell_errors = _error_cells(bad_cells)
-    header = header[start_col:] if start_col < len(header) else []
-    header += [""] * (body.num_columns - len(header))
-    cols = [_numbers_back(body.column(j)) for j in range(body.num_columns)]
-    cols += [pa.nulls(body.num_rows, pa.string())] * (len(header) - len(cols))
-    cols = _fill_merged_body(cols, merged, last + 1, start_col)
-    first = last + 2  # 1-based row number of the first data row
-    rows = pa.array(np.arange(first, first + body.num_rows, dtype=np.int64))
+    rows = pa.array(np.arange(first, first + data.num_rows, dtype=np.int64))
     context = [name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
-    return Grid(path.name, name, header, last + 1, context, cols, rows, cell_errors)
+    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells, last + 1))
 
 
-# Numbers as fastexcel writes them when a text header shares their column; a leading zero
-# ('007') marks a code typed as text, which stays text.
-_NUMBER_TEXT = r"^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$"
+def _number_columns(peek: list[list[object]], last: int) -> set[int]:
+    """Sheet columns whose cells below the header are mostly numbers.
+
+    fastexcel turns a column that mixes numbers and text ('1,234.5') into text with rounded
+    numbers; read as float instead, its numbers stay exact and its text cells come back as
+    errors carrying their text (see _error_cells)."""
+    out = set()
+    for c in range(max((len(r) for r in peek), default=0)):
+        cells = [r[c] for r in peek[last + 1:] if c < len(r) and r[c] is not None]
+        # Mostly numbers: the odd text cell ('1,234.5', 'n/a') is fetched back from the errors.
+        if cells and 2 * sum(type(v) in (int, float) for v in cells) >= len(cells):
+            out.add(c)
+    return out
 
 
-def _numbers_back(col: pa.Array) -> pa.Array:
-    """A text column whose every value is a plain number, as numbers again."""
-    if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
-        return col
-    values = pc.drop_null(col)
-    if len(values) == 0 or not pc.all(pc.match_substring_regex(values, _NUMBER_TEXT)).as_py():
-        return col
-    return pc.cast(col, pa.float64())
-
-
-def _load_whole_sheet(path: Path, reader, name: str):
-    """(data from row 1, error cells, first used column). skip_rows=0 keeps leading empty rows,
-    so a row's index is its number - 1; fastexcel leaves out empty leading columns."""
+def _load_body(path: Path, reader, name: str, last: int, numbers: set[int]):
+    """(Arrow body below the header, cell errors, first used column)."""
     try:
-        sh = reader.load_sheet(name, header_row=None, skip_rows=0, schema_sample_rows=None)
-        columns = sh.available_columns()
-        data, bad_cells = sh.to_arrow_with_errors()
+        # With header_row=None fastexcel counts skip_rows from the sheet's first row (row 1),
+        # even when the used area starts lower down; types are inferred from the body alone.
+        # dtypes take the sheet's column index (A = 0).
+        body = reader.load_sheet(name, header_row=None, skip_rows=last + 1, schema_sample_rows=None,
+                                 dtypes={c: "float" for c in numbers} or None)
+        columns = body.available_columns()
+        data, bad_cells = body.to_arrow_with_errors()
     except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
         raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
                           "its formula or paste values, and upload again") from exc
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+    # fastexcel leaves out empty leading columns.
     return data, bad_cells, (columns[0].absolute_index if columns else 0)
 
 
-def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
+def _choose_sheet(path: Path, names: list[str], find_header: HeaderFinder):
+    """(sheet, its first rows, header index) of the first sheet whose header the import
+    recognises — passing over a 填报说明 sheet — else of the first sheet with data."""
+    fallback = None
+    for name in names:
+        peek = peek_rows(path, name)
+        if not any(any(_text(v) for v in r) for r in peek):
+            continue
+        h = find_header(peek)
+        if h is not None:
+            return name, peek, h
+        fallback = fallback or (name, peek, None)
+    return fallback or ((names[0] if names else None), [], None)
+
+
+def peek_rows(path: Path, sheet: str) -> list[list[object]]:
+    """The sheet's first PEEK_ROWS rows, indexed by sheet column (A = 0)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return peek_xlsx(path, sheet, PEEK_ROWS)
+        except (KeyError, StopIteration, ValueError, zipfile.BadZipFile):
+            pass  # an unusual package layout: let calamine read it
+    try:
+        sh = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
+        return sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+
+
+_GOT = re.compile(r"got '(\w+)\((.*)\)'$", re.S)
+
+
+def _error_cells(bad_cells, body_start: int) -> dict[tuple[int, int], str]:
+    """{(row number, column): text} for cells the Arrow data holds as empty: Excel errors
+    (#N/A…) and, in a column read as numbers, the text cells, as their text."""
     out = {}
     for e in bad_cells.errors if bad_cells else []:
-        m = re.search(r"Error\((\w+)\)", e.detail)
-        if m:  # position: (0-based sheet row, column index in the data read)
-            out[(e.position[0] + 1, e.position[1])] = _EXCEL_ERRORS.get(m[1], f"#{m[1].upper()}")
+        m = _GOT.search(e.detail)
+        key = (e.position[0] + 1, e.position[1])  # (0-based sheet row, column in the data read)
+        if m and m[1] == "String":
+            out[key] = _rust_str(m[2])
+        elif m and m[1] == "Error":
+            out[key] = _EXCEL_ERRORS.get(m[2], f"#{m[2].upper()}")
+        elif m and m[1] == "DateTime":
+            serial = re.search(r"value: ([\d.]+)", m[2])
+            out[key] = str(_EXCEL_EPOCH + timedelta(days=float(serial[1]))) if serial else m[2]
+        elif m:
+            out[key] = m[2]
+        elif (err := re.search(r"Error\((\w+)\)", e.detail)):
+            out[key] = _EXCEL_ERRORS.get(err[1], f"#{err[1].upper()}")
     return out
+
+
+def _rust_str(debug: str) -> str:
+    """The text of a Rust debug-printed string ("a \\"q\\"")."""
+    body = debug[1:-1] if debug.startswith('"') and debug.endswith('"') else debug
+    body = re.sub(r"\\u\{([0-9a-fA-F]+)\}", lambda m: chr(int(m[1], 16)), body)
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m[1], m[1]), body)
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
@@ -309,7 +295,7 @@ def merged_ranges(path: Path, sheet: str) -> list:
 
 def _xlsx_merged(path: Path, sheet: str) -> list:
     merged, tail = [], b""
-    with zipfile.ZipFile(path) as zf, zf.open(_xlsx_sheet_member(zf, sheet)) as fh:
+    with zipfile.ZipFile(path) as zf, zf.open(sheet_member(zf, sheet)) as fh:
         while chunk := fh.read(1 << 20):
             buf = tail + chunk
             if b"mergeCell" in buf:  # a plain search first: most chunks are cells
@@ -320,36 +306,6 @@ def _xlsx_merged(path: Path, sheet: str) -> list:
                         merged.append(((r0, c0), (r1, c1)))
             tail = buf[-200:]
     return merged
-
-
-def _xlsx_sheet_member(zf: zipfile.ZipFile, sheet: str) -> str:
-    """The zip member holding `sheet`, through workbook.xml and its relationships."""
-    wb = zf.read("xl/workbook.xml").decode("utf-8")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", wb):
-        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m[1]))
-        if html.unescape(attrs.get("name", "")) == sheet:
-            rid = next(v for k, v in attrs.items() if k.endswith(":id"))
-            for r in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
-                ra = dict(re.findall(r'([\w:]+)="([^"]*)"', r[1]))
-                if ra.get("Id") == rid:
-                    target = ra["Target"]
-                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
-    raise KeyError(sheet)
-
-
-def _first_sheet_with_header(wb: python_calamine.CalamineWorkbook, find_header: HeaderFinder):
-    """The first sheet whose header the import recognises (skipping a 填报说明 sheet), else the
-    first with data, so the error names a sheet the user can see."""
-    with_data = None
-    for name in wb.sheet_names:
-        sh = wb.get_sheet_by_name(name)
-        if sh.height == 0:
-            continue
-        with_data = with_data or sh
-        if find_header(sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)) is not None:
-            return sh
-    return with_data or wb.get_sheet_by_index(0)
 
 
 def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:
@@ -381,7 +337,8 @@ def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: i
 
 def _header_block(peek: list[list[object]], h: int, merged) -> tuple[list[str], int]:
     """Header texts per column (merged cells filled, stacked header rows joined), last row."""
-    grid = [list(r) for r in peek]
+    width = max([len(r) for r in peek] + [c1 + 1 for (_, _), (_, c1) in merged])
+    grid = [list(r) + [None] * (width - len(r)) for r in peek]
     last = h
     for (r0, c0), (r1, c1) in merged:
         if r0 == h and r1 > h:

@@ -32,12 +32,12 @@ def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
 
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
     from .headers import FACT_ROLES, header_finder
-    from .read import _first_sheet_with_header
+    from .read import _choose_sheet
 
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
     # The sheet the import read: the one named, else the one read_grid picks.
-    sh = wb.get_sheet_by_name(sheet) if sheet else _first_sheet_with_header(wb, header_finder(FACT_ROLES, need=3))
-    return sh.to_python(skip_empty_area=False)
+    name = sheet or _choose_sheet(path, wb.sheet_names, header_finder(FACT_ROLES, need=3))[0]
+    return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def write_error_workbook(source: str | Path, problems: list[Problem], out: str | Path, *,
