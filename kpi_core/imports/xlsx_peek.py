@@ -19,7 +19,7 @@ _V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
 _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
 _REF = re.compile(rb"([A-Z]+)(\d+)")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_SI_END = b"</si>"
+_SI_END = re.compile(rb"</(?:\w+:)?si>")
 _EPOCH = datetime(1899, 12, 30)
 _DATE_FORMATS = set(range(14, 23)) | {45, 46, 47}
 
@@ -71,8 +71,10 @@ def _shared_strings(zf: zipfile.ZipFile, needed: int) -> list[str]:
     with zf.open("xl/sharedStrings.xml") as fh:
         while len(out) <= needed and (chunk := fh.read(1 << 16)):
             buf += chunk
-            while len(out) <= needed and (end := buf.find(_SI_END)) >= 0:
-                si, buf = buf[:end], buf[end + len(_SI_END):]
+            while len(out) <= needed and (end := _SI_END.search(buf)):
+                si, buf = buf[:end.start()], buf[end.end():]
+                # Phonetic runs (<rPh>) are furigana, not part of the text.
+                si = re.sub(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", b"", si, flags=re.S)
                 out.append("".join(_text(t) for t in _T.findall(si)))
     return out
 
