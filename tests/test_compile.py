@@ -1,0 +1,106 @@
+"""Dataset metrics over a unit's whole subtree: distinct counts and averages right at every level."""
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from kpi_core import dictionary, org
+from kpi_core.datasets import import_arrow
+from kpi_core.dictionary import Metric
+from kpi_core.engine.compile import CLOSURE, SCOPE, compile_dataset_metric, compile_unmapped, org_closure
+from kpi_core.periods import parse_period
+
+# HQ ─ SALES ─ EAST, SOUTH ; HQ ─ OPS ─ SVC (conftest.ORG). Rows on EAST, SOUTH, on SALES
+# itself, by name (华南组 = SOUTH) and one legacy code that maps to no unit.
+ROWS = [
+    # day, org, customer, minutes, status
+    (dt.date(2025, 1, 3), "EAST", "c1", 10.0, "ok"),
+    (dt.date(2025, 1, 9), "EAST", "c2", 20.0, "ok"),
+    (dt.date(2025, 1, 15), "SOUTH", "c1", 30.0, "ok"),
+    (dt.date(2025, 1, 20), "华南组", "c3", 40.0, "ok"),
+    (dt.date(2025, 2, 2), "SALES", "c4", 50.0, "ok"),
+    (dt.date(2025, 2, 5), "EAST", "c1", 60.0, "cancelled"),
+    (dt.date(2025, 4, 1), "SVC", "c9", 70.0, "ok"),
+    (dt.date(2025, 1, 7), "X-OLD", "c1", 80.0, "ok"),
+]
+
+
+@pytest.fixture
+def setup(wh):
+    table = pa.table({name: [r[i] for r in ROWS] for i, name in enumerate(["day", "unit", "客户", "minutes",
+                                                                           "status"])})
+    import_arrow(wh, "tickets", table, source="t")
+    metrics = {
+        "customers": Metric(code="customers", name="客户数", source={
+            "dataset": "tickets", "measure": 'count(distinct "客户")', "filter": "status = 'ok'",
+            "time_column": "day", "org_column": "unit"}),
+        "avg_minutes": Metric(code="avg_minutes", name="平均时长", source={
+            "dataset": "tickets", "measure": "avg(Minutes)", "time_column": "day", "org_column": "unit"}),
+    }
+    dictionary.apply_metrics(wh, list(metrics.values()))
+    return wh, metrics
+
+
+def run(wh, metric, grain, first, last, scope):
+    cols = [c["name"] for c in __import__("kpi_core.datasets", fromlist=["columns"]).columns(wh, "tickets")]
+    q = compile_dataset_metric(metric, cols, grain, parse_period(first), parse_period(last))
+    with wh.connect() as con:
+        con.register(CLOSURE, org_closure(org.tree(wh)))
+        con.register(SCOPE, pa.table({"org": scope}))
+        rows = con.execute(q.render(), q.params).fetchall()
+        con.unregister(CLOSURE)
+        con.unregister(SCOPE)
+    return {(o, p): v for o, p, v in rows}
+
+
+@pytest.mark.parametrize("grain, first, last, expected", [
+    ("month", "2025-01", "2025-02", {("EAST", "2025-01"): 2, ("SOUTH", "2025-01"): 2, ("SALES", "2025-01"): 3,
+                                     ("SALES", "2025-02"): 1, ("HQ", "2025-01"): 3, ("HQ", "2025-02"): 1}),
+    # c1 is a customer of EAST and SOUTH: the department counts it once, not 1 + 1.
+    ("quarter", "2025-Q1", "2025-Q2", {("EAST", "2025-Q1"): 2, ("SOUTH", "2025-Q1"): 2, ("SALES", "2025-Q1"): 4,
+                                       ("HQ", "2025-Q1"): 4, ("HQ", "2025-Q2"): 1, ("SVC", "2025-Q2"): 1}),
+    ("year", "2025", "2025", {("EAST", "2025"): 2, ("SOUTH", "2025"): 2, ("SALES", "2025"): 4, ("HQ", "2025"): 5,
+                              ("SVC", "2025"): 1}),
+])
+def test_distinct_count_over_the_subtree(setup, grain, first, last, expected):
+    wh, m = setup
+    got = run(wh, m["customers"], grain, first, last, ["HQ", "SALES", "EAST", "SOUTH", "SVC", "OPS"])
+    assert {k: v for k, v in got.items() if k[0] != "OPS"} == expected
+    assert got.get(("OPS", "2025-Q2" if grain == "quarter" else "2025")) in (None, 1)
+
+
+def test_average_is_over_rows_not_over_children(setup):
+    wh, m = setup
+    got = run(wh, m["avg_minutes"], "year", "2025", "2025", ["SALES", "EAST", "SOUTH"])
+    assert got[("EAST", "2025")] == pytest.approx((10 + 20 + 60) / 3)
+    assert got[("SOUTH", "2025")] == pytest.approx(35.0)
+    # All five rows of SALES' subtree; the mean of the children's means would be 37.5.
+    assert got[("SALES", "2025")] == pytest.approx((10 + 20 + 30 + 40 + 50 + 60) / 6)
+
+
+def test_only_the_asked_units_and_periods(setup):
+    wh, m = setup
+    got = run(wh, m["customers"], "month", "2025-02", "2025-02", ["EAST"])
+    assert got == {}
+    assert run(wh, m["customers"], "month", "2025-01", "2025-01", ["SOUTH"]) == {("SOUTH", "2025-01"): 2}
+
+
+def test_unmapped_rows_are_counted(setup):
+    wh, m = setup
+    q = compile_unmapped(m["customers"], parse_period("2025"), parse_period("2025"))
+    with wh.connect() as con:
+        con.register(CLOSURE, org_closure(org.tree(wh)))
+        assert con.execute(q.render(), q.params).fetchall() == [(1,)]
+
+
+def test_the_tree_renders_in_other_dialects(setup):
+    wh, m = setup
+    q = compile_dataset_metric(m["customers"], ["day", "unit", "客户", "minutes", "status"], "quarter",
+                               parse_period("2025"), parse_period("2025"))
+    for dialect in ("postgres", "mysql", "trino"):  # ClickHouse names its placeholders: not read back
+        sql = q.render(dialect)
+        assert "COUNT(DISTINCT" in sql.upper() and "LPAD" not in sql.upper()  # quarters need no padding
+        assert sqlglot.parse_one(sql, read=dialect).find(exp.Count) is not None  # it reads back
