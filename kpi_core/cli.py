@@ -6,6 +6,8 @@ Exit codes: 0 done; 1 input refused (nothing written); 2 usage error; 3 warehous
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from datetime import date, datetime
@@ -323,6 +325,41 @@ def import_db(ctx, name, url, table, query, mode) -> None:
 
     result = pull(_wh(ctx), name, url, table=table, query=query, mode=mode, user=_user(ctx))
     _finish_import(ctx, result)
+
+
+# --- query -----------------------------------------------------------------------------------
+
+QUERY_COLUMNS = ["metric", "org", "period", "actual", "target", "attainment", "status"]
+
+
+@main.command()
+@click.option("--metric", "metrics", multiple=True, required=True, help="Metric code (repeat for more).")
+@click.option("--org", help="Org unit code (default: the top of the tree).")
+@click.option("--children", is_flag=True, help="The unit's direct children instead of the unit itself.")
+@click.option("--grain", type=click.Choice(["month", "quarter", "year"]), required=True)
+@click.option("--from", "first", help="First period, e.g. 2025-01, 2025-Q1, 2025.")
+@click.option("--to", "last", help="Last period.")
+@click.option("--ytd", is_flag=True, help="Year-to-date values for each period.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "text"]), default=None,
+              help="csv (default) or json.")
+@click.pass_context
+def query(ctx, metrics, org, children, grain, first, last, ytd, fmt) -> None:
+    """One row per metric × org unit × period: actual, target, attainment, status."""
+    from .engine.query import Query, run
+
+    fmt = fmt or ("json" if ctx.find_root().obj["format"] == "json" else "csv")
+    result = run(_wh(ctx), Query(tuple(metrics), org, "children" if children else "self", grain, first, last, ytd))
+    rows = [{k: getattr(c, k) for k in QUERY_COLUMNS} for c in result.cells]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(QUERY_COLUMNS)
+    for r in rows:
+        writer.writerow(["" if r[k] is None else (repr(r[k]) if isinstance(r[k], float) else r[k])
+                         for k in QUERY_COLUMNS])
+    click.echo(out.getvalue(), nl=False)
 
 
 # --- batches, datasets -----------------------------------------------------------------------

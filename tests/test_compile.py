@@ -10,7 +10,15 @@ from sqlglot import exp
 from kpi_core import dictionary, org
 from kpi_core.datasets import import_arrow
 from kpi_core.dictionary import Metric
-from kpi_core.engine.compile import CLOSURE, SCOPE, compile_dataset_metric, compile_unmapped, org_closure
+from kpi_core.engine.compile import (
+    CLOSURE,
+    PERIODS,
+    SCOPE,
+    compile_dataset_metric,
+    compile_unmapped,
+    org_closure,
+    periods_table,
+)
 from kpi_core.periods import parse_period
 
 # HQ ─ SALES ─ EAST, SOUTH ; HQ ─ OPS ─ SVC (conftest.ORG). Rows on EAST, SOUTH, on SALES
@@ -44,15 +52,26 @@ def setup(wh):
     return wh, metrics
 
 
-def run(wh, metric, grain, first, last, scope):
+def _periods(first, last):
+    """The periods from first to last at first's grain, as (label, start, end)."""
+    p, end, out = parse_period(first), parse_period(last), []
+    while p <= end:
+        out.append((p.label, p.first_day(), p.end_day()))
+        p = p.shift(1)
+    return out
+
+
+def run(wh, metric, grain, first, last, scope, periods=None):
     cols = [c["name"] for c in __import__("kpi_core.datasets", fromlist=["columns"]).columns(wh, "tickets")]
-    q = compile_dataset_metric(metric, cols, grain, parse_period(first), parse_period(last))
+    periods = periods or _periods(first, last)
+    q = compile_dataset_metric(metric, cols, min(p[1] for p in periods), max(p[2] for p in periods))
     with wh.connect() as con:
         con.register(CLOSURE, org_closure(org.tree(wh)))
         con.register(SCOPE, pa.table({"org": scope}))
+        con.register(PERIODS, periods_table(periods))
         rows = con.execute(q.render(), q.params).fetchall()
-        con.unregister(CLOSURE)
-        con.unregister(SCOPE)
+        for name in (CLOSURE, SCOPE, PERIODS):
+            con.unregister(name)
     return {(o, p): v for o, p, v in rows}
 
 
@@ -90,7 +109,7 @@ def test_only_the_asked_units_and_periods(setup):
 
 def test_unmapped_rows_are_counted(setup):
     wh, m = setup
-    q = compile_unmapped(m["customers"], parse_period("2025"), parse_period("2025"))
+    q = compile_unmapped(m["customers"], parse_period("2025").first_day(), parse_period("2025").end_day())
     with wh.connect() as con:
         con.register(CLOSURE, org_closure(org.tree(wh)))
         assert con.execute(q.render(), q.params).fetchall() == [(1,)]
@@ -98,9 +117,16 @@ def test_unmapped_rows_are_counted(setup):
 
 def test_the_tree_renders_in_other_dialects(setup):
     wh, m = setup
-    q = compile_dataset_metric(m["customers"], ["day", "unit", "客户", "minutes", "status"], "quarter",
-                               parse_period("2025"), parse_period("2025"))
+    q = compile_dataset_metric(m["customers"], ["day", "unit", "客户", "minutes", "status"],
+                               parse_period("2025").first_day(), parse_period("2025").end_day())
     for dialect in ("postgres", "mysql", "trino"):  # ClickHouse names its placeholders: not read back
         sql = q.render(dialect)
-        assert "COUNT(DISTINCT" in sql.upper() and "LPAD" not in sql.upper()  # quarters need no padding
+        assert "COUNT(DISTINCT" in sql.upper()
         assert sqlglot.parse_one(sql, read=dialect).find(exp.Count) is not None  # it reads back
+
+
+def test_year_to_date_periods_overlap(setup):
+    wh, m = setup
+    ytd = [(f"2025-{k:02d}", dt.date(2025, 1, 1), parse_period(f"2025-{k:02d}").end_day()) for k in (1, 2, 3)]
+    got = run(wh, m["customers"], None, None, None, ["SALES"], periods=ytd)
+    assert got == {("SALES", "2025-01"): 3, ("SALES", "2025-02"): 4, ("SALES", "2025-03"): 4}

@@ -8,6 +8,7 @@ never a sum or average of the children's results. Values go in as bound paramete
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -18,11 +19,11 @@ from ..datasets import view_name
 from ..dictionary import DatasetSource, Metric
 from ..expressions import check_filter, check_measure
 from ..org import OrgTree
-from ..periods import Grain, Period
 
 DIALECT = "duckdb"
 CLOSURE = "_org_closure"  # registered per query: (ancestor, descendant)
 SCOPE = "_scope"          # registered per query: (org) the units asked for
+PERIODS = "_periods"      # registered per query: (label, start_day, end_day)
 
 
 def org_closure(tree: OrgTree) -> pa.Table:
@@ -56,20 +57,6 @@ def _bind_columns(tree: exp.Expression, columns: list[str]) -> exp.Expression:
     return tree.copy().transform(fix)
 
 
-def period_label(day: exp.Expression, grain: Grain) -> exp.Expression:
-    """The period label of a date: 2025-03, 2025-Q1 or 2025 (portable SQL, no strftime)."""
-    year = exp.cast(exp.Extract(this=exp.var("YEAR"), expression=day), "VARCHAR")
-    if grain == "year":
-        return year
-    if grain == "quarter":
-        q = exp.cast(exp.Extract(this=exp.var("QUARTER"), expression=day), "VARCHAR")
-        return exp.DPipe(this=exp.DPipe(this=year, expression=exp.Literal.string("-Q")), expression=q)
-    month = exp.Extract(this=exp.var("MONTH"), expression=day)
-    padded = exp.Anonymous(this="LPAD", expressions=[exp.cast(month, "VARCHAR"), exp.Literal.number(2),
-                                                     exp.Literal.string("0")])
-    return exp.DPipe(this=exp.DPipe(this=year, expression=exp.Literal.string("-")), expression=padded)
-
-
 @dataclass(frozen=True)
 class Compiled:
     """A query and its parameters: (org, period, value) rows."""
@@ -81,35 +68,44 @@ class Compiled:
         return self.sql.sql(dialect)
 
 
-def compile_dataset_metric(metric: Metric, columns: list[str], grain: Grain, first: Period,
-                           last: Period) -> Compiled:
-    """SELECT org, period, measure FROM the dataset joined to the closure and the scope."""
+def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.date, end_day: dt.date) -> Compiled:
+    """SELECT org, period, measure over the dataset joined to the closure, the scope and the
+    periods (label, start_day, end_day) — overlapping periods, such as year-to-date, too."""
     src = metric.source
     assert isinstance(src, DatasetSource), f"{metric.code} is not a dataset metric"
     measure = _bind_columns(check_measure(src.measure, columns), columns)
     day = exp.cast(_col(src.time_column), "DATE")
-    label = period_label(day, grain)
     where = exp.and_(
         exp.GTE(this=day.copy(), expression=exp.Placeholder()),
         exp.LT(this=day.copy(), expression=exp.Placeholder()),
     )
     if src.filter:
         where = exp.and_(where, exp.paren(_bind_columns(check_filter(src.filter, columns), columns)))
+    in_period = exp.and_(exp.GTE(this=day.copy(), expression=exp.column("start_day", "p")),
+                         exp.LT(this=day.copy(), expression=exp.column("end_day", "p")))
     query = (
-        sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"), exp.alias_(label, "period"),
-                       exp.alias_(measure, "value"))
+        sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
+                       exp.alias_(exp.column("label", table="p"), "period"), exp.alias_(measure, "value"))
         .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))
         .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
               on=exp.EQ(this=exp.cast(_col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
         .join(exp.alias_(exp.to_table(SCOPE), "s", table=True),
               on=exp.EQ(this=exp.column("org", "s"), expression=exp.column("ancestor", "c")))
+        .join(exp.alias_(exp.to_table(PERIODS), "p", table=True), on=in_period)
         .where(where)
-        .group_by(exp.column("ancestor", table="c"), label.copy())
+        .group_by(exp.column("ancestor", table="c"), exp.column("label", table="p"))
     )
-    return Compiled(query, [first.first_day(), last.end_day()])
+    return Compiled(query, [first_day, end_day])
 
 
-def compile_unmapped(metric: Metric, first: Period, last: Period) -> Compiled:
+def periods_table(periods: list[tuple[str, dt.date, dt.date]]) -> pa.Table:
+    """(label, start_day, end_day) rows for the PERIODS join; end_day is exclusive."""
+    return pa.table({"label": pa.array([p[0] for p in periods], pa.string()),
+                     "start_day": pa.array([p[1] for p in periods], pa.date32()),
+                     "end_day": pa.array([p[2] for p in periods], pa.date32())})
+
+
+def compile_unmapped(metric: Metric, first_day: dt.date, end_day: dt.date) -> Compiled:
     """How many rows of the metric's dataset, in the period range, map to no org unit."""
     src = metric.source
     assert isinstance(src, DatasetSource)
@@ -124,4 +120,4 @@ def compile_unmapped(metric: Metric, first: Period, last: Period) -> Compiled:
             exp.not_(key.isin(query=sqlglot.select("descendant").from_(CLOSURE))),
         ))
     )
-    return Compiled(query, [first.first_day(), last.end_day()])
+    return Compiled(query, [first_day, end_day])

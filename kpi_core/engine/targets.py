@@ -1,0 +1,48 @@
+"""Targets at any grain: explicit wins; a coarser target is phased (sum) or repeated (avg, last,
+min, max); finer targets roll up by time_agg; a parent without its own target gets the sum of
+its children's (sum metrics); a formula's target comes from its components' targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..periods import Period, parse_period
+from .rollup import over_time
+
+
+def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None, time_agg: str) -> float | None:
+    """A unit's target for the months in `span` (labelled `label` when it is one period),
+    from the targets set for that unit at any grain."""
+    if label is not None and label in own:
+        return own[label]
+    months = {m.label for m in span}
+    # Finer targets inside the span, when they cover all of it.
+    for grain in ("quarter", "month"):
+        inside = {lab: v for lab, v in own.items() if _grain(lab) == grain and _months(lab) <= months}
+        if inside and set().union(*(_months(lab) for lab in inside)) == months:
+            return over_time(sorted(inside.items()), time_agg)
+    # A coarser target the span sits in: phased evenly for sums, repeated otherwise.
+    for grain in ("quarter", "year"):
+        for lab, v in own.items():
+            if _grain(lab) == grain and months <= _months(lab):
+                return v * len(months) / len(_months(lab)) if time_agg == "sum" else v
+    # A span over several coarser periods (year-to-date over quarters): add them up, phased.
+    if time_agg == "sum":
+        total, covered = 0.0, set()
+        for lab, v in own.items():
+            if _grain(lab) == "year":
+                part = months & _months(lab)
+                if part:
+                    total += v * len(part) / 12
+                    covered |= part
+        if covered == months:
+            return total
+    return None
+
+
+def _grain(label: str) -> str:
+    return parse_period(label).grain
+
+
+def _months(label: str) -> set[str]:
+    return {m.label for m in parse_period(label).months()}

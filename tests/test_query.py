@@ -1,0 +1,179 @@
+"""The query engine on a hand-computed company: HQ ─ SALES ─ EAST, SOUTH; HQ ─ OPS ─ SVC."""
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from kpi_core.engine.query import Query, run
+from kpi_core.imports.tables import import_table
+
+from .test_cli import cli
+
+ACTUALS = [
+    # revenue (sum/sum), cost (sum/sum, lower is better)
+    ("revenue", "EAST", "2025-01", 100), ("revenue", "SOUTH", "2025-01", 300),
+    ("revenue", "EAST", "2025-02", 200), ("revenue", "SOUTH", "2025-02", 100),
+    ("revenue", "SALES", "2025-02", 999),  # the department reported its own February figure
+    ("revenue", "EAST", "2025-03", 50), ("revenue", "SOUTH", "2025-03", 0),
+    ("cost", "EAST", "2025-01", 90), ("cost", "SOUTH", "2025-01", 150),
+    ("cost", "EAST", "2025-03", 10), ("cost", "SOUTH", "2025-03", 5),
+    # headcount (last/sum)
+    ("headcount", "EAST", "2025-01", 10), ("headcount", "EAST", "2025-02", 11), ("headcount", "EAST", "2025-03", 12),
+    ("headcount", "SOUTH", "2025-01", 5), ("headcount", "SOUTH", "2025-03", 7), ("headcount", "SVC", "2025-03", 3),
+    # on-time rate (avg/avg)
+    ("on_time_rate", "EAST", "2025-01", 0.9), ("on_time_rate", "EAST", "2025-02", 0.8),
+    ("on_time_rate", "SOUTH", "2025-01", 0.6),
+    # nps (quarterly, avg, org_agg none)
+    ("nps", "SALES", "2025-Q1", 40), ("nps", "EAST", "2025-Q1", 50),
+]
+TARGETS = [
+    ("revenue", "EAST", "2025", 1200), ("revenue", "SOUTH", "2025", 2400),
+    ("revenue", "EAST", "2025-01", 150),     # an explicit month wins over the phased year
+    ("cost", "SALES", "2025-Q1", 300),
+    ("gross_margin", "HQ", "2025", 0.4),
+    ("headcount", "EAST", "2025", 12),
+]
+
+
+def table(rows):
+    return pa.table({"metric": [r[0] for r in rows], "org": [r[1] for r in rows], "period": [r[2] for r in rows],
+                     "value": pa.array([float(r[3]) for r in rows])})
+
+
+@pytest.fixture
+def company(wh):
+    import_table(wh, "actuals", table(ACTUALS), source="t")
+    import_table(wh, "targets", table(TARGETS), source="t")
+    return wh
+
+
+def cells(wh, metrics, org="HQ", scope="self", grain="month", first="2025-01", last="2025-03", ytd=False):
+    r = run(wh, Query(tuple(metrics), org, scope, grain, first, last, ytd))
+    return {(c.metric, c.org, c.period): c for c in r.cells}
+
+
+@pytest.mark.parametrize("org, period, actual, source", [
+    ("EAST", "2025-01", 100, "reported"),
+    ("SALES", "2025-01", 400, "rolled_up"),
+    ("HQ", "2025-01", 400, "rolled_up"),
+    ("SALES", "2025-02", 999, "reported"),   # its own figure, not 200 + 100
+    ("HQ", "2025-02", 999, "rolled_up"),
+    ("OPS", "2025-01", None, None),
+])
+def test_manual_sum_roll_up_and_reported_parent(company, org, period, actual, source):
+    c = cells(company, ["revenue"], org=org)[("revenue", org, period)]
+    assert (c.actual, c.source) == (actual, source)
+
+
+@pytest.mark.parametrize("grain, first, ytd, org, expected", [
+    ("quarter", "2025-Q1", False, "EAST", 350),
+    ("quarter", "2025-Q1", False, "SALES", 400 + 999 + 50),  # each month: own value, else children's sum
+    ("year", "2025", False, "EAST", 350),
+])
+def test_time_roll_up(company, grain, first, ytd, org, expected):
+    got = cells(company, ["revenue"], org=org, grain=grain, first=first, last=first, ytd=ytd)
+    assert got[("revenue", org, first)].actual == expected
+
+
+def test_year_to_date(company):
+    got = cells(company, ["revenue"], org="EAST", ytd=True)
+    assert [got[("revenue", "EAST", p)].actual for p in ("2025-01", "2025-02", "2025-03")] == [100, 300, 350]
+
+
+def test_ratio_from_rolled_up_components_never_the_mean_of_ratios(company):
+    got = cells(company, ["gross_margin"], org="SALES", scope="subtree")
+    east, south, sales = (got[("gross_margin", u, "2025-01")].actual for u in ("EAST", "SOUTH", "SALES"))
+    assert east == pytest.approx((100 - 90) / 100) and south == pytest.approx((300 - 150) / 300)
+    assert sales == pytest.approx((400 - 240) / 400)
+    assert sales != pytest.approx((east + south) / 2)
+
+
+def test_division_by_zero_gives_no_value_and_a_reason(company):
+    c = cells(company, ["gross_margin"], org="SOUTH")[("gross_margin", "SOUTH", "2025-03")]
+    assert c.actual is None and "division by zero" in c.note and c.status == "no_data"
+
+
+@pytest.mark.parametrize("org, grain, period, expected", [
+    ("EAST", "quarter", "2025-Q1", 12),      # last: the period-end value
+    ("SOUTH", "quarter", "2025-Q1", 7),
+    ("SALES", "quarter", "2025-Q1", 19),
+    ("HQ", "quarter", "2025-Q1", 22),
+    ("SOUTH", "month", "2025-02", None),     # SOUTH reported nothing for February
+    ("SALES", "month", "2025-02", 11),
+])
+def test_last_value_over_time_sum_over_org(company, org, grain, period, expected):
+    got = cells(company, ["headcount"], org=org, grain=grain, first=period, last=period)
+    assert got[("headcount", org, period)].actual == expected
+
+
+def test_average_metric(company):
+    got = cells(company, ["on_time_rate"], org="SALES", scope="subtree", grain="quarter", first="2025-Q1",
+                last="2025-Q1")
+    assert got[("on_time_rate", "EAST", "2025-Q1")].actual == pytest.approx(0.85)
+    assert got[("on_time_rate", "SALES", "2025-Q1")].actual == pytest.approx((0.85 + 0.6) / 2)
+
+
+def test_org_agg_none_and_quarterly_frequency(company):
+    got = cells(company, ["nps"], org="HQ", scope="subtree", grain="quarter", first="2025-Q1", last="2025-Q1")
+    assert got[("nps", "SALES", "2025-Q1")].actual == 40 and got[("nps", "SALES", "2025-Q1")].source == "reported"
+    assert got[("nps", "HQ", "2025-Q1")].actual is None  # none: HQ reports its own or has none
+    monthly = cells(company, ["nps"], org="SALES")[("nps", "SALES", "2025-01")]
+    assert monthly.actual is None and "reported by quarter" in monthly.note
+
+
+@pytest.mark.parametrize("metric, org, grain, period, target", [
+    ("revenue", "EAST", "month", "2025-01", 150),         # explicit month
+    ("revenue", "EAST", "month", "2025-02", 100),         # year phased evenly
+    ("revenue", "EAST", "quarter", "2025-Q1", 300),
+    ("revenue", "SALES", "year", "2025", 3600),           # children's targets summed
+    ("revenue", "SALES", "month", "2025-02", 300),
+    ("cost", "SALES", "month", "2025-01", 100),           # quarter phased to months
+    ("headcount", "EAST", "month", "2025-03", 12),        # last: repeated, not divided
+    ("gross_margin", "HQ", "quarter", "2025-Q1", 0.4),    # a formula's explicit target
+    ("nps", "SALES", "quarter", "2025-Q1", None),
+])
+def test_targets_at_any_grain(company, metric, org, grain, period, target):
+    got = cells(company, [metric], org=org, grain=grain, first=period, last=period)[(metric, org, period)]
+    assert got.target == (None if target is None else pytest.approx(target))
+
+
+def test_formula_target_from_component_targets(company, wh):
+    import_table(wh, "targets", table([("cost", "EAST", "2025", 600)]), source="t2")
+    c = cells(company, ["gross_margin"], org="EAST", grain="year", first="2025", last="2025")
+    assert c[("gross_margin", "EAST", "2025")].target == pytest.approx((1200 - 600) / 1200)
+
+
+def test_status_and_attainment(company):
+    c = cells(company, ["revenue", "cost"], org="EAST")
+    jan = c[("revenue", "EAST", "2025-01")]
+    assert jan.attainment == pytest.approx(100 / 150) and jan.status == "red" and "below amber" in jan.rule
+    cost = cells(company, ["cost"], org="SALES", grain="quarter", first="2025-Q1", last="2025-Q1")
+    q1 = cost[("cost", "SALES", "2025-Q1")]
+    assert q1.actual == 255 and q1.attainment == pytest.approx(1 + (300 - 255) / 300) and q1.status == "green"
+
+
+def test_children_scope_and_unknown_metric(company):
+    got = cells(company, ["revenue"], org="HQ", scope="children", first="2025-01", last="2025-01")
+    assert sorted(k[1] for k in got) == ["OPS", "SALES"]
+    with pytest.raises(Exception, match="no metric 'nope'"):
+        cells(company, ["nope"])
+
+
+def test_cli_query_csv_and_json(wh_path):
+    from kpi_core.warehouse import open_warehouse
+
+    wh = open_warehouse(wh_path)
+    import_table(wh, "actuals", table(ACTUALS), source="t")
+    import_table(wh, "targets", table(TARGETS), source="t")
+    del wh
+    r = cli(wh_path, "query", "--metric", "revenue", "--org", "SALES", "--children", "--grain", "quarter",
+            "--from", "2025-Q1", "--to", "2025-Q1")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "metric,org,period,actual,target,attainment,status"
+    assert lines[1] == "revenue,EAST,2025-Q1,350.0,300.0,1.1666666666666667,green"
+    out = json.loads(cli(wh_path, "query", "--metric", "gross_margin", "--org", "SOUTH", "--grain", "month",
+                         "--from", "2025-03", "--to", "2025-03", "--format", "json").stdout)
+    assert out == [{"metric": "gross_margin", "org": "SOUTH", "period": "2025-03", "actual": None, "target": None,
+                    "attainment": None, "status": "no_data"}]
