@@ -177,3 +177,52 @@ def test_cli_query_csv_and_json(wh_path):
                          "--from", "2025-03", "--to", "2025-03", "--format", "json").stdout)
     assert out == [{"metric": "gross_margin", "org": "SOUTH", "period": "2025-03", "actual": None, "target": None,
                     "attainment": None, "status": "no_data"}]
+
+
+# --- cascade, reconciliation, scorecards ---------------------------------------------------------
+
+from kpi_core.engine.cascade import cascade, reconcile  # noqa: E402
+from kpi_core.engine.scorecard import scorecard  # noqa: E402
+
+
+def test_cascade_equal_with_uplift_and_reconcile(company):
+    splits, result = cascade(company, "revenue", "OPS", 2025, "equal", uplift=1.05, total=1000)
+    assert [(s.child, s.target) for s in splits] == [("SVC", pytest.approx(1050))]
+    assert result.batch is not None
+    rec = reconcile(company, "revenue", "SALES", "2025")
+    assert rec.parent == 3600 and rec.children == {"EAST": 1200, "SOUTH": 2400} and rec.gap == 0
+
+
+def test_cascade_by_last_year_share(company, wh):
+    import_table(wh, "actuals", table([("revenue", "EAST", "2024-06", 300), ("revenue", "SOUTH", "2024-06", 100)]),
+                 source="t")
+    splits, _ = cascade(company, "revenue", "SALES", 2025, "last_year", total=4000, dry_run=True)
+    assert {s.child: s.target for s in splits} == {"EAST": pytest.approx(3000), "SOUTH": pytest.approx(1000)}
+
+
+@pytest.mark.parametrize("method, weights, expected", [
+    ("weights", {"EAST": 3, "SOUTH": 1}, {"EAST": 750, "SOUTH": 250}),
+    ("headcount", None, {"EAST": 1000 * 12 / 19, "SOUTH": 1000 * 7 / 19}),
+])
+def test_cascade_by_weights_and_headcount(company, wh, method, weights, expected):
+    if method == "headcount":  # last year's year-end headcount
+        import_table(wh, "actuals", table([("headcount", "EAST", "2024-12", 12), ("headcount", "SOUTH", "2024-12", 7)]),
+                     source="t")
+    splits, _ = cascade(company, "revenue", "SALES", 2025, method, weights=weights, total=1000, dry_run=True)
+    assert {s.child: s.target for s in splits} == {k: pytest.approx(v) for k, v in expected.items()}
+
+
+def test_a_rate_is_copied_down_not_split(company):
+    splits, _ = cascade(company, "on_time_rate", "SALES", 2025, "equal", total=0.95, dry_run=True)
+    assert {s.child: s.target for s in splits} == {"EAST": 0.95, "SOUTH": 0.95}
+
+
+def test_scorecard_weights_and_grade(company):
+    card = scorecard(company, "EAST", "2025-Q1", "quarter", {"revenue": 2, "cost": 1, "headcount": 1})
+    by = {it["metric"]: it for it in card.items}
+    assert by["revenue"]["score"] == pytest.approx(100 * 350 / 300 if 350 / 300 < 1.2 else 120)
+    assert by["cost"]["score"] is None  # EAST has no cost target: left out of the total
+    expected = (2 * by["revenue"]["score"] + by["headcount"]["score"]) / 3
+    assert card.score == pytest.approx(expected)
+    assert card.grade == ("S" if expected >= 110 else "A" if expected >= 100 else "B" if expected >= 90 else "C"
+                          if expected >= 75 else "D")
