@@ -180,6 +180,9 @@ def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str
         con.execute("UPDATE batch SET rows_in = ?, rows_loaded = ? WHERE id = ?", [n, n, bid])
         con.execute("INSERT INTO dataset_batch VALUES (?, ?, ?)", [bid, name, table])
         refresh_view(con, name, check_append=(mode == "append"))
+        from .engine.aggregate import refresh_dataset  # late: the engine builds on this module
+
+        refresh_dataset(con, name)  # the metrics on this dataset add this batch's partials
     return ImportResult(batch=bid, rows=n, loaded=n, rejected=0)
 
 

@@ -313,7 +313,18 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
                         [m.code, version, json.dumps(m.definition(), ensure_ascii=False), reason, user, at])
             audit.record(con, user, "update" if old else "create", "metric", m.code,
                          before=old.definition() if old else None, after=m.definition(), reason=reason)
+        _build_partials(con, [(m, version) for m, _, version in changes])
     return result
+
+
+def _build_partials(con, changed: list[tuple[Metric, int]]) -> None:
+    """New versions of dataset metrics get their month × org partials (engine/aggregate.py)."""
+    from .engine.aggregate import refresh  # late: the engine builds on this module
+
+    for m, version in changed:
+        if isinstance(m.source, DatasetSource):
+            row = con.execute("SELECT columns FROM dataset WHERE name = ?", [m.source.dataset]).fetchall()
+            refresh(con, m, version, [c["name"] for c in json.loads(row[0][0])])
 
 
 def history(wh: Warehouse, code: str) -> list[dict]:

@@ -14,11 +14,13 @@ from typing import Literal
 import pyarrow as pa
 
 from .. import dictionary
+from ..datasets import live_batches
 from ..dictionary import DatasetSource, FormulaSource, Metric
 from ..errors import KpiError, NotFound
 from ..org import OrgTree, load_tree
 from ..periods import Grain, Period, parse_period
 from ..warehouse import Warehouse
+from . import aggregate
 from . import attainment as att
 from .compile import CLOSURE, PERIODS, SCOPE, compile_dataset_metric, compile_unmapped, org_closure, periods_table
 from .formula import NoValue, components, evaluate
@@ -102,6 +104,7 @@ class _Engine:
         self._rolled: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
         self._target_memo: dict[tuple[str, str, str], float | None] = {}
         self.unmapped: dict[str, int] = {}
+        self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
 
     # --- facts ------------------------------------------------------------------------------
     def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
@@ -150,7 +153,12 @@ class _Engine:
             spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods
                      for s in [self.spans[p.label]]]
             lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
-            q = compile_dataset_metric(m, cols, lo, hi)
+            version = self.versions[m.code]
+            if aggregate.ready(self.con, m, version):  # month × org partials: thousands of rows, not millions
+                live = [b for b, _ in live_batches(self.con, src.dataset)]
+                q = aggregate.compile_from_partials(m, version, cols, live)
+            else:
+                q = compile_dataset_metric(m, cols, lo, hi)
             self.con.register(PERIODS, periods_table(spans))
             try:
                 rows = self.con.execute(q.render(), q.params).fetchall()

@@ -1,0 +1,160 @@
+"""Month × org-key partial aggregates of dataset metrics, kept per import batch.
+
+A measure made of sums, counts, averages, minimums and maximums (with any arithmetic over
+them) decomposes into partials that add up across rows: sum(x) into sums, avg(x) into a sum
+and a count, and so on. The partials are stored per (batch, org key, month) in
+`agg_<metric>_v<version>`; a query then adds up a few thousand partial rows instead of
+millions of dataset rows. Each dataset import adds the partials of its own batch (an
+incremental refresh); a replaced or reverted batch is left out by the live-batch filter.
+Measures that do not decompose (count distinct, median, quantiles) are answered from rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from ..dictionary import DatasetSource, Metric
+from ..expressions import ExpressionError, check_filter, check_measure
+from .compile import CLOSURE, PERIODS, SCOPE, Compiled, _bind_columns, _col
+
+AGG_STATE = "agg_batch"  # (table_name, batch_id): which batches a partials table holds
+
+
+def decompose(measure: exp.Expression) -> tuple[list[exp.Expression], exp.Expression] | None:
+    """(partial aggregates over rows, the measure over the partial columns p0, p1, …) or None."""
+    partials: list[exp.Expression] = []
+
+    def part(node: exp.Expression) -> exp.Column:
+        partials.append(node)
+        return exp.column(f"p{len(partials) - 1}", table="a")
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
+            raise _NotAdditive
+        if isinstance(node, exp.Sum | exp.Count):
+            return exp.Sum(this=part(node.copy()))
+        if isinstance(node, exp.Avg):
+            s, c = part(exp.Sum(this=node.this.copy())), part(exp.Count(this=node.this.copy()))
+            return exp.Div(this=exp.Sum(this=s), expression=exp.Nullif(this=exp.Sum(this=c),
+                                                                         expression=exp.Literal.number(0)))
+        if isinstance(node, exp.Min | exp.Max):
+            return type(node)(this=part(node.copy()))
+        if isinstance(node, exp.AggFunc):
+            raise _NotAdditive
+        return node
+
+    try:
+        final = measure.copy().transform(rewrite)
+    except _NotAdditive:
+        return None
+    return partials, final
+
+
+class _NotAdditive(Exception):
+    pass
+
+
+def table_name(metric: Metric, version: int) -> str:
+    return f"agg_{metric.code}_v{version}"
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _live_batches(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[int, str]]:
+    from ..datasets import live_batches
+
+    return live_batches(con, dataset)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, columns: list[str]) -> str | None:
+    """Add the partials of every live batch not yet in the metric's table; its name, or None
+    when the measure does not decompose. Call inside the writer's transaction."""
+    src = metric.source
+    assert isinstance(src, DatasetSource)
+    parts = decompose(_bind_columns(check_measure(src.measure, columns), columns))
+    if parts is None:
+        return None
+    partials, _ = parts
+    name = table_name(metric, version)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {AGG_STATE} (table_name VARCHAR, batch_id BIGINT)")
+    cols = ", ".join(f"p{i} DOUBLE" for i in range(len(partials)))
+    con.execute(f"CREATE TABLE IF NOT EXISTS {_ident(name)} (batch_id BIGINT, org VARCHAR, month DATE, {cols})")
+    done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?", [name]).fetchall()}
+    day = exp.cast(_col(src.time_column), "DATE")
+    month = exp.func("DATE_TRUNC", exp.Literal.string("month"), day)
+    for bid, table in _live_batches(con, src.dataset):
+        if bid in done:
+            continue
+        q = (sqlglot.select(exp.Literal.number(bid), exp.alias_(exp.cast(_col(src.org_column), "VARCHAR"), "org"),
+                            exp.alias_(exp.cast(month, "DATE"), "month"),
+                            *[exp.alias_(exp.cast(p, "DOUBLE"), f"p{i}") for i, p in enumerate(partials)])
+             .from_(exp.alias_(exp.to_table(_ident(table)), "d", table=True))
+             .group_by(exp.column("org"), exp.column("month")))
+        if src.filter:
+            q = q.where(_bind_columns(check_filter(src.filter, columns), columns))
+        con.execute(f"INSERT INTO {_ident(name)} {q.sql('duckdb')}")
+        con.execute(f"INSERT INTO {AGG_STATE} VALUES (?, ?)", [name, bid])
+    return name
+
+
+def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int) -> bool:
+    """Whether the metric's partials table holds every live batch of its dataset."""
+    name = table_name(metric, version)
+    try:
+        done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?",
+                                          [name]).fetchall()}
+    except duckdb.CatalogException:
+        return False
+    live = {b for b, _ in _live_batches(con, metric.source.dataset)}
+    return bool(live) and live <= done
+
+
+def compile_from_partials(metric: Metric, version: int, columns: list[str], live: list[int]) -> Compiled:
+    """The metric over the partials table: same (org, period, value) rows as from the dataset."""
+    src = metric.source
+    parts = decompose(_bind_columns(check_measure(src.measure, columns), columns))
+    assert parts is not None
+    _, final = parts
+    name = table_name(metric, version)
+    month = exp.column("month", table="a")
+    query = (
+        sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
+                       exp.alias_(exp.column("label", table="p"), "period"), exp.alias_(final, "value"))
+        .from_(exp.alias_(exp.to_table(_ident(name)), "a", table=True))
+        .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
+              on=exp.EQ(this=exp.column("org", "a"), expression=exp.column("descendant", "c")))
+        .join(exp.alias_(exp.to_table(SCOPE), "s", table=True),
+              on=exp.EQ(this=exp.column("org", "s"), expression=exp.column("ancestor", "c")))
+        .join(exp.alias_(exp.to_table(PERIODS), "p", table=True),
+              on=exp.and_(exp.GTE(this=month, expression=exp.column("start_day", "p")),
+                          exp.LT(this=month.copy(), expression=exp.column("end_day", "p"))))
+        .where(exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]))
+        .group_by(exp.column("ancestor", table="c"), exp.column("label", table="p"))
+    )
+    return Compiled(query, [])
+
+
+def refresh_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """Bring every current metric on `dataset` up to date (called by the dataset import)."""
+    rows = con.execute("SELECT definition, version FROM metric").fetchall()
+    cols_row = con.execute("SELECT columns FROM dataset WHERE name = ?", [dataset]).fetchall()
+    if not cols_row:
+        return []
+    columns = [c["name"] for c in json.loads(cols_row[0][0])]
+    out = []
+    for definition, version in rows:
+        m = Metric.model_validate(json.loads(definition))
+        if isinstance(m.source, DatasetSource) and m.source.dataset == dataset:
+            try:
+                name = refresh(con, m, version, columns)
+            except (ExpressionError, KeyError, duckdb.Error):
+                continue  # a metric that no longer fits its dataset's columns answers from rows
+            if name:
+                out.append(name)
+    return out
