@@ -84,26 +84,51 @@ def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, column
     name = table_name(metric, version)
     con.execute(f"CREATE TABLE IF NOT EXISTS {AGG_STATE} (table_name VARCHAR, batch_id BIGINT)")
     cols = ", ".join(f"p{i} DOUBLE" for i in range(len(partials)))
-    con.execute(f"CREATE TABLE IF NOT EXISTS {_ident(name)} (batch_id BIGINT, org VARCHAR, month DATE, {cols})")
+    # n: the rows behind each partial (before the filter), for the unmapped-rows count.
+    con.execute(f"CREATE TABLE IF NOT EXISTS {_ident(name)} (batch_id BIGINT, org VARCHAR, month DATE, n BIGINT, "
+                f"{cols})")
     done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?", [name]).fetchall()}
     day = exp.cast(_col(src.time_column), "DATE")
     month = exp.func("DATE_TRUNC", exp.Literal.string("month"), day)
     for bid, table in _live_batches(con, src.dataset):
         if bid in done:
             continue
+        # The filter moves into each partial (FILTER (WHERE …)), so n still counts every row.
+        flt = _bind_columns(check_filter(src.filter, columns), columns) if src.filter else None
         q = (sqlglot.select(exp.Literal.number(bid), exp.alias_(exp.cast(_col(src.org_column), "VARCHAR"), "org"),
                             exp.alias_(exp.cast(month, "DATE"), "month"),
-                            *[exp.alias_(exp.cast(p, "DOUBLE"), f"p{i}") for i, p in enumerate(partials)])
+                            exp.alias_(exp.Count(this=exp.Star()), "n"),
+                            *[exp.alias_(exp.cast(_filtered(p, flt), "DOUBLE"), f"p{i}")
+                              for i, p in enumerate(partials)])
              .from_(exp.alias_(exp.to_table(_ident(table)), "d", table=True))
              .group_by(exp.column("org"), exp.column("month")))
-        if src.filter:
-            q = q.where(_bind_columns(check_filter(src.filter, columns), columns))
         con.execute(f"INSERT INTO {_ident(name)} {q.sql('duckdb')}")
         con.execute(f"INSERT INTO {AGG_STATE} VALUES (?, ?)", [name, bid])
     return name
 
 
-def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int) -> bool:
+def _filtered(partial: exp.Expression, flt: exp.Expression | None) -> exp.Expression:
+    return partial if flt is None else exp.Filter(this=partial, expression=exp.Where(this=flt.copy()))
+
+
+def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]) -> Compiled:
+    """Rows of the dataset, in the periods asked, whose org key is no unit's."""
+    month = exp.column("month", table="a")
+    query = (
+        sqlglot.select(exp.alias_(exp.func("COALESCE", exp.Sum(this=exp.column("n", "a")), exp.Literal.number(0)),
+                                  "rows"))
+        .from_(exp.alias_(exp.to_table(_ident(table_name(metric, version))), "a", table=True))
+        .where(exp.and_(
+            exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
+            exp.GTE(this=month, expression=exp.Placeholder()),
+            exp.LT(this=month.copy(), expression=exp.Placeholder()),
+            exp.not_(exp.column("org", "a").isin(query=sqlglot.select("descendant").from_(CLOSURE))),
+        ))
+    )
+    return Compiled(query, [])
+
+
+def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: list[int] | None = None) -> bool:
     """Whether the metric's partials table holds every live batch of its dataset."""
     name = table_name(metric, version)
     try:
@@ -111,8 +136,8 @@ def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int) -> bool:
                                           [name]).fetchall()}
     except duckdb.CatalogException:
         return False
-    live = {b for b, _ in _live_batches(con, metric.source.dataset)}
-    return bool(live) and live <= done
+    live_set = set(live if live is not None else [b for b, _ in _live_batches(con, metric.source.dataset)])
+    return bool(live_set) and live_set <= done
 
 
 def compile_from_partials(metric: Metric, version: int, columns: list[str], live: list[int]) -> Compiled:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import pyarrow as pa
@@ -105,17 +106,29 @@ class _Engine:
         self._target_memo: dict[tuple[str, str, str], float | None] = {}
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
+        self._live_batches: dict[str, list[int]] = {}
+        self.wanted = {c for c, m in metrics.items() if m.source_type != "dataset"}
 
     # --- facts ------------------------------------------------------------------------------
     def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
-        by_view = self._facts.setdefault(view, {})
-        if metric not in by_view:
-            rows = self.con.execute(f"SELECT org, period, value FROM {view} WHERE metric = ?", [metric]).fetchall()
-            out: dict[str, dict[str, float]] = {}
-            for org, period, value in rows:
-                out.setdefault(org, {})[period] = value
-            by_view[metric] = out
-        return by_view[metric]
+        """{org: {period: value}} of the current facts; one query per view for all metrics asked."""
+        if view not in self._facts:
+            table = "actual_fact" if view == "actual" else "target_fact"
+            # The latest live batch per key, as the `actual`/`target` views, filtered first.
+            rows = self.con.execute(
+                f"SELECT metric, org, period, arg_max(value, batch_id) FROM {table} "
+                "WHERE metric IN (SELECT unnest(?)) AND batch_id IN (SELECT id FROM batch WHERE status = 'loaded') "
+                "GROUP BY metric, org, period", [sorted(self.wanted)]).fetchall()
+            by_metric: dict[str, dict[str, dict[str, float]]] = {}
+            for code, org, period, value in rows:
+                by_metric.setdefault(code, {}).setdefault(org, {})[period] = value
+            self._facts[view] = by_metric
+        return self._facts[view].get(metric, {})
+
+    def _live(self, dataset: str) -> list[int]:
+        if dataset not in self._live_batches:
+            self._live_batches[dataset] = [b for b, _ in live_batches(self.con, dataset)]
+        return self._live_batches[dataset]
 
     # --- actuals ----------------------------------------------------------------------------
     def actual(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...] = ()) -> tuple[float | None, str, str]:
@@ -154,16 +167,17 @@ class _Engine:
                      for s in [self.spans[p.label]]]
             lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
             version = self.versions[m.code]
-            if aggregate.ready(self.con, m, version):  # month × org partials: thousands of rows, not millions
-                live = [b for b, _ in live_batches(self.con, src.dataset)]
+            live = self._live(src.dataset)
+            partials = aggregate.ready(self.con, m, version, live)
+            if partials:  # month × org partials: thousands of rows, not millions
                 q = aggregate.compile_from_partials(m, version, cols, live)
+                u = aggregate.compile_unmapped_from_partials(m, version, live)
             else:
-                q = compile_dataset_metric(m, cols, lo, hi)
+                q, u = compile_dataset_metric(m, cols, lo, hi), compile_unmapped(m, lo, hi)
             self.con.register(PERIODS, periods_table(spans))
             try:
                 rows = self.con.execute(q.render(), q.params).fetchall()
-                u = compile_unmapped(m, lo, hi)
-                self.unmapped[m.code] = self.con.execute(u.render(), u.params).fetchall()[0][0]
+                self.unmapped[m.code] = self.con.execute(u.render(), [lo, hi]).fetchall()[0][0]
             finally:
                 self.con.unregister(PERIODS)
             self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
@@ -224,8 +238,9 @@ def _finer(grain: Grain, than: str) -> bool:
     return order.index(grain) < order.index(than)
 
 
-def _months(label: str) -> set[str]:
-    return {m.label for m in parse_period(label).months()}
+@lru_cache(maxsize=8192)
+def _months(label: str) -> frozenset[str]:
+    return frozenset(m.label for m in parse_period(label).months())
 
 
 def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:

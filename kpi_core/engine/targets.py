@@ -5,6 +5,7 @@ its children's (sum metrics); a formula's target comes from its components' targ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from ..periods import Period, parse_period
 from .rollup import over_time
@@ -40,9 +41,11 @@ def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None
     return None
 
 
+@lru_cache(maxsize=8192)
 def _grain(label: str) -> str:
     return parse_period(label).grain
 
 
-def _months(label: str) -> set[str]:
-    return {m.label for m in parse_period(label).months()}
+@lru_cache(maxsize=8192)
+def _months(label: str) -> frozenset[str]:
+    return frozenset(m.label for m in parse_period(label).months())
