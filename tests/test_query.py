@@ -226,3 +226,9 @@ def test_scorecard_weights_and_grade(company):
     assert card.score == pytest.approx(expected)
     assert card.grade == ("S" if expected >= 110 else "A" if expected >= 100 else "B" if expected >= 90 else "C"
                           if expected >= 75 else "D")
+
+
+def test_dataset_metric_targets_and_actuals(company, wh):
+    import_table(wh, "targets", table([("orders", "EAST", "2025", 24)]), source="t3")
+    c = cells(company, ["orders"], org="EAST")[("orders", "EAST", "2025-01")]
+    assert c.actual == 1 and c.source == "dataset" and c.target == 2 and c.status == "red"

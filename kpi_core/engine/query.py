@@ -107,7 +107,8 @@ class _Engine:
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
         self._live_batches: dict[str, list[int]] = {}
-        self.wanted = {c for c, m in metrics.items() if m.source_type != "dataset"}
+        self.wanted = set(metrics)  # targets exist for every kind of metric
+        self._target_zone: dict[str, set[str]] = {}
 
     # --- facts ------------------------------------------------------------------------------
     def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
@@ -220,10 +221,22 @@ class _Engine:
             if got is not None:
                 return got
         if m.org_agg == "sum":
-            kids = [t for c in self.tree.children.get(unit, []) if (t := self.target(m, c, p)[0]) is not None]
+            zone = self._targets_below(m.code)
+            kids = [t for c in self.tree.children.get(unit, [])
+                    if c in zone and (t := self.target(m, c, p)[0]) is not None]
             if kids:
                 return float(sum(kids))
         return None
+
+    def _targets_below(self, code: str) -> set[str]:
+        """Units with a target of `code` set on them or somewhere below (the rest need no visit)."""
+        if code not in self._target_zone:
+            zone: set[str] = set()
+            for unit in self.facts("target", code):
+                if unit in self.tree:
+                    zone.update(self.tree.unit(unit).path)
+            self._target_zone[code] = zone
+        return self._target_zone[code]
 
 
 def _dataset_columns(con, name: str) -> list[str]:
