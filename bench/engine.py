@@ -1,0 +1,176 @@
+"""Benchmark: the KPI engine on a large sales dataset over the demo org, against a hand-written
+DuckDB query and a pandas groupby for the same numbers.
+
+    .venv/bin/python bench/engine.py [--rows 10000000] [--keep]
+
+Builds the demo company in a temporary warehouse, adds a synthetic `sales_big` dataset of
+--rows rows (generated inside DuckDB, streamed in as one import batch, so the month × org
+partials are built as any import builds them) and 12 metrics on it, then times warm queries
+(best of 3): the company × 12 metrics × 12 months, one department's children × 12 metrics ×
+12 months, and the company year to date. Prints seconds and ratios; asserts nothing about time,
+but exits 1 when the engine and the hand-written SQL disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from kpi_core import datasets, dictionary, org  # noqa: E402
+from kpi_core.config import Limits  # noqa: E402
+from kpi_core.demo import load_demo  # noqa: E402
+from kpi_core.dictionary import Metric  # noqa: E402
+from kpi_core.engine.query import Query, run  # noqa: E402
+from kpi_core.warehouse import open_warehouse  # noqa: E402
+
+TODAY = dt.date(2026, 11, 27)
+YEAR = "2026"
+METRICS = {
+    "big_revenue": ("sum(amount)", "status <> 'cancelled'"),
+    "big_cost": ("sum(cost)", "status <> 'cancelled'"),
+    "big_orders": ("count(*)", "status <> 'cancelled'"),
+    "big_avg_order": ("avg(amount)", "status <> 'cancelled'"),
+    "big_max_order": ("max(amount)", None),
+    "big_returns": ("sum(case when status = 'returned' then amount else 0 end)", None),
+    "big_return_rate": ("sum(case when status = 'returned' then amount else 0 end) / nullif(sum(amount), 0)", None),
+    "big_qty": ("sum(quantity)", None),
+    "big_cancel_rate": ("avg(case when status = 'cancelled' then 1.0 else 0.0 end)", None),
+    "big_customers": ("count(distinct customer_id)", "status <> 'cancelled'"),
+    "big_min_order": ("min(amount)", "status <> 'cancelled'"),
+}
+FORMULA = ("big_margin", "(big_revenue - big_cost) / big_revenue")
+
+
+def generate(people: list[str], rows: int):
+    """Record batches of synthetic orders (deterministic: hashes of the row number)."""
+    gen = duckdb.connect()
+    gen.execute("CREATE TABLE people AS SELECT unnest(?) AS code, generate_subscripts(?, 1) - 1 AS i",
+                [people, people])
+    sql = f"""
+        SELECT 'O' || r AS order_id,
+               DATE '2023-01-01' + CAST(hash(r) % 1426 AS INTEGER) AS order_date,
+               p.code AS sales_rep,
+               'C' || CAST(hash(r * 13) % 60000 AS VARCHAR) AS customer_id,
+               CAST(hash(r * 17) % 200000 AS DOUBLE) / 10.0 AS amount,
+               CAST(hash(r * 17) % 200000 AS DOUBLE) / 10.0 * 0.62 AS cost,
+               CAST(1 + hash(r * 19) % 20 AS BIGINT) AS quantity,
+               CASE WHEN hash(r * 23) % 100 < 3 THEN 'cancelled'
+                    WHEN hash(r * 23) % 100 < 6 THEN 'returned' ELSE 'completed' END AS status
+        FROM range({rows}) t(r) JOIN people p ON p.i = hash(r * 7) % {len(people)}
+    """
+    return gen.sql(sql).to_arrow_reader(1_000_000)
+
+
+def _hand(measure: str, flt: str | None) -> str:
+    """The measure as one would write it by hand: the filter on its aggregate."""
+    if not flt:
+        return measure
+    head, _, rest = measure.partition("(")
+    return f"{head}({rest} FILTER (WHERE {flt})"
+
+
+def best(fn, n: int = 3) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kpi-bench-engine-"))
+    try:
+        wh = open_warehouse(tmp / "w.duckdb")
+        t0 = time.perf_counter()
+        load_demo(wh, today=TODAY)
+        tree = org.tree(wh)
+        people = [c for c, u in tree.units.items() if u.depth == 4]
+        print(f"demo built in {time.perf_counter() - t0:.1f} s; {len(people)} people")
+        t0 = time.perf_counter()
+        reader = generate(people, args.rows)
+        datasets._load(wh, "sales_big", "replace", {}, "bench", "generated", None,
+                       record_batches=lambda: iter(reader), limits=Limits(max_rows=10**10))
+        print(f"{args.rows:,} rows imported in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        ms = [Metric(code=c, name=c, source={"dataset": "sales_big", "measure": m, "filter": f,
+                                             "time_column": "order_date", "org_column": "sales_rep"})
+              for c, (m, f) in METRICS.items()]
+        ms.append(Metric(code=FORMULA[0], name=FORMULA[0], source={"formula": FORMULA[1]}))
+        dictionary.apply_metrics(wh, ms)
+        print(f"12 metrics defined (partials built) in {time.perf_counter() - t0:.1f} s")
+        codes = tuple(m.code for m in ms)
+        dept = next(c for c in tree.children["D1"] if tree.children.get(c))
+        board = {
+            "company × 12 metrics × 12 months": Query(codes, "HQ", "self", "month", f"{YEAR}-01", f"{YEAR}-12"),
+            f"{dept} children × 12 metrics × 12 months": Query(codes, dept, "children", "month", f"{YEAR}-01",
+                                                             f"{YEAR}-12"),
+            "company YTD × 12 metrics × 12 months": Query(codes, "HQ", "self", "month", f"{YEAR}-01", f"{YEAR}-12",
+                                                         ytd=True),
+        }
+        run(wh, board["company × 12 metrics × 12 months"])  # warm the caches once
+        total = 0.0
+        results, timings = {}, {}
+        for name, q in board.items():
+            secs, res = best(lambda q=q: run(wh, q))
+            total += secs
+            results[name], timings[name] = res, secs
+            print(f"  engine  {name:<45} {secs * 1000:8.0f} ms  ({len(res.cells)} cells)")
+        # Hand-written DuckDB SQL for the company panel, straight from the rows.
+        measures = ", ".join(f"{_hand(m, f)} AS {c}" for c, (m, f) in METRICS.items())
+        sql = (f"SELECT strftime(order_date, '%Y-%m') AS month, {measures} FROM ds_sales_big "
+               f"WHERE order_date >= DATE '{YEAR}-01-01' AND order_date < DATE '{int(YEAR) + 1}-01-01' GROUP BY 1")
+        with wh.connect() as con:
+            secs, rows = best(lambda: con.execute(sql).fetchall())
+            print(f"  sql     {'company × 11 measures × 12 months (raw rows)':<45} {secs * 1000:8.0f} ms")
+            hand = {r[0]: dict(zip(METRICS, r[1:], strict=True)) for r in rows}
+            df = con.execute(f"SELECT * FROM ds_sales_big WHERE order_date >= DATE '{YEAR}-01-01' "
+                             f"AND order_date < DATE '{int(YEAR) + 1}-01-01'").df()
+
+        def pandas_board():
+            d = df.assign(month=df.order_date.astype(str).str[:7])
+            ok = d[d.status != "cancelled"]
+            g, gok = d.groupby("month"), ok.groupby("month")
+            returned = d.amount.where(d.status == "returned", 0.0)
+            return {"big_revenue": gok.amount.sum(), "big_cost": gok.cost.sum(), "big_orders": gok.size(),
+                    "big_avg_order": gok.amount.mean(), "big_max_order": g.amount.max(),
+                    "big_returns": returned.groupby(d.month).sum(),
+                    "big_qty": g.quantity.sum(), "big_customers": gok.customer_id.nunique(),
+                    "big_min_order": gok.amount.min()}
+
+        psecs, _ = best(pandas_board, 1)
+        print(f"  pandas  {'company, same measures (data already in memory)':<45} {psecs * 1000:8.0f} ms")
+        company = {(c.metric, c.period): c.actual for c in results["company × 12 metrics × 12 months"].cells}
+        bad = [(c, mth) for mth, vals in hand.items() for c, v in vals.items()
+               if v is not None and abs((company.get((c, mth)) or 0) - v) > 1e-6 * max(1.0, abs(v))]
+        company_secs = timings["company × 12 metrics × 12 months"]
+        print(f"board total {total * 1000:.0f} ms; company panel: engine/sql {company_secs / secs:.1f}x, "
+              f"pandas/engine {psecs / company_secs:.1f}x")
+        if bad:
+            print(f"MISMATCH engine vs SQL: {bad[:5]}")
+            return 1
+        print("engine and hand-written SQL agree on every company-month value")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
