@@ -170,15 +170,11 @@ class _Engine:
             version = self.versions[m.code]
             live = self._live(src.dataset)
             partials = aggregate.ready(self.con, m, version, live)
-            if partials:  # month × org partials: thousands of rows, not millions
-                q = aggregate.compile_from_partials(m, version, cols, live)
-                u = aggregate.compile_unmapped_from_partials(m, version, live)
-            else:
-                q, u = compile_dataset_metric(m, cols, lo, hi), compile_unmapped(m, lo, hi)
+            sql, unmapped_sql = _dataset_sql(m, version, tuple(cols), partials, tuple(live))
             self.con.register(PERIODS, periods_table(spans))
             try:
-                rows = self.con.execute(q.render(), q.params).fetchall()
-                self.unmapped[m.code] = self.con.execute(u.render(), [lo, hi]).fetchall()[0][0]
+                rows = self.con.execute(sql, [] if partials else [lo, hi]).fetchall()
+                self.unmapped[m.code] = self.con.execute(unmapped_sql, [lo, hi]).fetchall()[0][0]
             finally:
                 self.con.unregister(PERIODS)
             self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
@@ -237,6 +233,27 @@ class _Engine:
                     zone.update(self.tree.unit(unit).path)
             self._target_zone[code] = zone
         return self._target_zone[code]
+
+
+_SQL: dict[tuple, tuple[str, str]] = {}
+
+
+def _dataset_sql(m: Metric, version: int, cols: tuple[str, ...], partials: bool,
+                 live: tuple[int, ...]) -> tuple[str, str]:
+    """(value query, unmapped-rows query) as SQL text, compiled once per metric version and
+    live batch set: building and rendering syntax trees costs more than running the query."""
+    key = (m.code, version, cols, partials, live)
+    if key not in _SQL:
+        if len(_SQL) > 1024:
+            _SQL.clear()
+        if partials:
+            q = aggregate.compile_from_partials(m, version, list(cols), list(live))
+            u = aggregate.compile_unmapped_from_partials(m, version, list(live))
+        else:
+            any_day = dt.date(2000, 1, 1)  # the range is bound at run time; the text does not hold it
+            q, u = compile_dataset_metric(m, list(cols), any_day, any_day), compile_unmapped(m, any_day, any_day)
+        _SQL[key] = (q.render(), u.render())
+    return _SQL[key]
 
 
 def _dataset_columns(con, name: str) -> list[str]:
