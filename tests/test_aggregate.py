@@ -104,3 +104,14 @@ def test_a_changed_definition_gets_new_partials(tickets):
 def test_year_to_date_from_partials(tickets):
     got = values(tickets, ["t_cnt"], grain="month", first="2025-01", last="2025-04", ytd=True)
     assert [got[("t_cnt", "HQ", f"2025-0{k}")] for k in (1, 2, 3, 4)] == [3, 5, 5, 6]
+
+
+def test_rows_on_no_unit_are_counted_from_partials_and_from_rows(tickets):
+    import_arrow(tickets, "tickets", _table([(dt.date(2025, 2, 1), "X-OLD", "c1", 1.0, "ok"),
+                                             (dt.date(2025, 8, 1), "X-OLD", "c1", 1.0, "ok")]),
+                 source="legacy", mode="append")
+    q = Query(("t_sum", "t_dst"), "HQ", "self", "quarter", "2025-Q1", "2025-Q2")
+    result = run(tickets, q)
+    assert result.unmapped == {"t_sum": 1, "t_dst": 1}  # the August row is outside the periods asked
+    with tickets.connect() as con:
+        assert aggregate.ready(con, dictionary.get(tickets, "t_sum"), 1)
