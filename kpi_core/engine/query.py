@@ -107,7 +107,7 @@ class _Engine:
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
         self._live_batches: dict[str, list[int]] = {}
-        self.wanted = set(metrics)  # targets exist for every kind of metric
+        self.wanted = set(metrics)  # narrowed by run() to the metrics asked and their components
         self._target_zone: dict[str, set[str]] = {}
 
     # --- facts ------------------------------------------------------------------------------
@@ -263,6 +263,20 @@ def _dataset_columns(con, name: str) -> list[str]:
     return [c["name"] for c in json.loads(row[0][0])]
 
 
+def _needed(metrics: dict[str, Metric], codes: tuple[str, ...]) -> set[str]:
+    """The metrics asked for and, through their formulas, every component they reach."""
+    out, todo = set(), list(codes)
+    while todo:
+        code = todo.pop()
+        if code in out or code not in metrics:
+            continue
+        out.add(code)
+        src = metrics[code].source
+        if isinstance(src, FormulaSource):
+            todo.extend(components(src.formula))
+    return out
+
+
 def _finer(grain: Grain, than: str) -> bool:
     order = ["month", "quarter", "year"]
     return order.index(grain) < order.index(than)
@@ -292,6 +306,7 @@ def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
         con.register(SCOPE, pa.table({"org": pa.array(units, pa.string())}))
         try:
             engine = _Engine(con, tree, metrics, units, periods, q.ytd)
+            engine.wanted = _needed(metrics, q.metrics)
             cells = [_cell(engine, metrics[code], unit, p) for code in q.metrics for unit in units for p in periods]
         finally:
             con.unregister(CLOSURE)
