@@ -232,3 +232,15 @@ def test_dataset_metric_targets_and_actuals(company, wh):
     import_table(wh, "targets", table([("orders", "EAST", "2025", 24)]), source="t3")
     c = cells(company, ["orders"], org="EAST")[("orders", "EAST", "2025-01")]
     assert c.actual == 1 and c.source == "dataset" and c.target == 2 and c.status == "red"
+
+
+def test_a_write_is_seen_by_the_next_query(company, wh, tmp_path):
+    before = cells(company, ["revenue"], org="EAST")[("revenue", "EAST", "2025-01")].actual
+    import_table(wh, "actuals", table([("revenue", "EAST", "2025-01", 123)]), source="t4")
+    after = cells(company, ["revenue"], org="EAST")[("revenue", "EAST", "2025-01")].actual
+    assert (before, after) == (100, 123)
+    from kpi_core.org import import_org
+
+    (tmp_path / "west.csv").write_text("code,name,parent\nWEST,华西组,SALES\n", encoding="utf-8")
+    assert import_org(wh, tmp_path / "west.csv").batch
+    assert ("revenue", "WEST", "2025-01") in cells(company, ["revenue"], org="SALES", scope="children")

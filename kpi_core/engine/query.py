@@ -107,6 +107,7 @@ class _Engine:
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
         self._live_batches: dict[str, list[int]] = {}
+        self.cache_key: tuple = ()
         self.wanted = set(metrics)  # narrowed by run() to the metrics asked and their components
         self._target_zone: dict[str, set[str]] = {}
 
@@ -161,24 +162,34 @@ class _Engine:
 
     def _dataset_values(self, m: Metric) -> dict[tuple[str, str], float]:
         if m.code not in self._dataset:
-            src = m.source
-            assert isinstance(src, DatasetSource)
-            cols = _dataset_columns(self.con, src.dataset)
-            spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods
-                     for s in [self.spans[p.label]]]
-            lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
-            version = self.versions[m.code]
-            live = self._live(src.dataset)
-            partials = aggregate.ready(self.con, m, version, live)
-            sql, unmapped_sql = _dataset_sql(m, version, tuple(cols), partials, tuple(live))
-            self.con.register(PERIODS, periods_table(spans))
-            try:
-                rows = self.con.execute(sql, [] if partials else [lo, hi]).fetchall()
-                self.unmapped[m.code] = self.con.execute(unmapped_sql, [lo, hi]).fetchall()[0][0]
-            finally:
-                self.con.unregister(PERIODS)
-            self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
+            key = (self.cache_key, m.code, tuple(self.units), tuple(p.label for p in self.periods), self.ytd)
+            if key in _VALUES:  # the same tile data asked again at the same data version
+                self._dataset[m.code], self.unmapped[m.code] = _VALUES[key]
+                return self._dataset[m.code]
+            self._dataset[m.code] = self._query_dataset(m)
+            if len(_VALUES) > 512:
+                _VALUES.clear()
+            _VALUES[key] = (self._dataset[m.code], self.unmapped[m.code])
         return self._dataset[m.code]
+
+    def _query_dataset(self, m: Metric) -> dict[tuple[str, str], float]:
+        src = m.source
+        assert isinstance(src, DatasetSource)
+        cols = _dataset_columns(self.con, src.dataset)
+        spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods
+                 for s in [self.spans[p.label]]]
+        lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
+        version = self.versions[m.code]
+        live = self._live(src.dataset)
+        partials = aggregate.ready(self.con, m, version, live)
+        sql, unmapped_sql = _dataset_sql(m, version, tuple(cols), partials, tuple(live))
+        self.con.register(PERIODS, periods_table(spans))
+        try:
+            rows = self.con.execute(sql, [] if partials else [lo, hi]).fetchall()
+            self.unmapped[m.code] = self.con.execute(unmapped_sql, [lo, hi]).fetchall()[0][0]
+        finally:
+            self.con.unregister(PERIODS)
+        return {(o, p): v for o, p, v in rows if v is not None}
 
     def _formula(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...], part):
         src = m.source
@@ -236,6 +247,9 @@ class _Engine:
 
 
 _SQL: dict[tuple, tuple[str, str]] = {}
+# Dataset values per (warehouse, data version, metric, units, periods): a board asks for the
+# same components in several tiles; any write changes the data version and so the key.
+_VALUES: dict[tuple, tuple[dict, int]] = {}
 
 
 def _dataset_sql(m: Metric, version: int, cols: tuple[str, ...], partials: bool,
@@ -291,8 +305,7 @@ def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
     """Compute every metric × unit × period cell of the query."""
     periods = periods_of(q, today)
     with wh.connect() as con:
-        tree = load_tree(con)
-        metrics = dictionary.current(wh)
+        tree, closure, metrics = _context(wh, con)
         unknown = [c for c in q.metrics if c not in metrics]
         if unknown:
             raise NotFound(f"no metric {', '.join(repr(c) for c in unknown)}")
@@ -302,16 +315,33 @@ def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
         tree.unit(root)
         units = {"self": [root], "children": list(tree.children.get(root, [])),
                  "subtree": tree.subtree(root)}[q.scope]
-        con.register(CLOSURE, org_closure(tree))
+        con.register(CLOSURE, closure)
         con.register(SCOPE, pa.table({"org": pa.array(units, pa.string())}))
         try:
             engine = _Engine(con, tree, metrics, units, periods, q.ytd)
             engine.wanted = _needed(metrics, q.metrics)
+            engine.cache_key = (str(wh.path), _CONTEXT[str(wh.path)][0])
             cells = [_cell(engine, metrics[code], unit, p) for code in q.metrics for unit in units for p in periods]
         finally:
             con.unregister(CLOSURE)
             con.unregister(SCOPE)
     return Result(cells, engine.unmapped)
+
+
+_CONTEXT: dict[str, tuple[int, tuple[OrgTree, pa.Table, dict[str, Metric]]]] = {}
+
+
+def _context(wh: Warehouse, con) -> tuple[OrgTree, pa.Table, dict[str, Metric]]:
+    """The org tree, its closure and the metric dictionary, kept while the data version holds:
+    a board's dozen queries build them once, and any write makes the next query read them anew."""
+    version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
+    key = str(wh.path)
+    held = _CONTEXT.get(key)
+    if held is None or held[0] != version:
+        tree = load_tree(con)
+        held = (version, (tree, org_closure(tree), dictionary.current(wh)))
+        _CONTEXT[key] = held
+    return held[1]
 
 
 def _cell(engine: _Engine, m: Metric, unit: str, p: Period) -> Cell:
