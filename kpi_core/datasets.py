@@ -129,7 +129,7 @@ def normalise_types(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _batch_table(con: duckdb.DuckDBPyConnection, name: str, bid: int) -> str:
+def _batch_table(name: str, bid: int) -> str:
     return f"ds_{slug(name)}__b{bid}"
 
 
@@ -145,7 +145,7 @@ def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str
     with wh.transaction() as con:
         bid = batches.create(con, kind="dataset", dataset=name, mode=mode, source=source, sha256=sha,
                              user=user, rows_in=0, rows_loaded=0, rows_rejected=0)
-        table = _batch_table(con, name, bid)
+        table = _batch_table(name, bid)
         tq = exp.to_identifier(table, quoted=True).sql("duckdb")
         if arrow is not None:
             con.register("_incoming", arrow)
@@ -262,6 +262,14 @@ def list_datasets(wh: Warehouse) -> list[dict]:
             [(n,)] = con.execute(f"SELECT count(*) FROM {_ident(view_name(name)).sql('duckdb')}").fetchall()
             out.append({"name": name, "rows": n, "columns": json.loads(cols), "updated_at": at})
     return out
+
+
+def column_names(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The dataset's column names as written, inside the caller's connection or transaction."""
+    row = con.execute("SELECT columns FROM dataset WHERE name = ?", [name]).fetchall()
+    if not row:
+        raise NotFound(f"dataset '{name}' is not imported")
+    return [c["name"] for c in json.loads(row[0][0])]
 
 
 def columns(wh: Warehouse, name: str) -> list[dict]:

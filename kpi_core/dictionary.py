@@ -319,12 +319,12 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
 
 def _build_partials(con, changed: list[tuple[Metric, int]]) -> None:
     """New versions of dataset metrics get their month × org partials (engine/aggregate.py)."""
-    from .engine.aggregate import refresh  # late: the engine builds on this module
+    from .datasets import column_names  # late: both build on this module
+    from .engine.aggregate import refresh
 
     for m, version in changed:
         if isinstance(m.source, DatasetSource):
-            row = con.execute("SELECT columns FROM dataset WHERE name = ?", [m.source.dataset]).fetchall()
-            refresh(con, m, version, [c["name"] for c in json.loads(row[0][0])])
+            refresh(con, m, version, column_names(con, m.source.dataset))
 
 
 def history(wh: Warehouse, code: str) -> list[dict]:

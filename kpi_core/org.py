@@ -57,9 +57,6 @@ class OrgTree:
             stack.extend(reversed(self.children.get(c, [])))
         return out
 
-    def leaves(self, code: str) -> list[str]:
-        return [c for c in self.subtree(code) if not self.children.get(c)]
-
     def by_name(self) -> dict[str, list[str]]:
         names: dict[str, list[str]] = {}
         for u in self.units.values():

@@ -53,10 +53,6 @@ class Warehouse:
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
 
-    @property
-    def exists(self) -> bool:
-        return self.path.exists()
-
     def _open(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.timeout
@@ -166,10 +162,6 @@ class Warehouse:
             row = next(iter(con.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchall()), None)
         return row[0] if row else default
 
-    def set_setting(self, key: str, value: str) -> None:
-        with self.transaction() as con:
-            con.execute("DELETE FROM setting WHERE key = ?", [key])
-            con.execute("INSERT INTO setting VALUES (?, ?)", [key, value])
 
 
 def migration_files() -> list[Path]:

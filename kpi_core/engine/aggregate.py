@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..dictionary import DatasetSource, Metric
+from ..errors import NotFound
 from ..expressions import ExpressionError, check_filter, check_measure
 from .compile import CLOSURE, PERIODS, SCOPE, Compiled, _bind_columns, _col
 
@@ -168,10 +169,12 @@ def compile_from_partials(metric: Metric, version: int, columns: list[str], live
 def refresh_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """Bring every current metric on `dataset` up to date (called by the dataset import)."""
     rows = con.execute("SELECT definition, version FROM metric").fetchall()
-    cols_row = con.execute("SELECT columns FROM dataset WHERE name = ?", [dataset]).fetchall()
-    if not cols_row:
+    from ..datasets import column_names  # late: datasets calls this module during its imports
+
+    try:
+        columns = column_names(con, dataset)
+    except NotFound:
         return []
-    columns = [c["name"] for c in json.loads(cols_row[0][0])]
     out = []
     for definition, version in rows:
         m = Metric.model_validate(json.loads(definition))

@@ -7,7 +7,6 @@ reported, rolled up, computed from a dataset or from a formula, and why a value 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -15,7 +14,7 @@ from typing import Literal
 import pyarrow as pa
 
 from .. import dictionary
-from ..datasets import live_batches
+from ..datasets import column_names, live_batches
 from ..dictionary import DatasetSource, FormulaSource, Metric
 from ..errors import KpiError, NotFound
 from ..org import OrgTree, load_tree
@@ -175,7 +174,7 @@ class _Engine:
     def _query_dataset(self, m: Metric) -> dict[tuple[str, str], float]:
         src = m.source
         assert isinstance(src, DatasetSource)
-        cols = _dataset_columns(self.con, src.dataset)
+        cols = column_names(self.con, src.dataset)
         spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods
                  for s in [self.spans[p.label]]]
         lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
@@ -270,13 +269,6 @@ def _dataset_sql(m: Metric, version: int, cols: tuple[str, ...], partials: bool,
     return _SQL[key]
 
 
-def _dataset_columns(con, name: str) -> list[str]:
-    row = con.execute("SELECT columns FROM dataset WHERE name = ?", [name]).fetchall()
-    if not row:
-        raise NotFound(f"dataset '{name}' is not imported")
-    return [c["name"] for c in json.loads(row[0][0])]
-
-
 def _needed(metrics: dict[str, Metric], codes: tuple[str, ...]) -> set[str]:
     """The metrics asked for and, through their formulas, every component they reach."""
     out, todo = set(), list(codes)
@@ -320,7 +312,7 @@ def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
         try:
             engine = _Engine(con, tree, metrics, units, periods, q.ytd)
             engine.wanted = _needed(metrics, q.metrics)
-            engine.cache_key = (str(wh.path), _CONTEXT[str(wh.path)][0])
+            engine.cache_key = (_file_key(wh), _CONTEXT[_file_key(wh)][0])
             cells = [_cell(engine, metrics[code], unit, p) for code in q.metrics for unit in units for p in periods]
         finally:
             con.unregister(CLOSURE)
@@ -331,11 +323,17 @@ def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
 _CONTEXT: dict[str, tuple[int, tuple[OrgTree, pa.Table, dict[str, Metric]]]] = {}
 
 
+def _file_key(wh: Warehouse) -> str:
+    st = wh.path.stat()
+    return f"{wh.path.resolve()}:{st.st_ino}"
+
+
 def _context(wh: Warehouse, con) -> tuple[OrgTree, pa.Table, dict[str, Metric]]:
     """The org tree, its closure and the metric dictionary, kept while the data version holds:
     a board's dozen queries build them once, and any write makes the next query read them anew."""
     version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
-    key = str(wh.path)
+    # The file's identity too: a warehouse rebuilt at the same path starts its version again.
+    key = _file_key(wh)
     held = _CONTEXT.get(key)
     if held is None or held[0] != version:
         tree = load_tree(con)

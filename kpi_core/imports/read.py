@@ -168,7 +168,7 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
     first = last + 2  # 1-based row number of the first data row
     rows = pa.array(np.arange(first, first + data.num_rows, dtype=np.int64))
     context = [name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
-    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells, last + 1))
+    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells))
 
 
 def _number_columns(peek: list[list[object]], last: int) -> set[int]:
@@ -237,7 +237,7 @@ def peek_rows(path: Path, sheet: str) -> list[list[object]]:
 _GOT = re.compile(r"got '(\w+)\((.*)\)'$", re.S)
 
 
-def _error_cells(bad_cells, body_start: int) -> dict[tuple[int, int], str]:
+def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
     """{(row number, column): text} for cells the Arrow data holds as empty: Excel errors
     (#N/A…) and, in a column read as numbers, the text cells, as their text."""
     out = {}
