@@ -32,7 +32,7 @@ def create(con: duckdb.DuckDBPyConnection, *, kind: str, source: str, user: str,
         "INSERT INTO batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, NULL, ?)",
         [bid, kind, dataset, mode, source, sha256, user, now(), rows_in, rows_loaded, rows_rejected, note])
     audit.record(con, user, "import", kind, str(bid),
-                 after={"source": source, "rows": rows_loaded, "dataset": dataset, "mode": mode})
+                 after={"source": source, "rows": rows_loaded, "dataset": dataset, "mode": mode}, reason=note)
     return int(bid)
 
 

@@ -407,5 +407,161 @@ def datasets_list(ctx) -> None:
                                for r in rows) or "(no datasets)")
 
 
+# --- settings, phasing, targets, scorecards ---------------------------------------------------
+
+@main.group("settings")
+def settings_group() -> None:
+    """Warehouse settings: fiscal year start, default thresholds, grade bands."""
+
+
+@settings_group.command("list")
+@_format_option
+@click.pass_context
+def settings_list(ctx) -> None:
+    from . import settings as settings_mod
+
+    values = settings_mod.all_settings(_wh(ctx))
+    _emit(ctx, values, "\n".join(f"{k:<20} {v:<24} {settings_mod.SETTINGS[k].help}" for k, v in values.items()))
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def settings_set(ctx, key: str, value: str, reason: str | None) -> None:
+    from . import settings as settings_mod
+
+    settings_mod.put(_wh(ctx), key, value, user=_user(ctx), reason=reason)
+    _emit(ctx, {key: value}, f"{key} = {value}")
+
+
+@main.group("phasing")
+def phasing_group() -> None:
+    """Named phasing profiles: how yearly targets spread over the months."""
+
+
+@phasing_group.command("set")
+@click.argument("name")
+@click.argument("weights")
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def phasing_set(ctx, name: str, weights: str, reason: str | None) -> None:
+    """WEIGHTS: 12 numbers, comma-separated, from the fiscal year's first month."""
+    from .engine import phasing
+
+    phasing.set_profile(_wh(ctx), name, [w.strip() for w in weights.split(",")], user=_user(ctx), reason=reason)
+    _emit(ctx, {"profile": name}, f"phasing profile {name} saved")
+
+
+@phasing_group.command("list")
+@_format_option
+@click.pass_context
+def phasing_list(ctx) -> None:
+    from .engine import phasing
+
+    with _wh(ctx).connect() as con:
+        got = phasing.profiles(con)
+    _emit(ctx, got, "\n".join(f"{k:<20} " + ", ".join(f"{w:g}" for w in v) for k, v in got.items())
+          or "(no profiles; built in: even, last_year)")
+
+
+@main.group("targets")
+def targets_group() -> None:
+    """Cascade a unit's target to its children; reconcile parent and children."""
+
+
+@targets_group.command("cascade")
+@click.option("--metric", required=True)
+@click.option("--org", required=True)
+@click.option("--year", type=int, required=True)
+@click.option("--method", type=click.Choice(["equal", "last_year", "headcount", "weights"]), default="equal",
+              show_default=True)
+@click.option("--uplift", type=float, default=1.0, show_default=True, help="e.g. 1.05 for +5 %.")
+@click.option("--weight", "weights", multiple=True, help="CHILD=W, for --method weights.")
+@click.option("--total", type=float, help="Split this total instead of the unit's own target.")
+@click.option("--dry-run", is_flag=True)
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def targets_cascade(ctx, metric, org, year, method, uplift, weights, total, dry_run, reason) -> None:
+    """Split the unit's yearly target over its direct children."""
+    from .engine.cascade import cascade
+
+    w = {}
+    for item in weights:
+        child, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}' is not CHILD=W", param_hint="--weight")
+        try:
+            w[child.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"weight '{value}' of {child} is not a number", param_hint="--weight") from None
+    splits, result = cascade(_wh(ctx), metric, org, year, method, uplift=uplift, weights=w or None, total=total,
+                             dry_run=dry_run, user=_user(ctx), reason=reason)
+    rows = [{"org": s.child, "share": s.share, "target": s.target} for s in splits]
+    _emit(ctx, {"batch": result.batch_id if result else None, "splits": rows},
+          "\n".join(f"{r['org']:<16} {r['share']:>7.1%} {r['target']:>16,.2f}" for r in rows)
+          + ("\n(dry run: nothing written)" if dry_run else f"\nbatch {result.batch_id}"))
+
+
+@targets_group.command("reconcile")
+@click.option("--metric", required=True)
+@click.option("--org", required=True)
+@click.option("--period", required=True, help="e.g. 2026, 2026-Q1 or 2026-03.")
+@_format_option
+@click.pass_context
+def targets_reconcile(ctx, metric, org, period) -> None:
+    """The unit's target against the sum of its children's."""
+    from .engine.cascade import reconcile
+    from .periods import parse_period
+
+    r = reconcile(_wh(ctx), metric, org, period, parse_period(period).grain)
+    data = {"parent": r.parent, "children": r.children, "children_total": r.children_total, "gap": r.gap}
+    lines = [f"{org:<16} {_fmt(r.parent)}"] + [f"  {c:<14} {_fmt(v)}" for c, v in r.children.items()]
+    lines.append(f"  {'children':<14} {_fmt(r.children_total)}   gap {_fmt(r.gap)}")
+    _emit(ctx, data, "\n".join(lines))
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.2f}"
+
+
+@main.command("scorecard")
+@click.option("--org", required=True)
+@click.option("--period", required=True)
+@click.option("--weight", "weights", multiple=True, required=True, help="METRIC=W (repeat).")
+@click.option("--perspective-weight", "pweights", multiple=True, help="PERSPECTIVE=W (repeat).")
+@_format_option
+@click.pass_context
+def scorecard_cmd(ctx, org, period, weights, pweights) -> None:
+    """A weighted scorecard: each metric's score, the perspectives' scores, the total and grade."""
+    from .engine.scorecard import scorecard
+    from .periods import parse_period
+
+    def pairs(items, what):
+        out = {}
+        for item in items:
+            k, sep, v = item.partition("=")
+            try:
+                out[k.strip()] = float(v) if sep else float("nan")
+            except ValueError:
+                out[k.strip()] = float("nan")
+            if not sep or out[k.strip()] != out[k.strip()]:
+                raise click.BadParameter(f"'{item}' is not NAME=NUMBER", param_hint=what)
+        return out
+
+    card = scorecard(_wh(ctx), org, period, parse_period(period).grain, pairs(weights, "--weight"),
+                     perspective_weights=pairs(pweights, "--perspective-weight") or None)
+    data = {"org": card.org, "period": card.period, "items": card.items, "perspectives": card.perspectives,
+            "score": card.score, "grade": card.grade}
+    lines = [f"{i['metric']:<24} w={i['weight']:<5g} {_fmt(i['score']):>8}  {i['status']}" for i in card.items]
+    lines += [f"[{p}] {_fmt(s)}" for p, s in card.perspectives.items()]
+    lines.append(f"score {_fmt(card.score)}  grade {card.grade or '-'}")
+    _emit(ctx, data, "\n".join(lines))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

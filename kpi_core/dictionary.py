@@ -95,6 +95,8 @@ class Metric(_Strict):
     score: ScoreRule = ScoreRule()
     tags: list[str] = []
     allowed: Allowed | None = None
+    # How a yearly/quarterly target spreads over months: even | last_year | a named profile.
+    phasing: str = Field(default="even", pattern=r"^[a-z][a-z0-9_]*$")
 
     @model_validator(mode="after")
     def _range_for_in_range(self) -> Metric:
@@ -283,6 +285,20 @@ def apply(wh: Warehouse, path: str | Path, *, reason: str | None = None, user: s
     return apply_metrics(wh, metrics, problems=problems, reason=reason, user=user, dry_run=dry_run)
 
 
+def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[str]:
+    """A named phasing profile must exist before a metric uses it."""
+    from .engine.phasing import BUILT_IN, profiles
+
+    named = {m.phasing for m in metrics} - set(BUILT_IN)
+    if not named:
+        return []
+    with wh.connect() as con:
+        known = profiles(con)
+    return [f"metric '{m.code}': phasing profile '{m.phasing}' is not defined (known: "
+            f"{', '.join([*BUILT_IN, *sorted(known)])})" for m in metrics
+            if m.phasing in named and m.phasing not in known]
+
+
 def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] | None = None,
                   reason: str | None = None, user: str = "admin", dry_run: bool = False) -> ApplyResult:
     """Validate `metrics` against the whole dictionary and store the changed ones."""
@@ -290,6 +306,7 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
     existing = current(wh)
     merged = {**existing, **{m.code: m for m in metrics}}
     problems += check_references(merged, dataset_columns(wh))
+    problems += _check_phasing(wh, metrics)
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in the metric definitions; nothing was applied",
                                problems)

@@ -1,9 +1,18 @@
-"""Periods: parsing the ways people write them, labels, grains and containment."""
+"""Periods: parsing the ways people write them, labels, grains and containment.
+
+Quarters and years follow the fiscal year, whose first month is configurable (the warehouse
+setting `fiscal_year_start`, default January). A fiscal year is named by the calendar year in
+which it ends, as FY2026 of a company starting in April runs from 2025-04 to 2026-03; its Q1 is
+2025-04..2025-06. Month labels are calendar months whatever the fiscal year.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import total_ordering
@@ -27,6 +36,36 @@ _MONTH_NAMES = {
 }
 
 
+_FISCAL_START: ContextVar[int] = ContextVar("fiscal_year_start", default=1)
+
+
+def fiscal_start() -> int:
+    """The first month of the fiscal year in effect (1 = January)."""
+    return _FISCAL_START.get()
+
+
+@contextmanager
+def fiscal_year(start: int) -> Iterator[None]:
+    """Quarters and years inside the block follow a fiscal year starting in month `start`."""
+    if not 1 <= int(start) <= 12:
+        raise ValueError(f"fiscal year start {start} is not a month 1-12")
+    token = _FISCAL_START.set(int(start))
+    try:
+        yield
+    finally:
+        _FISCAL_START.reset(token)
+
+
+def _year_start(year: int) -> int:
+    """Absolute month index (year × 12 + month − 1) of the fiscal year's first month."""
+    s = fiscal_start()
+    return (year - (1 if s > 1 else 0)) * 12 + s - 1
+
+
+def _month_at(index: int) -> Period:
+    return Period("month", index // 12, index % 12 + 1)
+
+
 @total_ordering
 @dataclass(frozen=True)
 class Period:
@@ -47,9 +86,9 @@ class Period:
     def __str__(self) -> str:
         return self.label
 
-    def _key(self) -> tuple[int, int, int]:
-        first = self.months()[0].num
-        return (self.year, first, GRAINS.index(self.grain))
+    def _key(self) -> tuple[int, int]:
+        first = self.months()[0]
+        return (first.year * 12 + first.num, GRAINS.index(self.grain))
 
     def __lt__(self, other: Period) -> bool:
         return self._key() < other._key()
@@ -58,9 +97,10 @@ class Period:
         """The months this period covers, in order."""
         if self.grain == "month":
             return [self]
+        start = _year_start(self.year)
         if self.grain == "quarter":
-            return [Period("month", self.year, m) for m in range(3 * self.num - 2, 3 * self.num + 1)]
-        return [Period("month", self.year, m) for m in range(1, 13)]
+            return [_month_at(start + 3 * (self.num - 1) + i) for i in range(3)]
+        return [_month_at(start + i) for i in range(12)]
 
     def to(self, grain: Grain) -> Period:
         """The period of `grain` containing this one (only upwards)."""
@@ -68,9 +108,14 @@ class Period:
             raise ValueError(f"{self.label} is a {self.grain}; it is not inside one {grain}")
         if grain == self.grain:
             return self
-        if grain == "year":
+        if self.grain == "quarter":  # a quarter's label already holds its fiscal year
             return Period("year", self.year)
-        return Period("quarter", self.year, (self.num - 1) // 3 + 1)
+        s = fiscal_start()
+        fy = self.year + 1 if s > 1 and self.num >= s else self.year
+        if grain == "year":
+            return Period("year", fy)
+        k = self.year * 12 + self.num - 1 - _year_start(fy)
+        return Period("quarter", fy, k // 3 + 1)
 
     def contains(self, other: Period) -> bool:
         return GRAINS.index(other.grain) <= GRAINS.index(self.grain) and other.to(self.grain) == self
@@ -84,7 +129,8 @@ class Period:
         return Period(self.grain, idx // size, idx % size + 1)
 
     def first_day(self) -> date:
-        return date(self.year, self.months()[0].num, 1)
+        first = self.months()[0]
+        return date(first.year, first.num, 1)
 
     def end_day(self) -> date:
         """The day after the period's last day (exclusive end)."""

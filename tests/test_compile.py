@@ -12,12 +12,14 @@ from kpi_core.datasets import import_arrow
 from kpi_core.dictionary import Metric
 from kpi_core.engine.compile import (
     CLOSURE,
+    KEYS,
     PERIODS,
-    SCOPE,
     compile_dataset_metric,
     compile_unmapped,
     org_closure,
+    org_keys,
     periods_table,
+    scoped,
 )
 from kpi_core.periods import parse_period
 
@@ -61,16 +63,15 @@ def _periods(first, last):
     return out
 
 
-def run(wh, metric, grain, first, last, scope, periods=None):
+def run(wh, metric, grain, first, last, scope, periods=None, cumulative=False):
     cols = [c["name"] for c in datasets.columns(wh, "tickets")]
     periods = periods or _periods(first, last)
-    q = compile_dataset_metric(metric, cols, min(p[1] for p in periods), max(p[2] for p in periods))
+    q = compile_dataset_metric(metric, cols, min(p[1] for p in periods), max(p[2] for p in periods), cumulative)
     with wh.connect() as con:
-        con.register(CLOSURE, org_closure(org.tree(wh)))
-        con.register(SCOPE, pa.table({"org": scope}))
+        con.register(CLOSURE, scoped(org_closure(org.tree(wh)), scope))
         con.register(PERIODS, periods_table(periods))
         rows = con.execute(q.render(), q.params).fetchall()
-        for name in (CLOSURE, SCOPE, PERIODS):
+        for name in (CLOSURE, PERIODS):
             con.unregister(name)
     return {(o, p): v for o, p, v in rows}
 
@@ -110,7 +111,7 @@ def test_unmapped_rows_are_counted(setup):
     wh, m = setup
     q = compile_unmapped(m["customers"], parse_period("2025").first_day(), parse_period("2025").end_day())
     with wh.connect() as con:
-        con.register(CLOSURE, org_closure(org.tree(wh)))
+        con.register(KEYS, org_keys(org_closure(org.tree(wh))))
         assert con.execute(q.render(), q.params).fetchall() == [(1,)]
 
 
@@ -124,8 +125,22 @@ def test_the_tree_renders_in_other_dialects(setup):
         assert sqlglot.parse_one(sql, read=dialect).find(exp.Count) is not None  # it reads back
 
 
-def test_year_to_date_periods_overlap(setup):
+@pytest.mark.parametrize("cumulative", [False, True])  # every row per period / first month seen
+def test_year_to_date_periods_overlap(setup, cumulative):
     wh, m = setup
     ytd = [(f"2025-{k:02d}", dt.date(2025, 1, 1), parse_period(f"2025-{k:02d}").end_day()) for k in (1, 2, 3)]
-    got = run(wh, m["customers"], None, None, None, ["SALES"], periods=ytd)
-    assert got == {("SALES", "2025-01"): 3, ("SALES", "2025-02"): 4, ("SALES", "2025-03"): 4}
+    got = run(wh, m["customers"], None, None, None, ["SALES", "HQ"], periods=ytd, cumulative=cumulative)
+    assert got == {("SALES", "2025-01"): 3, ("SALES", "2025-02"): 4, ("SALES", "2025-03"): 4,
+                   ("HQ", "2025-01"): 3, ("HQ", "2025-02"): 4, ("HQ", "2025-03"): 4}
+
+
+def test_first_seen_restarts_each_year(setup, wh):
+    # c1 is seen in January 2025 (EAST); a 2026 row of c1 counts again in 2026's year to date
+    import_arrow(wh, "tickets", pa.table({"day": [dt.date(2026, 2, 1)], "unit": ["EAST"], "客户": ["c1"],
+                                          "minutes": [1.0], "status": ["ok"]}), source="t2", mode="append")
+    _, m = setup
+    spans = [(label, dt.date(int(label[:4]), 1, 1), parse_period(label).end_day())
+             for label in ("2025-01", "2025-02", "2026-01", "2026-02")]
+    slow = run(wh, m["customers"], None, None, None, ["EAST"], periods=spans)
+    fast = run(wh, m["customers"], None, None, None, ["EAST"], periods=spans, cumulative=True)
+    assert slow == fast == {("EAST", "2025-01"): 2, ("EAST", "2025-02"): 2, ("EAST", "2026-02"): 1}

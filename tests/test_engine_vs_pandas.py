@@ -57,3 +57,26 @@ def test_dataset_metrics_agree_with_pandas(demo, orders):
                     assert have == pytest.approx(float(want), rel=1e-9), (metric, unit, quarter)
                 checked += 1
     assert checked >= 150  # units with sales rows × 4 quarters × 5 metrics
+
+
+def test_year_to_date_agrees_with_pandas(demo, orders):
+    """Year to date by month for the divisions: distinct customers from their first month seen,
+    sums and ratios from the partials."""
+    tree = org.tree(demo)
+    divisions = tree.children[tree.root]
+    cells = run(demo, Query(tuple(REFERENCE), tree.root, "children", "month", "2025-01", "2025-12", ytd=True)).cells
+    got = {(c.metric, c.org, c.period): c.actual for c in cells}
+    months = pd.to_datetime(orders.order_date).dt.month
+    checked = 0
+    for unit in divisions:
+        inside = orders.sales_rep.isin(set(tree.subtree(unit)))
+        for month in (1, 5, 12):
+            part = orders[inside & (months <= month)]
+            for metric, reference in REFERENCE.items():
+                have = got[(metric, unit, f"2025-{month:02d}")]
+                if part.empty:  # a division without sales: no value, not 0
+                    assert have is None
+                else:
+                    assert have == pytest.approx(float(reference(part)), rel=1e-9), (metric, unit, month)
+                checked += 1
+    assert checked == len(divisions) * 3 * len(REFERENCE)

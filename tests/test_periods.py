@@ -230,3 +230,53 @@ def test_find_year(text, year):
 ])
 def test_months_in_chinese_numerals(text, expected):
     assert parse_period(text, 2025).label == expected
+
+
+# --- fiscal years: named by the calendar year they end in -------------------------------------
+
+from kpi_core.periods import fiscal_year  # noqa: E402
+
+
+@pytest.mark.parametrize("start, label, first, last", [
+    (1, "2026", "2026-01", "2026-12"),
+    (4, "2026", "2025-04", "2026-03"),
+    (4, "2026-Q1", "2025-04", "2025-06"),
+    (4, "2026-Q4", "2026-01", "2026-03"),
+    (7, "2026-Q2", "2025-10", "2025-12"),
+    (12, "2026", "2025-12", "2026-11"),
+    (12, "2026-Q1", "2025-12", "2026-02"),
+])
+def test_fiscal_months(start, label, first, last):
+    with fiscal_year(start):
+        months = parse_period(label).months()
+    assert (months[0].label, months[-1].label, len(months)) == (first, last, 3 if "Q" in label else 12)
+
+
+@pytest.mark.parametrize("start, month, quarter, year", [
+    (1, "2026-03", "2026-Q1", "2026"),
+    (4, "2026-03", "2026-Q4", "2026"),
+    (4, "2026-04", "2027-Q1", "2027"),
+    (4, "2025-12", "2026-Q3", "2026"),
+    (10, "2025-10", "2026-Q1", "2026"),
+    (10, "2025-09", "2025-Q4", "2025"),
+])
+def test_fiscal_containment(start, month, quarter, year):
+    with fiscal_year(start):
+        m = parse_period(month)
+        assert (m.to(Q).label, m.to(Y).label) == (quarter, year)
+        assert parse_period(quarter).contains(m) and parse_period(year).contains(m)
+        assert parse_period(quarter).first_day() <= m.first_day() < parse_period(quarter).end_day()
+
+
+def test_fiscal_order_and_the_default_is_restored():
+    with fiscal_year(4):
+        # FY2026 Q1 (2025-04..06) comes before December 2025
+        assert parse_period("2026-Q1") < parse_period("2025-12") < parse_period("2026-Q4")
+    assert parse_period("2026-Q1").months()[0].label == "2026-01"
+
+
+@pytest.mark.parametrize("start", [0, 13, -1])
+def test_fiscal_start_must_be_a_month(start):
+    with pytest.raises(ValueError, match="1-12"):
+        with fiscal_year(start):
+            pass

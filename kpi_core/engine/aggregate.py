@@ -20,7 +20,7 @@ from sqlglot import exp
 from ..dictionary import DatasetSource, Metric
 from ..errors import NotFound
 from ..expressions import ExpressionError, check_filter, check_measure
-from .compile import CLOSURE, PERIODS, SCOPE, Compiled, _bind_columns, _col
+from .compile import CLOSURE, KEYS, PERIODS, Compiled, _bind_columns, _col
 
 AGG_STATE = "agg_batch"  # (table_name, batch_id): which batches a partials table holds
 
@@ -113,7 +113,7 @@ def _filtered(partial: exp.Expression, flt: exp.Expression | None) -> exp.Expres
 
 
 def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]) -> Compiled:
-    """Rows of the dataset, in the periods asked, whose org key is no unit's."""
+    """Rows of the dataset, in the month range bound at run time, whose org key is no unit's."""
     month = exp.column("month", table="a")
     query = (
         sqlglot.select(exp.alias_(exp.func("COALESCE", exp.Sum(this=exp.column("n", "a")), exp.Literal.number(0)),
@@ -123,7 +123,7 @@ def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]
             exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
             exp.GTE(this=month, expression=exp.Placeholder()),
             exp.LT(this=month.copy(), expression=exp.Placeholder()),
-            exp.not_(exp.column("org", "a").isin(query=sqlglot.select("descendant").from_(CLOSURE))),
+            exp.not_(exp.column("org", "a").isin(query=sqlglot.select("key").from_(KEYS))),
         ))
     )
     return Compiled(query, [])
@@ -141,28 +141,56 @@ def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: li
     return bool(live_set) and live_set <= done
 
 
-def compile_from_partials(metric: Metric, version: int, columns: list[str], live: list[int]) -> Compiled:
-    """The metric over the partials table: same (org, period, value) rows as from the dataset."""
-    src = metric.source
-    parts = decompose(_bind_columns(check_measure(src.measure, columns), columns))
-    assert parts is not None
-    _, final = parts
-    name = table_name(metric, version)
-    month = exp.column("month", table="a")
-    query = (
-        sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
-                       exp.alias_(exp.column("label", table="p"), "period"), exp.alias_(final, "value"))
-        .from_(exp.alias_(exp.to_table(_ident(name)), "a", table=True))
+def compile_from_partials(items: list[tuple[Metric, int, list[str], list[int]]]) -> Compiled:
+    """Many metrics over their partials tables in one query: (metric, org, period, value) rows.
+
+    Each item is (metric, version, dataset columns, live batches). The partials tables are
+    stacked (UNION ALL, padded to the widest), joined once to the closure and the periods, and
+    each metric's final expression is picked by a CASE on its code: one query for a board's
+    dozen metrics costs little more than one for a single metric."""
+    finals, branches, width = [], [], 0
+    for metric, version, columns, live in items:
+        parts = decompose(_bind_columns(check_measure(metric.source.measure, columns), columns))
+        assert parts is not None, f"{metric.code} has no partials"
+        partials, final = parts
+        finals.append((metric.code, final))
+        width = max(width, len(partials))
+        branches.append((metric.code, table_name(metric, version), len(partials), live))
+    stacked = None
+    for code, name, n, live in branches:
+        cols = [exp.column(f"p{i}") if i < n else exp.cast(exp.null(), "DOUBLE") for i in range(width)]
+        branch = (sqlglot.select(exp.alias_(exp.Literal.string(code), "metric"), "org", "month",
+                                 *[exp.alias_(c, f"p{i}") for i, c in enumerate(cols)])
+                  .from_(exp.to_table(_ident(name)))
+                  .where(exp.column("batch_id").isin(*[exp.Literal.number(b) for b in live])))
+        stacked = branch if stacked is None else exp.union(stacked, branch, distinct=False)
+    # Inner: every aggregate a final expression uses, per metric × unit × period.
+    used: dict[str, exp.Expression] = {}
+
+    def collect(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Sum | exp.Min | exp.Max) and isinstance(node.this, exp.Column):
+            alias = f"{type(node).__name__.lower()}_{node.this.name}"
+            used.setdefault(alias, type(node)(this=exp.column(node.this.name, table="a")))
+            return exp.column(alias, table="g")
+        return node
+
+    cases = exp.Case(this=exp.column("metric", table="g"))
+    for code, final in finals:
+        cases = cases.when(exp.Literal.string(code), final.copy().transform(collect))
+    inner = (
+        sqlglot.select(exp.column("metric", table="a"), exp.alias_(exp.column("ancestor", table="c"), "org"),
+                       exp.alias_(exp.column("label", table="p"), "period"),
+                       *[exp.alias_(agg, alias) for alias, agg in used.items()])
+        .from_(exp.alias_(exp.Subquery(this=stacked), "a", table=True))
         .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
               on=exp.EQ(this=exp.column("org", "a"), expression=exp.column("descendant", "c")))
-        .join(exp.alias_(exp.to_table(SCOPE), "s", table=True),
-              on=exp.EQ(this=exp.column("org", "s"), expression=exp.column("ancestor", "c")))
         .join(exp.alias_(exp.to_table(PERIODS), "p", table=True),
-              on=exp.and_(exp.GTE(this=month, expression=exp.column("start_day", "p")),
-                          exp.LT(this=month.copy(), expression=exp.column("end_day", "p"))))
-        .where(exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]))
-        .group_by(exp.column("ancestor", table="c"), exp.column("label", table="p"))
+              on=exp.EQ(this=exp.column("month", "a"), expression=exp.column("month", "p")))
+        .group_by(exp.column("metric", table="a"), exp.column("ancestor", table="c"), exp.column("label", table="p"))
     )
+    query = (sqlglot.select(exp.column("metric", table="g"), exp.column("org", table="g"),
+                            exp.column("period", table="g"), exp.alias_(cases, "value"))
+             .from_(exp.alias_(exp.Subquery(this=inner), "g", table=True)))
     return Compiled(query, [])
 
 

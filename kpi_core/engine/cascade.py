@@ -50,7 +50,7 @@ def _shares(wh: Warehouse, method: Method, metric: str, org: str, children: list
 
 def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "equal", *, uplift: float = 1.0,
             weights: dict[str, float] | None = None, total: float | None = None, dry_run: bool = False,
-            user: str = "admin") -> tuple[list[Split], ImportResult | None]:
+            user: str = "admin", reason: str | None = None) -> tuple[list[Split], ImportResult | None]:
     """Split the unit's yearly target (or `total`) × uplift over its children; load them as a
     target batch unless dry_run. Only additive (sum) metrics split; others copy down."""
     with wh.connect() as con:
@@ -77,7 +77,7 @@ def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "e
     table = pa.table({"metric": [metric] * len(splits), "org": [s.child for s in splits],
                       "period": [str(year)] * len(splits), "value": [s.target for s in splits]})
     result = import_table(wh, "targets", table, source=f"cascade {metric} {org} {year} by {method} ×{uplift:g}",
-                          user=user)
+                          user=user, reason=reason)
     return splits, result
 
 

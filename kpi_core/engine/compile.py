@@ -4,6 +4,10 @@ subtree and period, so count(distinct …) and avg(…) are right at every level
 Rows reach a unit through the org closure (every ancestor–descendant pair, self included),
 so a department's value is the measure over its own rows and all its teams' rows at once —
 never a sum or average of the children's results. Values go in as bound parameters.
+
+Both joins are equi-joins, which DuckDB hashes: the closure is registered already cut down
+to the units asked for, and a period is the set of months it covers, so a row finds its
+periods by its month (year-to-date periods overlap: a month then belongs to several).
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from ..expressions import check_filter, check_measure
 from ..org import OrgTree
 
 DIALECT = "duckdb"
-CLOSURE = "_org_closure"  # registered per query: (ancestor, descendant)
-SCOPE = "_scope"          # registered per query: (org) the units asked for
-PERIODS = "_periods"      # registered per query: (label, start_day, end_day)
+CLOSURE = "_org_closure"  # registered per query: (ancestor, descendant), ancestors cut to the units asked
+KEYS = "_org_keys"        # registered per query: (key) every code and unique name of the tree
+PERIODS = "_periods"      # registered per query: (label, month) the months each period covers
 
 
 def org_closure(tree: OrgTree) -> pa.Table:
@@ -39,6 +43,20 @@ def org_closure(tree: OrgTree) -> pa.Table:
                 anc.append(a)
                 key.append(k)
     return pa.table({"ancestor": pa.array(anc, pa.string()), "descendant": pa.array(key, pa.string())})
+
+
+def scoped(closure: pa.Table, units: list[str]) -> pa.Table:
+    """The closure pairs whose ancestor is one of `units`."""
+    import pyarrow.compute as pc
+
+    return closure.filter(pc.is_in(closure["ancestor"], pa.array(units, pa.string())))
+
+
+def org_keys(closure: pa.Table) -> pa.Table:
+    """Every value an org column may hold that maps to a unit."""
+    import pyarrow.compute as pc
+
+    return pa.table({"key": pc.unique(closure["descendant"])})
 
 
 def _col(name: str, table: str = "d") -> exp.Column:
@@ -68,9 +86,14 @@ class Compiled:
         return self.sql.sql(dialect)
 
 
-def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.date, end_day: dt.date) -> Compiled:
-    """SELECT org, period, measure over the dataset joined to the closure, the scope and the
-    periods (label, start_day, end_day) — overlapping periods, such as year-to-date, too."""
+def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.date, end_day: dt.date,
+                           cumulative: bool = False) -> Compiled:
+    """SELECT org, period, measure over the dataset joined to the (scoped) closure and the
+    periods' months — overlapping periods, such as year-to-date, too.
+
+    `cumulative`: the periods are year-to-date spans (each from its fiscal year's first month),
+    so a plain count(distinct x) is answered from each value's first month in its year instead
+    of joining every row to up to twelve periods."""
     src = metric.source
     assert isinstance(src, DatasetSource), f"{metric.code} is not a dataset metric"
     measure = _bind_columns(check_measure(src.measure, columns), columns)
@@ -81,16 +104,16 @@ def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.dat
     )
     if src.filter:
         where = exp.and_(where, exp.paren(_bind_columns(check_filter(src.filter, columns), columns)))
-    in_period = exp.and_(exp.GTE(this=day.copy(), expression=exp.column("start_day", "p")),
-                         exp.LT(this=day.copy(), expression=exp.column("end_day", "p")))
+    in_period = exp.EQ(this=month_of(day.copy()), expression=exp.column("month", "p"))
+    distinct = _distinct_of(measure)
+    if cumulative and distinct is not None:
+        return Compiled(_first_seen(src, distinct, day, where), [first_day, end_day])
     query = (
         sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
                        exp.alias_(exp.column("label", table="p"), "period"), exp.alias_(measure, "value"))
         .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))
         .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
               on=exp.EQ(this=exp.cast(_col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
-        .join(exp.alias_(exp.to_table(SCOPE), "s", table=True),
-              on=exp.EQ(this=exp.column("org", "s"), expression=exp.column("ancestor", "c")))
         .join(exp.alias_(exp.to_table(PERIODS), "p", table=True), on=in_period)
         .where(where)
         .group_by(exp.column("ancestor", table="c"), exp.column("label", table="p"))
@@ -98,11 +121,57 @@ def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.dat
     return Compiled(query, [first_day, end_day])
 
 
+def _distinct_of(measure: exp.Expression) -> exp.Expression | None:
+    """x when the measure is exactly count(distinct x)."""
+    if isinstance(measure, exp.Count) and isinstance(measure.this, exp.Distinct) \
+            and len(measure.this.expressions) == 1:
+        return measure.this.expressions[0]
+    return None
+
+
+def _first_seen(src: DatasetSource, value: exp.Expression, day: exp.Expression, where: exp.Expression) -> exp.Select:
+    """count(distinct value) year to date: each (unit, value) counts from the first month it
+    appears in its year, so a row is read once, not once per period that covers it."""
+    spans = (sqlglot.select("month", "span_start").distinct().from_(PERIODS))
+    firsts = (
+        sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
+                       exp.alias_(exp.Min(this=month_of(day.copy())), "first"))
+        .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))
+        .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
+              on=exp.EQ(this=exp.cast(_col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
+        .join(exp.alias_(exp.Subquery(this=spans), "y", table=True),
+              on=exp.EQ(this=month_of(day.copy()), expression=exp.column("month", "y")))
+        .where(exp.and_(where.copy(), exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
+        .group_by(exp.column("ancestor", table="c"), value.copy(), exp.column("span_start", table="y"))
+    )
+    return (
+        sqlglot.select(exp.column("org", table="f"), exp.alias_(exp.column("label", table="p"), "period"),
+                       exp.alias_(exp.Count(this=exp.Star()), "value"))
+        .from_(exp.alias_(exp.Subquery(this=firsts), "f", table=True))
+        .join(exp.alias_(exp.to_table(PERIODS), "p", table=True),
+              on=exp.EQ(this=exp.column("first", table="f"), expression=exp.column("month", "p")))
+        .group_by(exp.column("org", table="f"), exp.column("label", table="p"))
+    )
+
+
+def month_of(day: exp.Expression) -> exp.Expression:
+    """The first day of the day's month, as a DATE."""
+    return exp.cast(exp.func("DATE_TRUNC", exp.Literal.string("month"), day), "DATE")
+
+
 def periods_table(periods: list[tuple[str, dt.date, dt.date]]) -> pa.Table:
-    """(label, start_day, end_day) rows for the PERIODS join; end_day is exclusive."""
-    return pa.table({"label": pa.array([p[0] for p in periods], pa.string()),
-                     "start_day": pa.array([p[1] for p in periods], pa.date32()),
-                     "end_day": pa.array([p[2] for p in periods], pa.date32())})
+    """(label, month, span_start) rows for the PERIODS join from (label, start_day, end_day)
+    spans; end_day is exclusive and spans are whole months."""
+    labels, months, starts = [], [], []
+    for label, start, end in periods:
+        d = start.replace(day=1)
+        while d < end:
+            labels.append(label)
+            months.append(d)
+            starts.append(start)
+            d = (d + dt.timedelta(days=32)).replace(day=1)
+    return pa.table({"label": pa.array(labels, pa.string()), "month": pa.array(months, pa.date32()),
+                     "span_start": pa.array(starts, pa.date32())})
 
 
 def compile_unmapped(metric: Metric, first_day: dt.date, end_day: dt.date) -> Compiled:
@@ -117,7 +186,7 @@ def compile_unmapped(metric: Metric, first_day: dt.date, end_day: dt.date) -> Co
         .where(exp.and_(
             exp.GTE(this=day, expression=exp.Placeholder()),
             exp.LT(this=day.copy(), expression=exp.Placeholder()),
-            exp.not_(key.isin(query=sqlglot.select("descendant").from_(CLOSURE))),
+            exp.not_(key.isin(query=sqlglot.select("key").from_(KEYS))),
         ))
     )
     return Compiled(query, [first_day, end_day])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -15,13 +16,20 @@ class NoValue(Exception):
     """A formula without a value here; the message says why."""
 
 
+@lru_cache(maxsize=1024)
+def _checked(formula: str) -> tuple[exp.Expression, tuple[str, ...]]:
+    """The formula parsed and checked once: a board evaluates it for every cell."""
+    tree, codes = check_formula(formula)
+    return tree, tuple(codes)
+
+
 def components(formula: str) -> list[str]:
-    return check_formula(formula)[1]
+    return list(_checked(formula)[1])
 
 
 def evaluate(formula: str, values: Mapping[str, float | None]) -> float:
     """The formula's value from its components' values; NoValue with the reason otherwise."""
-    tree, _ = check_formula(formula)
+    tree = _checked(formula)[0]  # read only: _eval never changes the tree
     result = _eval(tree, values)
     if result is None or math.isnan(result) or math.isinf(result):
         raise NoValue("the result is not a finite number")

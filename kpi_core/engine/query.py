@@ -13,17 +13,28 @@ from typing import Literal
 
 import pyarrow as pa
 
-from .. import dictionary
+from .. import dictionary, settings
 from ..datasets import column_names, live_batches
-from ..dictionary import DatasetSource, FormulaSource, Metric
+from ..dictionary import FormulaSource, Metric
 from ..errors import KpiError, NotFound
 from ..org import OrgTree, load_tree
-from ..periods import Grain, Period, parse_period
+from ..periods import Grain, Period, fiscal_start, fiscal_year, month_range, parse_period
 from ..warehouse import Warehouse
-from . import aggregate
+from . import aggregate, phasing
 from . import attainment as att
-from .compile import CLOSURE, PERIODS, SCOPE, compile_dataset_metric, compile_unmapped, org_closure, periods_table
+from .compile import (
+    CLOSURE,
+    KEYS,
+    PERIODS,
+    compile_dataset_metric,
+    compile_unmapped,
+    org_closure,
+    org_keys,
+    periods_table,
+    scoped,
+)
 from .formula import NoValue, components, evaluate
+from .phasing import Weights
 from .rollup import COMPUTED, ROLLED_UP, roll_up_period
 from .targets import from_own
 
@@ -42,6 +53,7 @@ class Query:
     first: str | None = None
     last: str | None = None
     ytd: bool = False
+    fiscal_start: int | None = None  # the fiscal year's first month; None: the warehouse setting
 
 
 @dataclass
@@ -73,8 +85,9 @@ class Result:
 def periods_of(q: Query, today: dt.date | None = None) -> list[Period]:
     """The periods asked for, at the query's grain."""
     today = today or dt.date.today()
-    now = Period("month", today.year, today.month).to(q.grain)
-    first = parse_period(q.first).to(q.grain) if q.first else Period("year", now.year).months()[0].to(q.grain)
+    this_month = Period("month", today.year, today.month)
+    now = this_month.to(q.grain)
+    first = parse_period(q.first).to(q.grain) if q.first else this_month.to("year").months()[0].to(q.grain)
     last = parse_period(q.last).to(q.grain) if q.last else now
     if first > last:
         raise KpiError(f"--from {first.label} is after --to {last.label}")
@@ -88,15 +101,16 @@ def periods_of(q: Query, today: dt.date | None = None) -> list[Period]:
 
 
 def span_of(p: Period, ytd: bool) -> list[Period]:
-    """The months a cell covers: the period's, or from January to its end for year-to-date."""
+    """The months a cell covers: the period's, or from the fiscal year's first month to its end
+    for year-to-date."""
     months = p.months()
-    return [Period("month", p.year, m) for m in range(1, months[-1].num + 1)] if ytd else months
+    return month_range(p.to("year").months()[0], months[-1]) if ytd else months
 
 
 class _Engine:
     def __init__(self, con, tree: OrgTree, metrics: dict[str, Metric], units: list[str],
-                 periods: list[Period], ytd: bool):
-        self.con, self.tree, self.metrics = con, tree, metrics
+                 periods: list[Period], ytd: bool, closure: pa.Table):
+        self.con, self.tree, self.metrics, self.closure = con, tree, metrics, closure
         self.units, self.periods, self.ytd = units, periods, ytd
         self.spans = {p.label: span_of(p, ytd) for p in periods}
         self._facts: dict[str, dict[str, dict[str, dict[str, float]]]] = {}  # view -> metric -> org -> label
@@ -105,10 +119,11 @@ class _Engine:
         self._target_memo: dict[tuple[str, str, str], float | None] = {}
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
-        self._live_batches: dict[str, list[int]] = {}
         self.cache_key: tuple = ()
         self.wanted = set(metrics)  # narrowed by run() to the metrics asked and their components
         self._target_zone: dict[str, set[str]] = {}
+        self._unmapped_memo: dict[tuple, int] = {}
+        self._prior: dict[str, dict[tuple[str, str], float]] = {}
 
     # --- facts ------------------------------------------------------------------------------
     def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
@@ -126,10 +141,31 @@ class _Engine:
             self._facts[view] = by_metric
         return self._facts[view].get(metric, {})
 
+    def _kept(self, key: tuple, read):
+        """A fact about the warehouse kept while its data version holds."""
+        key = (self.cache_key, *key)
+        if key not in _META:
+            if len(_META) > 4096:
+                _META.clear()
+            _META[key] = read()
+        return _META[key]
+
+    def default_thresholds(self) -> tuple[float, float]:
+        """(green, amber) for metrics that set none: the warehouse settings."""
+        return self._kept(("thresholds",), lambda: (float(settings.raw(self.con, "default_green")),
+                                                     float(settings.raw(self.con, "default_amber"))))
+
     def _live(self, dataset: str) -> list[int]:
-        if dataset not in self._live_batches:
-            self._live_batches[dataset] = [b for b, _ in live_batches(self.con, dataset)]
-        return self._live_batches[dataset]
+        return self._kept(("live", dataset), lambda: [b for b, _ in live_batches(self.con, dataset)])
+
+    def _columns(self, dataset: str) -> tuple[str, ...]:
+        return self._kept(("columns", dataset), lambda: tuple(column_names(self.con, dataset)))
+
+    def _ready(self, m: Metric) -> bool:
+        """Whether the metric's month × org partials hold every live batch of its dataset."""
+        version = self.versions[m.code]
+        return self._kept(("ready", m.code, version),
+                          lambda: aggregate.ready(self.con, m, version, self._live(m.source.dataset)))
 
     # --- actuals ----------------------------------------------------------------------------
     def actual(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...] = ()) -> tuple[float | None, str, str]:
@@ -161,34 +197,72 @@ class _Engine:
 
     def _dataset_values(self, m: Metric) -> dict[tuple[str, str], float]:
         if m.code not in self._dataset:
-            key = (self.cache_key, m.code, tuple(self.units), tuple(p.label for p in self.periods), self.ytd)
-            if key in _VALUES:  # the same tile data asked again at the same data version
-                self._dataset[m.code], self.unmapped[m.code] = _VALUES[key]
-                return self._dataset[m.code]
-            self._dataset[m.code] = self._query_dataset(m)
-            if len(_VALUES) > 512:
-                _VALUES.clear()
-            _VALUES[key] = (self._dataset[m.code], self.unmapped[m.code])
+            self.load_datasets([m])
         return self._dataset[m.code]
 
-    def _query_dataset(self, m: Metric) -> dict[tuple[str, str], float]:
-        src = m.source
-        assert isinstance(src, DatasetSource)
-        cols = column_names(self.con, src.dataset)
-        spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods
-                 for s in [self.spans[p.label]]]
+    def _values_key(self, code: str) -> tuple:
+        return (self.cache_key, code, tuple(self.units), tuple(p.label for p in self.periods), self.ytd, fiscal_start())
+
+    def load_datasets(self, wanted: list[Metric]) -> None:
+        """Values of the dataset metrics asked for: those kept for this data version, the
+        pre-aggregated ones in one query over their partials, the rest one query each over rows."""
+        todo = []
+        for m in wanted:
+            if m.code in self._dataset:
+                continue
+            held = _VALUES.get(self._values_key(m.code))
+            if held is not None:  # the same tile data asked again at the same data version
+                self._dataset[m.code], self.unmapped[m.code] = held
+            else:
+                todo.append(m)
+        if not todo:
+            return
+        spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods for s in [self.spans[p.label]]]
         lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
-        version = self.versions[m.code]
-        live = self._live(src.dataset)
-        partials = aggregate.ready(self.con, m, version, live)
-        sql, unmapped_sql = _dataset_sql(m, version, tuple(cols), partials, tuple(live))
+        fast, slow = [], []
+        for m in todo:
+            (fast if self._ready(m) else slow).append(m)
         self.con.register(PERIODS, periods_table(spans))
+        self.con.register(CLOSURE, scoped(self.closure, self.units))
         try:
-            rows = self.con.execute(sql, [] if partials else [lo, hi]).fetchall()
-            self.unmapped[m.code] = self.con.execute(unmapped_sql, [lo, hi]).fetchall()[0][0]
+            if fast:
+                for m in fast:
+                    self._dataset[m.code] = {}
+                sql = _partials_sql(tuple((m.code, self.versions[m.code], self._columns(m.source.dataset),
+                                           tuple(self._live(m.source.dataset))) for m in fast), self.metrics)
+                for code, org, period, value in self.con.execute(sql).fetchall():
+                    if value is not None:
+                        self._dataset[code][(org, period)] = value
+            for m in slow:
+                sql = _rows_sql(m, self.versions[m.code], self._columns(m.source.dataset), self.ytd)
+                rows = self.con.execute(sql, [lo, hi]).fetchall()
+                self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
+            for m in todo:
+                self.unmapped[m.code] = self._unmapped(m, lo, hi, m in fast)
         finally:
             self.con.unregister(PERIODS)
-        return {(o, p): v for o, p, v in rows if v is not None}
+            self.con.unregister(CLOSURE)
+        if len(_VALUES) > 512:
+            _VALUES.clear()
+        for m in todo:
+            _VALUES[self._values_key(m.code)] = (self._dataset[m.code], self.unmapped[m.code])
+
+    def _unmapped(self, m: Metric, lo: dt.date, hi: dt.date, from_partials: bool) -> int:
+        """Rows of the metric's dataset in the range whose org value is no unit's (once per dataset)."""
+        key = (m.source.dataset, m.source.org_column, m.source.time_column, lo, hi)
+        if key not in self._unmapped_memo:
+            if from_partials:
+                live = tuple(self._live(m.source.dataset))
+                sql = _text(("unmapped-partials", m.code, self.versions[m.code], live),
+                            lambda: aggregate.compile_unmapped_from_partials(m, self.versions[m.code], list(live)))
+                lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
+            else:
+                any_day = dt.date(2000, 1, 1)
+                sql = _text(("unmapped-rows", m.code, self.versions[m.code]),
+                            lambda: compile_unmapped(m, any_day, any_day))
+                lo_m, hi_m = lo, hi
+            self._unmapped_memo[key] = self.con.execute(sql, [lo_m, hi_m]).fetchall()[0][0]
+        return self._unmapped_memo[key]
 
     def _formula(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...], part):
         src = m.source
@@ -219,7 +293,7 @@ class _Engine:
         label = None if self.ytd else p.label
         # A formula (a ratio, mostly) is not additive over time: its target repeats.
         time_agg = "avg" if m.source_type == "formula" else m.time_agg
-        v = from_own(own, self.spans[p.label], label, time_agg) if own else None
+        v = from_own(own, self.spans[p.label], label, time_agg, self._weights(m, unit)) if own else None
         if v is not None:
             return v
         if m.source_type == "formula":
@@ -233,6 +307,42 @@ class _Engine:
             if kids:
                 return float(sum(kids))
         return None
+
+    def _weights(self, m: Metric, unit: str) -> Weights | None:
+        """How a coarser target of `m` spreads over months for `unit` (None: evenly)."""
+        if m.phasing == phasing.EVEN or m.source_type == "formula":
+            return None
+        if m.phasing == phasing.LAST_YEAR:
+            values = self._last_year(m)
+            return lambda month: values.get((unit, month))
+        profile = self._kept(("phasing", m.phasing), lambda: phasing.profiles(self.con).get(m.phasing))
+        if profile is None:
+            return None
+        return lambda month: profile[_fiscal_position(month)]
+
+    def _last_year(self, m: Metric) -> dict[tuple[str, str], float]:
+        """{(unit, month): actual a year before that month} for the units asked: the months of
+        every fiscal year the query touches, each read from the same month of the year before."""
+        if m.code not in self._prior:
+            years = {x.to("year") for span in self.spans.values() for x in span}
+            months = [x for y in sorted(years) for x in y.months()]
+            before = [x.shift(-12) for x in months]
+            # The units asked and every unit holding a target below them (their phased targets
+            # add up to a parent's).
+            units = sorted(set(self.units) | (self._targets_below(m.code) & set(self._subtrees())))
+            sub = _Engine(self.con, self.tree, self.metrics, units, before, ytd=False, closure=self.closure)
+            sub.wanted, sub.cache_key = _needed(self.metrics, (m.code,)), self.cache_key
+            out = {}
+            for unit in units:
+                for now, then in zip(months, before, strict=True):
+                    v = sub.actual(m, unit, then)[0]
+                    if v is not None:
+                        out[(unit, now.label)] = v
+            self._prior[m.code] = out
+        return self._prior[m.code]
+
+    def _subtrees(self) -> list[str]:
+        return [u for root in self.units for u in self.tree.subtree(root)]
 
     def _targets_below(self, code: str) -> set[str]:
         """Units with a target of `code` set on them or somewhere below (the rest need no visit)."""
@@ -249,24 +359,31 @@ _SQL: dict[tuple, tuple[str, str]] = {}
 # Dataset values per (warehouse, data version, metric, units, periods): a board asks for the
 # same components in several tiles; any write changes the data version and so the key.
 _VALUES: dict[tuple, tuple[dict, int]] = {}
+_META: dict[tuple, object] = {}  # live batches, columns, partials readiness per data version
 
 
-def _dataset_sql(m: Metric, version: int, cols: tuple[str, ...], partials: bool,
-                 live: tuple[int, ...]) -> tuple[str, str]:
-    """(value query, unmapped-rows query) as SQL text, compiled once per metric version and
-    live batch set: building and rendering syntax trees costs more than running the query."""
-    key = (m.code, version, cols, partials, live)
+def _text(key: tuple, build) -> str:
+    """SQL text compiled once per key: building and rendering syntax trees costs more than
+    running the query."""
     if key not in _SQL:
         if len(_SQL) > 1024:
             _SQL.clear()
-        if partials:
-            q = aggregate.compile_from_partials(m, version, list(cols), list(live))
-            u = aggregate.compile_unmapped_from_partials(m, version, list(live))
-        else:
-            any_day = dt.date(2000, 1, 1)  # the range is bound at run time; the text does not hold it
-            q, u = compile_dataset_metric(m, list(cols), any_day, any_day), compile_unmapped(m, any_day, any_day)
-        _SQL[key] = (q.render(), u.render())
+        _SQL[key] = build().render()
     return _SQL[key]
+
+
+def _partials_sql(items: tuple[tuple[str, int, tuple[str, ...], tuple[int, ...]], ...],
+                  metrics: dict[str, Metric]) -> str:
+    """One query over the partials of many metrics; items are (code, version, columns, live)."""
+    return _text(("partials", items), lambda: aggregate.compile_from_partials(
+        [(metrics[code], version, list(cols), list(live)) for code, version, cols, live in items]))
+
+
+def _rows_sql(m: Metric, version: int, cols: tuple[str, ...], ytd: bool) -> str:
+    """The metric over its dataset's rows; the date range is bound at run time."""
+    any_day = dt.date(2000, 1, 1)
+    return _text(("rows", m.code, version, cols, ytd),
+                 lambda: compile_dataset_metric(m, list(cols), any_day, any_day, cumulative=ytd))
 
 
 def _needed(metrics: dict[str, Metric], codes: tuple[str, ...]) -> set[str]:
@@ -288,39 +405,57 @@ def _finer(grain: Grain, than: str) -> bool:
     return order.index(grain) < order.index(than)
 
 
-@lru_cache(maxsize=8192)
 def _months(label: str) -> frozenset[str]:
+    return _months_in(label, fiscal_start())
+
+
+def _fiscal_position(month: str) -> int:
+    """0-based place of a month in its fiscal year."""
+    return _position_in(month, fiscal_start())
+
+
+@lru_cache(maxsize=8192)
+def _position_in(month: str, start: int) -> int:
+    return (parse_period(month).num - start) % 12
+
+
+@lru_cache(maxsize=8192)
+def _months_in(label: str, start: int) -> frozenset[str]:
     return frozenset(m.label for m in parse_period(label).months())
 
 
 def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
     """Compute every metric × unit × period cell of the query."""
-    periods = periods_of(q, today)
     with wh.connect() as con:
-        tree, closure, metrics = _context(wh, con)
-        unknown = [c for c in q.metrics if c not in metrics]
-        if unknown:
-            raise NotFound(f"no metric {', '.join(repr(c) for c in unknown)}")
-        root = q.org or tree.root
-        if root is None:
-            raise KpiError("the org tree is empty; import it first (python -m kpi_core org import FILE)")
-        tree.unit(root)
-        units = {"self": [root], "children": list(tree.children.get(root, [])),
-                 "subtree": tree.subtree(root)}[q.scope]
-        con.register(CLOSURE, closure)
-        con.register(SCOPE, pa.table({"org": pa.array(units, pa.string())}))
-        try:
-            engine = _Engine(con, tree, metrics, units, periods, q.ytd)
-            engine.wanted = _needed(metrics, q.metrics)
-            engine.cache_key = (_file_key(wh), _CONTEXT[_file_key(wh)][0])
-            cells = [_cell(engine, metrics[code], unit, p) for code in q.metrics for unit in units for p in periods]
-        finally:
-            con.unregister(CLOSURE)
-            con.unregister(SCOPE)
+        with fiscal_year(q.fiscal_start or int(settings.raw(con, "fiscal_year_start"))):
+            return _run(wh, con, q, today)
+
+
+def _run(wh: Warehouse, con, q: Query, today: dt.date | None) -> Result:
+    periods = periods_of(q, today)
+    tree, closure, keys, metrics = _context(wh, con)
+    unknown = [c for c in q.metrics if c not in metrics]
+    if unknown:
+        raise NotFound(f"no metric {', '.join(repr(c) for c in unknown)}")
+    root = q.org or tree.root
+    if root is None:
+        raise KpiError("the org tree is empty; import it first (python -m kpi_core org import FILE)")
+    tree.unit(root)
+    units = {"self": [root], "children": list(tree.children.get(root, [])),
+             "subtree": tree.subtree(root)}[q.scope]
+    con.register(KEYS, keys)
+    try:
+        engine = _Engine(con, tree, metrics, units, periods, q.ytd, closure)
+        engine.wanted = _needed(metrics, q.metrics)
+        engine.cache_key = (_file_key(wh), _CONTEXT[_file_key(wh)][0])
+        engine.load_datasets([metrics[c] for c in sorted(engine.wanted) if metrics[c].source_type == "dataset"])
+        cells = [_cell(engine, metrics[code], unit, p) for code in q.metrics for unit in units for p in periods]
+    finally:
+        con.unregister(KEYS)
     return Result(cells, engine.unmapped)
 
 
-_CONTEXT: dict[str, tuple[int, tuple[OrgTree, pa.Table, dict[str, Metric]]]] = {}
+_CONTEXT: dict[str, tuple[int, tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]]] = {}
 
 
 def _file_key(wh: Warehouse) -> str:
@@ -328,7 +463,7 @@ def _file_key(wh: Warehouse) -> str:
     return f"{wh.path.resolve()}:{st.st_ino}"
 
 
-def _context(wh: Warehouse, con) -> tuple[OrgTree, pa.Table, dict[str, Metric]]:
+def _context(wh: Warehouse, con) -> tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]:
     """The org tree, its closure and the metric dictionary, kept while the data version holds:
     a board's dozen queries build them once, and any write makes the next query read them anew."""
     version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
@@ -337,7 +472,8 @@ def _context(wh: Warehouse, con) -> tuple[OrgTree, pa.Table, dict[str, Metric]]:
     held = _CONTEXT.get(key)
     if held is None or held[0] != version:
         tree = load_tree(con)
-        held = (version, (tree, org_closure(tree), dictionary.current(wh)))
+        closure = org_closure(tree)
+        held = (version, (tree, closure, org_keys(closure), dictionary.current(wh)))
         _CONTEXT[key] = held
     return held[1]
 
@@ -346,8 +482,9 @@ def _cell(engine: _Engine, m: Metric, unit: str, p: Period) -> Cell:
     actual, source, note = engine.actual(m, unit, p)
     target, _, tnote = engine.target(m, unit, p) if m.direction != "in_range" else (None, "", "")
     low, high = (m.range.low, m.range.high) if m.range else (None, None)
-    st = att.status(actual, target, m.direction, low=low, high=high, green=m.thresholds.green,
-                    amber=m.thresholds.amber)
+    green, amber = ((m.thresholds.green, m.thresholds.amber) if "thresholds" in m.model_fields_set
+                    else engine.default_thresholds())
+    st = att.status(actual, target, m.direction, low=low, high=high, green=green, amber=amber)
     a = att.attainment(actual, target, m.direction, low, high)
     s = att.kpi_score(actual, target, m.direction, low=low, high=high, floor=m.score.floor, cap=m.score.cap)
     return Cell(m.code, unit, p.label, actual, target, a, st.code, st.rule, s, source or None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import dictionary
+from .. import dictionary, settings
 from ..periods import Grain
 from ..warehouse import Warehouse
 from . import attainment as att
@@ -23,7 +23,7 @@ class Scorecard:
 
 def scorecard(wh: Warehouse, org: str, period: str, grain: Grain, weights: dict[str, float], *,
               perspective_weights: dict[str, float] | None = None,
-              bands=att.DEFAULT_GRADES) -> Scorecard:
+              bands: tuple[tuple[str, float], ...] | None = None) -> Scorecard:
     """Σ wᵢ·sᵢ / Σ wᵢ over the metrics that have a score; with perspective weights, the
     perspectives' scores are weighted instead."""
     metrics = dictionary.current(wh)
@@ -40,5 +40,5 @@ def scorecard(wh: Warehouse, org: str, period: str, grain: Grain, weights: dict[
         card.score = att.weighted_score((perspective_weights.get(p, 0.0), s) for p, s in card.perspectives.items())
     else:
         card.score = att.weighted_score((it["weight"], it["score"]) for it in card.items)
-    card.grade = att.grade(card.score, bands)
+    card.grade = att.grade(card.score, bands or settings.get(wh, "grade_bands"), settings.get(wh, "lowest_grade"))
     return card

@@ -1,4 +1,4 @@
-"""Targets at any grain: explicit wins; a coarser target is phased (sum) or repeated (avg, last,
+"""Targets at any grain: explicit wins; a coarser target is phased (sum; evenly or by a profile) or repeated (avg, last,
 min, max); finer targets roll up by time_agg; a parent without its own target gets the sum of
 its children's (sum metrics); a formula's target comes from its components' targets."""
 
@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from ..periods import Period, parse_period
+from ..periods import Period, fiscal_start, parse_period
+from .phasing import Weights, share
 from .rollup import over_time
 
 
-def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None, time_agg: str) -> float | None:
+def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None, time_agg: str,
+             weights: Weights | None = None) -> float | None:
     """A unit's target for the months in `span` (labelled `label` when it is one period),
-    from the targets set for that unit at any grain."""
+    from the targets set for that unit at any grain; `weights` phase a coarser target."""
     if label is not None and label in own:
         return own[label]
     months = {m.label for m in span}
@@ -26,7 +28,7 @@ def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None
     for grain in ("quarter", "year"):
         for lab, v in own.items():
             if _grain(lab) == grain and months <= _months(lab):
-                return v * len(months) / len(_months(lab)) if time_agg == "sum" else v
+                return share(v, sorted(months), sorted(_months(lab)), weights) if time_agg == "sum" else v
     # A span over several coarser periods (year-to-date over quarters): add them up, phased.
     if time_agg == "sum":
         total, covered = 0.0, set()
@@ -34,7 +36,7 @@ def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None
             if _grain(lab) == "year":
                 part = months & _months(lab)
                 if part:
-                    total += v * len(part) / 12
+                    total += share(v, sorted(part), sorted(_months(lab)), weights)
                     covered |= part
         if covered == months:
             return total
@@ -46,6 +48,10 @@ def _grain(label: str) -> str:
     return parse_period(label).grain
 
 
-@lru_cache(maxsize=8192)
 def _months(label: str) -> frozenset[str]:
+    return _months_in(label, fiscal_start())
+
+
+@lru_cache(maxsize=8192)
+def _months_in(label: str, start: int) -> frozenset[str]:  # the fiscal start is part of the key
     return frozenset(m.label for m in parse_period(label).months())

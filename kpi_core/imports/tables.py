@@ -12,7 +12,8 @@ from .facts import _TABLE, FactKind, _Facts, _facts_table, validate
 from .result import ImportResult
 
 
-def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str, user: str = "admin") -> ImportResult:
+def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str, user: str = "admin",
+                 reason: str | None = None) -> ImportResult:
     """Load a metric/org/period/value table as one batch; refused whole on any problem."""
     n = table.num_rows
     cols = {c: table.column(c).to_pylist() for c in ("metric", "org", "period", "value")}
@@ -26,7 +27,7 @@ def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str,
     data = _facts_table(facts, good)
     with wh.transaction() as con:
         bid = batches.create(con, kind=kind, source=source, user=user, rows_in=n, rows_loaded=len(good),
-                             rows_rejected=0)
+                             rows_rejected=0, note=reason)
         con.register("_incoming", data)
         con.execute(f"INSERT INTO {_TABLE[kind]} SELECT metric, org, period, value, ?, NULL FROM _incoming", [bid])
         con.unregister("_incoming")
