@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,18 +128,26 @@ def main() -> int:
             "company YTD × 12 metrics × 12 months": Query(codes, "HQ", "self", "month", f"{YEAR}-01", f"{YEAR}-12",
                                                          ytd=True),
         }
+        additive = tuple(c for c in codes if c != "big_customers")
+        board.update({f"{k} (no distinct count)": Query(additive, *astuple(q)[1:]) for k, q in list(board.items())})
         run(wh, board["company × 12 metrics × 12 months"])  # warm the caches once
-        total = 0.0
+        total = total_additive = 0.0
         results, timings = {}, {}
         warm_total = 0.0
-        for name, q in board.items():
-            secs, res = best(lambda q=q: run(wh, q), cold=True)
-            warm, _ = best(lambda q=q: run(wh, q))
-            total += secs
-            warm_total += warm
-            results[name], timings[name] = res, secs
-            print(f"  engine  {name:<45} {secs * 1000:8.0f} ms  (same data version, values kept: "
-                  f"{warm * 1000:.0f} ms; {len(res.cells)} cells)")
+        print("engine, one connection held as a page render holds it; 'new data' = no values kept "
+              "(as after an import); 'kept' = same data version")
+        with wh.connect():
+            for name, q in board.items():
+                secs, res = best(lambda q=q: run(wh, q), cold=True)
+                warm, _ = best(lambda q=q: run(wh, q))
+                if "no distinct" in name:
+                    total_additive += secs
+                else:
+                    total += secs
+                    warm_total += warm
+                results[name], timings[name] = res, secs
+                print(f"  engine  {name:<62} new data {secs * 1000:6.0f} ms, kept {warm * 1000:4.0f} ms "
+                      f"({len(res.cells)} cells)")
         # Hand-written DuckDB SQL for the company panel, straight from the rows.
         measures = ", ".join(f"{_hand(m, f)} AS {c}" for c, (m, f) in METRICS.items())
         sql = (f"SELECT strftime(order_date, '%Y-%m') AS month, {measures} FROM ds_sales_big "
@@ -163,11 +172,22 @@ def main() -> int:
 
         psecs, _ = best(pandas_board, 1)
         print(f"  pandas  {'company, same measures (data already in memory)':<45} {psecs * 1000:8.0f} ms")
+
+        def pandas_additive():
+            d = df.assign(month=df.order_date.astype(str).str[:7])
+            gok = d[d.status != "cancelled"].groupby("month")
+            return gok.amount.sum(), gok.cost.sum(), gok.size(), gok.amount.mean(), d.groupby("month").quantity.sum()
+
+        asecs, _ = best(pandas_additive, 1)
+        add_engine = timings["company × 12 metrics × 12 months (no distinct count)"]
+        print(f"  pandas  {'company, 5 additive measures only':<45} {asecs * 1000:8.0f} ms "
+              f"(pandas/engine without the distinct count {asecs / add_engine:.1f}x)")
         company = {(c.metric, c.period): c.actual for c in results["company × 12 metrics × 12 months"].cells}
         bad = [(c, mth) for mth, vals in hand.items() for c, v in vals.items()
                if v is not None and abs((company.get((c, mth)) or 0) - v) > 1e-6 * max(1.0, abs(v))]
         company_secs = timings["company × 12 metrics × 12 months"]
-        print(f"board total {total * 1000:.0f} ms (values kept: {warm_total * 1000:.0f} ms)")
+        print(f"board total {total * 1000:.0f} ms (values kept: {warm_total * 1000:.0f} ms); "
+              f"without the distinct count {total_additive * 1000:.0f} ms")
         print(f"company panel: engine/sql {company_secs / secs:.1f}x, "
               f"pandas/engine {psecs / company_secs:.1f}x")
         if bad:

@@ -502,9 +502,9 @@ def targets_cascade(ctx, metric, org, year, method, uplift, weights, total, dry_
     splits, result = cascade(_wh(ctx), metric, org, year, method, uplift=uplift, weights=w or None, total=total,
                              dry_run=dry_run, user=_user(ctx), reason=reason)
     rows = [{"org": s.child, "share": s.share, "target": s.target} for s in splits]
-    _emit(ctx, {"batch": result.batch_id if result else None, "splits": rows},
+    _emit(ctx, {"batch": result.batch if result else None, "splits": rows},
           "\n".join(f"{r['org']:<16} {r['share']:>7.1%} {r['target']:>16,.2f}" for r in rows)
-          + ("\n(dry run: nothing written)" if dry_run else f"\nbatch {result.batch_id}"))
+          + ("\n(dry run: nothing written)" if dry_run else f"\nbatch {result.batch}"))
 
 
 @targets_group.command("reconcile")

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import total_ordering
+from functools import cached_property, total_ordering
 from typing import Literal
 
 Grain = Literal["month", "quarter", "year"]
@@ -75,7 +75,7 @@ class Period:
     year: int
     num: int = 0  # month 1-12, quarter 1-4, 0 for a year
 
-    @property
+    @cached_property  # frozen: computed once per Period, read many times by the engine
     def label(self) -> str:
         if self.grain == "month":
             return f"{self.year:04d}-{self.num:02d}"

@@ -242,3 +242,31 @@ def test_a_write_is_seen_by_the_next_query(company, wh, tmp_path):
     (tmp_path / "west.csv").write_text("code,name,parent\nWEST,华西组,SALES\n", encoding="utf-8")
     assert import_org(wh, tmp_path / "west.csv").batch
     assert ("revenue", "WEST", "2025-01") in cells(company, ["revenue"], org="SALES", scope="children")
+
+
+def test_cli_targets_cascade_reconcile_and_scorecard(wh_path):
+    from kpi_core.warehouse import open_warehouse
+
+    wh = open_warehouse(wh_path)
+    import_table(wh, "targets", table([("revenue", "SALES", "2026", 1000)]), source="t")
+    dry = cli(wh_path, "--format", "json", "targets", "cascade", "--metric", "revenue", "--org", "SALES",
+              "--year", "2026", "--method", "weights", "--weight", "EAST=3", "--weight", "SOUTH=1",
+              "--uplift", "1.1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    got = json.loads(dry.stdout)
+    assert got["batch"] is None
+    assert {r["org"]: round(r["target"], 6) for r in got["splits"]} == {"EAST": 825.0, "SOUTH": 275.0}
+    done = cli(wh_path, "targets", "cascade", "--metric", "revenue", "--org", "SALES", "--year", "2026",
+               "--reason", "plan v2")
+    assert done.returncode == 0, done.stderr
+    rec = json.loads(cli(wh_path, "--format", "json", "targets", "reconcile", "--metric", "revenue",
+                         "--org", "SALES", "--period", "2026").stdout)
+    assert rec == {"parent": 1000.0, "children": {"EAST": 500.0, "SOUTH": 500.0}, "children_total": 1000.0,
+                   "gap": 0.0}
+    bad = cli(wh_path, "targets", "cascade", "--metric", "revenue", "--org", "EAST", "--year", "2026")
+    assert bad.returncode == 1 and "has no children" in bad.stderr
+    import_table(wh, "actuals", table([("revenue", "EAST", "2026-01", 50)]), source="t")
+    card = json.loads(cli(wh_path, "--format", "json", "scorecard", "--org", "EAST", "--period", "2026-01",
+                          "--weight", "revenue=1").stdout)
+    assert card["score"] == pytest.approx(120.0)  # 50 against 500 / 12: attainment 1.2, the cap
+    assert card["grade"] == "S"

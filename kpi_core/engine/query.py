@@ -127,19 +127,32 @@ class _Engine:
 
     # --- facts ------------------------------------------------------------------------------
     def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
-        """{org: {period: value}} of the current facts; one query per view for all metrics asked."""
+        """{org: {period: value}} of the current facts of `metric`."""
+        return self._all_facts(view)[0].get(metric, {})
+
+    def facts_by_period(self, view: str, metric: str) -> dict[str, dict[str, float]]:
+        """{period: {org: value}}: the same facts, for picking a period's values."""
+        return self._all_facts(view)[1].get(metric, {})
+
+    def _all_facts(self, view: str) -> tuple[dict, dict]:
+        """One query per view for all metrics asked, kept while the data version holds."""
         if view not in self._facts:
-            table = "actual_fact" if view == "actual" else "target_fact"
-            # The latest live batch per key, as the `actual`/`target` views, filtered first.
-            rows = self.con.execute(
-                f"SELECT metric, org, period, arg_max(value, batch_id) FROM {table} "
-                "WHERE metric IN (SELECT unnest(?)) AND batch_id IN (SELECT id FROM batch WHERE status = 'loaded') "
-                "GROUP BY metric, org, period", [sorted(self.wanted)]).fetchall()
-            by_metric: dict[str, dict[str, dict[str, float]]] = {}
-            for code, org, period, value in rows:
-                by_metric.setdefault(code, {}).setdefault(org, {})[period] = value
-            self._facts[view] = by_metric
-        return self._facts[view].get(metric, {})
+            self._facts[view] = self._kept(("facts", view, frozenset(self.wanted)), lambda: self._read_facts(view))
+        return self._facts[view]
+
+    def _read_facts(self, view: str) -> tuple[dict, dict]:
+        table = "actual_fact" if view == "actual" else "target_fact"
+        # The latest live batch per key, as the `actual`/`target` views, filtered first.
+        rows = self.con.execute(
+            f"SELECT metric, org, period, arg_max(value, batch_id) FROM {table} "
+            "WHERE metric IN (SELECT unnest(?)) AND batch_id IN (SELECT id FROM batch WHERE status = 'loaded') "
+            "GROUP BY metric, org, period", [sorted(self.wanted)]).fetchall()
+        by_org: dict[str, dict[str, dict[str, float]]] = {}
+        by_period: dict[str, dict[str, dict[str, float]]] = {}
+        for code, org, period, value in rows:
+            by_org.setdefault(code, {}).setdefault(org, {})[period] = value
+            by_period.setdefault(code, {}).setdefault(period, {})[org] = value
+        return by_org, by_period
 
     def _kept(self, key: tuple, read):
         """A fact about the warehouse kept while its data version holds."""
@@ -187,13 +200,17 @@ class _Engine:
             months = {x.label for x in span}
             bases = sorted({x.to(m.frequency).label for x in span
                             if _months(x.to(m.frequency).label) <= months})
-            own = {}
-            for org, by_label in self.facts("actual", m.code).items():
-                inside = {lab: v for lab, v in by_label.items() if lab in bases}
-                if inside:
-                    own[org] = inside
-            self._rolled[key] = roll_up_period(self.tree, own, bases, m.time_agg, m.org_agg, self.units)
+            self._rolled[key] = self._kept(("rolled", m.code, tuple(bases)), lambda: self._roll(m, bases))
         return self._rolled[key]
+
+    def _roll(self, m: Metric, bases: list[str]) -> dict[str, tuple[float, str]]:
+        """Every unit's value over the reporting periods `bases` (kept for the next query)."""
+        own: dict[str, dict[str, float]] = {}
+        by_period = self.facts_by_period("actual", m.code)
+        for b in bases:
+            for org, v in by_period.get(b, {}).items():
+                own.setdefault(org, {})[b] = v
+        return roll_up_period(self.tree, own, bases, m.time_agg, m.org_agg, list(self.tree.units))
 
     def _dataset_values(self, m: Metric) -> dict[tuple[str, str], float]:
         if m.code not in self._dataset:

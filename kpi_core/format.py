@@ -1,0 +1,80 @@
+"""Numbers as people read them, per unit and language: ¥1.23亿 / ¥12.3M, 35.2%, 12.5 天.
+
+Anything that is not a finite number shows as an em dash, so `None`, `NaN` and `inf` never
+reach the screen.
+"""
+
+from __future__ import annotations
+
+import math
+
+DASH = "—"
+_CURRENCY = {"CNY": "¥", "RMB": "¥", "元": "¥", "¥": "¥", "USD": "$", "$": "$", "EUR": "€", "€": "€"}
+_SUFFIX = {  # unit -> (zh, en) words after the number
+    "days": ("天", "days"), "day": ("天", "days"), "天": ("天", "days"),
+    "hours": ("小时", "h"), "hour": ("小时", "h"), "小时": ("小时", "h"),
+    "times": ("次", "×"), "次": ("次", "×"),
+}
+_PERCENT = {"%", "percent", "pct", "百分比"}
+
+
+def finite(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _grouped(v: float, digits: int) -> str:
+    return f"{v:,.{digits}f}"
+
+
+def compact(v: float, lang: str = "zh") -> str:
+    """A large number shortened: 1.23亿, 45.6万 (zh) or 1.23B, 45.6M, 7.8K (en)."""
+    a = abs(v)
+    if lang == "zh":
+        for size, word in ((1e8, "亿"), (1e4, "万")):
+            if a >= size:
+                return f"{v / size:,.2f}{word}" if a < size * 100 else f"{v / size:,.1f}{word}"
+    else:
+        for size, word in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+            if a >= size:
+                return f"{v / size:,.2f}{word}" if a < size * 100 else f"{v / size:,.1f}{word}"
+    return _grouped(v, 0 if v == int(v) else 2)
+
+
+def value(v: object, unit: str | None = None, lang: str = "zh") -> str:
+    """A metric value in its unit."""
+    if not finite(v):
+        return DASH
+    x = float(v)  # type: ignore[arg-type]
+    u = (unit or "").strip()
+    if u in _PERCENT:
+        return f"{x * 100:,.1f}%"
+    if u in _CURRENCY:
+        sign = "-" if x < 0 else ""
+        return f"{sign}{_CURRENCY[u]}{compact(abs(x), lang)}"
+    if u in _SUFFIX:
+        word = _SUFFIX[u][0 if lang == "zh" else 1]
+        return f"{_grouped(x, 1)} {word}"
+    if u == "score":
+        return _grouped(x, 2)
+    return compact(x, lang)
+
+
+def percent(a: object, digits: int = 1) -> str:
+    """An attainment or share (1.0 = 100 %)."""
+    return f"{float(a) * 100:,.{digits}f}%" if finite(a) else DASH  # type: ignore[arg-type]
+
+
+def change(now: object, before: object, unit: str | None = None) -> str:
+    """Change from `before` to `now`: points for percentages, else a relative change."""
+    if not finite(now) or not finite(before):
+        return DASH
+    n, b = float(now), float(before)  # type: ignore[arg-type]
+    if (unit or "").strip() in _PERCENT:
+        return f"{(n - b) * 100:+,.1f} pt"
+    if b == 0:
+        return DASH
+    return f"{(n - b) / abs(b) * 100:+,.1f}%"
+
+
+def score(s: object) -> str:
+    return f"{float(s):,.1f}" if finite(s) else DASH  # type: ignore[arg-type]
