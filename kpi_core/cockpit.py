@@ -59,6 +59,10 @@ class Cockpit:
     heat: dict[tuple[str, str], Cell]  # (child, metric) -> cell at the period
     red: list[RedItem] = field(default_factory=list)
 
+    def perspectives_order(self) -> list[str]:
+        """The metric codes, perspective by perspective."""
+        return [c for p in PERSPECTIVES for c in self.perspectives.get(p, [])]
+
 
 def cockpit_metrics(metrics: dict[str, Metric]) -> list[str]:
     """Metrics shown: those with a BSC perspective, in perspective order, then dictionary order."""

@@ -29,6 +29,54 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_created_at": {"zh": "时间", "en": "Time"},
     "col_rows_loaded": {"zh": "行数", "en": "Rows"},
     "col_status": {"zh": "状态", "en": "Status"},
+    # frame and shared filters
+    "cockpit": {"zh": "驾驶舱", "en": "Cockpit"},
+    "metric_center": {"zh": "指标中心", "en": "Metric center"},
+    "upload": {"zh": "数据上报", "en": "Upload data"},
+    "targets_page": {"zh": "目标管理", "en": "Targets"},
+    "admin": {"zh": "组织与设置", "en": "Org & settings"},
+    "org_unit": {"zh": "组织单元", "en": "Org unit"},
+    "period": {"zh": "期间", "en": "Period"},
+    "bad_link": {"zh": "链接中的位置无效：{what}；已回到默认位置。", "en": "The link's place is not valid: {what}; "
+                 "showing the default."},
+    # statuses
+    "status_green": {"zh": "达标", "en": "On target"},
+    "status_amber": {"zh": "预警", "en": "At risk"},
+    "status_red": {"zh": "未达标", "en": "Off target"},
+    "status_no_data": {"zh": "无数据", "en": "No data"},
+    "status_no_target": {"zh": "无目标", "en": "No target"},
+    # cockpit
+    "metric": {"zh": "指标", "en": "Metric"},
+    "actual": {"zh": "实际", "en": "Actual"},
+    "target": {"zh": "目标", "en": "Target"},
+    "attainment": {"zh": "达成率", "en": "Attainment"},
+    "status": {"zh": "状态", "en": "Status"},
+    "rule": {"zh": "着色规则", "en": "Colour rule"},
+    "vs_previous": {"zh": "较上期", "en": "vs previous period"},
+    "vs_last_year": {"zh": "同比", "en": "vs last year"},
+    "total_score": {"zh": "综合得分", "en": "Overall score"},
+    "grade": {"zh": "等级", "en": "Grade"},
+    "score_hint": {"zh": "综合得分为四个平衡计分卡维度得分的平均值；维度得分为其指标得分的平均值"
+                         "（得分 = 100 × 达成率，封顶 120）。",
+                   "en": "The overall score is the mean of the four BSC perspectives' scores; a perspective's "
+                         "score is the mean of its metrics' scores (score = 100 × attainment, capped at 120)."},
+    "headline": {"zh": "核心指标", "en": "Headline KPIs"},
+    "heat_map": {"zh": "达成热力图", "en": "Attainment heat map"},
+    "bsc_view": {"zh": "平衡计分卡", "en": "Balanced scorecard"},
+    "whats_red": {"zh": "未达标清单", "en": "What is red"},
+    "heat_hint": {"zh": "点击热力图中的单元或下方按钮，下钻到下一级组织。", "en": "Click a unit in the heat map, or a "
+                  "button below, to drill down one level."},
+    "no_children": {"zh": "该组织没有下级单元。", "en": "This unit has no units below it."},
+    "no_metrics": {"zh": "还没有带平衡计分卡维度的指标。请在指标中心定义指标。", "en": "No metric has a BSC "
+                   "perspective yet. Define metrics in the metric center."},
+    "perspective_financial": {"zh": "财务", "en": "Financial"},
+    "perspective_customer": {"zh": "客户", "en": "Customer"},
+    "perspective_internal_process": {"zh": "内部流程", "en": "Internal process"},
+    "perspective_learning_growth": {"zh": "学习与成长", "en": "Learning & growth"},
+    "perspective_score": {"zh": "维度得分", "en": "Perspective score"},
+    "nothing_red": {"zh": "本期没有未达标的指标。", "en": "Nothing is red in this period."},
+    "red_since": {"zh": "连续未达标自", "en": "Red since"},
+    "since_or_earlier": {"zh": "{p} 或更早", "en": "{p} or earlier"},
 }
 
 

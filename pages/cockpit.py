@@ -1,0 +1,166 @@
+"""驾驶舱 Cockpit: headline KPIs, the BSC view, the children × metrics heat map and what is red."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from kpi_core import cockpit as ck
+from kpi_core import format as fmt
+from kpi_core.errors import WarehouseBusy
+from pages.common import (
+    BADGE_COLOR,
+    STATUS_STYLE,
+    cockpit_data,
+    goto,
+    metric_name,
+    place_widgets,
+    status_text,
+    t,
+    today,
+    tree,
+    unit_label,
+    value,
+    version,
+)
+
+
+def breadcrumbs(tr, place: ck.Place) -> None:
+    """Org path and period path as buttons: a click goes back up."""
+    path = ck.breadcrumb(tr, place.org)
+    row = st.container(horizontal=True, gap="small", key="crumbs")
+    for i, code in enumerate(path):
+        last = i == len(path) - 1
+        row.button(tr.units[code].name, key=f"crumb_{code}", disabled=last, type="tertiary",
+                   on_click=goto, kwargs={"org": code})
+        if not last:
+            row.markdown("›")
+    periods = ck.coarser_periods(place.period) + [place.period]
+    prow = st.container(horizontal=True, gap="small", key="period_crumbs")
+    for i, p in enumerate(periods):
+        last = i == len(periods) - 1
+        prow.button(p, key=f"pcrumb_{p}", disabled=last, type="tertiary", on_click=goto, kwargs={"period": p})
+        if not last:
+            prow.markdown("›")
+    finer = ck.finer_periods(place.period)
+    if finer:
+        prow.markdown("｜")
+        for p in finer:
+            prow.button(p, key=f"pdown_{p}", on_click=goto, kwargs={"period": p})
+
+
+def card(c: ck.Card, m) -> None:
+    cell = c.cell
+    with st.container(border=True):
+        delta = fmt.change(cell.actual, c.previous.actual if c.previous else None, m.unit)
+        good_up = m.direction != "lower_is_better"
+        spark = [x.actual for x in c.series if fmt.finite(x.actual)]
+        st.metric(metric_name(m), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
+                  delta_color="normal" if good_up else "inverse", chart_data=spark or None, chart_type="area",
+                  delta_description=t("vs_previous"), help=cell.rule or None)
+        st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
+        yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
+        st.caption(f"{t('target')}: {value(cell.target, m.unit)} · {t('attainment')}: {fmt.percent(cell.attainment)}"
+                   f" · {t('vs_last_year')}: {yoy}")
+
+
+def heat_map(data: ck.Cockpit, tr) -> None:
+    if not data.children:
+        st.info(t("no_children"))
+        return
+    rows = []
+    for child in data.children:
+        for code in data.perspectives_order():
+            cell = data.heat[(child, code)]
+            rows.append({"unit": unit_label(tr, child), "code": child, "metric": metric_name(data.metrics[code]),
+                         "status": t("status_" + cell.status), "key": cell.status,
+                         "symbol": STATUS_STYLE[cell.status][1],
+                         "attainment": fmt.percent(cell.attainment),
+                         "value": value(cell.actual, data.metrics[code].unit)})
+    df = pd.DataFrame(rows)
+    colours = alt.Scale(domain=list(STATUS_STYLE), range=[s[0] for s in STATUS_STYLE.values()])
+    pick = alt.selection_point(fields=["code"], name="unit")
+    base = alt.Chart(df).encode(
+        x=alt.X("metric:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=140)),
+        y=alt.Y("unit:N", sort=None, title=None))
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color("key:N", scale=colours, legend=None),
+        tooltip=[alt.Tooltip("unit:N", title=t("org_unit")), alt.Tooltip("metric:N", title=t("metric")),
+                 alt.Tooltip("value:N", title=t("actual")), alt.Tooltip("attainment:N", title=t("attainment")),
+                 alt.Tooltip("status:N", title=t("status"))]).add_params(pick)
+    text = base.mark_text(fontSize=11).encode(text="symbol:N")
+    chart = (rect + text).properties(height=max(120, 28 * len(data.children)))
+    event = st.altair_chart(chart, on_select="rerun", selection_mode="unit", key="heat", width="stretch")
+    chosen = (event.selection.get("unit") or [{}])[0].get("code") if event else None
+    if chosen and chosen in tr and chosen != data.org:
+        goto(org=chosen)
+        st.rerun()
+    st.caption(t("heat_hint"))
+    row = st.container(horizontal=True, key="drill_buttons")
+    for child in data.children:
+        row.button(f"↓ {tr.units[child].name}", key=f"down_{child}", on_click=goto, kwargs={"org": child})
+
+
+def bsc(data: ck.Cockpit) -> None:
+    cols = st.columns(len(ck.PERSPECTIVES))
+    for col, p in zip(cols, ck.PERSPECTIVES, strict=True):
+        with col:
+            st.markdown(f"**{t('perspective_' + p)}**")
+            st.metric(t("perspective_score"), fmt.score(data.perspective_scores.get(p)), border=True)
+            for code in data.perspectives.get(p, []):
+                c = data.cards[code].cell
+                m = data.metrics[code]
+                st.markdown(f"{STATUS_STYLE[c.status][1]} {metric_name(m)}: {value(c.actual, m.unit)} "
+                            f"({fmt.percent(c.attainment)})", help=c.rule or None)
+
+
+def red_list(data: ck.Cockpit, tr) -> None:
+    if not data.red:
+        st.success(t("nothing_red"))
+        return
+    rows = [{t("org_unit"): unit_label(tr, r.org), t("metric"): metric_name(data.metrics[r.metric]),
+             t("red_since"): (t("since_or_earlier", p=r.since) if r.earlier else r.since),
+             t("actual"): value(r.cell.actual, data.metrics[r.metric].unit),
+             t("target"): value(r.cell.target, data.metrics[r.metric].unit),
+             t("attainment"): fmt.percent(r.cell.attainment), t("rule"): r.cell.rule}
+            for r in data.red]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def page() -> None:
+    try:
+        v = version()
+    except WarehouseBusy:
+        st.warning(t("busy"))
+        return
+    tr = tree(v)
+    if tr.root is None:
+        st.info(t("empty_warehouse"))
+        return
+    place = place_widgets(tr)
+    data = cockpit_data(v, place.org, place.period, today())
+    st.title(f"{t('cockpit')} · {tr.units[place.org].name}")
+    breadcrumbs(tr, place)
+    if not data.cards:
+        st.info(t("no_metrics"))
+        return
+    top = st.columns([1, 1, 3])
+    top[0].metric(t("total_score"), fmt.score(data.score), border=True)
+    top[1].metric(t("grade"), data.grade or fmt.DASH, border=True)
+    top[2].caption(t("score_hint"))
+    st.subheader(t("headline"))
+    cols = st.columns(4)
+    for i, code in enumerate(data.headline):
+        with cols[i % 4]:
+            card(data.cards[code], data.metrics[code])
+    tab_heat, tab_bsc, tab_red = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red")])
+    with tab_heat:
+        heat_map(data, tr)
+    with tab_bsc:
+        bsc(data)
+    with tab_red:
+        red_list(data, tr)
+
+
+page()

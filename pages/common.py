@@ -1,0 +1,129 @@
+"""What every page shares: the warehouse, the language, the place in the URL, cached reads.
+
+Pages only lay out widgets; numbers come from kpi_core. Cached reads key on the warehouse data
+version, which every import bumps, so a page shows new data on its next render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kpi_core import cockpit, dictionary, org
+from kpi_core import format as fmt
+from kpi_core.i18n import t as _t
+from kpi_core.org import OrgTree
+from kpi_core.warehouse import Warehouse
+
+# Okabe–Ito colours, told apart by colour-blind readers, and a symbol for each status so the
+# colour is never the only cue.
+STATUS_STYLE = {
+    "green": ("#009E73", "✔"), "amber": ("#E69F00", "▲"), "red": ("#D55E00", "✖"),
+    "no_data": ("#999999", "○"), "no_target": ("#56B4E9", "–"),
+}
+BADGE_COLOR = {"green": "green", "amber": "orange", "red": "red", "no_data": "gray", "no_target": "blue"}
+
+
+@st.cache_resource
+def warehouse() -> Warehouse:
+    """One Warehouse per app process; it hands out short-lived connections (see warehouse.py)."""
+    wh = Warehouse(timeout=10)
+    wh.migrate()
+    return wh
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "zh")
+
+
+def t(key: str, **kw) -> str:
+    text = _t(key, lang())
+    return text.format(**kw) if kw else text
+
+
+def today() -> dt.date:
+    """The app's today; KPI_TODAY pins it for demos and tests."""
+    import os
+
+    pinned = os.environ.get("KPI_TODAY")
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+def version() -> int:
+    return warehouse().data_version()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def tree(data_version: int) -> OrgTree:
+    return org.tree(warehouse())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def metrics(data_version: int) -> dict:
+    return dictionary.current(warehouse())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cockpit_data(data_version: int, unit: str, period: str, today_: dt.date) -> cockpit.Cockpit:
+    wh = warehouse()
+    return cockpit.build(wh, tree(data_version), unit, period, today=today_)
+
+
+def unit_label(tr: OrgTree, code: str) -> str:
+    u = tr.units.get(code)
+    return f"{u.name} ({code})" if u else code
+
+
+def metric_name(m) -> str:
+    return m.display_name(lang())
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_STYLE[status][1]} {t('status_' + status)}"
+
+
+def value(v, unit) -> str:
+    return fmt.value(v, unit, lang())
+
+
+def goto(**params) -> None:
+    """Move to another place: the URL's query parameters change and the page reruns."""
+    for k, v in params.items():
+        st.session_state[k] = v
+
+
+def period_options(today_: dt.date, years: int = 4) -> list[str]:
+    """Years, quarters and months to choose from, newest first."""
+    from kpi_core.periods import Period
+
+    out = []
+    for y in range(today_.year, today_.year - years, -1):
+        out.append(str(y))
+        out += [f"{y}-Q{q}" for q in range(4, 0, -1)]
+        out += [Period("month", y, m).label for m in range(12, 0, -1)]
+    return out
+
+
+def place_widgets(tr: OrgTree) -> cockpit.Place:
+    """The shared filters (org unit, period) in the sidebar, bound to the URL."""
+    td = today()
+    params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
+    place, problems = cockpit.place_from(params, tr, td)
+    for p in problems:
+        st.toast(t("bad_link", what=p))
+    options = period_options(td)
+    if place.period not in options:
+        options.insert(0, place.period)
+    st.session_state.setdefault("org", place.org)
+    st.session_state.setdefault("period", place.period)
+    if st.session_state["org"] not in tr:
+        st.session_state["org"] = place.org
+    if st.session_state["period"] not in options:
+        st.session_state["period"] = place.period
+    with st.sidebar:
+        codes = tr.subtree(tr.root)
+        st.selectbox(t("org_unit"), codes, key="org", bind="query-params",
+                     format_func=lambda c: "\u3000" * tr.units[c].depth + unit_label(tr, c))
+        st.selectbox(t("period"), options, key="period", bind="query-params")
+    return cockpit.Place(st.session_state["org"], st.session_state["period"])
