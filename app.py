@@ -7,7 +7,7 @@ import streamlit as st
 from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import LANGS
 from kpi_core.summary import warehouse_summary
-from pages.common import lang, t, warehouse
+from views.common import lang, t, warehouse
 
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
 
@@ -38,13 +38,16 @@ def home() -> None:
     st.caption(f"{t('data_version')}: {s['data_version']}")
 
 
+if "lang" not in st.session_state:  # a shared link may carry the language
+    st.session_state["lang"] = st.query_params.get("lang") if st.query_params.get("lang") in LANGS else "zh"
 with st.sidebar:
     # A fixed label: a label that changed with the language would make Streamlit see a new widget.
-    st.radio("语言 / Language", LANGS, key="lang", horizontal=True, bind="query-params",
+    st.radio("语言 / Language", LANGS, key="lang", horizontal=True,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+st.query_params["lang"] = st.session_state["lang"]
 
 page = st.navigation([
-    st.Page("pages/cockpit.py", title=t("cockpit"), icon=":material/speed:", default=True, url_path="cockpit"),
+    st.Page("views/cockpit.py", title=t("cockpit"), icon=":material/speed:", default=True, url_path="cockpit"),
     st.Page(home, title=t("home"), icon=":material/dashboard:", url_path="overview"),
 ])
 page.run()

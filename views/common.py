@@ -14,6 +14,7 @@ from kpi_core import cockpit, dictionary, org
 from kpi_core import format as fmt
 from kpi_core.i18n import t as _t
 from kpi_core.org import OrgTree
+from kpi_core.periods import parse_period
 from kpi_core.warehouse import Warehouse
 
 # Okabe–Ito colours, told apart by colour-blind readers, and a symbol for each status so the
@@ -106,24 +107,27 @@ def period_options(today_: dt.date, years: int = 4) -> list[str]:
 
 
 def place_widgets(tr: OrgTree) -> cockpit.Place:
-    """The shared filters (org unit, period) in the sidebar, bound to the URL."""
+    """The shared filters (org unit, period) in the sidebar, kept in the URL's query parameters
+    (codes and labels, so a link can be shared and read)."""
     td = today()
-    params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
-    place, problems = cockpit.place_from(params, tr, td)
-    for p in problems:
-        st.toast(t("bad_link", what=p))
+    if "org" not in st.session_state or st.session_state["org"] not in tr:
+        params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
+        place, problems = cockpit.place_from(params, tr, td)
+        for p in problems:
+            st.toast(t("bad_link", what=p))
+        st.session_state["org"], st.session_state["period"] = place.org, place.period
     options = period_options(td)
-    if place.period not in options:
-        options.insert(0, place.period)
-    st.session_state.setdefault("org", place.org)
-    st.session_state.setdefault("period", place.period)
-    if st.session_state["org"] not in tr:
-        st.session_state["org"] = place.org
-    if st.session_state["period"] not in options:
-        st.session_state["period"] = place.period
+    if st.session_state.get("period") not in options:
+        try:
+            options.insert(0, parse_period(st.session_state.get("period")).label)
+            st.session_state["period"] = options[0]
+        except ValueError:
+            st.session_state["period"] = cockpit.default_period(td)
     with st.sidebar:
         codes = tr.subtree(tr.root)
-        st.selectbox(t("org_unit"), codes, key="org", bind="query-params",
+        st.selectbox(t("org_unit"), codes, key="org",
                      format_func=lambda c: "\u3000" * tr.units[c].depth + unit_label(tr, c))
-        st.selectbox(t("period"), options, key="period", bind="query-params")
-    return cockpit.Place(st.session_state["org"], st.session_state["period"])
+        st.selectbox(t("period"), options, key="period")
+    place = cockpit.Place(st.session_state["org"], st.session_state["period"])
+    st.query_params.update({"org": place.org, "period": place.period})
+    return place

@@ -9,7 +9,7 @@ import streamlit as st
 from kpi_core import cockpit as ck
 from kpi_core import format as fmt
 from kpi_core.errors import WarehouseBusy
-from pages.common import (
+from views.common import (
     BADGE_COLOR,
     STATUS_STYLE,
     cockpit_data,
@@ -81,16 +81,17 @@ def heat_map(data: ck.Cockpit, tr) -> None:
     df = pd.DataFrame(rows)
     colours = alt.Scale(domain=list(STATUS_STYLE), range=[s[0] for s in STATUS_STYLE.values()])
     pick = alt.selection_point(fields=["code"], name="unit")
+    # Units across, metrics down: a unit's column reads top to bottom and names stay legible.
     base = alt.Chart(df).encode(
-        x=alt.X("metric:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=140)),
-        y=alt.Y("unit:N", sort=None, title=None))
+        x=alt.X("unit:N", sort=None, title=None, axis=alt.Axis(orient="top", labelAngle=0, labelLimit=160)),
+        y=alt.Y("metric:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)))
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color("key:N", scale=colours, legend=None),
         tooltip=[alt.Tooltip("unit:N", title=t("org_unit")), alt.Tooltip("metric:N", title=t("metric")),
                  alt.Tooltip("value:N", title=t("actual")), alt.Tooltip("attainment:N", title=t("attainment")),
                  alt.Tooltip("status:N", title=t("status"))]).add_params(pick)
     text = base.mark_text(fontSize=11).encode(text="symbol:N")
-    chart = (rect + text).properties(height=max(120, 28 * len(data.children)))
+    chart = (rect + text).properties(height=22 * len(data.perspectives_order()) + 40)
     event = st.altair_chart(chart, on_select="rerun", selection_mode="unit", key="heat", width="stretch")
     chosen = (event.selection.get("unit") or [{}])[0].get("code") if event else None
     if chosen and chosen in tr and chosen != data.org:
