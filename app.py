@@ -48,6 +48,7 @@ st.query_params["lang"] = st.session_state["lang"]
 
 page = st.navigation([
     st.Page("views/cockpit.py", title=t("cockpit"), icon=":material/speed:", default=True, url_path="cockpit"),
+    st.Page("views/upload.py", title=t("upload"), icon=":material/upload_file:", url_path="upload"),
     st.Page(home, title=t("home"), icon=":material/dashboard:", url_path="overview"),
 ])
 page.run()

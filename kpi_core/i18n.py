@@ -77,6 +77,50 @@ STRINGS: dict[str, dict[str, str]] = {
     "nothing_red": {"zh": "本期没有未达标的指标。", "en": "Nothing is red in this period."},
     "red_since": {"zh": "连续未达标自", "en": "Red since"},
     "since_or_earlier": {"zh": "{p} 或更早", "en": "{p} or earlier"},
+    # upload
+    "kind": {"zh": "类型", "en": "Kind"},
+    "kind_actuals": {"zh": "实际值", "en": "Actuals"},
+    "kind_targets": {"zh": "目标值", "en": "Targets"},
+    "year": {"zh": "年度", "en": "Year"},
+    "template_title": {"zh": "① 下载填报模板", "en": "① Download a template"},
+    "whole_subtree": {"zh": "包含全部下级（否则只含本单元及直接下级）", "en": "The whole subtree (else the unit "
+                      "and its direct children)"},
+    "download_template": {"zh": "下载 {unit} 的模板", "en": "Download the template for {unit}"},
+    "upload_title": {"zh": "② 上传并检查", "en": "② Upload and check"},
+    "choose_file": {"zh": "选择 Excel 或 CSV 文件", "en": "Choose an Excel or CSV file"},
+    "upload_help": {"zh": "宽表（月份为列）或长表（指标、组织、期间、数值）均可；先检查，确认后才写入。",
+                    "en": "Wide (months as columns) or long (metric, org, period, value); checked first, "
+                          "written only when you confirm."},
+    "upload_empty": {"zh": "上传文件后，这里会列出每一处错误，或将要发生的变化。", "en": "After an upload, every "
+                     "error is listed here, or what the file will change."},
+    "checking": {"zh": "正在检查", "en": "Checking"},
+    "file_refused": {"zh": "文件无法读取：{why}。未写入任何数据。", "en": "The file cannot be read: {why}. "
+                     "Nothing was written."},
+    "errors_found": {"zh": "{file} 有 {n} 处错误，未写入任何数据。请修改后重新上传。",
+                     "en": "{file} has {n} error(s); nothing was written. Fix them and upload again."},
+    "col_row": {"zh": "行", "en": "Row"},
+    "col_column": {"zh": "列", "en": "Column"},
+    "col_value": {"zh": "值", "en": "Value"},
+    "col_message": {"zh": "问题", "en": "Problem"},
+    "download_errors": {"zh": "下载标注了错误的文件", "en": "Download the file with the errors marked"},
+    "will_change": {"zh": "将有 {n} 个单元格变化（{same} 个不变），其中 {red} 个变为未达标、{green} 个变为达标。",
+                    "en": "{n} cells will change ({same} unchanged); {red} turn red and {green} turn green."},
+    "before": {"zh": "原值", "en": "Before"},
+    "after": {"zh": "新值", "en": "After"},
+    "status_before": {"zh": "原状态", "en": "Status before"},
+    "status_after": {"zh": "新状态", "en": "Status after"},
+    "confirm_upload": {"zh": "确认写入", "en": "Confirm and load"},
+    "uploaded": {"zh": "已写入批次 {batch}（{n} 个数值）。驾驶舱已更新。", "en": "Loaded as batch {batch} ({n} "
+                 "values). The cockpit shows them now."},
+    "history_title": {"zh": "③ 导入历史与撤销", "en": "③ Batch history and revert"},
+    "no_batches": {"zh": "还没有导入批次。", "en": "No batches yet."},
+    "batch_loaded": {"zh": "有效", "en": "Loaded"},
+    "batch_reverted": {"zh": "已撤销", "en": "Reverted"},
+    "reason": {"zh": "原因", "en": "Reason"},
+    "revert": {"zh": "撤销该批次", "en": "Revert the batch"},
+    "reason_needed": {"zh": "请填写原因。", "en": "Please give a reason."},
+    "reverted": {"zh": "批次 {batch} 已撤销，之前的数值已恢复。", "en": "Batch {batch} reverted; the earlier "
+                 "values are back."},
 }
 
 

@@ -82,6 +82,7 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
         return result
     result.loaded, result.rejected = len(good), n_facts - len(good)
     table = _facts_table(facts, good)
+    result.facts = table
     with wh.connect() as con:
         result.changes = diff_against_current(con, kind, table)
     if dry_run or not good:

@@ -32,6 +32,7 @@ class ImportResult:
     errors: list[Problem] = field(default_factory=list)
     changes: dict = field(default_factory=dict)  # what the load changes (new/changed/unchanged facts)
     sheet: str | None = None  # the sheet that was read
+    facts: object = None  # the valid facts (a pyarrow Table: metric, org, period, value, source_row)
 
     @property
     def ok(self) -> bool:

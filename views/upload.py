@@ -1,0 +1,167 @@
+"""数据上报 Upload: download a template, upload a file, see every error or what will change,
+confirm; the batch history with revert. A refused file changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kpi_core import batches
+from kpi_core.errors import KpiError, WarehouseBusy
+from kpi_core.imports.facts import import_facts
+from kpi_core.imports.preview import preview
+from kpi_core.imports.report import write_error_workbook
+from kpi_core.imports.template import template
+from views.common import (
+    metric_name,
+    metrics,
+    place_widgets,
+    status_text,
+    t,
+    today,
+    tree,
+    unit_label,
+    version,
+    warehouse,
+)
+
+KINDS = ("actuals", "targets")
+TYPES = ["xlsx", "xlsm", "xls", "ods", "csv"]
+
+
+def _kind_label(k: str) -> str:
+    return t("kind_" + k)
+
+
+def template_section(tr, org: str) -> None:
+    st.subheader(t("template_title"))
+    c1, c2, c3 = st.columns([1, 1, 2])
+    kind = c1.radio(t("kind"), KINDS, format_func=_kind_label, key="tpl_kind", horizontal=True)
+    year = c2.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tpl_year")
+    whole = c3.checkbox(t("whole_subtree"), key="tpl_subtree")
+    data = template(warehouse(), kind, org, int(year), subtree=whole)
+    st.download_button(t("download_template", unit=tr.units[org].name), data, key="tpl_download",
+                       file_name=f"{org}_{year}_{kind}.xlsx", icon=":material/download:",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _save(upload) -> Path:
+    """The upload on disk under its own name (the importer reads files; the name is shown)."""
+    digest = hashlib.sha256(upload.getvalue()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / "kpi-uploads" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    return path
+
+
+def upload_section(tr) -> None:
+    st.subheader(t("upload_title"))
+    kind = st.radio(t("kind"), KINDS, format_func=_kind_label, key="up_kind", horizontal=True)
+    upload = st.file_uploader(t("choose_file"), type=TYPES, key="up_file", help=t("upload_help"))
+    if upload is None:
+        st.caption(t("upload_empty"))
+        return
+    path = _save(upload)
+    bar = st.progress(0.0, text=t("checking"))
+
+    def step(stage: str, done: int, total: int) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=f"{t('checking')} · {stage}")
+
+    try:
+        result = import_facts(warehouse(), kind, path, dry_run=True, progress=step)
+    except KpiError as exc:
+        bar.empty()
+        st.error(t("file_refused", why=str(exc)))
+        return
+    bar.empty()
+    if result.errors:
+        st.error(t("errors_found", n=len(result.errors), file=upload.name))
+        rows = [{t("col_row"): e.row if e.row is not None else "", t("col_column"): e.column,
+                 t("col_value"): e.value, t("col_message"): e.message} for e in result.errors]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="error_table")
+        out = path.with_name(path.stem + "_errors.xlsx")
+        try:
+            write_error_workbook(path, result.errors, out, sheet=result.sheet)
+            st.download_button(t("download_errors"), out.read_bytes(), file_name=out.name, key="dl_errors",
+                               icon=":material/download:")
+        except (KpiError, OSError, ValueError):
+            pass  # a file that cannot be read back (CSV in a legacy code page): the table says it all
+        return
+    changes = preview(warehouse(), kind, result.facts)
+    turned = changes.turned
+    st.info(t("will_change", n=len(changes.changes), same=changes.unchanged, red=turned.get("red", 0),
+              green=turned.get("green", 0)))
+    if changes.changes:
+        ms = metrics(version())
+        rows = [{t("org_unit"): unit_label(tr, c["org"]), t("metric"): metric_name(ms[c["metric"]]),
+                 t("period"): c["period"], t("before"): c["before"], t("after"): c["after"],
+                 t("status_before"): status_text(c["status_before"]),
+                 t("status_after"): status_text(c["status_after"])} for c in changes.changes]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="change_table")
+    if st.button(t("confirm_upload"), type="primary", key="confirm_upload", disabled=not changes.changes):
+        try:
+            done = import_facts(warehouse(), kind, path, user=st.session_state.get("user", "admin"))
+        except WarehouseBusy:
+            st.warning(t("busy"))
+            return
+        if done.batch is None:
+            st.error(t("errors_found", n=len(done.errors), file=upload.name))
+            return
+        st.success(t("uploaded", batch=done.batch, n=done.loaded))
+        st.toast(t("uploaded", batch=done.batch, n=done.loaded))
+
+
+def history_section() -> None:
+    st.subheader(t("history_title"))
+    rows = batches.list_batches(warehouse(), 50)
+    if not rows:
+        st.caption(t("no_batches"))
+        return
+    table = [{t("col_id"): b["id"], t("col_kind"): _kind_label(b["kind"]) if b["kind"] in KINDS else b["kind"],
+              t("col_source"): b["source"], t("col_user_name"): b["user_name"],
+              t("col_created_at"): b["created_at"].strftime("%Y-%m-%d %H:%M"), t("col_rows_loaded"): b["rows_loaded"],
+              t("col_status"): t("batch_" + b["status"])} for b in rows]
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="batch_table")
+    live = [b["id"] for b in rows if b["status"] == "loaded" and b["kind"] in KINDS]
+    if not live:
+        return
+    with st.form("revert"):
+        c1, c2 = st.columns([1, 3])
+        bid = c1.selectbox(t("col_id"), live, key="revert_id")
+        reason = c2.text_input(t("reason"), key="revert_reason")
+        if st.form_submit_button(t("revert")):
+            if not reason.strip():
+                st.error(t("reason_needed"))
+            else:
+                try:
+                    batches.revert(warehouse(), int(bid), user=st.session_state.get("user", "admin"), reason=reason)
+                    st.success(t("reverted", batch=bid))
+                except KpiError as exc:
+                    st.error(str(exc))
+
+
+def page() -> None:
+    try:
+        v = version()
+    except WarehouseBusy:
+        st.warning(t("busy"))
+        return
+    tr = tree(v)
+    if tr.root is None:
+        st.info(t("empty_warehouse"))
+        return
+    place = place_widgets(tr)
+    st.title(t("upload"))
+    template_section(tr, place.org)
+    st.divider()
+    upload_section(tr)
+    st.divider()
+    history_section()
+
+
+page()
