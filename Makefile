@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 WAREHOUSE ?= $(or $(KPI_WAREHOUSE),data/warehouse.duckdb)
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev warehouse lint bench clean
+.PHONY: run test setup setup-dev browser warehouse lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,18 @@ $(VENV)/.req-dev: requirements.txt requirements-dev.txt | $(PY)
 	touch $@
 
 setup: $(VENV)/.req
-setup-dev: $(VENV)/.req-dev
+setup-dev: $(VENV)/.req-dev browser
+
+# Browser tests drive Debian's Chromium (with CJK fonts for the Chinese UI). Installed when we
+# are root with apt; otherwise those tests skip with a reason (and fail under CI=true).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ] && fc-list 2>/dev/null | grep -qi "noto sans cjk"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk \
+		  >/dev/null)) && echo "installed chromium and fonts-noto-cjk"; \
+	else echo "chromium not installed (needs root with apt): browser tests will skip"; fi
 
 # Loads the demo company into an empty warehouse; a warehouse that holds data is left as it is.
 warehouse: setup

@@ -4,38 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import LANGS
-from kpi_core.summary import warehouse_summary
-from views.common import lang, t, warehouse
+from views.common import t
 
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
-
-
-@st.cache_data(max_entries=8)
-def summary(data_version: int) -> dict:
-    """Cached per warehouse data version, so a new import shows at once."""
-    return warehouse_summary(warehouse())
-
-
-def home() -> None:
-    st.title(t("app_title"))
-    try:
-        s = summary(warehouse().data_version())
-    except WarehouseBusy:
-        st.warning(t("busy"))
-        return
-    if s["org_units"] == 0 and s["metrics"] == 0:
-        st.info(t("empty_warehouse"))
-        return
-    cols = st.columns(5)
-    for col, key in zip(cols, ["org_units", "metrics", "actuals", "targets", "datasets"], strict=True):
-        col.metric(t(key), f"{s[key]:,}")
-    st.subheader(t("recent_batches"))
-    rows = [{t(f"col_{k}"): (v.strftime("%Y-%m-%d %H:%M") if k == "created_at" else v) for k, v in b.items()}
-            for b in s["recent_batches"]]
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"{t('data_version')}: {s['data_version']}")
 
 
 if "lang" not in st.session_state:  # a shared link may carry the language
@@ -48,8 +20,10 @@ st.query_params["lang"] = st.session_state["lang"]
 
 page = st.navigation([
     st.Page("views/cockpit.py", title=t("cockpit"), icon=":material/speed:", default=True, url_path="cockpit"),
+    st.Page("views/metrics.py", title=t("metric_center"), icon=":material/menu_book:", url_path="metrics"),
     st.Page("views/upload.py", title=t("upload"), icon=":material/upload_file:", url_path="upload"),
-    st.Page(home, title=t("home"), icon=":material/dashboard:", url_path="overview"),
+    st.Page("views/targets.py", title=t("targets_page"), icon=":material/flag:", url_path="targets"),
+    st.Page("views/admin.py", title=t("admin"), icon=":material/settings:", url_path="admin"),
+    st.Page("views/overview.py", title=t("home"), icon=":material/dashboard:", url_path="overview"),
 ])
 page.run()
-_ = lang  # the pages read the language from the session

@@ -22,6 +22,8 @@ APP_LOOP = textwrap.dedent("""
         stop = os.path.exists(sys.argv[1])  # one more run after the writer is done
         at = AppTest.from_file("app.py", default_timeout=60)
         at.run()
+        at.switch_page("views/overview.py")
+        at.run()
         if at.exception:
             errors.append(str(at.exception[0].value))
         seen.append([m.value for m in at.metric])

@@ -183,3 +183,16 @@ def test_fiscal_year_for_dataset_metrics(fiscal):
     # the template's one sales order is dated 2025-01-05: fiscal 2025 (2024-04 … 2025-03)
     got = {c.period: c.actual for c in run(fiscal, Query(("orders",), "EAST", "self", "year", "2025", "2026")).cells}
     assert got == {"2025": 1, "2026": None}
+
+
+def test_a_yearly_formula_target_keeps_its_level_and_the_components_shape(wh):
+    from kpi_core.dictionary import Metric
+
+    dictionary.apply_metrics(wh, [Metric(code="rpe", name="人均收入", source={"formula": "revenue / headcount"})])
+    import_table(wh, "targets", table([("revenue", "EAST", "2025", 1200), ("headcount", "EAST", "2025", 10),
+                                       ("rpe", "EAST", "2025", 150)]), source="t")
+    got = lambda grain, p: targets(wh, grain, p, p, metric="rpe")[p]  # noqa: E731
+    assert got("year", "2025") == 150
+    # a month: 150 × (100 / 10) / (1200 / 10) — a month's share, not the yearly 150 repeated
+    assert got("month", "2025-01") == pytest.approx(12.5)
+    assert got("quarter", "2025-Q1") == pytest.approx(37.5)

@@ -83,7 +83,8 @@ def heat_map(data: ck.Cockpit, tr) -> None:
     pick = alt.selection_point(fields=["code"], name="unit")
     # Units across, metrics down: a unit's column reads top to bottom and names stay legible.
     base = alt.Chart(df).encode(
-        x=alt.X("unit:N", sort=None, title=None, axis=alt.Axis(orient="top", labelAngle=0, labelLimit=160)),
+        x=alt.X("unit:N", sort=None, title=None,
+                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=120, labelOverlap=False)),
         y=alt.Y("metric:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)))
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color("key:N", scale=colours, legend=None),
@@ -126,7 +127,7 @@ def red_list(data: ck.Cockpit, tr) -> None:
              t("target"): value(r.cell.target, data.metrics[r.metric].unit),
              t("attainment"): fmt.percent(r.cell.attainment), t("rule"): r.cell.rule}
             for r in data.red]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
 
 
 def page() -> None:

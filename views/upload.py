@@ -83,7 +83,7 @@ def upload_section(tr) -> None:
         st.error(t("errors_found", n=len(result.errors), file=upload.name))
         rows = [{t("col_row"): e.row if e.row is not None else "", t("col_column"): e.column,
                  t("col_value"): e.value, t("col_message"): e.message} for e in result.errors]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="error_table")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="error_table")
         out = path.with_name(path.stem + "_errors.xlsx")
         try:
             write_error_workbook(path, result.errors, out, sheet=result.sheet)
@@ -102,7 +102,7 @@ def upload_section(tr) -> None:
                  t("period"): c["period"], t("before"): c["before"], t("after"): c["after"],
                  t("status_before"): status_text(c["status_before"]),
                  t("status_after"): status_text(c["status_after"])} for c in changes.changes]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="change_table")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="change_table")
     if st.button(t("confirm_upload"), type="primary", key="confirm_upload", disabled=not changes.changes):
         try:
             done = import_facts(warehouse(), kind, path, user=st.session_state.get("user", "admin"))
@@ -126,7 +126,7 @@ def history_section() -> None:
               t("col_source"): b["source"], t("col_user_name"): b["user_name"],
               t("col_created_at"): b["created_at"].strftime("%Y-%m-%d %H:%M"), t("col_rows_loaded"): b["rows_loaded"],
               t("col_status"): t("batch_" + b["status"])} for b in rows]
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="batch_table")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", placeholder="—", key="batch_table")
     live = [b["id"] for b in rows if b["status"] == "loaded" and b["kind"] in KINDS]
     if not live:
         return

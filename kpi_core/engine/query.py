@@ -308,15 +308,14 @@ class _Engine:
     def _target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...]) -> float | None:
         own = self.facts("target", m.code).get(unit, {})
         label = None if self.ytd else p.label
-        # A formula (a ratio, mostly) is not additive over time: its target repeats.
+        if m.source_type == "formula":
+            got = self._formula_target(m, unit, p, stack, own, label)
+            if got is not None:
+                return got
         time_agg = "avg" if m.source_type == "formula" else m.time_agg
         v = from_own(own, self.spans[p.label], label, time_agg, self._weights(m, unit)) if own else None
         if v is not None:
             return v
-        if m.source_type == "formula":
-            got, _, _ = self._formula(m, unit, p, stack, self.target)
-            if got is not None:
-                return got
         if m.org_agg == "sum":
             zone = self._targets_below(m.code)
             kids = [t for c in self.tree.children.get(unit, [])
@@ -324,6 +323,27 @@ class _Engine:
             if kids:
                 return float(sum(kids))
         return None
+
+    def _formula_target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...], own: dict[str, float],
+                        label: str | None) -> float | None:
+        """A formula's target: one set for exactly this period wins. A coarser one set for the
+        unit keeps its level and takes the shape of the components' targets: × f(here) / f(there),
+        so a yearly 40 % margin stays 40 % in each month, while a yearly revenue per employee
+        becomes a month's share of it. Without a coarser one: the formula over the components'
+        targets; else None (the caller repeats what it can)."""
+        if label is not None and label in own:
+            return own[label]
+        here, _, _ = self._formula(m, unit, p, stack, self.target)
+        span = {x.label for x in self.spans[p.label]}
+        for coarse_label, v in sorted(own.items(), key=lambda kv: len(_months(kv[0]))):
+            if span < _months(coarse_label) or (self.ytd and span <= _months(coarse_label)):
+                coarse = parse_period(coarse_label)
+                self.spans.setdefault(coarse.label, coarse.months())
+                there, _, _ = self._formula(m, unit, coarse, stack, self.target)
+                if here is not None and there:
+                    return v * here / there
+                return None  # the caller repeats the coarser target
+        return here
 
     def _weights(self, m: Metric, unit: str) -> Weights | None:
         """How a coarser target of `m` spreads over months for `unit` (None: evenly)."""

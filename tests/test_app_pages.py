@@ -1,0 +1,122 @@
+"""Every page through Streamlit's AppTest on the demo company: renders without exception, the
+numbers on screen are the engine's, drill-down and breadcrumbs move the place, the language
+switch changes the labels, and no raw string key or NaN reaches the screen."""
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi_core import cockpit, org
+from kpi_core import format as fmt
+from kpi_core.i18n import STRINGS
+from kpi_core.warehouse import open_warehouse
+
+from .conftest import DEMO_TODAY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def app(demo_template, monkeypatch):
+    monkeypatch.setenv("KPI_WAREHOUSE", str(demo_template))
+    monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    return at
+
+
+def texts(at) -> list[str]:
+    out = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "error",
+                                "warning") for e in getattr(at, kind)]
+    out += [m.label for m in at.metric] + [str(m.value) for m in at.metric] + [b.label for b in at.button]
+    return [str(x) for x in out]
+
+
+def no_raw_keys_or_nan(at) -> None:
+    shown = texts(at)
+    keys = set(STRINGS)
+    assert not [s for s in shown if s in keys], "a string key shown instead of its text"
+    assert not [s for s in shown if re.search(r"\b(nan|NaN|None|inf)\b", s)], shown
+
+
+def test_cockpit_shows_the_engines_numbers(app, demo_template):
+    app.query_params["org"] = "D1"
+    app.query_params["period"] = "2026-10"
+    app.run()
+    assert not app.exception
+    wh = open_warehouse(demo_template)
+    data = cockpit.build(wh, org.tree(wh), "D1", "2026-10", today=DEMO_TODAY)
+    shown = {m.label: m.value for m in app.metric}
+    m = data.metrics["revenue"]
+    assert shown[m.name] == fmt.value(data.cards["revenue"].cell.actual, m.unit, "zh")
+    assert shown["综合得分"] == fmt.score(data.score)
+    assert app.title[0].value.endswith(org.tree(wh).units["D1"].name)
+    no_raw_keys_or_nan(app)
+
+
+def test_drill_down_and_back_by_breadcrumb(app):
+    app.run()
+    assert app.title[0].value.endswith("华锐智能制造集团")
+    app.button(key="down_D1").click().run()
+    assert app.query_params["org"] == ["D1"] or app.session_state["org"] == "D1"
+    first_dept = next(b.key for b in app.button if b.key and b.key.startswith("down_"))
+    app.button(key=first_dept).click().run()
+    assert app.session_state["org"] == first_dept.removeprefix("down_")
+    app.button(key="crumb_HQ").click().run()
+    assert app.session_state["org"] == "HQ"
+    # period drill: year -> quarter -> month, and back up
+    app.session_state["period"] = "2026"
+    app.run()
+    app.button(key="pdown_2026-Q2").click().run()
+    assert app.session_state["period"] == "2026-Q2"
+    app.button(key="pdown_2026-05").click().run()
+    assert app.session_state["period"] == "2026-05"
+    app.button(key="pcrumb_2026").click().run()
+    assert app.session_state["period"] == "2026"
+    assert not app.exception
+
+
+def test_a_bad_link_falls_back_with_a_message(app):
+    app.query_params["org"] = "NOPE"
+    app.query_params["period"] = "2026-13"
+    app.run()
+    assert not app.exception
+    assert app.session_state["org"] == "HQ"
+    assert len(app.toast) == 2
+
+
+def test_english_switch_changes_the_labels(app):
+    app.run()
+    assert app.title[0].value.startswith("驾驶舱")
+    app.sidebar.radio[0].set_value("en").run()
+    assert app.title[0].value.startswith("Cockpit")
+    assert "Overall score" in [m.label for m in app.metric]
+    no_raw_keys_or_nan(app)
+
+
+@pytest.mark.parametrize("page", ["views/upload.py", "views/metrics.py", "views/targets.py", "views/admin.py"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_other_pages_render(app, page, lang):
+    app.query_params["lang"] = lang
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception
+    no_raw_keys_or_nan(app)
+
+
+def test_metric_center_refuses_a_bad_edit_and_names_the_problem(app):
+    app.run()
+    app.switch_page("views/metrics.py").run()
+    area = next(a for a in app.text_area if a.key and a.key.startswith("edit_"))
+    area.set_value("code: active_customers\nname: X\nsource: {formula: no_such_metric / revenue}")
+    next(b for b in app.button if b.label == "检查" and b.form_id and b.form_id.startswith("edit_")).click().run()
+    assert any("no_such_metric" in m.value for m in [*app.markdown, *app.error])
+
+
+def test_settings_need_a_reason(app):
+    app.run()
+    app.switch_page("views/admin.py").run()
+    next(b for b in app.button if b.label == "保存").click().run()
+    assert any("请填写原因" in e.value for e in app.error)

@@ -1,0 +1,155 @@
+"""The app in headless Chromium against `streamlit run` on a free port, on a copy of the demo
+company: a team lead's upload (errors first, then a fixed file, then the cockpit shows it), an
+executive's drill-down by clicking and back by breadcrumb, and the English switch. Screenshots
+go to test-artifacts/browser/."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEMO_TODAY
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+EXAMPLES = ROOT / "data" / "examples"
+
+
+def _need(ok: bool, why: str) -> None:
+    if not ok:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{why} (CI=true: browser tests must run)")
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def server(demo_template, tmp_path_factory):
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it as root with apt)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _need(False, "the playwright package is missing (requirements-dev.txt)")
+    path = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    shutil.copyfile(demo_template, path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "KPI_WAREHOUSE": str(path), "KPI_TODAY": DEMO_TODAY.isoformat()}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1600}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    yield pg
+    ctx.close()
+
+
+def shot(pg, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.5)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def title(pg) -> str:
+    return pg.locator("h1").first.inner_text()
+
+
+def wait_title(pg, text: str) -> None:
+    pg.wait_for_function("t => document.querySelector('h1') && document.querySelector('h1').innerText.includes(t)",
+                         arg=text)
+
+
+def test_team_lead_uploads_sees_errors_fixes_and_the_cockpit_shows_it(server, page):
+    page.goto(f"{server}/?org=D1-SAL-T1&period=2026-10")
+    wait_title(page, "华东销售一组")
+    page.get_by_role("tab", name="平衡计分卡").click()
+    page.get_by_text(re.compile(r"在岗人数: 9 \(")).wait_for()  # headcount before the upload
+    page.goto(f"{server}/upload?org=D1-SAL")
+    wait_title(page, "数据上报")
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploader.set_input_files(str(EXAMPLES / "broken_actuals.xlsx"))
+    page.get_by_text(re.compile(r"有 \d+ 处错误")).wait_for()
+    assert page.get_by_text(re.compile(r"有 11 处错误，未写入任何数据")).count() == 1
+    page.get_by_text("下载标注了错误的文件").wait_for()
+    shot(page, "a1_upload_errors")
+    uploader.set_input_files(str(EXAMPLES / "团队月度实绩_宽表_2026.xlsx"))
+    page.get_by_role("button", name="确认写入").wait_for()
+    assert page.get_by_text(re.compile(r"将有 55 个单元格变化")).count() == 1
+    shot(page, "a2_upload_preview")
+    page.get_by_role("button", name="确认写入").click()
+    page.get_by_text(re.compile(r"已写入批次 \d+")).first.wait_for()
+    shot(page, "a3_uploaded")
+    page.goto(f"{server}/?org=D1-SAL-T1&period=2026-10")
+    wait_title(page, "华东销售一组")
+    page.get_by_role("tab", name="平衡计分卡").click()
+    page.get_by_text(re.compile(r"在岗人数: 15 \(")).wait_for()  # the uploaded October headcount
+    shot(page, "a4_cockpit_after_upload")
+
+
+def test_executive_drills_by_clicking_and_back_by_breadcrumb(server, page):
+    page.goto(server)
+    wait_title(page, "华锐智能制造集团")
+    shot(page, "b1_company")
+    for unit in ("华东销售事业部", "华东销售部", "华东销售一组"):
+        page.get_by_role("button", name=f"↓ {unit}").click()
+        wait_title(page, unit)
+    assert "org=D1-SAL-T1" in page.url
+    shot(page, "b2_team")
+    page.get_by_role("button", name="华锐智能制造集团").click()
+    wait_title(page, "华锐智能制造集团")
+    assert "org=HQ" in page.url
+    # the period too: from the month to its year, then down to a quarter
+    page.get_by_role("button", name="2026", exact=True).click()
+    page.get_by_role("button", name="2026-Q3").click()
+    page.wait_for_url(re.compile(r"period=2026-Q3"))
+    shot(page, "b3_back_to_company")
+
+
+def test_switching_to_english_changes_the_labels(server, page):
+    page.goto(server)
+    wait_title(page, "驾驶舱")
+    page.get_by_text("English").click()
+    wait_title(page, "Cockpit")
+    assert page.get_by_text("Overall score").count() >= 1
+    assert page.get_by_text("Headline KPIs").count() == 1
+    shot(page, "c1_english")
+    assert "lang=en" in page.url
