@@ -224,6 +224,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "no_profiles": {"zh": "还没有自定义分解曲线（内置：平均、按上年占比）。用 `python -m kpi_core phasing set` 添加。",
                     "en": "No custom profiles (built in: even, last year's shares). Add one with "
                           "`python -m kpi_core phasing set`."},
+    # drill-through
+    "drill_through": {"zh": "数据明细", "en": "Drill-through"},
+    "value_source": {"zh": "数值来源", "en": "Value from"},
+    "value_source_reported": {"zh": "本单元上报", "en": "reported by the unit"},
+    "value_source_rolled_up": {"zh": "由下级汇总", "en": "rolled up from the units below"},
+    "value_source_dataset": {"zh": "由数据集计算", "en": "computed from the dataset"},
+    "value_source_computed": {"zh": "由公式计算", "en": "computed by the formula"},
+    "uploaded_values": {"zh": "上报的数值（含下级）及其批次", "en": "Uploaded values (units below included) and "
+                        "their batches"},
+    "nothing_uploaded": {"zh": "本期没有上报数值。", "en": "Nothing was uploaded for this period."},
+    "dataset_rows": {"zh": "数据集明细：共 {n} 行，显示前 {shown} 行", "en": "Dataset rows: {n} in all, the first "
+                     "{shown} shown"},
+    "components": {"zh": "公式组成", "en": "Formula parts"},
+    "targets_set": {"zh": "设定的目标及其批次", "en": "Targets set, and their batches"},
 }
 
 
@@ -231,3 +245,29 @@ def t(key: str, lang: str) -> str:
     """The string for `key` in `lang`, falling back to Chinese, then the key itself."""
     entry = STRINGS.get(key, {})
     return entry.get(lang) or entry.get("zh") or key
+
+
+# The engine writes each status rule in English; these patterns give the Chinese.
+_RULES_ZH = [
+    (r"^attainment (\S+) ≥ green threshold (\S+)$", r"达成率 \1 ≥ 达标阈值 \2"),
+    (r"^attainment (\S+) ≥ amber threshold (\S+), below green (\S+)$", r"达成率 \1 ≥ 预警阈值 \2，低于达标阈值 \3"),
+    (r"^attainment (\S+) below amber threshold (\S+)$", r"达成率 \1 低于预警阈值 \2"),
+    (r"^zero target met \((.+)\)$", r"零目标已达成（\1）"),
+    (r"^zero target missed \((.+) is not (.+)\)$", r"零目标未达成（\1 不满足 \2）"),
+    (r"^target (\S+) is too close to 0 for an attainment$", r"目标 \1 过于接近 0，无法计算达成率"),
+    (r"^no actual value$", "没有实际值"),
+    (r"^no target range$", "没有目标区间"),
+    (r"^no target$", "没有目标"),
+]
+
+
+def rule_text(rule: str, lang: str) -> str:
+    """A status rule in the UI language."""
+    import re
+
+    if lang != "zh" or not rule:
+        return rule
+    for pattern, repl in _RULES_ZH:
+        if re.match(pattern, rule):
+            return re.sub(pattern, repl, rule)
+    return rule

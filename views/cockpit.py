@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core import cockpit as ck
+from kpi_core import drillthrough
 from kpi_core import format as fmt
 from kpi_core.errors import WarehouseBusy
 from views.common import (
@@ -16,13 +17,16 @@ from views.common import (
     goto,
     metric_name,
     place_widgets,
+    rule,
     status_text,
     t,
+    target_text,
     today,
     tree,
     unit_label,
     value,
     version,
+    warehouse,
 )
 
 
@@ -58,10 +62,10 @@ def card(c: ck.Card, m) -> None:
         spark = [x.actual for x in c.series if fmt.finite(x.actual)]
         st.metric(metric_name(m), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
                   delta_color="normal" if good_up else "inverse", chart_data=spark or None, chart_type="area",
-                  delta_description=t("vs_previous"), help=cell.rule or None)
+                  delta_description=t("vs_previous"), help=rule(cell.rule) or None)
         st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
         yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
-        st.caption(f"{t('target')}: {value(cell.target, m.unit)} · {t('attainment')}: {fmt.percent(cell.attainment)}"
+        st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: {fmt.percent(cell.attainment)}"
                    f" · {t('vs_last_year')}: {yoy}")
 
 
@@ -114,7 +118,7 @@ def bsc(data: ck.Cockpit) -> None:
                 c = data.cards[code].cell
                 m = data.metrics[code]
                 st.markdown(f"{STATUS_STYLE[c.status][1]} {metric_name(m)}: {value(c.actual, m.unit)} "
-                            f"({fmt.percent(c.attainment)})", help=c.rule or None)
+                            f"({fmt.percent(c.attainment)})", help=rule(c.rule) or None)
 
 
 def red_list(data: ck.Cockpit, tr) -> None:
@@ -124,10 +128,66 @@ def red_list(data: ck.Cockpit, tr) -> None:
     rows = [{t("org_unit"): unit_label(tr, r.org), t("metric"): metric_name(data.metrics[r.metric]),
              t("red_since"): (t("since_or_earlier", p=r.since) if r.earlier else r.since),
              t("actual"): value(r.cell.actual, data.metrics[r.metric].unit),
-             t("target"): value(r.cell.target, data.metrics[r.metric].unit),
-             t("attainment"): fmt.percent(r.cell.attainment), t("rule"): r.cell.rule}
+             t("target"): target_text(r.cell, data.metrics[r.metric]),
+             t("attainment"): fmt.percent(r.cell.attainment), t("rule"): rule(r.cell.rule)}
             for r in data.red]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def behind_data(data_version: int, metric: str, org: str, period: str):
+    return drillthrough.behind(warehouse(), metric, org, period)
+
+
+def drill_through(data: ck.Cockpit, tr) -> None:
+    """The rows behind one of this place's numbers, and the rule that coloured it."""
+    codes = data.perspectives_order()
+    code = st.selectbox(t("metric"), codes, format_func=lambda c: metric_name(data.metrics[c]), key="dt_metric")
+    m = data.metrics[code]
+    b = behind_data(version(), code, data.org, data.period)
+    c = b.cell
+    cols = st.columns(4)
+    cols[0].metric(t("actual"), value(c.actual, m.unit))
+    cols[1].metric(t("target"), target_text(c, m))
+    cols[2].metric(t("attainment"), fmt.percent(c.attainment))
+    cols[3].markdown(f"{t('status')}\n\n{status_text(c.status)}")
+    st.markdown(f"**{t('rule')}**: {rule(c.rule) or '—'}")
+    if c.source:
+        st.caption(f"{t('value_source')}: {t('value_source_' + c.source)}" + (f" · {c.note}" if c.note else ""))
+    elif c.note:
+        st.caption(c.note)
+    if b.kind == "manual":
+        st.markdown(f"**{t('uploaded_values')}**")
+        if b.facts:
+            st.dataframe(pd.DataFrame([{t("org_unit"): unit_label(tr, f["org"]), t("period"): f["period"],
+                                        t("actual"): value(f["value"], m.unit), t("col_id"): f["batch"],
+                                        t("col_source"): f["file"], t("col_row"): f["source_row"],
+                                        t("col_user_name"): f["by"],
+                                        t("col_created_at"): f["at"].strftime("%Y-%m-%d %H:%M")} for f in b.facts]),
+                         hide_index=True, width="stretch", placeholder="—", key="dt_facts")
+        else:
+            st.caption(t("nothing_uploaded"))
+    elif b.kind == "dataset":
+        st.markdown(f"**{t('dataset_rows', n=b.rows_total, shown=len(b.rows))}**")
+        st.code(f"{m.source.dataset}: {m.source.measure}" + (f" WHERE {m.source.filter}" if m.source.filter else ""),
+                language="sql")
+        if b.rows:
+            st.dataframe(pd.DataFrame(b.rows), hide_index=True, width="stretch", placeholder="—", key="dt_rows")
+    else:
+        st.markdown(f"**{t('components')}**: `{m.source.formula}`")
+        st.dataframe(pd.DataFrame([{t("metric"): metric_name(data.metrics[x.metric]) if x.metric in data.metrics
+                                    else x.metric, t("actual"): value(x.actual, data.metrics[x.metric].unit
+                                                                      if x.metric in data.metrics else None),
+                                    t("target"): value(x.target, data.metrics[x.metric].unit
+                                                       if x.metric in data.metrics else None)}
+                                   for x in b.components]), hide_index=True, width="stretch", placeholder="—",
+                     key="dt_parts")
+    if b.targets:
+        st.markdown(f"**{t('targets_set')}**")
+        st.dataframe(pd.DataFrame([{t("period"): f["period"], t("target"): value(f["value"], m.unit),
+                                    t("col_id"): f["batch"], t("col_source"): f["file"], t("col_user_name"): f["by"],
+                                    t("col_created_at"): f["at"].strftime("%Y-%m-%d %H:%M")} for f in b.targets]),
+                     hide_index=True, width="stretch", placeholder="—", key="dt_targets")
 
 
 def page() -> None:
@@ -156,13 +216,16 @@ def page() -> None:
     for i, code in enumerate(data.headline):
         with cols[i % 4]:
             card(data.cards[code], data.metrics[code])
-    tab_heat, tab_bsc, tab_red = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red")])
+    tab_heat, tab_bsc, tab_red, tab_dt = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red"),
+                                                  t("drill_through")])
     with tab_heat:
         heat_map(data, tr)
     with tab_bsc:
         bsc(data)
     with tab_red:
         red_list(data, tr)
+    with tab_dt:
+        drill_through(data, tr)
 
 
 page()

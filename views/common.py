@@ -12,6 +12,7 @@ import streamlit as st
 
 from kpi_core import cockpit, dictionary, org
 from kpi_core import format as fmt
+from kpi_core.i18n import rule_text
 from kpi_core.i18n import t as _t
 from kpi_core.org import OrgTree
 from kpi_core.periods import parse_period
@@ -86,6 +87,17 @@ def status_text(status: str) -> str:
 
 def value(v, unit) -> str:
     return fmt.value(v, unit, lang())
+
+
+def target_text(cell, m) -> str:
+    """The target as shown: a range for in-range metrics, else the value."""
+    if m.direction == "in_range" and m.range:
+        return f"{value(m.range.low, m.unit)} – {value(m.range.high, m.unit)}"
+    return value(cell.target, m.unit)
+
+
+def rule(text: str) -> str:
+    return rule_text(text, lang())
 
 
 def goto(**params) -> None:
