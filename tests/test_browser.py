@@ -129,7 +129,12 @@ def test_executive_drills_by_clicking_and_back_by_breadcrumb(server, page):
     page.goto(server)
     wait_title(page, "华锐智能制造集团")
     shot(page, "b1_company")
-    for unit in ("华东销售事业部", "华东销售部", "华东销售一组"):
+    # a click on the heat map: the first column is the first division
+    heat = page.locator('[data-testid="stVegaLiteChart"]').first
+    heat.locator(".mark-rect path").first.click()
+    wait_title(page, "华东销售事业部")
+    assert "org=D1" in page.url
+    for unit in ("华东销售部", "华东销售一组"):
         page.get_by_role("button", name=f"↓ {unit}").click()
         wait_title(page, unit)
     assert "org=D1-SAL-T1" in page.url

@@ -97,11 +97,14 @@ def heat_map(data: ck.Cockpit, tr) -> None:
                  alt.Tooltip("status:N", title=t("status"))]).add_params(pick)
     text = base.mark_text(fontSize=11).encode(text="symbol:N")
     chart = (rect + text).properties(height=22 * len(data.perspectives_order()) + 40)
-    event = st.altair_chart(chart, on_select="rerun", selection_mode="unit", key="heat", width="stretch")
-    chosen = (event.selection.get("unit") or [{}])[0].get("code") if event else None
-    if chosen and chosen in tr and chosen != data.org:
-        goto(org=chosen)
-        st.rerun()
+
+    def clicked() -> None:  # runs before the rerun, so the unit filter may still change
+        picked = st.session_state["heat"].selection.get("unit") or []
+        code = picked[0].get("code") if picked else None
+        if code in tr and code != data.org:
+            goto(org=code)
+
+    st.altair_chart(chart, on_select=clicked, selection_mode="unit", key="heat", width="stretch")
     st.caption(t("heat_hint"))
     row = st.container(horizontal=True, key="drill_buttons")
     for child in data.children:
