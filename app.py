@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import streamlit as st
 
+from kpi_core import prefs
 from kpi_core.i18n import LANGS
-from views.common import t
+from views.common import t, warehouse
 
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
 
 
-if "lang" not in st.session_state:  # a shared link may carry the language
-    st.session_state["lang"] = st.query_params.get("lang") if st.query_params.get("lang") in LANGS else "zh"
+def user() -> str:
+    """The signed-in user (the local admin until login exists)."""
+    return st.session_state.get("user", "admin")
+
+
+def remember_lang() -> None:
+    prefs.put(warehouse(), user(), "lang", st.session_state["lang"])
+
+
+if "lang" not in st.session_state:  # a shared link may carry the language; else the user's own
+    asked = st.query_params.get("lang")
+    st.session_state["lang"] = asked if asked in LANGS else (prefs.get(warehouse(), user(), "lang") or "zh")
 with st.sidebar:
     # A fixed label: a label that changed with the language would make Streamlit see a new widget.
-    st.radio("语言 / Language", LANGS, key="lang", horizontal=True,
+    st.radio("语言 / Language", LANGS, key="lang", horizontal=True, on_change=remember_lang,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
 st.query_params["lang"] = st.session_state["lang"]
 

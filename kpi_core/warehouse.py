@@ -96,8 +96,9 @@ class Warehouse:
             con.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write transaction that bumps the data version; all or nothing."""
+    def transaction(self, *, bump: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction that bumps the data version (unless `bump` is False: a write no
+        number depends on, such as a user's language); all or nothing."""
         with self.connect() as con:
             if getattr(self._local, "in_tx", False):
                 yield con
@@ -106,10 +107,11 @@ class Warehouse:
             self._local.in_tx = True
             try:
                 yield con
-                con.execute(
-                    "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                    "WHERE key = 'data_version'"
-                )
+                if bump:
+                    con.execute(
+                        "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                        "WHERE key = 'data_version'"
+                    )
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -18,11 +18,25 @@ from .conftest import DEMO_TODAY
 pytestmark = pytest.mark.slow
 
 
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def app_warehouse(demo_template, tmp_path_factory):
+    """A copy of the demo: the pages write (the language a user chose, settings, edits)."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("app") / "demo.duckdb"
+    shutil.copyfile(demo_template, path)
+    return path
+
+
 @pytest.fixture
-def app(demo_template, monkeypatch):
-    monkeypatch.setenv("KPI_WAREHOUSE", str(demo_template))
+def app(app_warehouse, monkeypatch):
+    monkeypatch.setenv("KPI_WAREHOUSE", str(app_warehouse))
     monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = "zh"
     return at
 
 
@@ -40,12 +54,12 @@ def no_raw_keys_or_nan(at) -> None:
     assert not [s for s in shown if re.search(r"\b(nan|NaN|None|inf)\b", s)], shown
 
 
-def test_cockpit_shows_the_engines_numbers(app, demo_template):
+def test_cockpit_shows_the_engines_numbers(app, app_warehouse):
     app.query_params["org"] = "D1"
     app.query_params["period"] = "2026-10"
     app.run()
     assert not app.exception
-    wh = open_warehouse(demo_template)
+    wh = open_warehouse(app_warehouse)
     data = cockpit.build(wh, org.tree(wh), "D1", "2026-10", today=DEMO_TODAY)
     shown = {m.label: m.value for m in app.metric}
     m = data.metrics["revenue"]
@@ -86,13 +100,19 @@ def test_a_bad_link_falls_back_with_a_message(app):
     assert len(app.toast) == 2
 
 
-def test_english_switch_changes_the_labels(app):
+def test_english_switch_changes_the_labels_and_is_remembered(app, app_warehouse):
     app.run()
     assert app.title[0].value.startswith("驾驶舱")
     app.sidebar.radio[0].set_value("en").run()
     assert app.title[0].value.startswith("Cockpit")
     assert "Overall score" in [m.label for m in app.metric]
     no_raw_keys_or_nan(app)
+    again = AppTest.from_file(APP, default_timeout=180)  # a new session, no language in the link
+    again.run()
+    assert again.title[0].value.startswith("Cockpit")
+    from kpi_core import prefs
+
+    prefs.put(open_warehouse(app_warehouse), "admin", "lang", "zh")
 
 
 @pytest.mark.parametrize("page", ["views/upload.py", "views/metrics.py", "views/targets.py", "views/admin.py"])

@@ -14,7 +14,7 @@ from kpi_core import settings
 from kpi_core.engine import phasing
 from kpi_core.errors import KpiError, WarehouseBusy
 from kpi_core.org import import_org
-from views.common import t, tree, version, warehouse
+from views.common import labels, t, tree, version, warehouse
 
 
 def org_section(tr) -> None:
@@ -56,8 +56,9 @@ def settings_section() -> None:
     current = settings.all_settings(warehouse())
     with st.form("settings_form"):
         c1, c2, c3 = st.columns(3)
+        shown = labels({m: t("month_n", m=m) for m in range(1, 13)})
         fy = c1.selectbox(t("setting_fiscal_year_start"), list(range(1, 13)),
-                          index=int(current["fiscal_year_start"]) - 1, format_func=lambda m: t("month_n", m=m))
+                          index=int(current["fiscal_year_start"]) - 1, format_func=shown)
         green = c2.number_input(t("setting_default_green"), value=float(current["default_green"]), step=0.05,
                                 format="%.2f")
         amber = c3.number_input(t("setting_default_amber"), value=float(current["default_amber"]), step=0.05,

@@ -15,6 +15,7 @@ from views.common import (
     STATUS_STYLE,
     cockpit_data,
     goto,
+    labels,
     metric_name,
     place_widgets,
     rule,
@@ -145,7 +146,8 @@ def behind_data(data_version: int, metric: str, org: str, period: str):
 def drill_through(data: ck.Cockpit, tr) -> None:
     """The rows behind one of this place's numbers, and the rule that coloured it."""
     codes = data.perspectives_order()
-    code = st.selectbox(t("metric"), codes, format_func=lambda c: metric_name(data.metrics[c]), key="dt_metric")
+    shown = labels({c: metric_name(data.metrics[c]) for c in codes})
+    code = st.selectbox(t("metric"), codes, format_func=shown, key="dt_metric")
     m = data.metrics[code]
     b = behind_data(version(), code, data.org, data.period)
     c = b.cell

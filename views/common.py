@@ -100,6 +100,12 @@ def rule(text: str) -> str:
     return rule_text(text, lang())
 
 
+def labels(shown: dict):
+    """A format_func over labels made now, in this render's language: widget labels must not
+    look the language up later (Streamlit may format an option outside the script run)."""
+    return lambda v: shown.get(v, str(v))
+
+
 def goto(**params) -> None:
     """Move to another place: the URL's query parameters change and the page reruns."""
     for k, v in params.items():

@@ -8,7 +8,7 @@ import streamlit as st
 
 from kpi_core import catalog, dictionary
 from kpi_core.errors import KpiError, ValidationFailed, WarehouseBusy
-from views.common import metric_name, metrics, t, version, warehouse
+from views.common import labels, metric_name, metrics, t, version, warehouse
 
 NEW_METRIC = """code: new_metric
 name: 新指标
@@ -37,7 +37,7 @@ def browse(ms: dict) -> str | None:
     for col, name in zip((c2, c3, c4, c5), catalog.FACETS, strict=True):
         values = catalog.facet_values(ms, name)
         facets[name] = col.selectbox(t("facet_" + name), [None, *values], key=f"mc_{name}",
-                                     format_func=lambda v, n=name: facet_label(n, v))
+                                     format_func=labels({v: facet_label(name, v) for v in [None, *values]}))
     codes = catalog.search(ms, text, **facets)
     st.caption(t("n_metrics", n=len(codes), total=len(ms)))
     if not codes:

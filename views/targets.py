@@ -9,7 +9,19 @@ import streamlit as st
 from kpi_core import planning
 from kpi_core.engine.cascade import cascade
 from kpi_core.errors import KpiError, WarehouseBusy
-from views.common import metric_name, metrics, place_widgets, t, today, tree, unit_label, value, version, warehouse
+from views.common import (
+    labels,
+    metric_name,
+    metrics,
+    place_widgets,
+    t,
+    today,
+    tree,
+    unit_label,
+    value,
+    version,
+    warehouse,
+)
 
 METHODS = ("equal", "last_year", "headcount", "weights")
 
@@ -71,8 +83,10 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
         st.info(t("no_children"))
         return
     c1, c2, c3 = st.columns(3)
-    code = c1.selectbox(t("metric"), list(ms), format_func=lambda c: metric_name(ms[c]), key="cas_metric")
-    method = c2.selectbox(t("method"), METHODS, format_func=lambda m: t("method_" + m), key="cas_method")
+    shown = labels({c: metric_name(ms[c]) for c in ms})
+    code = c1.selectbox(t("metric"), list(ms), format_func=shown, key="cas_metric")
+    shown = labels({m: t("method_" + m) for m in METHODS})
+    method = c2.selectbox(t("method"), METHODS, format_func=shown, key="cas_method")
     uplift = c3.number_input(t("uplift"), min_value=0.5, max_value=3.0, value=1.0, step=0.01, key="cas_uplift")
     weights = None
     if method == "weights":

@@ -17,6 +17,7 @@ from kpi_core.imports.preview import preview
 from kpi_core.imports.report import write_error_workbook
 from kpi_core.imports.template import template
 from views.common import (
+    labels,
     metric_name,
     metrics,
     place_widgets,
@@ -40,7 +41,8 @@ def _kind_label(k: str) -> str:
 def template_section(tr, org: str) -> None:
     st.subheader(t("template_title"))
     c1, c2, c3 = st.columns([1, 1, 2])
-    kind = c1.radio(t("kind"), KINDS, format_func=_kind_label, key="tpl_kind", horizontal=True)
+    shown = labels({k: _kind_label(k) for k in KINDS})
+    kind = c1.radio(t("kind"), KINDS, format_func=shown, key="tpl_kind", horizontal=True)
     year = c2.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tpl_year")
     whole = c3.checkbox(t("whole_subtree"), key="tpl_subtree")
     data = template(warehouse(), kind, org, int(year), subtree=whole)
@@ -61,7 +63,8 @@ def _save(upload) -> Path:
 
 def upload_section(tr) -> None:
     st.subheader(t("upload_title"))
-    kind = st.radio(t("kind"), KINDS, format_func=_kind_label, key="up_kind", horizontal=True)
+    shown = labels({k: _kind_label(k) for k in KINDS})
+    kind = st.radio(t("kind"), KINDS, format_func=shown, key="up_kind", horizontal=True)
     upload = st.file_uploader(t("choose_file"), type=TYPES, key="up_file", help=t("upload_help"))
     if upload is None:
         st.caption(t("upload_empty"))
