@@ -271,3 +271,37 @@ def rule_text(rule: str, lang: str) -> str:
         if re.match(pattern, rule):
             return re.sub(pattern, repl, rule)
     return rule
+
+
+# Import problems are written in English by the importer; the commonest read in Chinese too.
+_PROBLEMS_ZH = [
+    (r"^duplicate: (.+) is also on row (.+)$", r"重复：\1 在第 \2 行也出现"),
+    (r"^unknown metric '(.+)'$", r"未知指标“\1”"),
+    (r"^unknown org unit '(.+)'$", r"未知组织单元“\1”"),
+    (r"^'(.+)' is not a number(.*)$", r"“\1”不是数字"),
+    (r"^period (\S+) is a (\S+), but (\S+) is reported by (\S+) \(frequency: \S+\)$",
+     r"期间 \1 的粒度与指标 \3 的上报频率（\4）不符"),
+    (r"^(\S+) is computed from dataset '(.+)'; its actuals cannot be uploaded$",
+     r"\1 由数据集“\2”计算得出，不能上报实际值"),
+    (r"^(\S+) is computed from formula (.+); its actuals cannot be uploaded$",
+     r"\1 由公式 \2 计算得出，不能上报实际值"),
+    (r"^value (\S+) is outside what (\S+) allows \((.+?)\) \(write (\S+) or (\S+) for a percentage\)$",
+     r"数值 \1 超出指标 \2 允许的范围（\3）；百分比请写 \4 或 \5"),
+    (r"^value (\S+) is outside what (\S+) allows \((.+?)\)$", r"数值 \1 超出指标 \2 允许的范围（\3）"),
+    (r"^period month (\d+) is not 1-12$", r"期间的月份 \1 不在 1-12 之间"),
+    (r"^period (.+) is not a period \(write 2025-03, 2025-Q1 or 2025\)$",
+     r"期间 \1 无法识别（请写 2025-03、2025-Q1 或 2025）"),
+    (r"^period is empty$", "期间为空"),
+]
+
+
+def problem_text(message: str, lang: str) -> str:
+    """An import problem in the UI language (English where no pattern knows it)."""
+    import re
+
+    if lang != "zh" or not message:
+        return message
+    for pattern, repl in _PROBLEMS_ZH:
+        if re.match(pattern, message):
+            return re.sub(pattern, repl, message)
+    return message

@@ -24,3 +24,26 @@ def test_rules_in_chinese(actual, target, direction, expected):
     rule = att.status(actual, target, direction).rule
     assert rule_text(rule, "zh") == expected
     assert rule_text(rule, "en") == rule
+
+
+def test_the_broken_example_file_reads_in_chinese(wh):
+    """Every problem in the broken example file has a Chinese text."""
+    from pathlib import Path
+
+    from kpi_core.i18n import problem_text
+    from kpi_core.imports.facts import import_facts
+
+    # the conftest company lacks the demo's codes; the messages are the kinds that matter
+    messages = ["duplicate: headcount / D1-SAL-T1 / 2026-01 is also on row 10", "unknown metric 'headcnt'",
+                "unknown org unit 'D9-XXX'", "'十二' is not a number",
+                "period 2026-Q1 is a quarter, but headcount is reported by month (frequency: month)",
+                "revenue is computed from dataset 'sales_orders'; its actuals cannot be uploaded",
+                "gross_margin is computed from formula gross_profit / revenue; its actuals cannot be uploaded",
+                "value 95 is outside what supplier_on_time_rate allows (0..1) (write 95% or 0.95 for a percentage)",
+                "period month 13 is not 1-12", "value -3 is outside what headcount allows (0..)"]
+    for m in messages:
+        zh = problem_text(m, "zh")
+        assert zh != m and not any(w in zh for w in ("unknown", "duplicate", "outside", "computed")), zh
+    r = import_facts(wh, "actuals", Path(__file__).resolve().parent.parent / "data/examples/broken_actuals.xlsx",
+                     dry_run=True)
+    assert r.errors and all(problem_text(e.message, "zh") for e in r.errors)

@@ -13,8 +13,9 @@ import streamlit as st
 from kpi_core import settings
 from kpi_core.engine import phasing
 from kpi_core.errors import KpiError, WarehouseBusy
+from kpi_core.i18n import problem_text
 from kpi_core.org import import_org
-from views.common import labels, t, tree, version, warehouse
+from views.common import labels, lang, t, tree, version, warehouse
 
 
 def org_section(tr) -> None:
@@ -42,7 +43,7 @@ def org_section(tr) -> None:
     if check.errors:
         st.error(t("errors_found", n=len(check.errors), file=upload.name))
         st.dataframe(pd.DataFrame([{t("col_row"): e.row or "", t("col_column"): e.column, t("col_value"): e.value,
-                                    t("col_message"): e.message} for e in check.errors]),
+                                    t("col_message"): problem_text(e.message, lang())} for e in check.errors]),
                      hide_index=True, width="stretch", placeholder="—", key="org_errors")
         return
     st.info(t("org_will_load", n=check.loaded))

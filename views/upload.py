@@ -12,12 +12,14 @@ import streamlit as st
 
 from kpi_core import batches
 from kpi_core.errors import KpiError, WarehouseBusy
+from kpi_core.i18n import problem_text
 from kpi_core.imports.facts import import_facts
 from kpi_core.imports.preview import preview
 from kpi_core.imports.report import write_error_workbook
 from kpi_core.imports.template import template
 from views.common import (
     labels,
+    lang,
     metric_name,
     metrics,
     place_widgets,
@@ -85,7 +87,7 @@ def upload_section(tr) -> None:
     if result.errors:
         st.error(t("errors_found", n=len(result.errors), file=upload.name))
         rows = [{t("col_row"): e.row if e.row is not None else "", t("col_column"): e.column,
-                 t("col_value"): e.value, t("col_message"): e.message} for e in result.errors]
+                 t("col_value"): e.value, t("col_message"): problem_text(e.message, lang())} for e in result.errors]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="error_table")
         out = path.with_name(path.stem + "_errors.xlsx")
         try:
