@@ -31,6 +31,7 @@ st.query_params["lang"] = st.session_state["lang"]
 
 page = st.navigation([
     st.Page("views/cockpit.py", title=t("cockpit"), icon=":material/speed:", default=True, url_path="cockpit"),
+    st.Page("views/boards.py", title=t("boards"), icon=":material/dashboard_customize:", url_path="boards"),
     st.Page("views/metrics.py", title=t("metric_center"), icon=":material/menu_book:", url_path="metrics"),
     st.Page("views/upload.py", title=t("upload"), icon=":material/upload_file:", url_path="upload"),
     st.Page("views/targets.py", title=t("targets_page"), icon=":material/flag:", url_path="targets"),

@@ -563,5 +563,53 @@ def scorecard_cmd(ctx, org, period, weights, pweights) -> None:
     _emit(ctx, data, "\n".join(lines))
 
 
+# --- boards ------------------------------------------------------------------------------------
+
+@main.group("boards")
+def boards_group() -> None:
+    """KPI boards as code: export them to YAML, apply YAML back, list them."""
+
+
+@boards_group.command("list")
+@_format_option
+@click.pass_context
+def boards_list(ctx) -> None:
+    from . import boards as boards_mod
+
+    rows = [{"code": b.code, "title": b.title, "owner": b.owner, "share": b.share, "tiles": len(b.tiles)}
+            for b in boards_mod.all_boards(_wh(ctx))]
+    _emit(ctx, rows, "\n".join(f"{r['code']:<24} {r['tiles']:>3} tiles  {r['share']:<9} {r['owner']:<12} {r['title']}"
+                               for r in rows) or "(no boards)")
+
+
+@boards_group.command("export")
+@click.option("--out", help="Write to this file instead of stdout.")
+@click.pass_context
+def boards_export(ctx, out: str | None) -> None:
+    from . import boards as boards_mod
+
+    text = boards_mod.export(_wh(ctx), out)
+    if out:
+        click.echo(f"boards written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@boards_group.command("apply")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def boards_apply(ctx, path: str, reason: str | None) -> None:
+    """Create or update the boards in a YAML file; all checked first, nothing saved on a problem."""
+    from pathlib import Path
+
+    from . import boards as boards_mod
+
+    saved = boards_mod.apply(_wh(ctx), Path(path).read_text(encoding="utf-8"), source=Path(path).name,
+                             user=_user(ctx), reason=reason)
+    _emit(ctx, saved, "\n".join(f"{code}: version {v}" for code, v in saved.items()))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

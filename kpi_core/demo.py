@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import yaml
 
-from . import datasets, dictionary, org
+from . import boards, datasets, dictionary, org
 from .demo_data import generate
 from .imports.tables import import_table
 from .warehouse import Warehouse
 
 Progress = Callable[[str, int, int], None]
+DEMO_BOARDS = Path(__file__).resolve().parent.parent / "data" / "demo" / "boards.yaml"
 
 
 def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress | None = None) -> dict:
@@ -42,11 +44,13 @@ def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress
         import_table(wh, "actuals", demo.actuals, source="demo: actuals")
         step("targets", 5, steps)
         import_table(wh, "targets", demo.targets, source="demo: targets")
+        boards.apply(wh, DEMO_BOARDS.read_text(encoding="utf-8"), source="demo boards", reason="demo company")
     step("done", steps, steps)
     return {
         "org_units": len(demo.org), "metrics": len(metrics),
         "datasets": {n: t.num_rows for n, t in demo.datasets.items()},
         "actuals": demo.actuals.num_rows, "targets": demo.targets.num_rows,
         "periods": f"{demo.first_period}..{demo.last_period}",
+        "boards": len(boards.all_boards(wh)),
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -1,0 +1,407 @@
+"""看板 Boards: open a board (live, cross-filtered), or build one — add tiles from a palette, pick
+metrics and a chart type, arrange by dragging or with the arrows, resize, duplicate, delete, undo
+— then save and share it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import streamlit as st
+
+from kpi_core import board_export, boards, tiles
+from kpi_core import format as fmt
+from kpi_core.boards import Board, Tile
+from kpi_core.cockpit import default_period
+from kpi_core.errors import KpiError, NotFound, ValidationFailed, WarehouseBusy
+from views.common import (
+    BADGE_COLOR,
+    labels,
+    lang,
+    metric_name,
+    metrics,
+    period_options,
+    status_text,
+    t,
+    today,
+    tree,
+    unit_label,
+    value,
+    version,
+    warehouse,
+)
+
+EDIT = "board_edit"      # the board being edited (its definition), in the session
+UNDO = "board_undo"      # earlier definitions, newest last
+CROSS = "board_cross"    # the cross-filter: {"org": code} from a click in a tile
+
+
+def _user() -> str:
+    return st.session_state.get("user", "admin")
+
+
+# --- editing state --------------------------------------------------------------------------------
+
+def _editing() -> Board | None:
+    raw = st.session_state.get(EDIT)
+    return Board.model_validate(json.loads(raw)) if raw else None
+
+
+def _change(board: Board) -> None:
+    """Keep the new definition; the old one goes on the undo stack."""
+    if st.session_state.get(EDIT):
+        st.session_state.setdefault(UNDO, []).append(st.session_state[EDIT])
+        del st.session_state[UNDO][:-30]
+    st.session_state[EDIT] = json.dumps(board.definition(), ensure_ascii=False)
+
+
+def _undo() -> None:
+    if st.session_state.get(UNDO):
+        st.session_state[EDIT] = st.session_state[UNDO].pop()
+
+
+def _start_edit(board: Board) -> None:
+    st.session_state[EDIT] = json.dumps(board.definition(), ensure_ascii=False)
+    st.session_state[UNDO] = []
+
+
+def _stop_edit() -> None:
+    st.session_state.pop(EDIT, None)
+    st.session_state.pop(UNDO, None)
+
+
+def _relaid(board: Board, order: list[str]) -> Board:
+    """Tiles placed in `order`, keeping each one's row width; rows fill up to 12 columns."""
+    by_id = {tl.id: tl for tl in board.tiles}
+    placed, row, used = [], 0, 0
+    for i, tid in enumerate(order):
+        tile = by_id[tid]
+        if used + tile.place.width > 12 and used:
+            row, used = row + 1, 0
+        placed.append(tile.model_copy(update={"place": tile.place.model_copy(update={"row": row, "order": i})}))
+        used += tile.place.width
+    return board.model_copy(update={"tiles": placed})
+
+
+def _move(board: Board, tid: str, step: int) -> Board:
+    order = [tl.id for tl in board.ordered_tiles()]
+    i = order.index(tid)
+    j = max(0, min(len(order) - 1, i + step))
+    order[i], order[j] = order[j], order[i]
+    return _relaid(board, order)
+
+
+def _resize(board: Board, tid: str, width: int) -> Board:
+    tiles_ = [tl.model_copy(update={"place": tl.place.model_copy(update={"width": width})}) if tl.id == tid else tl
+              for tl in board.tiles]
+    return _relaid(board.model_copy(update={"tiles": tiles_}), [tl.id for tl in board.ordered_tiles()])
+
+
+def _duplicate(board: Board, tid: str) -> Board:
+    src = next(tl for tl in board.tiles if tl.id == tid)
+    copy = Tile.model_validate({**src.model_dump(), "id": boards.new_tile(src.type, src.metrics, text=src.text).id})
+    order = [tl.id for tl in board.ordered_tiles()]
+    order.insert(order.index(tid) + 1, copy.id)
+    return _relaid(board.model_copy(update={"tiles": [*board.tiles, copy]}), order)
+
+
+def _delete(board: Board, tid: str) -> Board:
+    kept = [tl for tl in board.tiles if tl.id != tid]
+    return _relaid(board.model_copy(update={"tiles": kept}), [tl.id for tl in sorted(
+        kept, key=lambda x: (x.place.row, x.place.order))])
+
+
+# --- viewing ---------------------------------------------------------------------------------------
+
+def _tile_labels() -> dict[str, str]:
+    return {k: t(k if k != "unit" else "org_unit") for k in ("unit", "metric", "period", "actual", "target",
+                                                              "attainment")}
+
+
+def _cross_clicked(key: str) -> None:
+    state = st.session_state.get(key)
+    picked = (state.selection.get("org") or []) if state else []
+    code = picked[0].get("org") if picked else None
+    if code:
+        st.session_state[CROSS] = {"org": code}
+
+
+def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> None:
+    with st.container(border=True, key=f"tile_{tile.id}"):
+        title = tile.title or ", ".join(metric_name(ms[c]) for c in tile.metrics if c in ms) or t("tile_" + tile.type)
+        if tile.title or tile.type != "kpi_card":  # a card's metric name is its label already
+            st.markdown(f"**{title}**")
+        if tile.type == "text":
+            st.text(tile.text or "")  # user text is shown as text, never as HTML or markdown
+            return
+        data = tiles.tile_data(warehouse(), board, tile, tr, today(), cross)
+        df = tiles.frame(data, ms, tr, lang())
+        if df.empty:
+            st.info(t("tile_empty"))
+            return
+        if tile.type == "kpi_card":
+            c = data.cells[0]
+            m = ms[c.metric]
+            prev = data.previous[0].actual if data.previous else None
+            delta = fmt.change(c.actual, prev, m.unit)
+            st.metric(metric_name(m), value(c.actual, m.unit), None if delta == fmt.DASH else delta,
+                      delta_color="inverse" if m.direction == "lower_is_better" else "normal")
+            st.badge(status_text(c.status), color=BADGE_COLOR[c.status])
+            st.caption(f"{t('target')}: {value(c.target, m.unit)} · {t('attainment')}: {fmt.percent(c.attainment)}")
+        elif tile.type == "table":
+            shown = df.pivot_table(index="unit", columns="metric", values="actual_text", aggfunc="first", sort=False)
+            status = df.pivot_table(index="unit", columns="metric", values="status", aggfunc="first", sort=False)
+            colours = {"green": "#d5f0e7", "amber": "#fbebc7", "red": "#f8d9c9"}
+            styled = shown.style.apply(lambda col: [f"background-color: {colours.get(status.at[i, col.name], '')}"
+                                                    for i in col.index], axis=0)
+            st.dataframe(styled, width="stretch", placeholder="—", key=f"table_{tile.id}")
+        else:
+            if tile.type == "ranking":
+                df = tiles.ranking(df, tile)
+            chart = tiles.chart(tile, df, _tile_labels())
+            if chart is None:
+                st.info(t("tile_empty"))
+            elif tile.type in ("bar_by_org", "ranking", "heatmap"):
+                key = f"chart_{tile.id}"
+                st.altair_chart(chart, on_select=lambda k=key: _cross_clicked(k), selection_mode="org", key=key,
+                                width="stretch")
+            else:
+                st.altair_chart(chart, width="stretch", key=f"chart_{tile.id}")
+        st.caption(f"{unit_label(tr, data.place.org)} · {data.place.period} · {stamp}")
+
+
+def render_board(board: Board, tr, ms) -> None:
+    cross = st.session_state.get(CROSS) or {}
+    if cross.get("org") in tr:
+        c1, c2 = st.columns([4, 1])
+        c1.info(t("cross_filter", unit=unit_label(tr, cross["org"])))
+        c2.button(t("clear_filter"), key="clear_cross", on_click=lambda: st.session_state.pop(CROSS, None))
+    at, latest = tiles.last_loaded(warehouse())
+    stamp = f"{tiles.freshness(at, dt.datetime.now(dt.UTC), lang())} · {t('latest_period')}: {latest or '—'}"
+    rows: dict[int, list[Tile]] = {}
+    for tile in board.ordered_tiles():
+        rows.setdefault(tile.place.row, []).append(tile)
+    for row in rows.values():
+        cols = st.columns([tl.place.width for tl in row])
+        for col, tile in zip(cols, row, strict=True):
+            with col:
+                render_tile(board, tile, tr, ms, cross, stamp)
+
+
+def filters_bar(board: Board, tr) -> Board:
+    """The board's unit, period and grain for this view (saved with the board when editing)."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    codes = tr.subtree(tr.root)
+    org = board.filters.org or tr.root
+    periods = period_options(today())
+    period = board.filters.period or default_period(today())
+    shown = labels({c: "\u3000" * tr.units[c].depth + unit_label(tr, c) for c in codes})
+    new_org = c1.selectbox(t("org_unit"), codes, index=codes.index(org) if org in codes else 0, format_func=shown,
+                           key=f"bf_org_{board.code}")
+    grains = ["month", "quarter", "year"]
+    new_grain = c3.selectbox(t("grain"), grains, index=grains.index(board.filters.grain),
+                             format_func=labels({g: t("grain_" + g) for g in grains}), key=f"bf_grain_{board.code}")
+    new_period = c2.selectbox(t("period"), periods, index=periods.index(period) if period in periods else 0,
+                              key=f"bf_period_{board.code}")
+    return board.model_copy(update={"filters": board.filters.model_copy(update={
+        "org": new_org, "period": new_period, "grain": new_grain})})
+
+
+# --- building --------------------------------------------------------------------------------------
+
+def palette(board: Board, ms) -> None:
+    with st.container(border=True, key="palette"):
+        st.markdown(f"**{t('add_tile')}**")
+        c1, c2 = st.columns([1, 3])
+        kind = c1.selectbox(t("tile_type"), boards.TILE_TYPES, key="pal_type",
+                            format_func=labels({k: t("tile_" + k) for k in boards.TILE_TYPES}))
+        if kind == "text":
+            c2.text_area(t("tile_text"), key="pal_text")
+        else:
+            c2.multiselect(t("metrics_pick"), list(ms), key="pal_metrics", placeholder=t("choose"),
+                           format_func=labels({c: metric_name(ms[c]) for c in ms}))
+        st.text_input(t("tile_title"), key="pal_title")
+        st.button(t("add"), type="primary", key="pal_add", on_click=_add_tile, args=(board,))
+        if st.session_state.get("pal_error"):
+            st.error(st.session_state.pop("pal_error"))
+
+
+def _add_tile(board: Board) -> None:
+    """The palette's choice as a new tile at the end; the palette is cleared for the next one."""
+    kind = st.session_state.get("pal_type", "kpi_card")
+    try:
+        tile = boards.new_tile(kind, list(st.session_state.get("pal_metrics") or []) if kind != "text" else [],
+                               title=(st.session_state.get("pal_title") or "").strip() or None,
+                               text=st.session_state.get("pal_text") if kind == "text" else None,
+                               place={"row": 99, "order": 99, "width": 12 if kind in ("heatmap", "table", "text")
+                                      else 6})
+    except (KpiError, ValueError) as exc:
+        msg = str(exc)
+        st.session_state["pal_error"] = msg.splitlines()[-2].strip() if "validation error" in msg else msg
+        return
+    new = board.model_copy(update={"tiles": [*board.tiles, tile]})
+    _change(_relaid(new, [tl.id for tl in board.ordered_tiles()] + [tile.id]))
+    st.session_state["pal_metrics"], st.session_state["pal_title"], st.session_state["pal_text"] = [], "", ""
+
+
+def arrange(board: Board, ms) -> None:
+    if not board.tiles:
+        return
+    st.markdown(f"**{t('arrange')}**")
+    ordered = board.ordered_tiles()
+    names = {tl.id: f"{t('tile_' + tl.type)} · {tl.title or ', '.join(metric_name(ms[c]) for c in tl.metrics)}"
+             f" [{tl.id}]" for tl in ordered}
+    try:
+        from streamlit_sortables import sort_items
+
+        dragged = sort_items([names[tl.id] for tl in ordered], key=f"sort_{len(st.session_state.get(UNDO, []))}")
+        ids = [next(i for i, n in names.items() if n == label) for label in dragged]
+        if ids != [tl.id for tl in ordered]:
+            _change(_relaid(board, ids))
+            st.rerun()
+    except ImportError:  # the fallback below always works
+        pass
+    for tl in ordered:
+        c = st.columns([4, 1, 1, 2, 1.5, 1.5])
+        c[0].markdown(names[tl.id])
+        if c[1].button("↑", key=f"up_{tl.id}", help=t("move_up")):
+            _change(_move(board, tl.id, -1))
+            st.rerun()
+        if c[2].button("↓", key=f"down_{tl.id}", help=t("move_down")):
+            _change(_move(board, tl.id, 1))
+            st.rerun()
+        width = c[3].select_slider(t("width"), options=list(range(2, 13)), value=max(2, tl.place.width),
+                                   key=f"w_{tl.id}_{tl.place.width}", label_visibility="collapsed")
+        if width != tl.place.width:
+            _change(_resize(board, tl.id, width))
+            st.rerun()
+        if c[4].button(t("duplicate"), key=f"dup_{tl.id}", icon=":material/content_copy:"):
+            _change(_duplicate(board, tl.id))
+            st.rerun()
+        if c[5].button(t("delete"), key=f"del_{tl.id}", icon=":material/delete:"):
+            _change(_delete(board, tl.id))
+            st.rerun()
+
+
+def save_form(board: Board, tr) -> None:
+    with st.form("board_save"):
+        c1, c2, c3 = st.columns([2, 1, 1])
+        title = c1.text_input(t("board_title"), board.title)
+        shares = ["private", "org", "everyone"]
+        share = c2.selectbox(t("sharing"), shares, index=shares.index(board.share),
+                             format_func=labels({s: t("share_" + s) for s in shares}))
+        codes = tr.subtree(tr.root)
+        share_org = c3.selectbox(t("share_org"), codes, index=codes.index(board.share_org) if board.share_org in codes
+                                 else 0, format_func=labels({c: unit_label(tr, c) for c in codes}))
+        refresh = st.selectbox(t("refresh"), [None, 30, 60, 300, 900], index=[None, 30, 60, 300, 900].index(
+            board.refresh_seconds) if board.refresh_seconds in (None, 30, 60, 300, 900) else 0,
+            format_func=labels({None: t("refresh_off"), 30: "30 s", 60: "1 min", 300: "5 min", 900: "15 min"}))
+        reason = st.text_input(t("reason"))
+        saved = st.form_submit_button(t("save_board"), type="primary")
+    if saved:
+        try:
+            final = Board.model_validate({**board.definition(), "title": title, "share": share,
+                                          "share_org": share_org if share == "org" else None,
+                                          "refresh_seconds": refresh})
+            v = boards.save(warehouse(), final, user=_user(), reason=reason or None)
+        except ValidationFailed as exc:
+            st.error(str(exc))
+            for p in exc.problems:
+                st.markdown(f"- {p}")
+            return
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["board"] = final.code
+        _stop_edit()
+        st.success(t("board_saved", code=final.code, v=v))
+        st.rerun()
+
+
+def new_board_form() -> None:
+    with st.form("new_board"):
+        c1, c2 = st.columns(2)
+        code = c1.text_input(t("board_code"), placeholder="my_board")
+        title = c2.text_input(t("board_title"))
+        if st.form_submit_button(t("create")):
+            try:
+                board = Board(code=code.strip(), title=title.strip() or code.strip(), owner=_user())
+            except ValueError as exc:
+                st.error(t("bad_board_code") if "code" in str(exc) else str(exc))
+                return
+            if code.strip() in {b.code for b in boards.all_boards(warehouse())}:
+                st.error(t("board_exists", code=code.strip()))
+                return
+            _start_edit(board)
+            st.rerun()
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+def page() -> None:
+    try:
+        v = version()
+    except WarehouseBusy:
+        st.warning(t("busy"))
+        return
+    tr = tree(v)
+    ms = metrics(v)
+    if tr.root is None or not ms:
+        st.info(t("empty_warehouse"))
+        return
+    editing = _editing()
+    visible = boards.visible(warehouse(), _user(), None, admin=True)
+    with st.sidebar:
+        codes = [b.code for b in visible]
+        if codes and not editing:
+            asked = st.query_params.get("board")
+            if st.session_state.get("board") not in codes:
+                st.session_state["board"] = asked if asked in codes else codes[0]
+            titles = {b.code: b.title for b in visible}
+            st.radio(t("boards"), codes, key="board", format_func=labels(titles))
+    if editing is not None:
+        st.title(f"{t('editing')} · {editing.title}")
+        c = st.columns([1, 1, 6])
+        c[0].button(t("undo"), key="undo", on_click=_undo, disabled=not st.session_state.get(UNDO))
+        c[1].button(t("cancel"), key="cancel_edit", on_click=_stop_edit)
+        filtered = filters_bar(editing, tr)
+        if filtered.filters != editing.filters:
+            _change(filtered)
+            st.rerun()
+        palette(editing, ms)
+        arrange(editing, ms)
+        save_form(editing, tr)
+        st.divider()
+        render_board(editing, tr, ms)
+        return
+    if not visible:
+        st.info(t("no_boards"))
+        new_board_form()
+        return
+    code = st.session_state["board"]
+    st.query_params["board"] = code
+    try:
+        board = boards.get(warehouse(), code)
+    except NotFound:
+        st.error(t("no_such_board", code=code))
+        return
+    head = st.columns([6, 1, 1, 1])
+    head[0].title(board.title)
+    head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,))
+    head[2].download_button(t("export_excel"), board_export.workbook(warehouse(), board, tr, ms, today(), lang()),
+                            file_name=f"{board.code}.xlsx", key="export_xlsx",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    with head[3].popover(t("new_board")):
+        new_board_form()
+    view = filters_bar(board, tr)
+
+    @st.fragment(run_every=board.refresh_seconds)
+    def live() -> None:
+        render_board(view, tree(version()), metrics(version()))
+
+    live()
+    st.caption(t("board_meta", owner=board.owner, share=t("share_" + board.share),
+                 refresh=f"{board.refresh_seconds} s" if board.refresh_seconds else t("refresh_off")))
+
+
+page()
