@@ -140,3 +140,44 @@ def test_settings_need_a_reason(app):
     app.switch_page("views/admin.py").run()
     next(b for b in app.button if b.label == "保存").click().run()
     assert any("请填写原因" in e.value for e in app.error)
+
+
+@pytest.mark.parametrize("code", ["executive_bsc", "sales", "quality_ops"])
+def test_each_demo_board_renders(app, code):
+    app.query_params["board"] = code
+    app.run()
+    app.switch_page("views/boards.py").run()
+    assert not app.exception
+    assert app.title[0].value.split(" ")[0] in {"集团平衡计分卡", "销售看板", "质量与运营"}
+    no_raw_keys_or_nan(app)
+
+
+def test_builder_adds_a_tile_undoes_and_saves(app, app_warehouse):
+    from kpi_core import boards
+
+    app.run()
+    app.switch_page("views/boards.py").run()
+    code = app.session_state["board"]
+    n = len(boards.get(open_warehouse(app_warehouse), code).tiles)
+    next(b for b in app.button if b.key == "edit_board").click().run()
+    assert app.title[0].value.startswith("编辑看板")
+    app.selectbox(key="pal_type").set_value("gauge")
+    app.multiselect(key="pal_metrics").set_value(["revenue"])
+    app.text_input(key="pal_title").set_value("收入仪表")
+    app.button(key="pal_add").click().run()
+    assert not app.exception
+    assert any("收入仪表" in m.value for m in app.markdown)
+    app.button(key="undo").click().run()
+    assert not any("收入仪表" in m.value for m in app.markdown)
+    app.button(key="pal_add").click().run()  # an empty palette: refused with a reason, nothing added
+    assert any("takes 1 metric" in e.value for e in app.error)
+    assert len(boards.get(open_warehouse(app_warehouse), code).tiles) == n  # nothing saved yet
+    app.selectbox(key="pal_type").set_value("gauge")
+    app.multiselect(key="pal_metrics").set_value(["revenue"])
+    app.text_input(key="pal_title").set_value("收入仪表")
+    app.button(key="pal_add").click().run()
+    next(ti for ti in app.text_input if ti.label == "原因").set_value("add a gauge")
+    next(b for b in app.button if b.label == "保存看板").click().run()
+    assert not app.exception
+    saved = boards.get(open_warehouse(app_warehouse), code)
+    assert len(saved.tiles) == n + 1 and saved.ordered_tiles()[-1].title == "收入仪表"

@@ -158,3 +158,4 @@ def test_switching_to_english_changes_the_labels(server, page):
     assert page.get_by_text("Headline KPIs").count() == 1
     shot(page, "c1_english")
     assert "lang=en" in page.url
+
