@@ -32,6 +32,8 @@ PLACES = [  # (page, query params)
     ("views/upload.py", {"org": "D1-SAL"}),
     ("views/targets.py", {"org": "D1"}),
     ("views/admin.py", {}),
+    ("views/boards.py", {"board": "executive_bsc"}),  # 12 tiles
+    ("views/boards.py", {"board": "sales"}),
 ]
 
 

@@ -203,6 +203,17 @@ def can_see(board: Board, user: str, user_org: str | None, tree, *, admin: bool 
     return False
 
 
+def open_for(wh: Warehouse, code: str, user: str, user_org: str | None, *, admin: bool = False) -> Board:
+    """The board, if the user may see it; NotFound otherwise (the same answer as a missing board,
+    so a link does not tell an outsider that the board exists)."""
+    board = get(wh, code)
+    with wh.connect() as con:
+        tree = load_tree(con)
+    if not can_see(board, user, user_org, tree, admin=admin):
+        raise NotFound(f"no board '{code}'")
+    return board
+
+
 def visible(wh: Warehouse, user: str = "admin", user_org: str | None = None, *, admin: bool = True) -> list[Board]:
     with wh.connect() as con:
         tree = load_tree(con)

@@ -118,7 +118,7 @@ def chart(tile: Tile, df: pd.DataFrame, labels: dict[str, str]) -> alt.Chart | N
     if tile.type == "bar_by_org":
         pick = alt.selection_point(fields=["org"], name="org")
         bars = alt.Chart(df).mark_bar().encode(
-            x=alt.X("unit:N", title=None, sort=None, axis=alt.Axis(labelAngle=-30, labelLimit=120)),
+            x=alt.X("unit:N", title=None, sort=None, axis=alt.Axis(labelAngle=-30, labelLimit=120, labelOverlap=False)),
             y=alt.Y("actual:Q", title=labels["actual"], axis=alt.Axis(format="~s")), xOffset="metric:N",
             color=_status_colour(),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)), tooltip=tip).add_params(pick)

@@ -181,3 +181,39 @@ def test_builder_adds_a_tile_undoes_and_saves(app, app_warehouse):
     assert not app.exception
     saved = boards.get(open_warehouse(app_warehouse), code)
     assert len(saved.tiles) == n + 1 and saved.ordered_tiles()[-1].title == "收入仪表"
+
+
+def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):
+    """What `st.fragment(run_every=…)` does on a timer: the next run reads the new data version."""
+    import pyarrow as pa
+
+    from kpi_core.imports.tables import import_table
+
+    app.query_params["board"] = "quality_ops"
+    app.run()
+    app.switch_page("views/boards.py").run()
+    card = lambda: next(m for m in app.metric if m.label == "安全事故数")  # noqa: E731
+    before = card().value
+    wh = open_warehouse(app_warehouse)
+    import_table(wh, "actuals", pa.table({"metric": ["safety_incidents"], "org": ["HQ"], "period": ["2026-10"],
+                                          "value": [42.0]}), source="live test")
+    app.run()
+    assert card().value == "42" and card().value != before
+
+
+def test_a_user_without_access_cannot_open_a_private_board(app, app_warehouse):
+    from kpi_core import boards
+
+    wh = open_warehouse(app_warehouse)
+    boards.save(wh, boards.Board(code="li_private", title="李的私人看板", owner="li",
+                                 tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
+    app.session_state["user"], app.session_state["role"], app.session_state["user_org"] = "wang", "employee", "D5"
+    app.query_params["board"] = "li_private"
+    app.run()
+    app.switch_page("views/boards.py").run()
+    assert not app.exception
+    shown = [app.title[0].value] + [r.options for r in app.sidebar.radio if r.key == "board"][0]
+    assert not any("李的私人看板" in str(s) for s in shown)
+    app.session_state["user"], app.session_state["role"] = "li", "manager"
+    app.run()
+    assert any("李的私人看板" in str(o) for r in app.sidebar.radio if r.key == "board" for o in r.options)

@@ -93,6 +93,15 @@ def test_sharing(wh, share, share_org, user, user_org, admin, sees):
     assert boards.can_see(b, user, user_org, org.tree(wh), admin=admin) is sees
 
 
+def test_an_outsider_cannot_open_a_private_board(wh):
+    boards.save(wh, board(owner="li"))
+    assert boards.open_for(wh, "b1", "li", "EAST").title == "Board"
+    with pytest.raises(NotFound, match="no board 'b1'"):
+        boards.open_for(wh, "b1", "wang", "SVC")
+    assert [b.code for b in boards.visible(wh, "wang", "SVC", admin=False)] == []
+    assert [b.code for b in boards.visible(wh, "wang", "SVC", admin=True)] == ["b1"]
+
+
 def test_yaml_round_trip_and_paths_of_bad_fields(wh):
     boards.save(wh, board(share="everyone"))
     text = boards.export(wh)

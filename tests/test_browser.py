@@ -159,3 +159,81 @@ def test_switching_to_english_changes_the_labels(server, page):
     shot(page, "c1_english")
     assert "lang=en" in page.url
 
+
+
+def idle(page) -> None:
+    """Wait until the app has finished its rerun (a component's first value starts another)."""
+    time.sleep(0.5)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    time.sleep(0.5)
+
+
+def _add_tile(page, kind: str, metric: str, title: str) -> None:
+    idle(page)
+    page.get_by_label("图块类型").click()
+    page.get_by_role("option", name=kind, exact=True).click()
+    box = page.locator('[data-testid="stMultiSelect"]').first
+    box.locator("input").click()
+    box.locator("input").fill(metric)
+    page.get_by_role("option", name=metric, exact=True).click()
+    page.keyboard.press("Escape")
+    page.get_by_label("标题（可选）").fill(title)
+    page.get_by_role("button", name="添加", exact=True).click()
+    page.locator(f"text={title}").first.wait_for()
+    time.sleep(1)
+
+
+def _sorted_labels(page) -> list[str]:
+    items = page.frame_locator('iframe[title*="sortable"]').first.locator(".sortable-item")
+    items.first.wait_for()
+    return items.all_inner_texts()
+
+
+def test_manager_builds_a_board_from_scratch(server, page):
+    page.goto(f"{server}/boards")
+    wait_title(page, "集团平衡计分卡")
+    page.get_by_role("button", name="新建看板").click()
+    page.get_by_label("看板编码（小写字母、数字、下划线）").fill("my_sales")
+    page.get_by_label("看板标题").first.fill("我的销售看板")
+    page.get_by_role("button", name="创建").click()
+    wait_title(page, "编辑看板")
+    _add_tile(page, "指标卡", "销售收入", "T1 收入")
+    _add_tile(page, "趋势图", "毛利", "T2 毛利趋势")
+    _add_tile(page, "单位柱状图", "订单数", "T3 各单位订单")
+    labels = _sorted_labels(page)
+    assert [x.split(" · ")[1].split(" [")[0] for x in labels] == ["T1 收入", "T2 毛利趋势", "T3 各单位订单"]
+    # drag the first tile past the third
+    items = page.frame_locator('iframe[title*="sortable"]').first.locator(".sortable-item")
+    src, dst = items.nth(0).bounding_box(), items.nth(2).bounding_box()
+    page.mouse.move(src["x"] + src["width"] / 2, src["y"] + src["height"] / 2)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(src["x"] + src["width"] / 2 + (dst["x"] + dst["width"] * 0.9 - src["x"] - src["width"] / 2)
+                        * i / 20, src["y"] + src["height"] / 2 + (dst["y"] - src["y"]) * i / 20)
+        time.sleep(0.03)
+    page.mouse.up()
+    idle(page)
+    deadline = time.time() + 30
+    while time.time() < deadline and _sorted_labels(page)[0].find("T2 毛利趋势") < 0:
+        time.sleep(0.5)
+    assert [x.split(" · ")[1].split(" [")[0] for x in _sorted_labels(page)] == ["T2 毛利趋势", "T3 各单位订单",
+                                                                                "T1 收入"]
+    # the board's period filter
+    page.get_by_label("期间").first.click()
+    page.keyboard.type("2026-08")
+    page.keyboard.press("Enter")
+    page.get_by_text(re.compile(r"· 2026-08 ·")).first.wait_for()  # the tiles' place line
+    idle(page)
+    shot(page, "d1_board_built")
+    page.get_by_label("原因").fill("first version")
+    idle(page)
+    page.get_by_role("button", name="保存看板").click()
+    page.wait_for_function("() => document.querySelector('h1').innerText.startsWith('我的销售看板')")
+    # reopen it from a fresh page: the order, the tiles and the filter are kept
+    page.goto(f"{server}/boards?board=my_sales")
+    wait_title(page, "我的销售看板")
+    page.get_by_text("T1 收入").wait_for()
+    titles = page.locator('[class*="st-key-tile_"] strong').all_inner_texts()
+    assert titles[:2] == ["T2 毛利趋势", "T3 各单位订单"], titles
+    assert page.get_by_text(re.compile(r"· 2026-08 ·")).count() >= 1
+    shot(page, "d2_board_reopened")
