@@ -126,6 +126,20 @@ def _cross_clicked(key: str) -> None:
         st.session_state[CROSS] = {"org": code}
 
 
+@st.cache_data(max_entries=512, show_spinner=False)
+def tile_frame(data_version: int, board_json: str, tile_id: str, cross_json: str, day: dt.date, language: str):
+    """A tile's cells and table, kept per data version: a warm board reads no data at all."""
+    board = Board.model_validate(json.loads(board_json))
+    tile = next(tl for tl in board.tiles if tl.id == tile_id)
+    tr, ms = tree(data_version), metrics(data_version)
+    data = tiles.tile_data(warehouse(), board, tile, tr, day, json.loads(cross_json))
+    df = tiles.frame(data, ms, tr, language)
+    if tile.type == "ranking" and not df.empty:
+        df = tiles.ranking(df, tile)
+    spec = tiles.spec(tile, df, _tile_labels()) if not df.empty else None
+    return data, df, spec
+
+
 def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> None:
     with st.container(border=True, key=f"tile_{tile.id}"):
         title = tile.title or ", ".join(metric_name(ms[c]) for c in tile.metrics if c in ms) or t("tile_" + tile.type)
@@ -134,8 +148,8 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
         if tile.type == "text":
             st.text(tile.text or "")  # user text is shown as text, never as HTML or markdown
             return
-        data = tiles.tile_data(warehouse(), board, tile, tr, today(), cross)
-        df = tiles.frame(data, ms, tr, lang())
+        definition = json.dumps(board.definition(), ensure_ascii=False, sort_keys=True)
+        data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(), lang())
         if df.empty:
             st.info(t("tile_empty"))
             return
@@ -156,17 +170,14 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
                                                     for i in col.index], axis=0)
             st.dataframe(styled, width="stretch", placeholder="—", key=f"table_{tile.id}")
         else:
-            if tile.type == "ranking":
-                df = tiles.ranking(df, tile)
-            chart = tiles.chart(tile, df, _tile_labels())
-            if chart is None:
+            if spec is None:
                 st.info(t("tile_empty"))
             elif tile.type in ("bar_by_org", "ranking", "heatmap"):
                 key = f"chart_{tile.id}"
-                st.altair_chart(chart, on_select=lambda k=key: _cross_clicked(k), selection_mode="org", key=key,
-                                width="stretch")
+                st.vega_lite_chart(spec=spec, on_select=lambda k=key: _cross_clicked(k), selection_mode="org",
+                                   key=key, width="stretch")
             else:
-                st.altair_chart(chart, width="stretch", key=f"chart_{tile.id}")
+                st.vega_lite_chart(spec=spec, width="stretch", key=f"chart_{tile.id}")
         st.caption(f"{unit_label(tr, data.place.org)} · {data.place.period} · {stamp}")
         if tile.type not in ("kpi_card", "table"):
             row = st.container(horizontal=True, key=f"img_{tile.id}")
@@ -178,6 +189,11 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
 
 
 def render_board(board: Board, tr, ms) -> None:
+    with warehouse().connect():  # one connection for every tile's queries (each open costs ~40 ms)
+        _render_board(board, tr, ms)
+
+
+def _render_board(board: Board, tr, ms) -> None:
     cross = st.session_state.get(CROSS) or {}
     if cross.get("org") in tr:
         c1, c2 = st.columns([4, 1])
@@ -397,7 +413,9 @@ def page() -> None:
     head = st.columns([6, 1, 1, 1])
     head[0].title(board.title)
     head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,))
-    head[2].download_button(t("export_excel"), board_export.workbook(warehouse(), board, tr, ms, today(), lang()),
+    # The workbook is built when clicked, not on every render.
+    head[2].download_button(t("export_excel"),
+                            lambda: board_export.workbook(warehouse(), board, tr, ms, today(), lang()),
                             file_name=f"{board.code}.xlsx", key="export_xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     with head[3].popover(t("new_board")):
