@@ -108,10 +108,11 @@ def chart(tile: Tile, df: pd.DataFrame, labels: dict[str, str]) -> alt.Chart | N
            alt.Tooltip("target_text:N", title=labels["target"]),
            alt.Tooltip("attainment_text:N", title=labels["attainment"])]
     if tile.type == "trend":
+        pick = alt.selection_point(fields=["period"], name="period")
         base = alt.Chart(df).encode(x=alt.X("period:N", title=None, sort=None))
         actual = base.mark_line(point=True).encode(
             y=alt.Y("actual:Q", title=labels["actual"], axis=alt.Axis(format="~s")),
-            color=alt.Color("metric:N", title=None), tooltip=tip)
+            color=alt.Color("metric:N", title=None), tooltip=tip).add_params(pick)
         target = base.mark_line(strokeDash=[6, 4], opacity=0.7).encode(
             y="target:Q", color=alt.Color("metric:N", title=None), tooltip=tip)
         return (actual + target).properties(height=240)

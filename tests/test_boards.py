@@ -139,6 +139,8 @@ def test_cli_export_and_apply(wh_path, tmp_path):
      ("HQ", "2025-12", "month", "self")),
     ({"type": "kpi_card", "metrics": ["revenue"], "org": "OPS"}, {"org": "EAST"}, {}, ("EAST", "2025-03", "month",
                                                                                         "self")),
+    ({"type": "bar_by_org", "metrics": ["revenue"]}, {"period": "2025-02"}, {"org": "SALES"},
+     ("SALES", "2025-02", "month", "children")),
 ])
 def test_tile_place(wh, tile, cross, board_filters, expected):
     b = board(filters=board_filters)

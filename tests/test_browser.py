@@ -237,3 +237,11 @@ def test_manager_builds_a_board_from_scratch(server, page):
     assert titles[:2] == ["T2 毛利趋势", "T3 各单位订单"], titles
     assert page.get_by_text(re.compile(r"· 2026-08 ·")).count() >= 1
     shot(page, "d2_board_reopened")
+    # a click on a unit's bar filters the other tiles to that unit
+    bars = page.locator('[class*="st-key-tile_"]').filter(has_text="T3 各单位订单")
+    bars.locator('[data-testid="stVegaLiteChart"] .mark-rect path, [data-testid="stVegaLiteChart"] '
+                 '.role-mark.marks path').first.click()
+    page.get_by_text(re.compile("已按 .+ 筛选")).wait_for()
+    card = page.locator('[class*="st-key-tile_"]').filter(has_text="T1 收入")
+    assert "华锐智能制造集团" not in card.inner_text()
+    shot(page, "d3_cross_filtered")

@@ -119,11 +119,15 @@ def _tile_labels() -> dict[str, str]:
 
 
 def _cross_clicked(key: str) -> None:
+    """A click on a unit (bars, ranking, heat map) or a period (trend) filters the other tiles."""
     state = st.session_state.get(key)
-    picked = (state.selection.get("org") or []) if state else []
-    code = picked[0].get("org") if picked else None
-    if code:
-        st.session_state[CROSS] = {"org": code}
+    cross = dict(st.session_state.get(CROSS) or {})
+    for field in ("org", "period"):
+        picked = (state.selection.get(field) or []) if state else []
+        if picked and picked[0].get(field):
+            cross[field] = picked[0][field]
+    if cross:
+        st.session_state[CROSS] = cross
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -172,10 +176,10 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
         else:
             if spec is None:
                 st.info(t("tile_empty"))
-            elif tile.type in ("bar_by_org", "ranking", "heatmap"):
+            elif tile.type in ("bar_by_org", "ranking", "heatmap", "trend"):
                 key = f"chart_{tile.id}"
-                st.vega_lite_chart(spec=spec, on_select=lambda k=key: _cross_clicked(k), selection_mode="org",
-                                   key=key, width="stretch")
+                st.vega_lite_chart(spec=spec, on_select=lambda k=key: _cross_clicked(k), key=key, width="stretch",
+                                   selection_mode="period" if tile.type == "trend" else "org")
             else:
                 st.vega_lite_chart(spec=spec, width="stretch", key=f"chart_{tile.id}")
         st.caption(f"{unit_label(tr, data.place.org)} · {data.place.period} · {stamp}")
@@ -195,9 +199,11 @@ def render_board(board: Board, tr, ms) -> None:
 
 def _render_board(board: Board, tr, ms) -> None:
     cross = st.session_state.get(CROSS) or {}
-    if cross.get("org") in tr:
+    if cross:
         c1, c2 = st.columns([4, 1])
-        c1.info(t("cross_filter", unit=unit_label(tr, cross["org"])))
+        what = " · ".join(filter(None, [unit_label(tr, cross["org"]) if cross.get("org") in tr else None,
+                                        cross.get("period")]))
+        c1.info(t("cross_filter", unit=what))
         c2.button(t("clear_filter"), key="clear_cross", on_click=lambda: st.session_state.pop(CROSS, None))
     at, latest = tiles.last_loaded(warehouse())
     stamp = f"{tiles.freshness(at, dt.datetime.now(dt.UTC), lang())} · {t('latest_period')}: {latest or '—'}"
