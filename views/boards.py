@@ -21,6 +21,7 @@ from views.common import (
     metric_name,
     metrics,
     period_options,
+    show_problems,
     status_text,
     t,
     today,
@@ -334,9 +335,7 @@ def save_form(board: Board, tr) -> None:
                                           "refresh_seconds": refresh})
             v = boards.save(warehouse(), final, user=_user(), reason=reason or None)
         except ValidationFailed as exc:
-            st.error(str(exc))
-            for p in exc.problems:
-                st.markdown(f"- {p}")
+            show_problems(exc)
             return
         except ValueError as exc:
             st.error(str(exc))

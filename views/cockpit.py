@@ -9,7 +9,6 @@ import streamlit as st
 from kpi_core import cockpit as ck
 from kpi_core import drillthrough
 from kpi_core import format as fmt
-from kpi_core.errors import WarehouseBusy
 from views.common import (
     BADGE_COLOR,
     STATUS_STYLE,
@@ -17,13 +16,13 @@ from views.common import (
     goto,
     labels,
     metric_name,
+    open_warehouse_tree,
     place_widgets,
     rule,
     status_text,
     t,
     target_text,
     today,
-    tree,
     unit_label,
     value,
     version,
@@ -196,15 +195,10 @@ def drill_through(data: ck.Cockpit, tr) -> None:
 
 
 def page() -> None:
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    opened = open_warehouse_tree()
+    if opened is None:
         return
-    tr = tree(v)
-    if tr.root is None:
-        st.info(t("empty_warehouse"))
-        return
+    v, tr = opened
     place = place_widgets(tr)
     data = cockpit_data(v, place.org, place.period, today())
     st.title(f"{t('cockpit')} · {tr.units[place.org].name}")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from kpi_core import cockpit, dictionary, org
 from kpi_core import format as fmt
+from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import rule_text
 from kpi_core.i18n import t as _t
 from kpi_core.org import OrgTree
@@ -98,6 +99,28 @@ def target_text(cell, m) -> str:
 
 def rule(text: str) -> str:
     return rule_text(text, lang())
+
+
+def open_warehouse_tree() -> tuple[int, OrgTree] | None:
+    """(data version, org tree) for a page, or None after saying why the page cannot show
+    (the warehouse is busy, or holds no org tree yet)."""
+    try:
+        v = version()
+    except WarehouseBusy:
+        st.warning(t("busy"))
+        return None
+    tr = tree(v)
+    if tr.root is None:
+        st.info(t("empty_warehouse"))
+        return None
+    return v, tr
+
+
+def show_problems(exc) -> None:
+    """A refused change: the summary, then each problem (ValidationFailed lists them)."""
+    st.error(str(exc))
+    for p in getattr(exc, "problems", []):
+        st.markdown(f"- {p}")
 
 
 def labels(shown: dict):

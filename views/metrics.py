@@ -8,7 +8,7 @@ import streamlit as st
 
 from kpi_core import catalog, dictionary
 from kpi_core.errors import KpiError, ValidationFailed, WarehouseBusy
-from views.common import labels, metric_name, metrics, t, version, warehouse
+from views.common import labels, metric_name, metrics, show_problems, t, version, warehouse
 
 NEW_METRIC = """code: new_metric
 name: 新指标
@@ -120,9 +120,7 @@ def editor(initial: str, key: str) -> None:
         res = catalog.apply_text(warehouse(), text, reason=reason or None,
                                  user=st.session_state.get("user", "admin"), dry_run=check)
     except ValidationFailed as exc:
-        st.error(str(exc))
-        for p in exc.problems:
-            st.markdown(f"- {p}")
+        show_problems(exc)
         return
     except KpiError as exc:
         st.error(str(exc))

@@ -8,18 +8,17 @@ import streamlit as st
 
 from kpi_core import planning
 from kpi_core.engine.cascade import cascade
-from kpi_core.errors import KpiError, WarehouseBusy
+from kpi_core.errors import KpiError
 from views.common import (
     labels,
     metric_name,
     metrics,
+    open_warehouse_tree,
     place_widgets,
     t,
     today,
-    tree,
     unit_label,
     value,
-    version,
     warehouse,
 )
 
@@ -118,15 +117,10 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
 
 
 def page() -> None:
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    opened = open_warehouse_tree()
+    if opened is None:
         return
-    tr = tree(v)
-    if tr.root is None:
-        st.info(t("empty_warehouse"))
-        return
+    v, tr = opened
     place = place_widgets(tr)
     ms = metrics(v)
     st.title(f"{t('targets_page')} · {tr.units[place.org].name}")

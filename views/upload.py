@@ -22,11 +22,11 @@ from views.common import (
     lang,
     metric_name,
     metrics,
+    open_warehouse_tree,
     place_widgets,
     status_text,
     t,
     today,
-    tree,
     unit_label,
     version,
     warehouse,
@@ -151,15 +151,10 @@ def history_section() -> None:
 
 
 def page() -> None:
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    opened = open_warehouse_tree()
+    if opened is None:
         return
-    tr = tree(v)
-    if tr.root is None:
-        st.info(t("empty_warehouse"))
-        return
+    v, tr = opened
     place = place_widgets(tr)
     st.title(t("upload"))
     template_section(tr, place.org)
