@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kpi_core import prefs
+from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import LANGS
 from views.common import t, warehouse
 
@@ -17,7 +18,10 @@ def user() -> str:
 
 
 def remember_lang() -> None:
-    prefs.put(warehouse(), user(), "lang", st.session_state["lang"])
+    try:
+        prefs.put(warehouse(), user(), "lang", st.session_state["lang"])
+    except WarehouseBusy:  # an import holds the warehouse: the switch still applies to this session
+        pass
 
 
 if "lang" not in st.session_state:  # a shared link may carry the language; else the user's own
