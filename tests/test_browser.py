@@ -190,7 +190,7 @@ def _sorted_labels(page) -> list[str]:
 
 
 def test_manager_builds_a_board_from_scratch(server, page):
-    page.goto(f"{server}/boards")
+    page.goto(f"{server}/boards?lang=zh")  # the English test before may have made English this user's choice
     wait_title(page, "集团平衡计分卡")
     page.get_by_role("button", name="新建看板").click()
     page.get_by_label("看板编码（小写字母、数字、下划线）").fill("my_sales")
@@ -228,9 +228,10 @@ def test_manager_builds_a_board_from_scratch(server, page):
     page.get_by_label("原因").fill("first version")
     idle(page)
     page.get_by_role("button", name="保存看板").click()
-    page.wait_for_function("() => document.querySelector('h1').innerText.startsWith('我的销售看板')")
+    page.wait_for_function("() => { const h = document.querySelector('h1'); "
+                           "return h && h.innerText.startsWith('我的销售看板'); }")  # saved: no longer editing
     # reopen it from a fresh page: the order, the tiles and the filter are kept
-    page.goto(f"{server}/boards?board=my_sales")
+    page.goto(f"{server}/boards?board=my_sales&lang=zh")
     wait_title(page, "我的销售看板")
     page.get_by_text("T1 收入").wait_for()
     titles = page.locator('[class*="st-key-tile_"] strong').all_inner_texts()
