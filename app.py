@@ -7,14 +7,9 @@ import streamlit as st
 from kpi_core import prefs
 from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import LANGS
-from views.common import t, warehouse
+from views.common import t, user, warehouse
 
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
-
-
-def user() -> str:
-    """The signed-in user (the local admin until login exists)."""
-    return st.session_state.get("user", "admin")
 
 
 def remember_lang() -> None:

@@ -12,10 +12,10 @@ import streamlit as st
 
 from kpi_core import settings
 from kpi_core.engine import phasing
-from kpi_core.errors import KpiError, WarehouseBusy
+from kpi_core.errors import KpiError
 from kpi_core.i18n import problem_text
 from kpi_core.org import import_org
-from views.common import labels, lang, t, tree, version, warehouse
+from views.common import labels, lang, t, tree, user, version_or_busy, warehouse
 
 
 def org_section(tr) -> None:
@@ -48,7 +48,7 @@ def org_section(tr) -> None:
         return
     st.info(t("org_will_load", n=check.loaded))
     if st.button(t("confirm_upload"), type="primary", key="org_confirm"):
-        done = import_org(warehouse(), path, user=st.session_state.get("user", "admin"))
+        done = import_org(warehouse(), path, user=user())
         st.success(t("uploaded", batch=done.batch, n=done.loaded))
 
 
@@ -81,7 +81,7 @@ def settings_section() -> None:
     order = sorted(changed, key=lambda k: (k == "default_amber") == (float(green) >= float(current["default_green"])))
     try:
         for k in order:
-            settings.put(warehouse(), k, changed[k], user=st.session_state.get("user", "admin"), reason=reason)
+            settings.put(warehouse(), k, changed[k], user=user(), reason=reason)
     except KpiError as exc:
         st.error(str(exc))
         return
@@ -101,10 +101,8 @@ def phasing_section() -> None:
 
 
 def page() -> None:
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    v = version_or_busy()
+    if v is None:
         return
     st.title(t("admin"))
     tr = tree(v)

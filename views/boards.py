@@ -13,7 +13,7 @@ from kpi_core import board_export, boards, tiles
 from kpi_core import format as fmt
 from kpi_core.boards import Board, Tile
 from kpi_core.cockpit import default_period
-from kpi_core.errors import KpiError, NotFound, ValidationFailed, WarehouseBusy
+from kpi_core.errors import KpiError, NotFound, ValidationFailed
 from views.common import (
     BADGE_COLOR,
     labels,
@@ -27,18 +27,16 @@ from views.common import (
     today,
     tree,
     unit_label,
+    user,
     value,
     version,
+    version_or_busy,
     warehouse,
 )
 
 EDIT = "board_edit"      # the board being edited (its definition), in the session
 UNDO = "board_undo"      # earlier definitions, newest last
 CROSS = "board_cross"    # the cross-filter: {"org": code} from a click in a tile
-
-
-def _user() -> str:
-    return st.session_state.get("user", "admin")
 
 
 # --- editing state --------------------------------------------------------------------------------
@@ -333,7 +331,7 @@ def save_form(board: Board, tr) -> None:
             final = Board.model_validate({**board.definition(), "title": title, "share": share,
                                           "share_org": share_org if share == "org" else None,
                                           "refresh_seconds": refresh})
-            v = boards.save(warehouse(), final, user=_user(), reason=reason or None)
+            v = boards.save(warehouse(), final, user=user(), reason=reason or None)
         except ValidationFailed as exc:
             show_problems(exc)
             return
@@ -353,7 +351,7 @@ def new_board_form() -> None:
         title = c2.text_input(t("board_title"))
         if st.form_submit_button(t("create")):
             try:
-                board = Board(code=code.strip(), title=title.strip() or code.strip(), owner=_user())
+                board = Board(code=code.strip(), title=title.strip() or code.strip(), owner=user())
             except ValueError as exc:
                 st.error(t("bad_board_code") if "code" in str(exc) else str(exc))
                 return
@@ -367,10 +365,8 @@ def new_board_form() -> None:
 # --- the page --------------------------------------------------------------------------------------
 
 def page() -> None:
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    v = version_or_busy()
+    if v is None:
         return
     tr = tree(v)
     ms = metrics(v)
@@ -378,7 +374,7 @@ def page() -> None:
         st.info(t("empty_warehouse"))
         return
     editing = _editing()
-    visible = boards.visible(warehouse(), _user(), st.session_state.get("user_org"),
+    visible = boards.visible(warehouse(), user(), st.session_state.get("user_org"),
                              admin=st.session_state.get("role", "admin") == "admin")
     with st.sidebar:
         codes = [b.code for b in visible]
@@ -410,7 +406,7 @@ def page() -> None:
     code = st.session_state["board"]
     st.query_params["board"] = code
     try:
-        board = boards.open_for(warehouse(), code, _user(), st.session_state.get("user_org"),
+        board = boards.open_for(warehouse(), code, user(), st.session_state.get("user_org"),
                                 admin=st.session_state.get("role", "admin") == "admin")
     except NotFound:
         st.error(t("no_such_board", code=code))

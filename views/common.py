@@ -101,13 +101,25 @@ def rule(text: str) -> str:
     return rule_text(text, lang())
 
 
+def user() -> str:
+    """The signed-in user (the local admin until login exists)."""
+    return st.session_state.get("user", "admin")
+
+
+def version_or_busy() -> int | None:
+    """The data version, or None after telling the user an import holds the warehouse."""
+    try:
+        return version()
+    except WarehouseBusy:
+        st.warning(t("busy"))
+        return None
+
+
 def open_warehouse_tree() -> tuple[int, OrgTree] | None:
     """(data version, org tree) for a page, or None after saying why the page cannot show
     (the warehouse is busy, or holds no org tree yet)."""
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    v = version_or_busy()
+    if v is None:
         return None
     tr = tree(v)
     if tr.root is None:

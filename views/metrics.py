@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core import catalog, dictionary
-from kpi_core.errors import KpiError, ValidationFailed, WarehouseBusy
-from views.common import labels, metric_name, metrics, show_problems, t, version, warehouse
+from kpi_core.errors import KpiError, ValidationFailed
+from views.common import labels, metric_name, metrics, show_problems, t, user, version_or_busy, warehouse
 
 NEW_METRIC = """code: new_metric
 name: 新指标
@@ -118,7 +118,7 @@ def editor(initial: str, key: str) -> None:
         return
     try:
         res = catalog.apply_text(warehouse(), text, reason=reason or None,
-                                 user=st.session_state.get("user", "admin"), dry_run=check)
+                                 user=user(), dry_run=check)
     except ValidationFailed as exc:
         show_problems(exc)
         return
@@ -131,10 +131,8 @@ def editor(initial: str, key: str) -> None:
 
 
 def page() -> None:
-    try:
-        v = version()
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    v = version_or_busy()
+    if v is None:
         return
     st.title(t("metric_center"))
     ms = metrics(v)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kpi_core.errors import WarehouseBusy
 from kpi_core.summary import warehouse_summary
-from views.common import t, warehouse
+from views.common import t, version_or_busy, warehouse
 
 
 @st.cache_data(max_entries=8)
@@ -17,11 +16,10 @@ def summary(data_version: int) -> dict:
 
 def page() -> None:
     st.title(t("app_title"))
-    try:
-        s = summary(warehouse().data_version())
-    except WarehouseBusy:
-        st.warning(t("busy"))
+    v = version_or_busy()
+    if v is None:
         return
+    s = summary(v)
     if s["org_units"] == 0 and s["metrics"] == 0:
         st.info(t("empty_warehouse"))
         return

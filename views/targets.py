@@ -18,6 +18,7 @@ from views.common import (
     t,
     today,
     unit_label,
+    user,
     value,
     warehouse,
 )
@@ -55,7 +56,7 @@ def targets_table(ms, rows, org: str, year: int) -> None:
     if st.button(t("save_targets", n=len(changed)), disabled=not changed, type="primary", key="save_targets"):
         try:
             res = planning.save_targets(warehouse(), changed, reason=reason,
-                                        user=st.session_state.get("user", "admin"))
+                                        user=user())
             st.success(t("targets_saved", batch=res.batch, n=res.loaded))
         except KpiError as exc:
             st.error(str(exc))
@@ -110,7 +111,7 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
             return
         try:
             _, res = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights,
-                             user=st.session_state.get("user", "admin"), reason=reason)
+                             user=user(), reason=reason)
             st.success(t("targets_saved", batch=res.batch, n=res.loaded))
         except KpiError as exc:
             st.error(str(exc))

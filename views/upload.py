@@ -28,6 +28,7 @@ from views.common import (
     t,
     today,
     unit_label,
+    user,
     version,
     warehouse,
 )
@@ -110,7 +111,7 @@ def upload_section(tr) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="change_table")
     if st.button(t("confirm_upload"), type="primary", key="confirm_upload", disabled=not changes.changes):
         try:
-            done = import_facts(warehouse(), kind, path, user=st.session_state.get("user", "admin"))
+            done = import_facts(warehouse(), kind, path, user=user())
         except WarehouseBusy:
             st.warning(t("busy"))
             return
@@ -144,7 +145,7 @@ def history_section() -> None:
                 st.error(t("reason_needed"))
             else:
                 try:
-                    batches.revert(warehouse(), int(bid), user=st.session_state.get("user", "admin"), reason=reason)
+                    batches.revert(warehouse(), int(bid), user=user(), reason=reason)
                     st.success(t("reverted", batch=bid))
                 except KpiError as exc:
                     st.error(str(exc))
