@@ -1,40 +1,68 @@
-"""KPI Cockpit (绩效驾驶舱): the Streamlit frame — navigation, language, shared warehouse."""
+"""KPI Cockpit (绩效驾驶舱): the Streamlit frame — sign-in, language, navigation by role."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from kpi_core import prefs
+from kpi_core import prefs, users
 from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import LANGS
-from views.common import t, user, warehouse
+from views import login
+from views.common import t, warehouse
+from views.nav import PAGES, menu
 
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
 
+if "actor" not in st.session_state:
+    login.resume()
+actor = st.session_state.get("actor")
+
 
 def remember_lang() -> None:
+    if actor is None:
+        return
     try:
-        prefs.put(warehouse(), user(), "lang", st.session_state["lang"])
+        prefs.put(warehouse(), actor.name, "lang", st.session_state["lang"])
     except WarehouseBusy:  # an import holds the warehouse: the switch still applies to this session
         pass
 
 
-if "lang" not in st.session_state:  # a shared link may carry the language; else the user's own
+def sign_out() -> None:
+    users.log_out(warehouse(), actor.name, st.session_state.get("session_token"))
+    for key in list(st.session_state):
+        if key not in ("lang", "lang_asked"):
+            del st.session_state[key]
+    st.session_state["clear_cookie"] = True
+    if getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+if "lang" not in st.session_state:  # a shared link may carry the language
     asked = st.query_params.get("lang")
-    st.session_state["lang"] = asked if asked in LANGS else (prefs.get(warehouse(), user(), "lang") or "zh")
+    st.session_state["lang_asked"] = asked in LANGS
+    st.session_state["lang"] = asked if asked in LANGS else "zh"
+if st.session_state.pop("just_signed_in", False) and not st.session_state["lang_asked"]:
+    st.session_state["lang"] = prefs.get(warehouse(), actor.name, "lang") or st.session_state["lang"]
 with st.sidebar:
     # A fixed label: a label that changed with the language would make Streamlit see a new widget.
     st.radio("语言 / Language", LANGS, key="lang", horizontal=True, on_change=remember_lang,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
 st.query_params["lang"] = st.session_state["lang"]
 
+if actor is None:
+    # Signed out: the sign-in page in place of any page, so a deep link still lands after sign-in.
+    st.navigation([st.Page(path, title=t(title), url_path=key, default=key == "cockpit")
+                   for key, (path, title, _icon, _roles) in PAGES.items()], position="hidden")
+    login.page()
+    st.stop()
+
+with st.sidebar:
+    login.cookie_script()
+    st.caption(t("signed_in_as", name=actor.name, role=t(f"role_{actor.role}")))
+    st.button(t("sign_out"), on_click=sign_out, key="sign_out", type="tertiary", icon=":material/logout:")
+
 page = st.navigation([
-    st.Page("views/cockpit.py", title=t("cockpit"), icon=":material/speed:", default=True, url_path="cockpit"),
-    st.Page("views/boards.py", title=t("boards"), icon=":material/dashboard_customize:", url_path="boards"),
-    st.Page("views/metrics.py", title=t("metric_center"), icon=":material/menu_book:", url_path="metrics"),
-    st.Page("views/upload.py", title=t("upload"), icon=":material/upload_file:", url_path="upload"),
-    st.Page("views/targets.py", title=t("targets_page"), icon=":material/flag:", url_path="targets"),
-    st.Page("views/admin.py", title=t("admin"), icon=":material/settings:", url_path="admin"),
-    st.Page("views/overview.py", title=t("home"), icon=":material/dashboard:", url_path="overview"),
+    st.Page(PAGES[key][0], title=t(PAGES[key][1]), icon=PAGES[key][2], default=key == "cockpit", url_path=key)
+    for key in menu(actor.role)
 ])
 page.run()

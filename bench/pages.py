@@ -37,10 +37,14 @@ PLACES = [  # (page, query params)
 ]
 
 
+ACTOR = None
+
+
 def render(page: str, params: dict):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["actor"] = ACTOR  # signed in (sign-in itself is timed by nobody: once a session)
     for k, v in params.items():
         at.query_params[k] = v
     if page != "views/cockpit.py":  # the app opens on the cockpit; go to the page, then time it
@@ -58,7 +62,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warehouse")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--as", dest="as_", default="admin:admin",
+                    help="NAME:ROLE[:ORG] of the viewer, e.g. lead_t1:team_lead:D1-SAL-T1 (default admin)")
     args = ap.parse_args()
+    global ACTOR
+    from kpi_core.access import Actor
+
+    name, role, *orgs = args.as_.split(":")
+    ACTOR = Actor(name, role, tuple(orgs))
     tmp = None
     if args.warehouse:
         path = Path(args.warehouse)

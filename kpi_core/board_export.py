@@ -11,9 +11,10 @@ import re
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from .access import Actor
 from .boards import Board, Tile
+from .cells import neutralise
 from .dictionary import Metric
-from .imports.report import safe_cell
 from .org import OrgTree
 from .tiles import chart, frame, ranking, tile_data
 from .warehouse import Warehouse
@@ -36,25 +37,25 @@ def _sheet_name(tile: Tile, i: int, used: set[str]) -> str:
 
 
 def workbook(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metric], today: dt.date,
-             lang: str = "zh") -> bytes:
-    """The board as an xlsx: a cover sheet, then one sheet per tile."""
+             lang: str = "zh", actor: Actor | None = None) -> bytes:
+    """The board as an xlsx: a cover sheet, then one sheet per tile (what `actor` may read)."""
     wb = openpyxl.Workbook()
     cover = wb.active
     cover.title = "board"
-    cover["A1"] = safe_cell(board.title)
+    cover["A1"] = neutralise(board.title)
     cover["A1"].font = Font(bold=True, size=14)
     cover["A2"] = f"{board.code} · {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     used = {"board"}
     for i, tile in enumerate(board.ordered_tiles()):
         ws = wb.create_sheet(_sheet_name(tile, i, used))
-        ws["A1"] = safe_cell(tile.title or tile.type)
+        ws["A1"] = neutralise(tile.title or tile.type)
         ws["A1"].font = Font(bold=True)
         if tile.type == "text":
-            ws["A3"] = safe_cell(tile.text or "")
+            ws["A3"] = neutralise(tile.text or "")
             ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
             ws.column_dimensions["A"].width = 100
             continue
-        data = tile_data(wh, board, tile, tree, today)
+        data = tile_data(wh, board, tile, tree, today, actor=actor)
         df = frame(data, metrics, tree, lang)
         if tile.type == "ranking" and not df.empty:
             df = ranking(df, tile)
@@ -65,7 +66,7 @@ def workbook(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metr
             values = [row.unit, row.metric, row.period, row.actual, row.target, row.attainment,
                       STATUS[lang][row.status], row.rule]
             for j, v in enumerate(values, start=1):
-                cell = ws.cell(row=r, column=j, value=safe_cell(None if v != v else v))  # NaN -> empty
+                cell = ws.cell(row=r, column=j, value=neutralise(None if v != v else v))  # NaN -> empty
                 if j == 6 and isinstance(v, float):
                     cell.number_format = "0.0%"
             ws.cell(row=r, column=7).fill = PatternFill("solid", fgColor=FILLS[row.status])
@@ -78,11 +79,11 @@ def workbook(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metr
 
 
 def chart_image(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, metrics: dict[str, Metric],
-                today: dt.date, kind: str = "svg", lang: str = "zh") -> bytes | None:
+                today: dt.date, kind: str = "svg", lang: str = "zh", actor: Actor | None = None) -> bytes | None:
     """The tile's chart as SVG or PNG bytes; None for tiles without a chart."""
     import vl_convert as vlc
 
-    df = frame(tile_data(wh, board, tile, tree, today), metrics, tree, lang)
+    df = frame(tile_data(wh, board, tile, tree, today, actor=actor), metrics, tree, lang)
     if tile.type == "ranking" and not df.empty:
         df = ranking(df, tile)
     words = {"zh": {"unit": "组织单元", "metric": "指标", "period": "期间", "actual": "实际", "target": "目标",

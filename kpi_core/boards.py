@@ -16,9 +16,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import audit, dictionary
-from .errors import KpiError, NotFound, ValidationFailed
-from .org import load_tree
+from . import access, audit, dictionary
+from .access import Actor, as_actor, require
+from .errors import AccessDenied, KpiError, NotFound, ValidationFailed
+from .org import OrgTree, load_tree
 from .periods import parse_period
 from .warehouse import Warehouse, now
 
@@ -150,12 +151,32 @@ def parse(raw: dict, prefix: str = "") -> Board:
 
 # --- storage -----------------------------------------------------------------------------------
 
-def save(wh: Warehouse, board: Board, *, user: str = "admin", reason: str | None = None) -> int:
+def _check_may_save(con, board: Board, actor: Actor) -> None:
+    """Owners edit their own boards, admins any; sharing reaches no further than the author does."""
+    require(actor, "boards")
+    rows = con.execute("SELECT definition, deleted FROM board_version WHERE code = ? ORDER BY version DESC "
+                       "LIMIT 1", [board.code]).fetchall()
+    if rows and not rows[0][1]:
+        current = Board.model_validate(json.loads(rows[0][0]))
+        if not can_edit(current, actor):
+            raise AccessDenied(f"{actor.describe()} may not change board '{board.code}': it belongs to "
+                               f"{current.owner}")
+    if board.owner != actor.name and not actor.is_admin:
+        raise AccessDenied(f"{actor.describe()} may not save a board owned by {board.owner}")
+    if board.share == "everyone" and actor.reach("boards") != "all":
+        raise AccessDenied(f"{actor.describe()} may share boards with their own units, not with everyone")
+    if board.share == "org" and board.share_org:
+        access.check(actor, load_tree(con), "boards", board.share_org)
+
+
+def save(wh: Warehouse, board: Board, *, user: str | Actor = "admin", reason: str | None = None) -> int:
     """Store a new version of the board (checked first); its version number."""
+    actor = as_actor(user)
     problems = check_references(wh, board)
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in board '{board.code}'; nothing was saved", problems)
     with wh.transaction(bump=False) as con:
+        _check_may_save(con, board, actor)
         prev = con.execute("SELECT max(version), arg_max(definition, version) FROM board_version WHERE code = ?",
                            [board.code]).fetchall()[0]
         version = (prev[0] or 0) + 1
@@ -163,9 +184,9 @@ def save(wh: Warehouse, board: Board, *, user: str = "admin", reason: str | None
         if prev[1] is not None and json.loads(prev[1]) == json.loads(definition):
             return int(prev[0])  # unchanged: no new version
         con.execute("INSERT INTO board_version VALUES (?, ?, ?, ?, ?, ?, FALSE)",
-                    [board.code, version, definition, user, now(), reason])
-        audit.record(con, user, "save", "board", board.code, before=json.loads(prev[1]) if prev[1] else None,
-                     after=board.definition(), reason=reason)
+                    [board.code, version, definition, actor.name, now(), reason])
+        audit.record(con, actor.name, "save", "board", board.code,
+                     before=json.loads(prev[1]) if prev[1] else None, after=board.definition(), reason=reason)
     return version
 
 
@@ -178,8 +199,12 @@ def get(wh: Warehouse, code: str) -> Board:
     return Board.model_validate(json.loads(rows[0][0]))
 
 
-def delete(wh: Warehouse, code: str, *, user: str = "admin", reason: str | None = None) -> None:
+def delete(wh: Warehouse, code: str, *, user: str | Actor = "admin", reason: str | None = None) -> None:
+    actor = as_actor(user)
+    user = actor.name
     board = get(wh, code)
+    if not can_edit(board, actor):
+        raise AccessDenied(f"{actor.describe()} may not delete board '{code}': it belongs to {board.owner}")
     with wh.transaction(bump=False) as con:
         version = con.execute("SELECT max(version) FROM board_version WHERE code = ?", [code]).fetchall()[0][0]
         con.execute("INSERT INTO board_version VALUES (?, ?, ?, ?, ?, ?, TRUE)",
@@ -194,30 +219,39 @@ def all_boards(wh: Warehouse) -> list[Board]:
     return [Board.model_validate(json.loads(d)) for d, deleted in rows if not deleted]
 
 
-def can_see(board: Board, user: str, user_org: str | None, tree, *, admin: bool = False) -> bool:
-    """The owner, admins, everyone for shared boards, and users inside the shared subtree."""
-    if admin or board.owner == user or board.share == "everyone":
+def can_see(board: Board, actor: Actor, tree: OrgTree) -> bool:
+    """The owner, admins, everyone for shared boards; for a board shared with a unit, its members
+    (the unit's subtree) and those who may read the unit."""
+    if actor.is_admin or board.owner == actor.name or board.share == "everyone":
         return True
-    if board.share == "org" and user_org and user_org in tree and board.share_org:
-        return board.share_org in tree.unit(user_org).path
+    if board.share == "org" and board.share_org in tree:
+        member = any(o in tree and board.share_org in tree.unit(o).path for o in actor.orgs)
+        return member or access.can(actor, tree, "read", board.share_org)
     return False
 
 
-def open_for(wh: Warehouse, code: str, user: str, user_org: str | None, *, admin: bool = False) -> Board:
+def can_edit(board: Board, actor: Actor) -> bool:
+    return actor.is_admin or (board.owner == actor.name and actor.reach("boards") is not None)
+
+
+def open_for(wh: Warehouse, code: str, user: str | Actor = "admin") -> Board:
     """The board, if the user may see it; NotFound otherwise (the same answer as a missing board,
     so a link does not tell an outsider that the board exists)."""
+    actor = as_actor(user)
     board = get(wh, code)
     with wh.connect() as con:
         tree = load_tree(con)
-    if not can_see(board, user, user_org, tree, admin=admin):
+    if not can_see(board, actor, tree):
         raise NotFound(f"no board '{code}'")
     return board
 
 
-def visible(wh: Warehouse, user: str = "admin", user_org: str | None = None, *, admin: bool = True) -> list[Board]:
+def visible(wh: Warehouse, user: str | Actor = "admin") -> list[Board]:
+    """The boards the user may open."""
+    actor = as_actor(user)
     with wh.connect() as con:
         tree = load_tree(con)
-    return [b for b in all_boards(wh) if can_see(b, user, user_org, tree, admin=admin)]
+    return [b for b in all_boards(wh) if can_see(b, actor, tree)]
 
 
 # --- boards as code --------------------------------------------------------------------------------
@@ -227,8 +261,9 @@ def to_yaml(boards: list[Board]) -> str:
                           width=100)
 
 
-def export(wh: Warehouse, out: str | Path | None = None) -> str:
-    text = to_yaml(all_boards(wh))
+def export(wh: Warehouse, out: str | Path | None = None, *, user: str | Actor = "admin") -> str:
+    """The boards the user may open, as YAML."""
+    text = to_yaml(visible(wh, user))
     if out is not None:
         Path(out).write_text(text, encoding="utf-8")
     return text
@@ -261,14 +296,15 @@ def load_yaml(text: str, source: str = "boards") -> list[Board]:
     return boards
 
 
-def apply(wh: Warehouse, text: str, *, source: str = "boards", user: str = "admin",
+def apply(wh: Warehouse, text: str, *, source: str = "boards", user: str | Actor = "admin",
           reason: str | None = None) -> dict[str, int]:
-    """Create or update every board in the YAML; all checked before any is saved."""
+    """Create or update every board in the YAML; all checked before any is saved, saved together."""
     boards = load_yaml(text, source)
     problems = [p for i, b in enumerate(boards) for p in check_references(wh, b, f"boards[{i}].")]
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in {source}; nothing was applied", problems)
-    return {b.code: save(wh, b, user=user, reason=reason) for b in boards}
+    with wh.transaction(bump=False):
+        return {b.code: save(wh, b, user=user, reason=reason) for b in boards}
 
 
 def new_tile(kind: str, metrics: list[str], **kw) -> Tile:

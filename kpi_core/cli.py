@@ -1,7 +1,10 @@
 """The command line: `python -m kpi_core [--warehouse PATH] COMMAND`, thin over kpi_core.
 
 Exit codes: 0 done; 1 input refused (nothing written); 2 usage error; 3 warehouse busy;
-4 not found.
+4 not found; 5 not allowed (role or org scope).
+
+Without `--user` the CLI is the local admin (whoever can run it can open the warehouse file
+anyway); with `--user NAME` it acts with that user's role and org units.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from pathlib import Path
 
 import click
 
+from . import audit as audit_mod
 from . import batches as batches_mod
+from . import closing, dictionary, org
 from . import datasets as datasets_mod
-from . import dictionary, org
+from . import users as users_mod
+from .access import Actor, require
+from .cells import neutralise
 from .errors import KpiError, ValidationFailed
 from .imports.facts import import_facts
 from .imports.report import write_error_workbook
@@ -79,15 +86,23 @@ def _wh(ctx: click.Context) -> Warehouse:
 @click.option("--warehouse", type=click.Path(dir_okay=False), envvar="KPI_WAREHOUSE",
               help="Warehouse file (default data/warehouse.duckdb, or $KPI_WAREHOUSE).")
 @click.option("--format", "fmt", type=FORMATS, default="text", help="Output format.")
-@click.option("--user", default="admin", help="Act as this user (recorded in batches and the audit log).")
+@click.option("--user", help="Act as this user, with their role and org units (default: the local admin).")
 @click.pass_context
-def main(ctx: click.Context, warehouse: str | None, fmt: str, user: str) -> None:
+def main(ctx: click.Context, warehouse: str | None, fmt: str, user: str | None) -> None:
     """KPI Cockpit (绩效驾驶舱) command line."""
     ctx.obj = {"warehouse": warehouse, "format": fmt, "user": user}
 
 
-def _user(ctx: click.Context) -> str:
-    return ctx.find_root().obj["user"]
+def _user(ctx: click.Context) -> Actor:
+    """The acting user: --user's role and units, or the local admin."""
+    obj = ctx.find_root().obj
+    if "actor" not in obj:
+        obj["actor"] = users_mod.actor(_wh(ctx), obj["user"]) if obj["user"] else Actor("admin", "admin")
+    return obj["actor"]
+
+
+def _tree(ctx: click.Context):
+    return org.tree(_wh(ctx))
 
 
 # --- init ------------------------------------------------------------------------------------
@@ -270,11 +285,12 @@ def _facts_command(kind: str):
     @click.option("--partial", is_flag=True, help="Load the good facts and reject the bad ones.")
     @click.option("--errors-out", type=click.Path(dir_okay=False),
                   help="Write the problems to this .xlsx (the file with its bad cells marked).")
+    @click.option("--reason", help="Why (kept with the batch); needed to change a closed period.")
     @_format_option
     @click.pass_context
-    def command(ctx, file, sheet, year, dry_run, partial, errors_out):
+    def command(ctx, file, sheet, year, dry_run, partial, errors_out, reason):
         result = import_facts(_wh(ctx), kind, file, sheet=sheet, year=year, dry_run=dry_run,
-                              partial=partial, user=_user(ctx), progress=_progress_printer())
+                              partial=partial, user=_user(ctx), progress=_progress_printer(), reason=reason)
         _finish_import(ctx, result, dry_run=dry_run, errors_out=errors_out, source=file, sheet=sheet)
 
     command.__doc__ = f"Import {kind} (long or wide; Excel or CSV)."
@@ -348,7 +364,8 @@ def query(ctx, metrics, org, children, grain, first, last, ytd, fmt) -> None:
     from .engine.query import Query, run
 
     fmt = fmt or ("json" if ctx.find_root().obj["format"] == "json" else "csv")
-    result = run(_wh(ctx), Query(tuple(metrics), org, "children" if children else "self", grain, first, last, ytd))
+    result = run(_wh(ctx), Query(tuple(metrics), org, "children" if children else "self", grain, first, last, ytd),
+                 actor=_user(ctx))
     rows = [{k: getattr(c, k) for k in QUERY_COLUMNS} for c in result.cells]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -357,7 +374,7 @@ def query(ctx, metrics, org, children, grain, first, last, ytd, fmt) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(QUERY_COLUMNS)
     for r in rows:
-        writer.writerow(["" if r[k] is None else (repr(r[k]) if isinstance(r[k], float) else r[k])
+        writer.writerow(["" if r[k] is None else (repr(r[k]) if isinstance(r[k], float) else neutralise(r[k]))
                          for k in QUERY_COLUMNS])
     click.echo(out.getvalue(), nl=False)
 
@@ -376,6 +393,8 @@ def batches_group() -> None:
 def batches_list(ctx, limit: int) -> None:
     """Newest batches first."""
     rows = batches_mod.list_batches(_wh(ctx), limit)
+    if not _user(ctx).is_admin:  # others see their own batches
+        rows = [b for b in rows if b["user_name"] == _user(ctx).name]
     lines = [f"{b['id']:>5}  {b['created_at']:%Y-%m-%d %H:%M}  {b['kind']:<8} {b['status']:<8} "
              f"{b['rows_loaded']:>10,}  {b['user_name']:<10} {b['dataset'] or '':<20} {b['source']}" for b in rows]
     _emit(ctx, rows, "\n".join(lines) or "(no batches)")
@@ -518,7 +537,7 @@ def targets_reconcile(ctx, metric, org, period) -> None:
     from .engine.cascade import reconcile
     from .periods import parse_period
 
-    r = reconcile(_wh(ctx), metric, org, period, parse_period(period).grain)
+    r = reconcile(_wh(ctx), metric, org, period, parse_period(period).grain, actor=_user(ctx))
     data = {"parent": r.parent, "children": r.children, "children_total": r.children_total, "gap": r.gap}
     lines = [f"{org:<16} {_fmt(r.parent)}"] + [f"  {c:<14} {_fmt(v)}" for c, v in r.children.items()]
     lines.append(f"  {'children':<14} {_fmt(r.children_total)}   gap {_fmt(r.gap)}")
@@ -554,7 +573,7 @@ def scorecard_cmd(ctx, org, period, weights, pweights) -> None:
         return out
 
     card = scorecard(_wh(ctx), org, period, parse_period(period).grain, pairs(weights, "--weight"),
-                     perspective_weights=pairs(pweights, "--perspective-weight") or None)
+                     perspective_weights=pairs(pweights, "--perspective-weight") or None, actor=_user(ctx))
     data = {"org": card.org, "period": card.period, "items": card.items, "perspectives": card.perspectives,
             "score": card.score, "grade": card.grade}
     lines = [f"{i['metric']:<24} w={i['weight']:<5g} {_fmt(i['score']):>8}  {i['status']}" for i in card.items]
@@ -577,7 +596,7 @@ def boards_list(ctx) -> None:
     from . import boards as boards_mod
 
     rows = [{"code": b.code, "title": b.title, "owner": b.owner, "share": b.share, "tiles": len(b.tiles)}
-            for b in boards_mod.all_boards(_wh(ctx))]
+            for b in boards_mod.visible(_wh(ctx), _user(ctx))]
     _emit(ctx, rows, "\n".join(f"{r['code']:<24} {r['tiles']:>3} tiles  {r['share']:<9} {r['owner']:<12} {r['title']}"
                                for r in rows) or "(no boards)")
 
@@ -588,7 +607,7 @@ def boards_list(ctx) -> None:
 def boards_export(ctx, out: str | None) -> None:
     from . import boards as boards_mod
 
-    text = boards_mod.export(_wh(ctx), out)
+    text = boards_mod.export(_wh(ctx), out, user=_user(ctx))
     if out:
         click.echo(f"boards written to {out}", err=True)
     else:
@@ -609,6 +628,175 @@ def boards_apply(ctx, path: str, reason: str | None) -> None:
     saved = boards_mod.apply(_wh(ctx), Path(path).read_text(encoding="utf-8"), source=Path(path).name,
                              user=_user(ctx), reason=reason)
     _emit(ctx, saved, "\n".join(f"{code}: version {v}" for code, v in saved.items()))
+
+
+# --- users, closed periods, audit -----------------------------------------------------------------
+
+@main.group("users")
+def users_group() -> None:
+    """Local users, their roles and org units (admins only)."""
+
+
+def _read_password(password_stdin: bool, name: str) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise click.UsageError("no terminal to ask for the password: pipe it with --password-stdin")
+    return click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+
+
+def _user_row(u) -> dict:
+    return {"name": u.name, "role": u.role, "orgs": list(u.orgs), "email": u.email, "active": u.active,
+            "password": u.has_password}
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "executive", "manager", "team_lead", "employee"]), required=True)
+@click.option("--org", "orgs", multiple=True, help="An org unit the user belongs to (repeat for more).")
+@click.option("--email", help="Their identity at the company's OIDC provider, for single sign-on.")
+@click.option("--display-name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of asking.")
+@click.option("--no-password", is_flag=True, help="No local password (single sign-on only).")
+@_format_option
+@click.pass_context
+def users_add(ctx, name, role, orgs, email, display_name, password_stdin, no_password) -> None:
+    """Add a user; asks for their password (there is no default one)."""
+    require(_user(ctx), "users")
+    password = None if no_password else _read_password(password_stdin, name)
+    u = users_mod.add(_wh(ctx), name, role, orgs=orgs, password=password, email=email, display_name=display_name,
+                      by=_user(ctx))
+    _emit(ctx, _user_row(u), f"user {u.name} added ({u.role}{' of ' + ', '.join(u.orgs) if u.orgs else ''})")
+
+
+@users_group.command("list")
+@_format_option
+@click.pass_context
+def users_list(ctx) -> None:
+    require(_user(ctx), "users")
+    rows = [_user_row(u) for u in users_mod.list_users(_wh(ctx))]
+    _emit(ctx, rows, "\n".join(f"{r['name']:<16} {r['role']:<10} {'active' if r['active'] else 'disabled':<9} "
+                               f"{','.join(r['orgs']):<24} {r['email'] or ''}" for r in rows) or "(no users)")
+
+
+@users_group.command("set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "executive", "manager", "team_lead", "employee"]))
+@click.option("--org", "orgs", multiple=True, help="Replace the user's org units (repeat for more).")
+@click.option("--email")
+@click.option("--disable", "active", flag_value=False, default=None, help="Refuse their sign-ins from now on.")
+@click.option("--enable", "active", flag_value=True)
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def users_set(ctx, name, role, orgs, email, active, reason) -> None:
+    """Change a user's role, org units, email, or whether they may sign in."""
+    u = users_mod.update(_wh(ctx), name, role=role, orgs=list(orgs) if orgs else None, active=active, email=email,
+                         by=_user(ctx), reason=reason)
+    _emit(ctx, _user_row(u), f"user {u.name}: {u.role}, {', '.join(u.orgs) or 'no units'}, "
+                             f"{'active' if u.active else 'disabled'}")
+
+
+@users_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True)
+@click.pass_context
+def users_passwd(ctx, name, password_stdin) -> None:
+    """Set a user's password (an admin for anyone; a user for themselves)."""
+    users_mod.set_password(_wh(ctx), name, _read_password(password_stdin, name), by=_user(ctx))
+    click.echo(f"password of {name} set")
+
+
+@users_group.command("unlock")
+@click.argument("name")
+@click.pass_context
+def users_unlock(ctx, name) -> None:
+    """Lift a lock-out after repeated failed sign-ins."""
+    users_mod.unlock(_wh(ctx), name, by=_user(ctx))
+    click.echo(f"{name} unlocked")
+
+
+@main.group("periods")
+def periods_group() -> None:
+    """Closed periods: changing their actuals or targets needs the admin role and a reason."""
+
+
+@periods_group.command("close")
+@click.argument("period")
+@click.option("--reason")
+@_format_option
+@click.pass_context
+def periods_close(ctx, period, reason) -> None:
+    label = closing.close(_wh(ctx), period, by=_user(ctx), reason=reason)
+    _emit(ctx, {"closed": label}, f"{label} closed")
+
+
+@periods_group.command("reopen")
+@click.argument("period")
+@click.option("--reason")
+@click.pass_context
+def periods_reopen(ctx, period, reason) -> None:
+    closing.reopen(_wh(ctx), period, by=_user(ctx), reason=reason)
+    click.echo(f"{period} reopened")
+
+
+@periods_group.command("list")
+@_format_option
+@click.pass_context
+def periods_list(ctx) -> None:
+    rows = closing.list_closed(_wh(ctx))
+    _emit(ctx, rows, "\n".join(f"{r['period']:<10} {r['closed_by']:<12} {r['closed_at']:%Y-%m-%d %H:%M}  "
+                               f"{r['reason'] or ''}" for r in rows) or "(no closed periods)")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The change log: who, when, what, before, after, why (admins only)."""
+
+
+def _audit_filters(f):
+    for opt in reversed([
+        click.option("--who", "who", help="User name."),
+        click.option("--action", help="e.g. import, revert, save, login, login_failed."),
+        click.option("--object", "object_type", help="e.g. metric, board, batch, user, period."),
+        click.option("--key", "object_key", help="The object's code or id."),
+        click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (YYYY-MM-DD)."),
+        click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="To this day, inclusive."),
+        click.option("--text", help="Words anywhere in before, after or reason."),
+        click.option("--limit", default=1000, show_default=True),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _audit_rows(ctx, who, action, object_type, object_key, since, until, text, limit) -> list[dict]:
+    q = audit_mod.Search(who, action, object_type, object_key, since.date() if since else None,
+                         until.date() if until else None, text)
+    return audit_mod.search(_wh(ctx), q, limit=limit, user=_user(ctx))
+
+
+@audit_group.command("list")
+@_audit_filters
+@_format_option
+@click.pass_context
+def audit_list(ctx, **kw) -> None:
+    """Newest entries first."""
+    rows = _audit_rows(ctx, **kw)
+    _emit(ctx, rows, "\n".join(f"{r['id']:>6}  {r['happened_at']:%Y-%m-%d %H:%M:%S}  {r['user_name']:<12} "
+                               f"{r['action']:<12} {r['object_type']:<10} {r['object_key'] or '':<16} "
+                               f"{r['reason'] or ''}" for r in rows) or "(no entries)")
+
+
+@audit_group.command("export")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="A .xlsx or .csv file.")
+@_audit_filters
+@click.pass_context
+def audit_export(ctx, out, **kw) -> None:
+    """Write the matching entries to an Excel or CSV file."""
+    rows = _audit_rows(ctx, **kw)
+    data = audit_mod.to_csv(rows) if out.lower().endswith(".csv") else audit_mod.to_xlsx(rows)
+    Path(out).write_bytes(data)
+    click.echo(f"{len(rows)} entries written to {out}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import dictionary, settings
+from . import access, dictionary, settings
+from .access import Actor
 from .dictionary import Metric
 from .engine import attainment as att
 from .engine.query import Cell, Query, run
@@ -75,17 +76,21 @@ def series_range(period: Period) -> tuple[Period, Period]:
     return period.shift(-(SERIES[period.grain] - 1)), period
 
 
-def build(wh: Warehouse, tree: OrgTree, org: str, period: str, *, today=None) -> Cockpit:
-    """Everything the cockpit page shows, computed by the engine."""
+def build(wh: Warehouse, tree: OrgTree, org: str, period: str, *, today=None, actor: Actor | None = None) -> Cockpit:
+    """Everything the cockpit page shows, computed by the engine, within what `actor` may read."""
+    if actor is not None:
+        access.check(actor, tree, "read", org)
     p = parse_period(period)
     metrics = dictionary.current(wh)
     codes = cockpit_metrics(metrics)
     first, last = series_range(p)
     q = Query(tuple(codes), org, "self", p.grain, first.label, last.label)
-    own = _by_key(run(wh, q, today=today).cells) if codes else {}
+    own = _by_key(run(wh, q, today=today, actor=actor).cells) if codes else {}
     children = list(tree.children.get(org, []))
+    if actor is not None:
+        children = access.visible_units(actor, tree, children)
     kids = _by_key(run(wh, Query(tuple(codes), org, "children", p.grain, first.label, last.label),
-                       today=today).cells) if codes and children else {}
+                       today=today, actor=actor).cells) if codes and children else {}
     labels = [x.label for x in _periods(first, last)]
     cards = {}
     for code in codes:

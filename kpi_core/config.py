@@ -25,14 +25,18 @@ class Limits:
     max_rows: int = 5_000_000
     # Unzipped size of an xlsx is checked before parsing, against zip bombs.
     max_unzipped_bytes: int = 2048 * MB
+    # The grid a sheet's cells span (first to last row × column): readers build it whole, at
+    # 32 bytes a cell, so two cells at A1 and XFD1048576 would ask for 550 GB.
+    max_cells: int = 50_000_000
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Limits from KPI_MAX_FILE_MB, KPI_MAX_ROWS and KPI_MAX_UNZIPPED_MB."""
+        """Limits from KPI_MAX_FILE_MB, KPI_MAX_ROWS, KPI_MAX_UNZIPPED_MB and KPI_MAX_CELLS."""
         return cls(
             max_file_bytes=int(_env_float("KPI_MAX_FILE_MB", 200) * MB),
             max_rows=int(_env_float("KPI_MAX_ROWS", 5_000_000)),
             max_unzipped_bytes=int(_env_float("KPI_MAX_UNZIPPED_MB", 2048) * MB),
+            max_cells=int(_env_float("KPI_MAX_CELLS", 50_000_000)),
         )
 
 

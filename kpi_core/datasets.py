@@ -24,10 +24,11 @@ import sqlglot
 from sqlglot import exp
 
 from . import batches
+from .access import acting
 from .config import Limits
 from .errors import KpiError, NotFound, ValidationFailed
-from .imports.files import check_file
-from .imports.read import PEEK_ROWS, decode_text, first_text_row, read_grid
+from .imports.files import FileRefused, check_file
+from .imports.read import MAX_COLUMNS, PEEK_ROWS, decode_text, first_text_row, read_grid
 from .imports.result import ImportResult, Problem
 from .warehouse import Warehouse, now
 
@@ -54,7 +55,7 @@ def _ident(name: str) -> exp.Identifier:
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):  # fullmatch: "$" alone lets a trailing newline in
         raise KpiError(f"dataset name '{name}' must be 1-63 letters, digits, _, -, . or spaces")
 
 
@@ -73,7 +74,8 @@ def _check_columns(names: list[str]) -> list[Problem]:
 def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None = None,
                 mode: Mode = "replace", types: dict[str, str] | None = None, user: str = "admin",
                 limits: Limits | None = None) -> ImportResult:
-    """Load a sheet or CSV as dataset `name`; column names kept as written (trimmed)."""
+    """Load a sheet or CSV as dataset `name`; column names kept as written (trimmed). Admins only."""
+    user = acting(user, "datasets")
     _check_name(name)
     limits = limits or Limits.from_env()
     path = Path(path)
@@ -102,6 +104,9 @@ def _csv_relation_source(path: Path) -> tuple[str, int]:
     text = decode_text(raw, path.name)
     lines = list(csv.reader(io.StringIO(text[:65536], newline="")))[:PEEK_ROWS]
     header_at = first_text_row(lines) or 0
+    if max((len(line) for line in lines), default=0) > MAX_COLUMNS:  # DuckDB would take minutes
+        raise FileRefused(f"{path.name} has a line of over {MAX_COLUMNS:,} cells, more columns than a "
+                          "spreadsheet holds; is it really a CSV table?")
     if raw.startswith(b"\xef\xbb\xbf") or not _is_utf8(raw):
         tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
         tmp.write_text(text, encoding="utf-8")
@@ -152,8 +157,11 @@ def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str
             con.execute(f"CREATE TABLE {tq} AS SELECT * FROM _incoming")
             con.unregister("_incoming")
         elif csv_source is not None:
-            con.execute(f"CREATE TABLE {tq} AS SELECT * FROM read_csv(?, header = true, skip = ?)",
-                        [csv_source[0], csv_source[1]])
+            try:
+                con.execute(f"CREATE TABLE {tq} AS SELECT * FROM read_csv(?, header = true, skip = ?)",
+                            [csv_source[0], csv_source[1]])
+            except duckdb.InvalidInputException as exc:  # DuckDB's CSV errors quote whole lines
+                raise KpiError(f"{source} cannot be read as CSV: {str(exc).splitlines()[0][:300]}") from exc
         else:
             first = True
             for rb in record_batches():  # type: ignore[misc]
@@ -283,5 +291,6 @@ def columns(wh: Warehouse, name: str) -> list[dict]:
 def import_arrow(wh: Warehouse, name: str, table: pa.Table, *, source: str, mode: Mode = "replace",
                  user: str = "admin") -> ImportResult:
     """Load an in-memory Arrow table as a dataset batch (the demo, tests)."""
+    user = acting(user, "datasets")
     _check_name(name)
     return _load(wh, name, mode, {}, user, source, None, arrow=table, limits=Limits.from_env())

@@ -10,13 +10,17 @@ from pathlib import Path
 
 import yaml
 
-from . import boards, datasets, dictionary, org
+from . import boards, datasets, dictionary, org, users
 from .demo_data import generate
 from .imports.tables import import_table
 from .warehouse import Warehouse
 
 Progress = Callable[[str, int, int], None]
 DEMO_BOARDS = Path(__file__).resolve().parent.parent / "data" / "demo" / "boards.yaml"
+# One user per role, without passwords (there is no default password): the admin made at first
+# run sets theirs on the Admin page, or `users passwd NAME`.
+DEMO_USERS = (("ceo", "executive", ("HQ",)), ("mgr_d1", "manager", ("D1",)),
+              ("lead_t1", "team_lead", ("D1-SAL-T1",)), ("emp_p0001", "employee", ("P0001",)))
 
 
 def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress | None = None) -> dict:
@@ -45,6 +49,8 @@ def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress
         step("targets", 5, steps)
         import_table(wh, "targets", demo.targets, source="demo: targets")
         boards.apply(wh, DEMO_BOARDS.read_text(encoding="utf-8"), source="demo boards", reason="demo company")
+        for name, role, units in DEMO_USERS:
+            users.add(wh, name, role, orgs=units)
     step("done", steps, steps)
     return {
         "org_units": len(demo.org), "metrics": len(metrics),
@@ -52,5 +58,7 @@ def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress
         "actuals": demo.actuals.num_rows, "targets": demo.targets.num_rows,
         "periods": f"{demo.first_period}..{demo.last_period}",
         "boards": len(boards.all_boards(wh)),
+        "users": f"{', '.join(n for n, _, _ in DEMO_USERS)} (no passwords yet; "
+                 "create the admin: python -m kpi_core users add NAME --role admin)",
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import audit
+from .access import Actor, acting
 from .errors import NotFound, ValidationFailed
 from .expressions import ExpressionError, check_filter, check_formula, check_measure
 from .warehouse import Warehouse, now
@@ -300,8 +301,9 @@ def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[str]:
 
 
 def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] | None = None,
-                  reason: str | None = None, user: str = "admin", dry_run: bool = False) -> ApplyResult:
-    """Validate `metrics` against the whole dictionary and store the changed ones."""
+                  reason: str | None = None, user: str | Actor = "admin", dry_run: bool = False) -> ApplyResult:
+    """Validate `metrics` against the whole dictionary and store the changed ones (admins only)."""
+    user = acting(user, "metrics")
     problems = list(problems or [])
     existing = current(wh)
     merged = {**existing, **{m.code: m for m in metrics}}

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from . import dictionary
+from . import access, dictionary
+from .access import Actor
 from .datasets import column_names, view_name
 from .dictionary import DatasetSource, FormulaSource
 from .engine.compile import _bind_columns, _col
@@ -44,15 +45,18 @@ LIMIT {limit}
 """
 
 
-def behind(wh: Warehouse, metric: str, org: str, period: str, *, ytd: bool = False) -> Behind:
-    """What makes up the cell (metric, org, period)."""
+def behind(wh: Warehouse, metric: str, org: str, period: str, *, ytd: bool = False,
+           actor: Actor | None = None) -> Behind:
+    """What makes up the cell (metric, org, period): only rows of units `actor` may read."""
     p = parse_period(period)
-    cell = run(wh, Query((metric,), org, "self", p.grain, period, period, ytd)).cells[0]
+    cell = run(wh, Query((metric,), org, "self", p.grain, period, period, ytd), actor=actor).cells[0]
     m = dictionary.current(wh)[metric]
     out = Behind(cell, m.source_type)
     with wh.connect() as con:
         tree = load_tree(con)
         units = tree.subtree(org)
+        if actor is not None:
+            units = access.visible_units(actor, tree, units)
         labels = _labels(period)
         if m.source_type == "manual":
             out.facts = _rows(con, _FACTS_SQL.format(view="actual", limit=MAX_ROWS), [[metric], units, labels])
@@ -61,7 +65,7 @@ def behind(wh: Warehouse, metric: str, org: str, period: str, *, ytd: bool = Fal
             out.rows, out.rows_total = _dataset_rows(con, m.source, tree, units, p)
     if isinstance(m.source, FormulaSource):
         parts = tuple(components(m.source.formula))
-        out.components = run(wh, Query(parts, org, "self", p.grain, period, period, ytd)).cells
+        out.components = run(wh, Query(parts, org, "self", p.grain, period, period, ytd), actor=actor).cells
     return out
 
 

@@ -29,3 +29,15 @@ class WarehouseBusy(KpiError):
     """Another process holds the warehouse file lock longer than we were willing to wait."""
 
     exit_code = 3
+
+
+class AccessDenied(KpiError):
+    """The acting user's role or part of the org tree does not allow this."""
+
+    exit_code = 5
+
+
+class LoginFailed(KpiError):
+    """A sign-in was refused (wrong name or password, disabled, locked out)."""
+
+    exit_code = 5

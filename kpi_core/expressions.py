@@ -3,6 +3,7 @@ against an allow-list of syntax and functions, never pasted into SQL strings."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import sqlglot
@@ -38,6 +39,15 @@ FORMULA_FUNCTIONS: dict[type[exp.Expression], str] = {
 }
 _FORMULA_SYNTAX = (exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Neg, exp.Add,
                    exp.Sub, exp.Mul, exp.Div)
+# Types a CAST may name. SQLGlot renders an unknown type name (CAST(x AS "a; DROP …")) and the
+# unit of EXTRACT (a Var) as raw text, so both are held to plain names.
+_T = exp.DataType.Type
+CAST_TYPES = frozenset({
+    _T.TEXT, _T.VARCHAR, _T.CHAR, _T.NCHAR, _T.NVARCHAR, _T.BOOLEAN, _T.TINYINT, _T.SMALLINT, _T.INT,
+    _T.BIGINT, _T.INT128, _T.UTINYINT, _T.USMALLINT, _T.UINT, _T.UBIGINT, _T.FLOAT, _T.DOUBLE, _T.DECIMAL,
+    _T.DATE, _T.TIME, _T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMPTZ, _T.TIMESTAMP_S, _T.TIMESTAMP_MS,
+})
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ExpressionError(ValueError):
@@ -85,6 +95,12 @@ def _check_nodes(tree: exp.Expression, text: str, what: str,
                  allowed_funcs: dict[type[exp.Expression], str],
                  syntax: tuple[type[exp.Expression], ...]) -> None:
     for node in tree.walk():
+        if node.comments:  # rendered back into the SQL; nothing a definition needs
+            raise ExpressionError(f"{what} '{text}': comments (-- or /* */) are not allowed")
+        if isinstance(node, exp.DataType) and node.this not in CAST_TYPES:
+            raise ExpressionError(f"{what} '{text}': type {node.sql(DIALECT)} is not allowed in a cast")
+        if isinstance(node, exp.Var) and not _WORD.fullmatch(node.name):
+            raise ExpressionError(f"{what} '{text}': '{node.name}' is not a plain name")
         if isinstance(node, exp.Star):
             if not isinstance(node.parent, exp.Count):
                 raise ExpressionError(f"{what} '{text}': * is only allowed in count(*)")
@@ -100,6 +116,18 @@ def _check_nodes(tree: exp.Expression, text: str, what: str,
         raise ExpressionError(
             f"{what} '{text}': {type(node).__name__.lower()} syntax is not allowed here"
         )
+
+
+def _check_renders(tree: exp.Expression, text: str, what: str) -> None:
+    """The SQL the fragment compiles to reads back as the same single expression: nothing in it
+    can end the expression early or start another statement."""
+    sql = tree.sql(DIALECT)
+    try:
+        again = [t for t in sqlglot.parse(sql, read=DIALECT) if t is not None]
+    except sqlglot.errors.SqlglotError:
+        again = []
+    if len(again) != 1 or again[0].sql(DIALECT) != sql:
+        raise ExpressionError(f"{what} '{text}' does not compile to one safe expression")
 
 
 def _check_columns(tree: exp.Expression, text: str, what: str, columns: Iterable[str]) -> list[str]:
@@ -119,6 +147,7 @@ def check_measure(text: str, columns: Iterable[str]) -> exp.Expression:
     what = "measure"
     tree = parse_fragment(text, what)
     _check_nodes(tree, text, what, {**AGGREGATES, **SCALARS}, _BASIC)
+    _check_renders(tree, text, what)
     _check_columns(tree, text, what, columns)
     aggs = [n for n in tree.walk() if type(n) in AGGREGATES]
     if not aggs:
@@ -144,6 +173,7 @@ def check_filter(text: str, columns: Iterable[str]) -> exp.Expression:
     what = "filter"
     tree = parse_fragment(text, what)
     _check_nodes(tree, text, what, SCALARS, _BASIC)
+    _check_renders(tree, text, what)
     _check_columns(tree, text, what, columns)
     return tree
 
@@ -153,6 +183,7 @@ def check_formula(text: str) -> tuple[exp.Expression, list[str]]:
     what = "formula"
     tree = parse_fragment(text, what)
     _check_nodes(tree, text, what, FORMULA_FUNCTIONS, _FORMULA_SYNTAX)
+    _check_renders(tree, text, what)
     codes: list[str] = []
     for col in (n for n in tree.walk(bfs=False) if isinstance(n, exp.Column)):  # in reading order
         if col.table:

@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 
 from . import batches
+from .access import acting
+from .cells import TRIGGERS
 from .errors import NotFound, ValidationFailed
 from .imports.headers import ORG_FILE_ROLES, header_finder, map_roles
 from .imports.read import read_grid
@@ -123,7 +125,8 @@ def check_tree(con: duckdb.DuckDBPyConnection) -> None:
 
 def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, user: str = "admin",
                dry_run: bool = False) -> ImportResult:
-    """Add or update units from a code/name/parent file; the whole file or nothing."""
+    """Add or update units from a code/name/parent file; the whole file or nothing (admins only)."""
+    user = acting(user, "org")
     grid = read_grid(path, sheet=sheet, find_header=header_finder(ORG_FILE_ROLES, need=2))
     roles, problems = map_roles(grid.header, ORG_FILE_ROLES, required=("code", "name", "parent"))
     result = ImportResult(rows=grid.n_rows)
@@ -142,6 +145,10 @@ def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, use
         parent = _s(cols["parent"][i]) or None
         if not code:
             errors.append(Problem(rownum, grid.header[roles["code"]], "", "code is empty"))
+            continue
+        if code[0] in TRIGGERS:  # a code is an identifier, and one like =X would run as a formula in Excel
+            errors.append(Problem(rownum, grid.header[roles["code"]], code,
+                                  f"a code may not start with {code[0]!r}"))
             continue
         if not name:
             errors.append(Problem(rownum, grid.header[roles["name"]], "", f"unit '{code}' has no name"))
@@ -180,6 +187,7 @@ def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, use
 def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, source: str,
                     user: str = "admin") -> int:
     """Load a tree given as rows (the demo); raises if it is not one tree."""
+    user = acting(user, "org")
     problems = tree_problems({c: (n, p) for c, n, p in rows})
     if problems:
         raise ValidationFailed("invalid org tree", [f"{c}: {m}" for c, m in problems])

@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property, total_ordering
 from typing import Literal
 
+from .errors import KpiError
+
 Grain = Literal["month", "quarter", "year"]
 GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -36,6 +38,10 @@ _MONTH_NAMES = {
 }
 
 
+class PeriodError(KpiError, ValueError):
+    """A period (or grain) that cannot be read; a ValueError too, for callers that catch one."""
+
+
 _FISCAL_START: ContextVar[int] = ContextVar("fiscal_year_start", default=1)
 
 
@@ -48,7 +54,7 @@ def fiscal_start() -> int:
 def fiscal_year(start: int) -> Iterator[None]:
     """Quarters and years inside the block follow a fiscal year starting in month `start`."""
     if not 1 <= int(start) <= 12:
-        raise ValueError(f"fiscal year start {start} is not a month 1-12")
+        raise PeriodError(f"fiscal year start {start} is not a month 1-12")
     token = _FISCAL_START.set(int(start))
     try:
         yield
@@ -104,8 +110,10 @@ class Period:
 
     def to(self, grain: Grain) -> Period:
         """The period of `grain` containing this one (only upwards)."""
+        if grain not in GRAINS:  # a typed grain reaches here from the query API
+            raise PeriodError(f"grain '{grain}' is not one of {', '.join(GRAINS)}")
         if GRAINS.index(grain) < GRAINS.index(self.grain):
-            raise ValueError(f"{self.label} is a {self.grain}; it is not inside one {grain}")
+            raise PeriodError(f"{self.label} is a {self.grain}; it is not inside one {grain}")
         if grain == self.grain:
             return self
         if self.grain == "quarter":  # a quarter's label already holds its fiscal year
@@ -154,25 +162,25 @@ def _clean(text: str) -> str:
 def _year(y: str | int) -> int:
     y = int(y)
     if not 1900 <= y <= 2200:
-        raise ValueError(f"year {y} is out of range")
+        raise PeriodError(f"year {y} is out of range")
     return y
 
 
 def _month(year: int, m: int | str) -> Period:
     m = int(m)
     if not 1 <= m <= 12:
-        raise ValueError(f"month {m} is not 1-12")
+        raise PeriodError(f"month {m} is not 1-12")
     return Period("month", year, m)
 
 
 def _quarter(year: int, q: str) -> Period:
     n = _CN_DIGITS.get(q) or int(q)
     if not 1 <= n <= 4:
-        raise ValueError(f"quarter {n} is not 1-4")
+        raise PeriodError(f"quarter {n} is not 1-4")
     return Period("quarter", year, n)
 
 
-class _NoYear(ValueError):
+class _NoYear(PeriodError):
     """A month or quarter written without its year, and no year given."""
 
 
@@ -220,12 +228,12 @@ def parse_period(value: object, year: int | None = None) -> Period:
     if isinstance(value, date):
         return Period("month", value.year, value.month)
     if isinstance(value, bool) or value is None:
-        raise ValueError("is empty" if value is None else f"'{value}' is not a period")
+        raise PeriodError("is empty" if value is None else f"'{value}' is not a period")
     if isinstance(value, int | float):
         return _period_from_number(float(value))
     text = _clean(str(value))
     if not text:
-        raise ValueError("is empty")
+        raise PeriodError("is empty")
     if re.fullmatch(r"\d{5}(?:\.0+)?", text):  # an Excel date serial that arrived as text
         return _period_from_number(float(text))
     for pattern, build in _PATTERNS:
@@ -236,15 +244,15 @@ def parse_period(value: object, year: int | None = None) -> Period:
             except KeyError:
                 break
             except _NoYear:
-                raise ValueError(f"'{str(value).strip()}' has no year; give the year (--year, the sheet "
-                                 "name or the title row)") from None
-    raise ValueError(f"'{value}' is not a period (write 2025-03, 2025-Q1 or 2025)")
+                raise PeriodError(f"'{str(value).strip()}' has no year; give the year (--year, the sheet "
+                                  "name or the title row)") from None
+    raise PeriodError(f"'{value}' is not a period (write 2025-03, 2025-Q1 or 2025)")
 
 
 def _period_from_number(v: float) -> Period:
     """A year (2025), yyyymm (202503) or an Excel date serial (45717)."""
     if v != int(v):
-        raise ValueError(f"'{v:g}' is not a period")
+        raise PeriodError(f"'{v:g}' is not a period")
     n = int(v)
     if 1900 <= n <= 2200:
         return Period("year", n)
@@ -253,7 +261,7 @@ def _period_from_number(v: float) -> Period:
     if 20000 <= n <= 120000:
         d = _EXCEL_EPOCH + timedelta(days=n)
         return Period("month", d.year, d.month)
-    raise ValueError(f"'{n}' is not a period")
+    raise PeriodError(f"'{n}' is not a period")
 
 
 def try_parse_period(value: object, year: int | None = None) -> Period | None:

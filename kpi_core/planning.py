@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from . import dictionary
+from .access import Actor
 from .engine.query import Query, run
 from .errors import KpiError
 from .imports.result import ImportResult
@@ -27,14 +28,16 @@ class PlanRow:
     gap: float | None = None                   # own year target − children's total (sum metrics)
 
 
-def plan(wh: Warehouse, org: str, year: int, metrics: list[str] | None = None) -> list[PlanRow]:
+def plan(wh: Warehouse, org: str, year: int, metrics: list[str] | None = None,
+         actor: Actor | None = None) -> list[PlanRow]:
+    """A unit's targets for a year: the year, its months, and its children's total against it."""
     current = dictionary.current(wh)
     codes = tuple(metrics or current)
     label = str(year)
     months = [Period("month", year, m).label for m in range(1, 13)]
-    yearly = {c.metric: c for c in run(wh, Query(codes, org, "self", "year", label, label)).cells}
-    monthly = run(wh, Query(codes, org, "self", "month", months[0], months[-1])).cells
-    kids = run(wh, Query(codes, org, "children", "year", label, label)).cells
+    yearly = {c.metric: c for c in run(wh, Query(codes, org, "self", "year", label, label), actor=actor).cells}
+    monthly = run(wh, Query(codes, org, "self", "month", months[0], months[-1]), actor=actor).cells
+    kids = run(wh, Query(codes, org, "children", "year", label, label), actor=actor).cells
     with wh.connect() as con:
         explicit = dict(con.execute("SELECT metric, value FROM target WHERE org = ? AND period = ?",
                                     [org, label]).fetchall())
@@ -52,7 +55,7 @@ def plan(wh: Warehouse, org: str, year: int, metrics: list[str] | None = None) -
 
 
 def save_targets(wh: Warehouse, edits: list[tuple[str, str, str, float]], *, reason: str,
-                 user: str = "admin") -> ImportResult:
+                 user: str | Actor = "admin") -> ImportResult:
     """Store edited targets (metric, org, period, value) as one batch; a reason is required."""
     if not reason or not reason.strip():
         raise KpiError("a reason is required for a target change")

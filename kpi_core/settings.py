@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import audit
+from .access import acting
 from .errors import KpiError, NotFound
 from .warehouse import Warehouse
 
@@ -82,7 +83,8 @@ def all_settings(wh: Warehouse) -> dict[str, str]:
 
 
 def put(wh: Warehouse, key: str, value: str, *, user: str = "admin", reason: str | None = None) -> object:
-    """Validate and store a setting; the typed value. Thresholds are checked as a pair."""
+    """Validate and store a setting (admins only); the typed value. Thresholds are checked as a pair."""
+    user = acting(user, "settings")
     spec = _spec(key)
     text = str(value).strip()
     try:

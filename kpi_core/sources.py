@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
+from .access import acting
 from .config import Limits
 from .datasets import Mode, _check_name, _load
 from .errors import KpiError
@@ -143,7 +144,8 @@ def _batches(schema: pa.Schema, parts: list[Path]) -> Iterator[pa.RecordBatch]:
 
 def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, query: str | None = None,
               mode: Mode = "replace", user: str = "admin") -> ImportResult:
-    """Pull a table or a query's rows from a source database into dataset `name`."""
+    """Pull a table or a query's rows from a source database into dataset `name` (admins only)."""
+    user = acting(user, "datasets")
     _check_name(name)
     _statement(table, query)  # fail fast on bad arguments, before connecting
     source = f"{safe_url(url)} {'table ' + table if table else 'query'}"

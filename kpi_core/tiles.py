@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import altair as alt
 import pandas as pd
 
+from . import access
 from . import format as fmt
+from .access import Actor
 from .boards import Board, Tile
 from .cockpit import default_period
 from .dictionary import Metric
@@ -41,10 +43,14 @@ class TileData:
     previous: list[Cell] = field(default_factory=list)  # kpi cards: the period before
 
 
-def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dict | None = None) -> TilePlace:
-    """The tile's unit, period and grain: a cross-filter, then the tile's own, then the board's."""
+def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dict | None = None,
+             actor: Actor | None = None) -> TilePlace:
+    """The tile's unit, period and grain: a cross-filter, then the tile's own, then the board's.
+    A unit the viewer may not read becomes the viewer's own (a shared board shows each viewer their part)."""
     cross = cross or {}
     org = cross.get("org") or tile.org or board.filters.org or tree.root
+    if actor is not None and not access.can(actor, tree, "read", org):
+        org = access.home(actor, tree) or org
     grain = tile.grain or board.filters.grain
     period = parse_period(cross.get("period") or board.filters.period or default_period(today))
     if GRAINS.index(grain) >= GRAINS.index(period.grain):
@@ -55,20 +61,20 @@ def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dic
 
 
 def tile_data(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, today: dt.date,
-              cross: dict | None = None) -> TileData:
-    """The engine's cells for the tile."""
-    place = place_of(board, tile, tree, today, cross)
+              cross: dict | None = None, actor: Actor | None = None) -> TileData:
+    """The engine's cells for the tile, within what `actor` may read."""
+    place = place_of(board, tile, tree, today, cross, actor)
     out = TileData(place)
     if tile.type == "text" or not tile.metrics:
         return out
     p = parse_period(place.period)
     first = p.shift(-(tile.periods - 1)) if tile.type == "trend" else p
     out.cells = run(wh, Query(tuple(tile.metrics), place.org, place.scope, place.grain, first.label, p.label),
-                    today=today).cells
+                    today=today, actor=actor).cells
     if tile.type == "kpi_card":
         prev = p.shift(-1).label
         out.previous = run(wh, Query(tuple(tile.metrics), place.org, place.scope, place.grain, prev, prev),
-                           today=today).cells
+                           today=today, actor=actor).cells
     return out
 
 

@@ -35,6 +35,19 @@ def _holder(message: str) -> str:
     return m.group(1) if m else "another process"
 
 
+# One writer at a time per warehouse file within this process. DuckDB locks the file against
+# other processes, but the app's sessions are threads of one process sharing one database: two of
+# their transactions that both write (every one bumps the data version) fail with "Conflict on
+# update" instead of waiting. So they queue here, as other processes queue on the file lock.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(str(path.resolve()), threading.RLock())
+
+
 def now() -> datetime:
     """Current time, timezone-aware (stored as TIMESTAMPTZ)."""
     return datetime.now(UTC)
@@ -103,21 +116,34 @@ class Warehouse:
             if getattr(self._local, "in_tx", False):
                 yield con
                 return
-            con.execute("BEGIN TRANSACTION")
-            self._local.in_tx = True
+            lock = _writer_lock(self.path)
+            if not lock.acquire(timeout=self.timeout):
+                raise WarehouseBusy(
+                    f"The warehouse {self.path} is busy with another change; waited {self.timeout:g} s. "
+                    "Nothing was written: try again when it finishes, or raise KPI_LOCK_TIMEOUT.")
             try:
-                yield con
-                if bump:
-                    con.execute(
-                        "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                        "WHERE key = 'data_version'"
-                    )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                con.execute("BEGIN TRANSACTION")
+                self._local.in_tx = True
+                try:
+                    yield con
+                    if bump:
+                        con.execute(
+                            "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                            "WHERE key = 'data_version'"
+                        )
+                    con.execute("COMMIT")
+                except duckdb.TransactionException as exc:
+                    con.execute("ROLLBACK")
+                    raise WarehouseBusy(  # a write outside transaction() touched the same rows
+                        "Another change to the same data was saved at the same moment. Nothing was "
+                        "written: try again.") from exc
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._local.in_tx = False
             finally:
-                self._local.in_tx = False
+                lock.release()
 
     def migrate(self) -> list[str]:
         """Apply the migrations in sql/migrations not yet applied; return their names."""

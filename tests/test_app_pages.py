@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi_core import cockpit, org
+from kpi_core import cockpit, org, users
 from kpi_core import format as fmt
+from kpi_core.access import Actor
 from kpi_core.i18n import STRINGS
 from kpi_core.warehouse import open_warehouse
 
@@ -28,7 +29,19 @@ def app_warehouse(demo_template, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("app") / "demo.duckdb"
     shutil.copyfile(demo_template, path)
+    users.add(open_warehouse(path), "admin", "admin", password=ADMIN_PASSWORD)
     return path
+
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def sign_in(at, name: str, password: str) -> None:
+    """Through the sign-in form, as a person does."""
+    at.run()
+    at.text_input(key="login_name").set_value(name)
+    at.text_input(key="login_pw").set_value(password)
+    at.button[0].click().run()
 
 
 @pytest.fixture
@@ -37,6 +50,7 @@ def app(app_warehouse, monkeypatch):
     monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["lang"] = "zh"
+    at.session_state["actor"] = Actor("admin", "admin")  # signed in; sign-in itself: test_app_login.py
     return at
 
 
@@ -108,7 +122,7 @@ def test_english_switch_changes_the_labels_and_is_remembered(app, app_warehouse)
     assert "Overall score" in [m.label for m in app.metric]
     no_raw_keys_or_nan(app)
     again = AppTest.from_file(APP, default_timeout=180)  # a new session, no language in the link
-    again.run()
+    sign_in(again, "admin", ADMIN_PASSWORD)
     assert again.title[0].value.startswith("Cockpit")
     from kpi_core import prefs
 
@@ -132,7 +146,7 @@ def test_metric_center_refuses_a_bad_edit_and_names_the_problem(app):
     area = next(a for a in app.text_area if a.key and a.key.startswith("edit_"))
     area.set_value("code: active_customers\nname: X\nsource: {formula: no_such_metric / revenue}")
     next(b for b in app.button if b.label == "检查" and b.form_id and b.form_id.startswith("edit_")).click().run()
-    assert any("no_such_metric" in m.value for m in [*app.markdown, *app.error])
+    assert any("no_such_metric" in m.value.replace("\\", "") for m in [*app.markdown, *app.error])
 
 
 def test_settings_need_a_reason(app):
@@ -207,13 +221,28 @@ def test_a_user_without_access_cannot_open_a_private_board(app, app_warehouse):
     wh = open_warehouse(app_warehouse)
     boards.save(wh, boards.Board(code="li_private", title="李的私人看板", owner="li",
                                  tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
-    app.session_state["user"], app.session_state["role"], app.session_state["user_org"] = "wang", "employee", "D5"
+    app.session_state["actor"] = Actor("wang", "employee", ("D5",))
     app.query_params["board"] = "li_private"
     app.run()
     app.switch_page("views/boards.py").run()
     assert not app.exception
     shown = [app.title[0].value] + [r.options for r in app.sidebar.radio if r.key == "board"][0]
     assert not any("李的私人看板" in str(s) for s in shown)
-    app.session_state["user"], app.session_state["role"] = "li", "manager"
+    app.session_state["actor"] = Actor("li", "manager", ("D1",))
     app.run()
     assert any("李的私人看板" in str(o) for r in app.sidebar.radio if r.key == "board" for o in r.options)
+
+
+def test_user_text_is_shown_as_text_never_as_markdown_or_html(app, app_warehouse):
+    from kpi_core import boards
+
+    evil = "![x](http://evil.example/x.png) **粗体** :red[红] <b>html</b> [link](javascript:alert(1))"
+    boards.save(open_warehouse(app_warehouse), boards.Board(
+        code="evil", title=evil, share="everyone", tiles=[{"type": "kpi_card", "metrics": ["revenue"], "title": evil}]))
+    app.query_params["board"] = "evil"
+    app.run()
+    app.switch_page("views/boards.py").run()
+    assert not app.exception
+    shown = [e.value for e in app.title] + [e.value for e in app.markdown]
+    assert [s for s in shown if s.replace("\\", "").endswith(evil)], shown  # shown whole, as written
+    assert not [s for s in shown if "](http" in s or "](javascript" in s or "**粗体**" in s], shown

@@ -9,8 +9,9 @@ import openpyxl
 import pytest
 
 from kpi_core import board_export, boards, dictionary, org, tiles
+from kpi_core.access import Actor
 from kpi_core.boards import Board, Tile
-from kpi_core.errors import NotFound, ValidationFailed
+from kpi_core.errors import AccessDenied, NotFound, ValidationFailed
 from kpi_core.imports.tables import import_table
 
 from .test_cli import cli
@@ -79,27 +80,54 @@ def test_saving_makes_versions_and_unchanged_makes_none(wh):
     assert boards.all_boards(wh) == []
 
 
-@pytest.mark.parametrize("share, share_org, user, user_org, admin, sees", [
-    ("private", None, "li", "EAST", False, False),
-    ("private", None, "admin", None, False, True),      # the owner
-    ("private", None, "li", None, True, True),          # an admin
-    ("everyone", None, "li", "SVC", False, True),
-    ("org", "SALES", "li", "EAST", False, True),        # inside the shared subtree
-    ("org", "SALES", "wang", "SVC", False, False),      # outside it
-    ("org", "SALES", "zhao", None, False, False),       # no unit known
+LI = Actor("li", "team_lead", ("EAST",))
+WANG = Actor("wang", "employee", ("SVC",))
+
+
+@pytest.mark.parametrize("share, share_org, actor, sees", [
+    ("private", None, LI, False),
+    ("private", None, Actor("admin", "manager", ("OPS",)), True),   # the owner
+    ("private", None, Actor("root", "admin"), True),                # an admin
+    ("everyone", None, WANG, True),
+    ("org", "SALES", LI, True),                                     # inside the shared subtree
+    ("org", "SALES", WANG, False),                                  # outside it
+    ("org", "SALES", Actor("zhao", "employee"), False),             # no unit known
+    ("org", "EAST", Actor("sun", "manager", ("SALES",)), True),     # above it, reading it
+    ("org", "SALES", Actor("ceo", "executive"), True),              # reads everything
 ])
-def test_sharing(wh, share, share_org, user, user_org, admin, sees):
+def test_sharing(wh, share, share_org, actor, sees):
     b = board(share=share, share_org=share_org)
-    assert boards.can_see(b, user, user_org, org.tree(wh), admin=admin) is sees
+    assert boards.can_see(b, actor, org.tree(wh)) is sees
 
 
 def test_an_outsider_cannot_open_a_private_board(wh):
     boards.save(wh, board(owner="li"))
-    assert boards.open_for(wh, "b1", "li", "EAST").title == "Board"
+    assert boards.open_for(wh, "b1", LI).title == "Board"
     with pytest.raises(NotFound, match="no board 'b1'"):
-        boards.open_for(wh, "b1", "wang", "SVC")
-    assert [b.code for b in boards.visible(wh, "wang", "SVC", admin=False)] == []
-    assert [b.code for b in boards.visible(wh, "wang", "SVC", admin=True)] == ["b1"]
+        boards.open_for(wh, "b1", WANG)
+    assert [b.code for b in boards.visible(wh, WANG)] == []
+    assert [b.code for b in boards.visible(wh, Actor("root", "admin"))] == ["b1"]
+
+
+@pytest.mark.parametrize("actor, change, refused", [
+    (Actor("li", "manager", ("SALES",)), {}, None),                                   # the owner
+    (Actor("li", "manager", ("SALES",)), {"share": "org", "share_org": "EAST"}, None),
+    (Actor("li", "manager", ("SALES",)), {"share": "org", "share_org": "OPS"}, "may not share boards with"),
+    (Actor("li", "manager", ("SALES",)), {"share": "everyone"}, "not with everyone"),
+    (Actor("sun", "manager", ("SALES",)), {}, "belongs to li"),                       # not the owner
+    (Actor("li", "team_lead", ("EAST",)), {}, "may not change boards"),               # the role builds none
+    (Actor("ceo", "executive"), {"share": "everyone"}, "belongs to li"),
+    (Actor("root", "admin"), {"share": "everyone"}, None),
+])
+def test_who_may_save_a_board(wh, actor, change, refused):
+    boards.save(wh, board(owner="li"))
+    changed = boards.Board.model_validate({**board(owner="li").definition(), "title": "New", **change})
+    if refused is None:
+        assert boards.save(wh, changed, user=actor) == 2
+        return
+    with pytest.raises(AccessDenied, match=refused):
+        boards.save(wh, changed, user=actor)
+    assert boards.get(wh, "b1").title == "Board"
 
 
 def test_yaml_round_trip_and_paths_of_bad_fields(wh):

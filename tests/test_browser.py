@@ -1,7 +1,8 @@
 """The app in headless Chromium against `streamlit run` on a free port, on a copy of the demo
-company: a team lead's upload (errors first, then a fixed file, then the cockpit shows it), an
-executive's drill-down by clicking and back by breadcrumb, and the English switch. Screenshots
-go to test-artifacts/browser/."""
+company: an upload (errors first, then a fixed file, then the cockpit shows it), an executive's
+drill-down by clicking and back by breadcrumb, the English switch, a manager building a board
+that another user cannot open, and a team lead who sees only their team and is refused rows of
+another team. Everyone signs in through the form. Screenshots go to test-artifacts/browser/."""
 
 import os
 import re
@@ -40,6 +41,7 @@ def server(demo_template, tmp_path_factory):
         _need(False, "the playwright package is missing (requirements-dev.txt)")
     path = tmp_path_factory.mktemp("browser") / "demo.duckdb"
     shutil.copyfile(demo_template, path)
+    _people(path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -83,6 +85,32 @@ def page(browser):
     ctx.close()
 
 
+PASSWORD = "browser-test-pw"
+
+
+def _people(path: Path) -> None:
+    """Passwords for the demo's users, an admin, and a private board of the executive's."""
+    from kpi_core import boards, users
+    from kpi_core.warehouse import open_warehouse
+
+    wh = open_warehouse(path)
+    users.add(wh, "root", "admin", password=PASSWORD)
+    for name in ("ceo", "mgr_d1", "lead_t1"):
+        users.set_password(wh, name, PASSWORD)
+    boards.save(wh, boards.Board(code="ceo_private", title="总裁私人看板", owner="ceo",
+                                 tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
+
+
+def sign_in(pg, server: str, name: str, path: str = "") -> None:
+    """Open a link, meet the sign-in form, sign in: the app then shows the page the link asked for."""
+    pg.goto(f"{server}/{path}")
+    wait_title(pg, "登录")
+    pg.get_by_label("用户名").fill(name)
+    pg.get_by_label("密码").fill(PASSWORD)
+    pg.get_by_role("button", name="登录", exact=True).click()
+    pg.wait_for_function("() => { const h = document.querySelector('h1'); return h && !h.innerText.includes('登录'); }")
+
+
 def shot(pg, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     time.sleep(0.5)
@@ -98,8 +126,8 @@ def wait_title(pg, text: str) -> None:
                          arg=text)
 
 
-def test_team_lead_uploads_sees_errors_fixes_and_the_cockpit_shows_it(server, page):
-    page.goto(f"{server}/?org=D1-SAL-T1&period=2026-10")
+def test_an_upload_shows_errors_then_loads_and_the_cockpit_shows_it(server, page):
+    sign_in(page, server, "root", "?org=D1-SAL-T1&period=2026-10")
     wait_title(page, "华东销售一组")
     page.get_by_role("tab", name="平衡计分卡").click()
     page.get_by_text(re.compile(r"在岗人数: 9 \(")).wait_for()  # headcount before the upload
@@ -126,7 +154,7 @@ def test_team_lead_uploads_sees_errors_fixes_and_the_cockpit_shows_it(server, pa
 
 
 def test_executive_drills_by_clicking_and_back_by_breadcrumb(server, page):
-    page.goto(server)
+    sign_in(page, server, "ceo")
     wait_title(page, "华锐智能制造集团")
     shot(page, "b1_company")
     # a click on the heat map: the first column is the first division
@@ -150,7 +178,7 @@ def test_executive_drills_by_clicking_and_back_by_breadcrumb(server, page):
 
 
 def test_switching_to_english_changes_the_labels(server, page):
-    page.goto(server)
+    sign_in(page, server, "root")
     wait_title(page, "驾驶舱")
     page.get_by_text("English").click()
     wait_title(page, "Cockpit")
@@ -189,8 +217,8 @@ def _sorted_labels(page) -> list[str]:
     return items.all_inner_texts()
 
 
-def test_manager_builds_a_board_from_scratch(server, page):
-    page.goto(f"{server}/boards?lang=zh")  # the English test before may have made English this user's choice
+def test_manager_builds_a_board_from_scratch(server, page, browser):
+    sign_in(page, server, "mgr_d1", "boards?lang=zh")
     wait_title(page, "集团平衡计分卡")
     page.get_by_role("button", name="新建看板").click()
     page.get_by_label("看板编码（小写字母、数字、下划线）").fill("my_sales")
@@ -246,3 +274,57 @@ def test_manager_builds_a_board_from_scratch(server, page):
     card = page.locator('[class*="st-key-tile_"]').filter(has_text="T1 收入")
     assert "华锐智能制造集团" not in card.inner_text()
     shot(page, "d3_cross_filtered")
+    # another user, without access to this private board, cannot open it, not even by its link
+    other = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
+    other.set_default_timeout(90_000)
+    sign_in(other, server, "lead_t1", "boards?board=my_sales&lang=zh")
+    other.get_by_text(re.compile("没有看板 my_sales")).wait_for()
+    assert "我的销售看板" not in other.content()
+    shot(other, "d4_board_refused_to_another_user")
+    other.context.close()
+
+
+def _download(page, name: str) -> bytes:
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=name).click()
+    return Path(dl.value.path()).read_bytes()
+
+
+def test_team_lead_sees_only_their_team_and_cannot_load_another_teams_rows(server, page, tmp_path):
+    import io
+
+    import openpyxl
+
+    sign_in(page, server, "lead_t1", "?org=HQ&period=2026-10&lang=zh")  # a link to the company
+    wait_title(page, "华东销售一组")  # lands on their own team, not the company
+    drill = page.get_by_role("button", name=re.compile("^↓ ")).all_inner_texts()
+    assert drill and all(re.match(r"↓ \S+", d) for d in drill)
+    assert page.get_by_role("button", name="华锐智能制造集团").is_disabled()  # above their team
+    assert page.get_by_role("button", name=re.compile("华东销售二组")).count() == 0
+    shot(page, "e1_team_lead_cockpit")
+    # boards: the private board of the executive is neither listed nor opened by its link
+    page.goto(f"{server}/boards?board=ceo_private&lang=zh")
+    page.get_by_text("ceo_private").first.wait_for()
+    assert "总裁私人看板" not in page.content()
+    shot(page, "e2_team_lead_boards")
+    # the template holds their team's people only
+    page.goto(f"{server}/upload?lang=zh")
+    wait_title(page, "数据上报")
+    wb = openpyxl.load_workbook(io.BytesIO(_download(page, re.compile("下载.*模板"))))
+    codes = {str(r[0].value) for ws in wb for r in ws.iter_rows(min_row=1) if r[0].value}
+    assert "D1-SAL-T1" in codes and "P0001" in codes
+    assert not codes & {"D1-SAL-T2", "P0010", "HQ", "D1"}, codes
+    # a file with a row for another team's person is refused, naming that row
+    upload = tmp_path / "两组混合.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["指标", "组织", "期间", "实际值"])
+    book.active.append(["headcount", "D1-SAL-T1", "2026-10", 9])
+    book.active.append(["headcount", "D1-SAL-T2", "2026-10", 7])
+    book.save(upload)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    page.get_by_text(re.compile(r"有 1 处错误，未写入任何数据")).wait_for()
+    shot(page, "e3_team_lead_refused")
+    assert page.get_by_role("button", name="确认写入").count() == 0
+    marked = openpyxl.load_workbook(io.BytesIO(_download(page, "下载标注了错误的文件")))
+    listed = " ".join(str(c.value) for ws in marked for row in ws.iter_rows() for c in row if c.value is not None)
+    assert "D1-SAL-T2 is outside the units you may load actuals for (D1-SAL-T1)" in listed

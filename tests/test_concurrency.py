@@ -17,10 +17,12 @@ from .test_cli import cli
 APP_LOOP = textwrap.dedent("""
     import json, os, sys, time
     from streamlit.testing.v1 import AppTest
+    from kpi_core.access import Actor
     seen, errors, stop = [], [], False
     while not stop:
         stop = os.path.exists(sys.argv[1])  # one more run after the writer is done
         at = AppTest.from_file("app.py", default_timeout=60)
+        at.session_state["actor"] = Actor("admin", "admin")  # signed in
         at.run()
         at.switch_page("views/overview.py")
         at.run()

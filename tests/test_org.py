@@ -89,3 +89,14 @@ def test_revert_that_breaks_the_tree_is_refused(wh, tmp_path):
 def test_gbk_csv(wh, tmp_path):
     r = org.import_org(wh, _csv(tmp_path, GOOD, encoding="gbk"))
     assert r.loaded == 5 and org.tree(wh).unit("D1").name == "华东事业部"
+
+
+@pytest.mark.parametrize("code", ["=EVIL", "+1", "-X", "@SUM"])
+def test_codes_that_a_spreadsheet_would_run_are_refused(wh, tmp_path, code):
+    from kpi_core.org import import_org
+
+    f = tmp_path / "org.csv"
+    f.write_text(f"code,name,parent\n{code},坏单元,HQ\n", encoding="utf-8")
+    res = import_org(wh, f)
+    assert res.batch is None and res.errors[0].row == 2 and res.errors[0].value == code
+    assert "may not start with" in res.errors[0].message

@@ -1,8 +1,9 @@
-"""组织与设置 Org and settings (admins): the org tree, importing it, and the warehouse settings —
-fiscal year start, default thresholds, grade bands, phasing profiles."""
+"""管理 Admin: the org tree and its import; users, roles and lock-outs; the audit log (search and
+export); closed periods; warehouse settings — fiscal year start, thresholds, grade bands, phasing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tempfile
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from kpi_core import settings
+from kpi_core import audit, closing, settings, users
+from kpi_core.access import ROLES
 from kpi_core.engine import phasing
 from kpi_core.errors import KpiError
 from kpi_core.i18n import problem_text
@@ -100,17 +102,130 @@ def phasing_section() -> None:
         st.caption(t("no_profiles"))
 
 
+def users_section(tr) -> None:
+    st.subheader(t("users"))
+    people = users.list_users(warehouse())
+    st.dataframe(pd.DataFrame([{t("user_name"): u.name, t("role"): t(f"role_{u.role}"),
+                                t("user_orgs"): ", ".join(u.orgs), t("email"): u.email or "",
+                                t("active"): u.active} for u in people]),
+                 hide_index=True, width="stretch", placeholder="—", key="users_table")
+    codes = tr.subtree(tr.root) if tr.root else []
+    role_names = labels({r: t(f"role_{r}") for r in ROLES})
+    unit_names = labels({c: f"{tr.units[c].name} ({c})" for c in codes})
+    with st.form("add_user", clear_on_submit=True):
+        st.markdown(f"**{t('add_user')}**")
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input(t("user_name"), key="nu_name")
+        role = c2.selectbox(t("role"), ROLES, format_func=role_names, key="nu_role")
+        orgs = c3.multiselect(t("user_orgs"), codes, format_func=unit_names, key="nu_orgs")
+        c4, c5 = st.columns(2)
+        pw = c4.text_input(t("password"), type="password", key="nu_pw")
+        email = c5.text_input(t("email"), key="nu_email")
+        if st.form_submit_button(t("add_user"), type="primary"):
+            try:
+                users.add(warehouse(), name.strip(), role, orgs=orgs, password=pw or None, email=email.strip() or None,
+                          by=user())
+                st.success(f"{name} ✓")
+            except KpiError as exc:
+                st.error(str(exc))
+    if not people:
+        return
+    with st.form("edit_user"):
+        st.markdown(f"**{t('save_user')}**")
+        c1, c2, c3, c4 = st.columns([1, 1, 2, 1])
+        who = c1.selectbox(t("user_name"), [u.name for u in people], key="eu_name")
+        current = next(u for u in people if u.name == who)
+        role = c2.selectbox(t("role"), ROLES, index=ROLES.index(current.role), format_func=role_names, key="eu_role")
+        orgs = c3.multiselect(t("user_orgs"), codes, default=[o for o in current.orgs if o in codes],
+                              format_func=unit_names, key="eu_orgs")
+        active = c4.checkbox(t("active"), value=current.active, key="eu_active")
+        c5, c6 = st.columns(2)
+        pw = c5.text_input(t("password"), type="password", key="eu_pw")
+        reason = c6.text_input(t("reason"), key="eu_reason")
+        b1, b2 = st.columns(2)
+        save = b1.form_submit_button(t("save_user"), type="primary")
+        unlock = b2.form_submit_button(t("unlock"))
+    try:
+        if save:
+            users.update(warehouse(), who, role=role, orgs=orgs, active=active, by=user(), reason=reason or None)
+            if pw:
+                users.set_password(warehouse(), who, pw, by=user())
+            st.success(f"{who} ✓")
+        if unlock:
+            users.unlock(warehouse(), who, by=user())
+            st.success(f"{who} ✓")
+    except KpiError as exc:
+        st.error(str(exc))
+
+
+def audit_section() -> None:
+    st.subheader(t("audit_log"))
+    c1, c2, c3, c4, c5 = st.columns(5)
+    who = c1.text_input(t("who"), key="au_who")
+    action = c2.text_input(t("action"), key="au_action")
+    obj = c3.text_input(t("object"), key="au_object")
+    since = c4.date_input(t("since"), value=None, key="au_since")
+    until = c5.date_input(t("until"), value=None, key="au_until")
+    text = st.text_input(t("text_contains"), key="au_text")
+    query = audit.Search(who.strip() or None, action.strip() or None, obj.strip() or None, None,
+                         since if isinstance(since, dt.date) else None, until if isinstance(until, dt.date) else None,
+                         text.strip() or None)
+    rows = audit.search(warehouse(), query, limit=2000, user=user())
+    # Shown in a data grid, as text: nothing a user typed is rendered as HTML or markdown.
+    st.dataframe(pd.DataFrame([{**r, "happened_at": r["happened_at"].strftime("%Y-%m-%d %H:%M:%S")} for r in rows],
+                              columns=list(audit.COLUMNS)),
+                 hide_index=True, width="stretch", placeholder="—", key="audit_table", height=420)
+    b1, b2 = st.columns([1, 6])
+    b1.download_button(t("export_xlsx"), lambda: audit.to_xlsx(rows), file_name="audit.xlsx", key="au_xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    b2.download_button(t("export_csv"), lambda: audit.to_csv(rows), file_name="audit.csv", key="au_csv",
+                       mime="text/csv")
+
+
+def periods_section() -> None:
+    st.subheader(t("closed_periods"))
+    shut = closing.list_closed(warehouse())
+    if shut:
+        st.dataframe(pd.DataFrame(shut), hide_index=True, width="stretch", placeholder="—", key="closed_table")
+    with st.form("close_period"):
+        c1, c2 = st.columns([1, 3])
+        period = c1.text_input(t("period"), placeholder="2026-09", key="cp_period")
+        reason = c2.text_input(t("reason"), key="cp_reason")
+        b1, b2 = st.columns(2)
+        close = b1.form_submit_button(t("close_period"), type="primary")
+        reopen = b2.form_submit_button(t("reopen_period"))
+    try:
+        if close:
+            closing.close(warehouse(), period.strip(), by=user(), reason=reason or None)
+            st.rerun()
+        if reopen:
+            closing.reopen(warehouse(), period.strip(), by=user(), reason=reason or None)
+            st.rerun()
+    except (KpiError, ValueError) as exc:
+        st.error(str(exc))
+
+
 def page() -> None:
     v = version_or_busy()
     if v is None:
         return
     st.title(t("admin"))
+    if not user().is_admin:  # kpi_core refuses every change here anyway; say so plainly
+        st.info(t("admin_only"))
+        return
     tr = tree(v)
-    tab_org, tab_set = st.tabs([t("org_tree"), t("settings")])
+    tab_org, tab_users, tab_audit, tab_periods, tab_set = st.tabs(
+        [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings")])
     with tab_org:
         if tr.root is None:
             st.info(t("org_empty"))
         org_section(tr)
+    with tab_users:
+        users_section(tr)
+    with tab_audit:
+        audit_section()
+    with tab_periods:
+        periods_section()
     with tab_set:
         settings_section()
         phasing_section()

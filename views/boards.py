@@ -9,8 +9,9 @@ import json
 
 import streamlit as st
 
-from kpi_core import board_export, boards, tiles
+from kpi_core import access, board_export, boards, tiles
 from kpi_core import format as fmt
+from kpi_core.access import Actor
 from kpi_core.boards import Board, Tile
 from kpi_core.cockpit import default_period
 from kpi_core.errors import KpiError, NotFound, ValidationFailed
@@ -18,9 +19,11 @@ from views.common import (
     BADGE_COLOR,
     labels,
     lang,
+    md,
     metric_name,
     metrics,
     period_options,
+    readable,
     show_problems,
     status_text,
     t,
@@ -130,12 +133,13 @@ def _cross_clicked(key: str) -> None:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def tile_frame(data_version: int, board_json: str, tile_id: str, cross_json: str, day: dt.date, language: str):
-    """A tile's cells and table, kept per data version: a warm board reads no data at all."""
+def tile_frame(data_version: int, board_json: str, tile_id: str, cross_json: str, day: dt.date, language: str,
+               actor: Actor):
+    """A tile's cells and table, kept per data version and viewer: a warm board reads no data at all."""
     board = Board.model_validate(json.loads(board_json))
     tile = next(tl for tl in board.tiles if tl.id == tile_id)
     tr, ms = tree(data_version), metrics(data_version)
-    data = tiles.tile_data(warehouse(), board, tile, tr, day, json.loads(cross_json))
+    data = tiles.tile_data(warehouse(), board, tile, tr, day, json.loads(cross_json), actor)
     df = tiles.frame(data, ms, tr, language)
     if tile.type == "ranking" and not df.empty:
         df = tiles.ranking(df, tile)
@@ -147,12 +151,13 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
     with st.container(border=True, key=f"tile_{tile.id}"):
         title = tile.title or ", ".join(metric_name(ms[c]) for c in tile.metrics if c in ms) or t("tile_" + tile.type)
         if tile.title or tile.type != "kpi_card":  # a card's metric name is its label already
-            st.markdown(f"**{title}**")
+            st.markdown(f"**{md(title)}**")
         if tile.type == "text":
             st.text(tile.text or "")  # user text is shown as text, never as HTML or markdown
             return
         definition = json.dumps(board.definition(), ensure_ascii=False, sort_keys=True)
-        data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(), lang())
+        data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(), lang(),
+                                  user())
         if df.empty:
             st.info(t("tile_empty"))
             return
@@ -161,7 +166,7 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
             m = ms[c.metric]
             prev = data.previous[0].actual if data.previous else None
             delta = fmt.change(c.actual, prev, m.unit)
-            st.metric(metric_name(m), value(c.actual, m.unit), None if delta == fmt.DASH else delta,
+            st.metric(md(metric_name(m)), value(c.actual, m.unit), None if delta == fmt.DASH else delta,
                       delta_color="inverse" if m.direction == "lower_is_better" else "normal")
             st.badge(status_text(c.status), color=BADGE_COLOR[c.status])
             st.caption(f"{t('target')}: {value(c.target, m.unit)} · {t('attainment')}: {fmt.percent(c.attainment)}")
@@ -181,14 +186,15 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
                                    selection_mode="period" if tile.type == "trend" else "org")
             else:
                 st.vega_lite_chart(spec=spec, width="stretch", key=f"chart_{tile.id}")
-        st.caption(f"{unit_label(tr, data.place.org)} · {data.place.period} · {stamp}")
+        st.caption(f"{md(unit_label(tr, data.place.org))} · {data.place.period} · {stamp}")
         if tile.type not in ("kpi_card", "table"):
             row = st.container(horizontal=True, key=f"img_{tile.id}")
             for kind, mime in (("svg", "image/svg+xml"), ("png", "image/png")):
                 # Rendered only when clicked: vl-convert takes ~0.1 s a chart.
                 row.download_button(kind.upper(), lambda kind=kind: board_export.chart_image(
-                    warehouse(), board, tile, tr, ms, today(), kind, lang()) or b"", file_name=f"{tile.id}.{kind}",
-                    mime=mime, key=f"dl_{kind}_{tile.id}", type="tertiary", icon=":material/image:")
+                    warehouse(), board, tile, tr, ms, today(), kind, lang(), user()) or b"",
+                    file_name=f"{tile.id}.{kind}", mime=mime, key=f"dl_{kind}_{tile.id}", type="tertiary",
+                    icon=":material/image:")
 
 
 def render_board(board: Board, tr, ms) -> None:
@@ -219,8 +225,10 @@ def _render_board(board: Board, tr, ms) -> None:
 def filters_bar(board: Board, tr) -> Board:
     """The board's unit, period and grain for this view (saved with the board when editing)."""
     c1, c2, c3 = st.columns([2, 1, 1])
-    codes = tr.subtree(tr.root)
+    codes = readable(tr)
     org = board.filters.org or tr.root
+    if org not in codes:  # the board's unit is outside the viewer's part: show them theirs
+        org = access.home(user(), tr)
     periods = period_options(today())
     period = board.filters.period or default_period(today())
     shown = labels({c: "\u3000" * tr.units[c].depth + unit_label(tr, c) for c in codes})
@@ -291,7 +299,7 @@ def arrange(board: Board, ms) -> None:
         pass
     for tl in ordered:
         c = st.columns([4, 1, 1, 2, 1.5, 1.5])
-        c[0].markdown(names[tl.id])
+        c[0].markdown(md(names[tl.id]))
         if c[1].button("↑", key=f"up_{tl.id}", help=t("move_up")):
             _change(_move(board, tl.id, -1))
             st.rerun()
@@ -315,10 +323,11 @@ def save_form(board: Board, tr) -> None:
     with st.form("board_save"):
         c1, c2, c3 = st.columns([2, 1, 1])
         title = c1.text_input(t("board_title"), board.title)
-        shares = ["private", "org", "everyone"]
-        share = c2.selectbox(t("sharing"), shares, index=shares.index(board.share),
+        shares = ["private", "org", "everyone"] if user().reach("boards") == "all" else ["private", "org"]
+        share = c2.selectbox(t("sharing"), shares, index=shares.index(board.share) if board.share in shares else 0,
                              format_func=labels({s: t("share_" + s) for s in shares}))
-        codes = tr.subtree(tr.root)
+        allowed = access.units(user(), tr, "boards")
+        codes = [c for c in tr.subtree(tr.root) if allowed is None or c in allowed]
         share_org = c3.selectbox(t("share_org"), codes, index=codes.index(board.share_org) if board.share_org in codes
                                  else 0, format_func=labels({c: unit_label(tr, c) for c in codes}))
         refresh = st.selectbox(t("refresh"), [None, 30, 60, 300, 900], index=[None, 30, 60, 300, 900].index(
@@ -335,7 +344,7 @@ def save_form(board: Board, tr) -> None:
         except ValidationFailed as exc:
             show_problems(exc)
             return
-        except ValueError as exc:
+        except (KpiError, ValueError) as exc:  # not allowed (AccessDenied), or a bad field
             st.error(str(exc))
             return
         st.session_state["board"] = final.code
@@ -351,7 +360,7 @@ def new_board_form() -> None:
         title = c2.text_input(t("board_title"))
         if st.form_submit_button(t("create")):
             try:
-                board = Board(code=code.strip(), title=title.strip() or code.strip(), owner=user())
+                board = Board(code=code.strip(), title=title.strip() or code.strip(), owner=user().name)
             except ValueError as exc:
                 st.error(t("bad_board_code") if "code" in str(exc) else str(exc))
                 return
@@ -374,18 +383,20 @@ def page() -> None:
         st.info(t("empty_warehouse"))
         return
     editing = _editing()
-    visible = boards.visible(warehouse(), user(), st.session_state.get("user_org"),
-                             admin=st.session_state.get("role", "admin") == "admin")
+    visible = boards.visible(warehouse(), user())
     with st.sidebar:
         codes = [b.code for b in visible]
         if codes and not editing:
             asked = st.query_params.get("board")
+            if asked and asked not in codes and "board" not in st.session_state:
+                # a link to a board this user may not open: the same answer as a missing board
+                st.session_state["board_refused"] = asked
             if st.session_state.get("board") not in codes:
                 st.session_state["board"] = asked if asked in codes else codes[0]
             titles = {b.code: b.title for b in visible}
             st.radio(t("boards"), codes, key="board", format_func=labels(titles))
     if editing is not None:
-        st.title(f"{t('editing')} · {editing.title}")
+        st.title(f"{t('editing')} · {md(editing.title)}")
         c = st.columns([1, 1, 6])
         c[0].button(t("undo"), key="undo", on_click=_undo, disabled=not st.session_state.get(UNDO))
         c[1].button(t("cancel"), key="cancel_edit", on_click=_stop_edit)
@@ -399,28 +410,33 @@ def page() -> None:
         st.divider()
         render_board(editing, tr, ms)
         return
+    if st.session_state.get("board_refused"):
+        st.error(t("no_such_board", code=st.session_state.pop("board_refused")))
+    may_build = user().reach("boards") is not None
     if not visible:
         st.info(t("no_boards"))
-        new_board_form()
+        if may_build:
+            new_board_form()
         return
     code = st.session_state["board"]
     st.query_params["board"] = code
     try:
-        board = boards.open_for(warehouse(), code, user(), st.session_state.get("user_org"),
-                                admin=st.session_state.get("role", "admin") == "admin")
+        board = boards.open_for(warehouse(), code, user())
     except NotFound:
         st.error(t("no_such_board", code=code))
         return
     head = st.columns([6, 1, 1, 1])
-    head[0].title(board.title)
-    head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,))
+    head[0].title(md(board.title))
+    head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,),
+                   disabled=not boards.can_edit(board, user()))
     # The workbook is built when clicked, not on every render.
     head[2].download_button(t("export_excel"),
-                            lambda: board_export.workbook(warehouse(), board, tr, ms, today(), lang()),
+                            lambda: board_export.workbook(warehouse(), board, tr, ms, today(), lang(), user()),
                             file_name=f"{board.code}.xlsx", key="export_xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    with head[3].popover(t("new_board")):
-        new_board_form()
+    if may_build:
+        with head[3].popover(t("new_board")):
+            new_board_form()
     view = filters_bar(board, tr)
 
     @st.fragment(run_every=board.refresh_seconds)

@@ -6,8 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from kpi_core import access, drillthrough
 from kpi_core import cockpit as ck
-from kpi_core import drillthrough
 from kpi_core import format as fmt
 from views.common import (
     BADGE_COLOR,
@@ -15,6 +15,7 @@ from views.common import (
     cockpit_data,
     goto,
     labels,
+    md,
     metric_name,
     open_warehouse_tree,
     place_widgets,
@@ -24,6 +25,7 @@ from views.common import (
     target_text,
     today,
     unit_label,
+    user,
     value,
     version,
     warehouse,
@@ -36,7 +38,8 @@ def breadcrumbs(tr, place: ck.Place) -> None:
     row = st.container(horizontal=True, gap="small", key="crumbs")
     for i, code in enumerate(path):
         last = i == len(path) - 1
-        row.button(tr.units[code].name, key=f"crumb_{code}", disabled=last, type="tertiary",
+        shut = not access.can(user(), tr, "read", code)  # above the user's part of the tree
+        row.button(tr.units[code].name, key=f"crumb_{code}", disabled=last or shut, type="tertiary",
                    on_click=goto, kwargs={"org": code})
         if not last:
             row.markdown("›")
@@ -60,7 +63,7 @@ def card(c: ck.Card, m) -> None:
         delta = fmt.change(cell.actual, c.previous.actual if c.previous else None, m.unit)
         good_up = m.direction != "lower_is_better"
         spark = [x.actual for x in c.series if fmt.finite(x.actual)]
-        st.metric(metric_name(m), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
+        st.metric(md(metric_name(m)), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
                   delta_color="normal" if good_up else "inverse", chart_data=spark or None, chart_type="area",
                   delta_description=t("vs_previous"), help=rule(cell.rule) or None)
         st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
@@ -101,7 +104,7 @@ def heat_map(data: ck.Cockpit, tr) -> None:
     def clicked() -> None:  # runs before the rerun, so the unit filter may still change
         picked = st.session_state["heat"].selection.get("unit") or []
         code = picked[0].get("code") if picked else None
-        if code in tr and code != data.org:
+        if code in data.children:
             goto(org=code)
 
     st.altair_chart(chart, on_select=clicked, selection_mode="unit", key="heat", width="stretch")
@@ -120,7 +123,7 @@ def bsc(data: ck.Cockpit) -> None:
             for code in data.perspectives.get(p, []):
                 c = data.cards[code].cell
                 m = data.metrics[code]
-                st.markdown(f"{STATUS_STYLE[c.status][1]} {metric_name(m)}: {value(c.actual, m.unit)} "
+                st.markdown(f"{STATUS_STYLE[c.status][1]} {md(metric_name(m))}: {value(c.actual, m.unit)} "
                             f"({fmt.percent(c.attainment)})", help=rule(c.rule) or None)
 
 
@@ -138,8 +141,8 @@ def red_list(data: ck.Cockpit, tr) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def behind_data(data_version: int, metric: str, org: str, period: str):
-    return drillthrough.behind(warehouse(), metric, org, period)
+def behind_data(data_version: int, metric: str, org: str, period: str, actor):
+    return drillthrough.behind(warehouse(), metric, org, period, actor=actor)
 
 
 def drill_through(data: ck.Cockpit, tr) -> None:
@@ -148,7 +151,7 @@ def drill_through(data: ck.Cockpit, tr) -> None:
     shown = labels({c: metric_name(data.metrics[c]) for c in codes})
     code = st.selectbox(t("metric"), codes, format_func=shown, key="dt_metric")
     m = data.metrics[code]
-    b = behind_data(version(), code, data.org, data.period)
+    b = behind_data(version(), code, data.org, data.period, user())
     c = b.cell
     cols = st.columns(4)
     cols[0].metric(t("actual"), value(c.actual, m.unit))
@@ -200,8 +203,8 @@ def page() -> None:
         return
     v, tr = opened
     place = place_widgets(tr)
-    data = cockpit_data(v, place.org, place.period, today())
-    st.title(f"{t('cockpit')} · {tr.units[place.org].name}")
+    data = cockpit_data(v, place.org, place.period, today(), user())
+    st.title(f"{t('cockpit')} · {md(tr.units[place.org].name)}")
     breadcrumbs(tr, place)
     if not data.cards:
         st.info(t("no_metrics"))

@@ -7,11 +7,14 @@ version, which every import bumps, so a page shows new data on its next render.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import streamlit as st
 
-from kpi_core import cockpit, dictionary, org
+from kpi_core import access, cockpit, dictionary, org
 from kpi_core import format as fmt
+from kpi_core.access import Actor
+from kpi_core.config import warehouse_path
 from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import rule_text
 from kpi_core.i18n import t as _t
@@ -28,10 +31,14 @@ STATUS_STYLE = {
 BADGE_COLOR = {"green": "green", "amber": "orange", "red": "red", "no_data": "gray", "no_target": "blue"}
 
 
-@st.cache_resource
 def warehouse() -> Warehouse:
-    """One Warehouse per app process; it hands out short-lived connections (see warehouse.py)."""
-    wh = Warehouse(timeout=10)
+    """One Warehouse per app process and file; it hands out short-lived connections (see warehouse.py)."""
+    return _warehouse(str(warehouse_path()))
+
+
+@st.cache_resource
+def _warehouse(path: str) -> Warehouse:
+    wh = Warehouse(path, timeout=10)
     wh.migrate()
     return wh
 
@@ -68,9 +75,9 @@ def metrics(data_version: int) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cockpit_data(data_version: int, unit: str, period: str, today_: dt.date) -> cockpit.Cockpit:
+def cockpit_data(data_version: int, unit: str, period: str, today_: dt.date, actor: Actor) -> cockpit.Cockpit:
     wh = warehouse()
-    return cockpit.build(wh, tree(data_version), unit, period, today=today_)
+    return cockpit.build(wh, tree(data_version), unit, period, today=today_, actor=actor)
 
 
 def unit_label(tr: OrgTree, code: str) -> str:
@@ -97,13 +104,29 @@ def target_text(cell, m) -> str:
     return value(cell.target, m.unit)
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def md(text: object) -> str:
+    """User text made inert for Streamlit's markdown (titles, captions, labels): every markdown,
+    colour (`:red[…]`), icon and maths character is escaped, so a name cannot become a link, an
+    image fetched from elsewhere, or formatting. (Raw HTML is never enabled anywhere.)"""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def rule(text: str) -> str:
     return rule_text(text, lang())
 
 
-def user() -> str:
-    """The signed-in user (the local admin until login exists)."""
-    return st.session_state.get("user", "admin")
+def user() -> Actor:
+    """The signed-in user: app.py runs no page without one."""
+    return st.session_state["actor"]
+
+
+def readable(tr: OrgTree) -> list[str]:
+    """The units the signed-in user may read, in tree order."""
+    allowed = access.units(user(), tr)
+    return [c for c in tr.subtree(tr.root) if allowed is None or c in allowed]
 
 
 def version_or_busy() -> int | None:
@@ -132,7 +155,7 @@ def show_problems(exc) -> None:
     """A refused change: the summary, then each problem (ValidationFailed lists them)."""
     st.error(str(exc))
     for p in getattr(exc, "problems", []):
-        st.markdown(f"- {p}")
+        st.markdown(f"- {md(p)}")
 
 
 def labels(shown: dict):
@@ -168,7 +191,8 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
         place, problems = cockpit.place_from(params, tr, td)
         for p in problems:
             st.toast(t("bad_link", what=p))
-        st.session_state["org"], st.session_state["period"] = place.org, place.period
+        org_ = place.org if access.can(user(), tr, "read", place.org) else access.home(user(), tr)
+        st.session_state["org"], st.session_state["period"] = org_, place.period
     options = period_options(td)
     if st.session_state.get("period") not in options:
         try:
@@ -177,7 +201,9 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
         except ValueError:
             st.session_state["period"] = cockpit.default_period(td)
     with st.sidebar:
-        codes = tr.subtree(tr.root)
+        codes = readable(tr)
+        if st.session_state.get("org") not in codes:  # a unit outside the user's part of the tree
+            st.session_state["org"] = access.home(user(), tr)
         st.selectbox(t("org_unit"), codes, key="org",
                      format_func=lambda c: "\u3000" * tr.units[c].depth + unit_label(tr, c))
         st.selectbox(t("period"), options, key="period")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from kpi_core import catalog, dictionary
 from kpi_core.errors import KpiError, ValidationFailed
-from views.common import labels, metric_name, metrics, show_problems, t, user, version_or_busy, warehouse
+from views.common import labels, md, metric_name, metrics, show_problems, t, user, version_or_busy, warehouse
 
 NEW_METRIC = """code: new_metric
 name: 新指标
@@ -63,11 +63,11 @@ def row(m) -> dict:
 
 def detail(ms: dict, code: str) -> None:
     m = ms[code]
-    st.subheader(f"{metric_name(m)} · `{code}`")
+    st.subheader(f"{md(metric_name(m))} · `{code}`")
     tab_def, tab_lin, tab_hist, tab_edit = st.tabs([t("definition"), t("lineage"), t("history"), t("edit")])
     with tab_def:
         if m.description:
-            st.markdown(m.description)
+            st.markdown(md(m.description))
         gaps = dictionary.smart_gaps(m)
         if gaps:
             st.warning(t("smart_gaps") + "\n\n" + "\n".join(f"- {g}" for g in gaps))
@@ -101,7 +101,10 @@ def detail(ms: dict, code: str) -> None:
             new = c2.selectbox(t("to_version"), [v for v in versions if v > old], key="mc_new")
             st.code(catalog.version_diff(hist, old, new) or t("no_difference"), language="diff")
     with tab_edit:
-        editor(catalog.definition_yaml(m.definition()), key=f"edit_{code}")
+        if user().is_admin:
+            editor(catalog.definition_yaml(m.definition()), key=f"edit_{code}")
+        else:
+            st.code(catalog.definition_yaml(m.definition()), language="yaml")
 
 
 def editor(initial: str, key: str) -> None:
@@ -136,8 +139,9 @@ def page() -> None:
         return
     st.title(t("metric_center"))
     ms = metrics(v)
-    with st.expander(t("new_metric")):
-        editor(NEW_METRIC, key="new_metric")
+    if user().is_admin:  # the dictionary is the admins' to change (kpi_core refuses others anyway)
+        with st.expander(t("new_metric")):
+            editor(NEW_METRIC, key="new_metric")
     if not ms:
         st.info(t("no_metrics_yet"))
         return

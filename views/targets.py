@@ -11,6 +11,7 @@ from kpi_core.engine.cascade import cascade
 from kpi_core.errors import KpiError
 from views.common import (
     labels,
+    md,
     metric_name,
     metrics,
     open_warehouse_tree,
@@ -27,8 +28,8 @@ METHODS = ("equal", "last_year", "headcount", "weights")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def plan_rows(data_version: int, org: str, year: int) -> list[planning.PlanRow]:
-    return planning.plan(warehouse(), org, year)
+def plan_rows(data_version: int, org: str, year: int, actor) -> list[planning.PlanRow]:
+    return planning.plan(warehouse(), org, year, actor=actor)
 
 
 def _month(label: str) -> str:
@@ -96,7 +97,8 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
                            disabled=["code", t("org_unit")])
         weights = dict(zip(w["code"], w[t("weight")], strict=True))
     try:
-        splits, _ = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights, dry_run=True)
+        splits, _ = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights, dry_run=True,
+                            user=user())
     except KpiError as exc:
         st.warning(str(exc))
         return
@@ -124,12 +126,12 @@ def page() -> None:
     v, tr = opened
     place = place_widgets(tr)
     ms = metrics(v)
-    st.title(f"{t('targets_page')} · {tr.units[place.org].name}")
+    st.title(f"{t('targets_page')} · {md(tr.units[place.org].name)}")
     year = st.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tp_year")
     if not ms:
         st.info(t("no_metrics_yet"))
         return
-    rows = plan_rows(v, place.org, int(year))
+    rows = plan_rows(v, place.org, int(year), user())
     tab_t, tab_c, tab_r = st.tabs([t("targets_tab"), t("cascade"), t("reconciliation")])
     with tab_t:
         targets_table(ms, rows, place.org, int(year))

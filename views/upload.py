@@ -37,6 +37,11 @@ KINDS = ("actuals", "targets")
 TYPES = ["xlsx", "xlsm", "xls", "ods", "csv"]
 
 
+def kinds() -> list[str]:
+    """What the signed-in user may load: a team lead actuals, a manager targets, an admin both."""
+    return [k for k in KINDS if user().reach(k) is not None]
+
+
 def _kind_label(k: str) -> str:
     return t("kind_" + k)
 
@@ -45,10 +50,10 @@ def template_section(tr, org: str) -> None:
     st.subheader(t("template_title"))
     c1, c2, c3 = st.columns([1, 1, 2])
     shown = labels({k: _kind_label(k) for k in KINDS})
-    kind = c1.radio(t("kind"), KINDS, format_func=shown, key="tpl_kind", horizontal=True)
+    kind = c1.radio(t("kind"), kinds() or KINDS, format_func=shown, key="tpl_kind", horizontal=True)
     year = c2.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tpl_year")
     whole = c3.checkbox(t("whole_subtree"), key="tpl_subtree")
-    data = template(warehouse(), kind, org, int(year), subtree=whole)
+    data = template(warehouse(), kind, org, int(year), subtree=whole, actor=user())
     st.download_button(t("download_template", unit=tr.units[org].name), data, key="tpl_download",
                        file_name=f"{org}_{year}_{kind}.xlsx", icon=":material/download:",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -67,7 +72,10 @@ def _save(upload) -> Path:
 def upload_section(tr) -> None:
     st.subheader(t("upload_title"))
     shown = labels({k: _kind_label(k) for k in KINDS})
-    kind = st.radio(t("kind"), KINDS, format_func=shown, key="up_kind", horizontal=True)
+    if not kinds():
+        return
+    kind = st.radio(t("kind"), kinds(), format_func=shown, key="up_kind", horizontal=True)
+    reason = st.text_input(t("reason_closed"), key="up_reason") if user().is_admin else None
     upload = st.file_uploader(t("choose_file"), type=TYPES, key="up_file", help=t("upload_help"))
     if upload is None:
         st.caption(t("upload_empty"))
@@ -79,7 +87,7 @@ def upload_section(tr) -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=f"{t('checking')} · {stage}")
 
     try:
-        result = import_facts(warehouse(), kind, path, dry_run=True, progress=step)
+        result = import_facts(warehouse(), kind, path, dry_run=True, progress=step, user=user(), reason=reason)
     except KpiError as exc:
         bar.empty()
         st.error(t("file_refused", why=str(exc)))
@@ -111,7 +119,7 @@ def upload_section(tr) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="change_table")
     if st.button(t("confirm_upload"), type="primary", key="confirm_upload", disabled=not changes.changes):
         try:
-            done = import_facts(warehouse(), kind, path, user=user())
+            done = import_facts(warehouse(), kind, path, user=user(), reason=reason)
         except WarehouseBusy:
             st.warning(t("busy"))
             return
@@ -125,6 +133,8 @@ def upload_section(tr) -> None:
 def history_section() -> None:
     st.subheader(t("history_title"))
     rows = batches.list_batches(warehouse(), 50)
+    if not user().is_admin:  # others see the batches they loaded
+        rows = [b for b in rows if b["user_name"] == user().name]
     if not rows:
         st.caption(t("no_batches"))
         return

@@ -7,6 +7,7 @@ from typing import Literal
 
 import pyarrow as pa
 
+from ..access import Actor, as_actor, require
 from ..errors import KpiError
 from ..imports.result import ImportResult
 from ..imports.tables import import_table
@@ -50,16 +51,19 @@ def _shares(wh: Warehouse, method: Method, metric: str, org: str, children: list
 
 def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "equal", *, uplift: float = 1.0,
             weights: dict[str, float] | None = None, total: float | None = None, dry_run: bool = False,
-            user: str = "admin", reason: str | None = None) -> tuple[list[Split], ImportResult | None]:
+            user: str | Actor = "admin", reason: str | None = None) -> tuple[list[Split], ImportResult | None]:
     """Split the unit's yearly target (or `total`) × uplift over its children; load them as a
     target batch unless dry_run. Only additive (sum) metrics split; others copy down."""
+    if not dry_run:
+        require(as_actor(user), "targets")
     with wh.connect() as con:
         tree = load_tree(con)
     children = tree.children.get(org, [])
     if not children:
         raise KpiError(f"{org} has no children to cascade to")
     if total is None:
-        cell = run(wh, Query((metric,), org, "self", "year", str(year), str(year))).cells[0]
+        cell = run(wh, Query((metric,), org, "self", "year", str(year), str(year)),
+                   actor=as_actor(user)).cells[0]
         if cell.target is None:
             raise KpiError(f"{org} has no {year} target for {metric} to cascade; set one or give a total")
         total = cell.target
@@ -96,8 +100,9 @@ class Reconciliation:
         return None if self.parent is None else self.parent - self.children_total
 
 
-def reconcile(wh: Warehouse, metric: str, org: str, period: str, grain: str = "year") -> Reconciliation:
+def reconcile(wh: Warehouse, metric: str, org: str, period: str, grain: str = "year",
+              actor: Actor | None = None) -> Reconciliation:
     """The parent's target against its children's, for one period."""
-    parent = run(wh, Query((metric,), org, "self", grain, period, period)).cells[0].target
-    kids = run(wh, Query((metric,), org, "children", grain, period, period)).cells
+    parent = run(wh, Query((metric,), org, "self", grain, period, period), actor=actor).cells[0].target
+    kids = run(wh, Query((metric,), org, "children", grain, period, period), actor=actor).cells
     return Reconciliation(parent, {c.org: c.target for c in kids})

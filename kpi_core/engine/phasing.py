@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import duckdb
 
 from .. import audit
+from ..access import acting
 from ..errors import KpiError, NotFound
 from ..warehouse import Warehouse
 
@@ -53,7 +54,8 @@ def check_weights(name: str, weights: Sequence[float]) -> list[float]:
 
 def set_profile(wh: Warehouse, name: str, weights: Sequence[float], *, user: str = "admin",
                 reason: str | None = None) -> None:
-    """Create or replace a named profile (audited)."""
+    """Create or replace a named profile (admins only; audited)."""
+    user = acting(user, "settings")
     values = check_weights(name, weights)
     with wh.transaction() as con:
         before = profiles(con).get(name)

@@ -13,7 +13,8 @@ from typing import Literal
 
 import pyarrow as pa
 
-from .. import dictionary, settings
+from .. import access, dictionary, settings
+from ..access import Actor
 from ..datasets import column_names, live_batches
 from ..dictionary import FormulaSource, Metric
 from ..errors import KpiError, NotFound
@@ -461,25 +462,38 @@ def _months_in(label: str, start: int) -> frozenset[str]:
     return frozenset(m.label for m in parse_period(label).months())
 
 
-def run(wh: Warehouse, q: Query, *, today: dt.date | None = None) -> Result:
-    """Compute every metric × unit × period cell of the query."""
+def run(wh: Warehouse, q: Query, *, today: dt.date | None = None, actor: Actor | None = None) -> Result:
+    """Compute every metric × unit × period cell of the query, within what `actor` may read
+    (None: a trusted in-process caller, who reads everything)."""
     with wh.connect() as con:
         with fiscal_year(q.fiscal_start or int(settings.raw(con, "fiscal_year_start"))):
-            return _run(wh, con, q, today)
+            return _run(wh, con, q, today, actor)
 
 
-def _run(wh: Warehouse, con, q: Query, today: dt.date | None) -> Result:
+def _scoped(actor: Actor, tree: OrgTree, q: Query, root: str, units: list[str]) -> list[str]:
+    """The query's units if the actor may read its unit; below it, only the readable ones."""
+    access.check(actor, tree, "read", root)
+    return units if q.scope == "self" else access.visible_units(actor, tree, units)
+
+
+def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | None = None) -> Result:
     periods = periods_of(q, today)
     tree, closure, keys, metrics = _context(wh, con)
     unknown = [c for c in q.metrics if c not in metrics]
     if unknown:
         raise NotFound(f"no metric {', '.join(repr(c) for c in unknown)}")
-    root = q.org or tree.root
+    root = q.org or (access.home(actor, tree) if actor else tree.root)
+    if root is None and actor is not None and tree.root is not None:
+        raise access.AccessDenied(f"{actor.describe()} belongs to no org unit: ask an admin to assign one")
     if root is None:
         raise KpiError("the org tree is empty; import it first (python -m kpi_core org import FILE)")
     tree.unit(root)
+    if q.scope not in ("self", "children", "subtree"):
+        raise KpiError(f"scope '{q.scope}' is not one of self, children, subtree")
     units = {"self": [root], "children": list(tree.children.get(root, [])),
              "subtree": tree.subtree(root)}[q.scope]
+    if actor is not None:
+        units = _scoped(actor, tree, q, root, units)
     con.register(KEYS, keys)
     try:
         engine = _Engine(con, tree, metrics, units, periods, q.ytd, closure)

@@ -23,11 +23,11 @@ class Scorecard:
 
 def scorecard(wh: Warehouse, org: str, period: str, grain: Grain, weights: dict[str, float], *,
               perspective_weights: dict[str, float] | None = None,
-              bands: tuple[tuple[str, float], ...] | None = None) -> Scorecard:
+              bands: tuple[tuple[str, float], ...] | None = None, actor=None) -> Scorecard:
     """Σ wᵢ·sᵢ / Σ wᵢ over the metrics that have a score; with perspective weights, the
     perspectives' scores are weighted instead."""
     metrics = dictionary.current(wh)
-    cells = run(wh, Query(tuple(weights), org, "self", grain, period, period)).cells
+    cells = run(wh, Query(tuple(weights), org, "self", grain, period, period), actor=actor).cells
     card = Scorecard(org, period)
     for c in cells:
         card.items.append({"metric": c.metric, "perspective": metrics[c.metric].perspective or "none",

@@ -15,7 +15,8 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import batches, dictionary
+from .. import batches, closing, dictionary
+from ..access import Actor, as_actor, outside, require
 from ..dictionary import Metric
 from ..org import OrgTree, load_tree
 from ..periods import Period, find_year, parse_period, try_parse_period
@@ -49,19 +50,25 @@ class _Facts:
 
 def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str | None = None,
                  year: int | None = None, dry_run: bool = False, partial: bool = False,
-                 user: str = "admin", progress: Progress | None = None) -> ImportResult:
-    """Read, validate and (unless refused or dry run) load one file of actuals or targets."""
+                 user: str | Actor = "admin", progress: Progress | None = None,
+                 reason: str | None = None) -> ImportResult:
+    """Read, validate and (unless refused or dry run) load one file of actuals or targets.
+
+    A file is checked against what the user may change: rows for units outside their reach, or
+    for closed periods (admins only, with a reason), are problems like any other bad row.
+    """
+    require(as_actor(user), kind)  # a role that may not load this kind at all is refused unread
     step = progress or (lambda *_: None)
     step("read", 0, 1)
     grid = read_grid(path, sheet=sheet, find_header=header_finder(FACT_ROLES, need=3))
     step("read", 1, 1)
     with wh.connect():  # one connection for the lookups, the diff and the load
         return _import_grid(wh, kind, grid, Path(path), year=year, dry_run=dry_run, partial=partial,
-                            user=user, step=step)
+                            user=as_actor(user), step=step, reason=reason)
 
 
 def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year: int | None, dry_run: bool,
-                 partial: bool, user: str, step: Progress) -> ImportResult:
+                 partial: bool, user: Actor, step: Progress, reason: str | None = None) -> ImportResult:
     result = ImportResult(rows=grid.n_rows, sheet=grid.sheet)
     facts, shape_problems = shape(grid, kind, year)
     if shape_problems:
@@ -76,6 +83,9 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
                                  f"(row {grid.header_row}); nothing was written")]
         return result
     good, errors = validate(facts, kind, metrics, org, step)
+    with wh.connect() as con:
+        good, refused = _allowed(con, facts, good, kind, org, user, reason)
+    errors = sorted(errors + refused, key=lambda e: -1 if e.row is None else e.row)
     result.errors = errors
     if errors and not partial:
         result.rejected = n_facts
@@ -90,8 +100,8 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
     step("load", 0, len(good))
     with wh.transaction() as con:
         bid = batches.create(con, kind=kind, source=path.name, sha256=batches.sha256_of(path),
-                             user=user, rows_in=grid.n_rows, rows_loaded=result.loaded,
-                             rows_rejected=result.rejected)
+                             user=user.name, rows_in=grid.n_rows, rows_loaded=result.loaded,
+                             rows_rejected=result.rejected, note=reason)
         con.register("_incoming", table)
         con.execute(f"INSERT INTO {_TABLE[kind]} SELECT metric, org, period, value, ?, source_row "
                     "FROM _incoming", [bid])
@@ -100,6 +110,31 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
     step("load", len(good), len(good))
     result.batch = bid
     return result
+
+
+def _allowed(con, f: _Facts, good: list, kind: FactKind, tree: OrgTree, actor: Actor,
+             reason: str | None) -> tuple[list, list[Problem]]:
+    """Split good facts into those the actor may write and a problem for each one they may not."""
+    foreign = set(outside(actor, tree, kind, dict.fromkeys(g[2] for g in good)))
+    shut = closing.touched(con, dict.fromkeys(g[3] for g in good))
+    if not foreign and not shut:
+        return good, []
+    needs_reason = actor.is_admin and not (reason or "").strip()
+    if shut and actor.is_admin and not needs_reason:
+        shut = {}
+    keep, problems = [], []
+    mine = ", ".join(actor.orgs) or "none"
+    for g in good:
+        i, _code, unit, label, _value = g
+        if unit in foreign:
+            problems.append(Problem(f.row[i], f.org_col, _text(f.org[i]),
+                                    f"{unit} is outside the units you may load {kind} for ({mine})"))
+        elif label in shut:
+            why = "give a reason to change it" if needs_reason else "only an admin may change it"
+            problems.append(Problem(f.row[i], f.period_col[i], label, f"period {shut[label]} is closed: {why}"))
+        else:
+            keep.append(g)
+    return keep, problems
 
 
 def _fault_pause() -> None:

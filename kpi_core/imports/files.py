@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from ..config import Limits
@@ -13,6 +14,8 @@ CSV_EXTS = {".csv", ".txt", ".tsv"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+MAX_PARTS = 10_000  # parts of a zip package; Excel writes a few dozen
+_PROLOG = 4096  # how much of each XML part is searched for a DOCTYPE (it precedes the root)
 
 
 class FileRefused(KpiError):
@@ -82,6 +85,20 @@ def check_file(path: str | Path, limits: Limits | None = None) -> str:
     return "excel"
 
 
+def _declares_doctype(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
+    """The first XML part whose prolog declares a DOCTYPE or entities, else None.
+
+    Readers here do not expand entities, but a workbook never carries a DTD, so one is refused
+    with a clear message rather than failing deep inside a reader."""
+    for info in infos:
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            with zf.open(info) as fh:
+                head = fh.read(_PROLOG).upper()
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                return info.filename
+    return None
+
+
 def _read_all_small(path: Path, head: bytes) -> bytes:
     # The encryption marker sits in the OLE directory, usually near the start.
     with path.open("rb") as fh:
@@ -93,14 +110,22 @@ def _check_zip(path: Path, ext: str, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
+            if len(infos) > MAX_PARTS:
+                raise FileRefused(f"{name} holds {len(infos):,} parts; a workbook has dozens. It is "
+                                  "not a file a spreadsheet program saved")
             members = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
             if ext == ".ods":
                 manifest = zf.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in members else b""
                 if b"encryption-data" in manifest:
                     raise FileRefused(f"{name} is password-protected; remove the password and upload it again")
-    except zipfile.BadZipFile as exc:
+            declared = _declares_doctype(zf, infos)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise FileRefused(f"{name} is damaged: not a readable workbook ({exc})") from exc
+    if declared:
+        raise FileRefused(
+            f"{name}: part {declared} declares a DOCTYPE (XML entities), which no spreadsheet program "
+            "writes; it may be an attack (XXE, billion laughs). Open and save it again in Excel")
     need = "content.xml" if ext == ".ods" else "xl/workbook.xml"
     if need not in members:
         raise FileRefused(f"{name} is a zip archive but not a {ext} workbook")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,10 +25,12 @@ import pyarrow.compute as pc
 import python_calamine
 
 from ..config import Limits
+from .biff import BadXls, EncryptedXls, xls_reach
 from .files import FileRefused, check_file
-from .xlsx_peek import merged_xlsx, peek_xlsx
+from .xlsx_peek import SheetScan, UnsafeXml, peek_xlsx, scan_parts, scan_xlsx
 
 PEEK_ROWS = 30
+MAX_COLUMNS = 16_384  # Excel's last column, XFD: a wider "table" is not one anybody filled in
 _EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Num": "#NUM!",
                  "Null": "#NULL!", "Name": "#NAME?", "GettingData": "#GETTING_DATA"}
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -100,7 +104,11 @@ def _too_many_rows(path: Path, n: int, limits: Limits) -> FileRefused:
 def decode_text(data: bytes, name: str) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (a superset of GBK)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileRefused(f"{name} starts as UTF-16 text but is not ({exc.reason} at byte "
+                              f"{exc.start:,}); save it as CSV UTF-8") from exc
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc)
@@ -121,12 +129,20 @@ def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
     rows: list[list[str]] = []
     lines: list[int] = []
     end = 0
-    for rec in reader:
-        rows.append(rec)
-        lines.append(end + 1)  # the line the record starts on (a quoted cell may span lines)
-        end = reader.line_num
-        if len(rows) > limits.max_rows + PEEK_ROWS:
-            raise FileRefused(f"{path.name} has more than {limits.max_rows:,} rows (KPI_MAX_ROWS)")
+    try:
+        for rec in reader:
+            rows.append(rec)
+            lines.append(end + 1)  # the line the record starts on (a quoted cell may span lines)
+            end = reader.line_num
+            if len(rows) > limits.max_rows + PEEK_ROWS:
+                raise FileRefused(f"{path.name} has more than {limits.max_rows:,} rows (KPI_MAX_ROWS)")
+            if len(rec) > MAX_COLUMNS:
+                raise FileRefused(f"{path.name}: line {end:,} has {len(rec):,} cells, over the "
+                                  f"{MAX_COLUMNS:,}-column limit of a spreadsheet; is it really a CSV table?")
+    except csv.Error as exc:
+        # csv stops at a cell over 128 KB, which is what a quote that is never closed gives.
+        raise FileRefused(f"{path.name}: line {end + 1:,} cannot be read ({exc}); a cell may open a "
+                          'quote (") that is never closed') from exc
     h = find_header(rows[:PEEK_ROWS])
     if h is None:
         raise _no_header(path, None)
@@ -145,17 +161,19 @@ def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
 # --- Excel ---------------------------------------------------------------------------------
 
 def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits, exact: bool) -> Grid:
+    if path.suffix.lower() == ".xls":
+        check_xls(path, limits)  # before any reader opens it
     try:
         reader = fastexcel.read_excel(str(path))
         names = reader.sheet_names
     except Exception as exc:  # calamine raises its own error types
-        raise FileRefused(f"{path.name} cannot be read as a workbook: {exc}") from exc
+        raise FileRefused(f"{path.name} cannot be read as a workbook: {_reason(exc, path)}") from exc
     if sheet is not None and sheet not in names:
         raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
-    name, peek, h = _choose_sheet(path, [sheet] if sheet is not None else names, find_header)
+    name, peek, h = _choose_sheet(path, [sheet] if sheet is not None else names, find_header, limits)
     if h is None:
         raise _no_header(path, name)
-    merged = merged_ranges(path, name)
+    merged = merged_ranges(path, name, limits)  # refuses a sheet whose grid would not fit first
     header, last = _header_block(peek, h, merged)
     data, bad_cells, start_col = _load_body(path, reader, name, last, _number_columns(peek, last) if exact else set())
     if data.num_rows > limits.max_rows:
@@ -200,17 +218,17 @@ def _load_body(path: Path, reader, name: str, last: int, numbers: set[int]):
         raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
                           "its formula or paste values, and upload again") from exc
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
     # fastexcel leaves out empty leading columns.
     return data, bad_cells, (columns[0].absolute_index if columns else 0)
 
 
-def _choose_sheet(path: Path, names: list[str], find_header: HeaderFinder):
+def _choose_sheet(path: Path, names: list[str], find_header: HeaderFinder, limits: Limits | None = None):
     """(sheet, its first rows, header index) of the first sheet whose header the import
     recognises — passing over a 填报说明 sheet — else of the first sheet with data."""
     fallback = None
     for name in names:
-        peek = peek_rows(path, name)
+        peek = peek_rows(path, name, limits)
         if not any(any(_text(v) for v in r) for r in peek):
             continue
         h = find_header(peek)
@@ -220,18 +238,84 @@ def _choose_sheet(path: Path, names: list[str], find_header: HeaderFinder):
     return fallback or ((names[0] if names else None), [], None)
 
 
-def peek_rows(path: Path, sheet: str) -> list[list[object]]:
+def peek_rows(path: Path, sheet: str, limits: Limits | None = None) -> list[list[object]]:
     """The sheet's first PEEK_ROWS rows, indexed by sheet column (A = 0)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             return peek_xlsx(path, sheet, PEEK_ROWS)
         except (KeyError, StopIteration, ValueError, zipfile.BadZipFile):
-            pass  # an unusual package layout: let calamine read it
+            # An unusual package layout: calamine reads it, once the sheet is known to fit.
+            check_sheet(path, sheet, limits or Limits.from_env())
     try:
         sh = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
         return sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    """A reader's error as one line, without the server's path to the upload."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.replace(str(path), path.name).replace(str(path.parent), "")
+
+
+def check_sheet(path: Path, sheet: str, limits: Limits) -> SheetScan | None:
+    """The .xlsx sheet's scan (merged ranges, reach of its cells); FileRefused when its cells
+    span a grid over limits.max_cells, which a reader would build whole, or its XML is unsafe.
+
+    None when the package hides which part holds the sheet: then every XML part is checked."""
+    try:
+        scan = scan_xlsx(path, sheet, limits.max_cells)
+        found = {sheet: scan}
+    except (KeyError, StopIteration):
+        scan, found = None, None
+    except UnsafeXml as exc:
+        raise FileRefused(f"{path.name} (sheet '{sheet}') cannot be read: {exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise FileRefused(f"{path.name} is damaged: {_reason(exc, path)}") from exc
+    if found is None:
+        try:
+            found = scan_parts(path, limits.max_cells)
+        except UnsafeXml as exc:
+            raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise FileRefused(f"{path.name} is damaged: {_reason(exc, path)}") from exc
+    for where, s in found.items():
+        if s.cells > limits.max_cells:
+            raise FileRefused(_too_many_cells(path, where, s.rows, s.cols, limits))
+    return scan
+
+
+def check_xls(path: Path, limits: Limits) -> None:
+    """FileRefused for an .xls whose records claim or fill a grid over limits.max_cells."""
+    try:
+        rows, cols = xls_reach(path)
+    except EncryptedXls as exc:
+        raise FileRefused(f"{path.name} is password-protected; remove the password (File > Info > Protect "
+                          "Workbook) and upload it again") from exc
+    except (BadXls, struct.error) as exc:
+        raise FileRefused(f"{path.name} is damaged: {exc}") from exc
+    if rows * cols > limits.max_cells:
+        raise FileRefused(_too_many_cells(path, None, rows, cols, limits))
+
+
+def _too_many_cells(path: Path, sheet: str | None, rows: int, cols: int, limits: Limits) -> str:
+    where = f" (sheet '{sheet}')" if sheet else ""
+    return (f"{path.name}{where} has cells from A1 to {_cell_name(rows, cols)}: a grid of {rows:,} rows × "
+            f"{cols:,} columns = {rows * cols:,} cells, over the {limits.max_cells:,}-cell limit "
+            "(KPI_MAX_CELLS). Delete the stray cells far from the data (Ctrl+End shows the last one) "
+            "and upload again")
+
+
+def _cell_name(row: int, col: int) -> str:
+    """'XFD1048576' for (1048576, 16384); huge references are shown as they are counted."""
+    if col > 10**6:
+        return f"column {col:,}, row {row:,}"
+    letters = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row}"
 
 
 _GOT = re.compile(r"got '(\w+)\((.*)\)'$", re.S)
@@ -265,22 +349,22 @@ def _rust_str(debug: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m[1], m[1]), body)
 
 
-def merged_ranges(path: Path, sheet: str) -> list:
+def merged_ranges(path: Path, sheet: str, limits: Limits | None = None) -> list:
     """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based.
 
-    For .xlsx/.xlsm the sheet's XML is scanned as a stream (no cell is parsed); for .xls and
-    .ods python-calamine reads the sheet.
+    For .xlsx/.xlsm the sheet's XML is scanned as a stream (no cell is parsed), which also
+    refuses a sheet whose grid would not fit (check_sheet); for .xls and .ods python-calamine
+    reads the sheet.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            return merged_xlsx(path, sheet)
-        except (KeyError, StopIteration, zipfile.BadZipFile, ValueError):
-            pass  # an unusual package layout: let calamine tell
+        scan = check_sheet(path, sheet, limits or Limits.from_env())
+        if scan is not None:
+            return scan.merged
     try:
         return list(python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
                     .merged_cell_ranges or [])
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
 
 
 def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:

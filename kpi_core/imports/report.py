@@ -9,18 +9,12 @@ import python_calamine
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from ..cells import neutralise_row
 from .headers import normalise
 from .result import Problem
 
 _BAD = PatternFill("solid", fgColor="FFC7CE")
 _ROW = PatternFill("solid", fgColor="FFF2CC")
-
-
-def safe_cell(value: object) -> object:
-    """Text that a spreadsheet would run as a formula is written as plain text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
@@ -31,12 +25,17 @@ def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
         from .read import decode_text
 
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
+    from ..config import Limits
     from .headers import FACT_ROLES, header_finder
-    from .read import _choose_sheet
+    from .read import _choose_sheet, check_sheet, check_xls
 
+    if path.suffix.lower() == ".xls":
+        check_xls(path, Limits.from_env())  # calamine reads every sheet of an .xls on opening
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
     # The sheet the import read: the one named, else the one read_grid picks.
     name = sheet or _choose_sheet(path, wb.sheet_names, header_finder(FACT_ROLES, need=3))[0]
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        check_sheet(path, name, Limits.from_env())  # calamine builds the whole grid below
     return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
@@ -52,7 +51,7 @@ def write_error_workbook(source: str | Path, problems: list[Problem], out: str |
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for p in problems:
-        ws.append([p.row, safe_cell(p.column), safe_cell(p.value), safe_cell(p.message)])
+        ws.append([p.row, *neutralise_row([p.column, p.value, p.message])])
     ws.column_dimensions["D"].width = 90
     try:
         rows = _source_rows(Path(source), sheet)
@@ -61,7 +60,7 @@ def write_error_workbook(source: str | Path, problems: list[Problem], out: str |
     if rows:
         data = wb.create_sheet("data")
         for r in rows:
-            data.append([safe_cell(v) for v in r])
+            data.append(neutralise_row(r))
         headers = {}
         for r in rows[:30]:
             for j, v in enumerate(r):

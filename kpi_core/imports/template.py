@@ -13,11 +13,12 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .. import dictionary
+from .. import access, dictionary
+from ..access import Actor
+from ..cells import neutralise
 from ..org import load_tree
 from ..periods import Period, fiscal_year
 from ..warehouse import Warehouse
-from .report import safe_cell
 
 HEAD = ["组织编码", "组织名称", "指标编码", "指标名称", "单位"]
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -37,12 +38,17 @@ def columns(kind: str, year: int, grains: set[str]) -> list[tuple[str, str, str]
 
 
 def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = False,
-             metrics: list[str] | None = None) -> bytes:
-    """The xlsx bytes of an upload template for `org` (and its children, or whole subtree)."""
+             metrics: list[str] | None = None, actor: Actor | None = None) -> bytes:
+    """The xlsx bytes of an upload template for `org` (and its children, or whole subtree),
+    holding only units `actor` may read."""
     with wh.connect() as con:
         tree = load_tree(con)
+        if actor is not None:
+            access.check(actor, tree, "read", org)
         fy = int(con.execute("SELECT value FROM setting WHERE key = 'fiscal_year_start'").fetchall()[0][0])
         units = tree.subtree(org) if subtree else [org, *tree.children.get(org, [])]
+        if actor is not None:
+            units = access.visible_units(actor, tree, units)
         current = dictionary.current(wh)
         chosen = [m for m in current.values() if (metrics is None or m.code in metrics)
                   and (kind == "targets" or m.source_type == "manual")]
@@ -57,7 +63,7 @@ def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = F
     ws = wb.active
     ws.title = f"{year}年"
     what = "实际值" if kind == "actuals" else "目标值"
-    ws["A1"] = f"{tree.units[org].name} {year}年 {what}填报"
+    ws["A1"] = neutralise(f"{tree.units[org].name} {year}年 {what}填报")  # the name leads
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = ("填报说明：按单元格填写数值；百分比可写 98.5% 或 0.985；空白表示不填报；灰色单元格不适用。"
                 "Fill in values; percentages as 98.5% or 0.985; leave blank to skip; grey cells do not apply.")
@@ -69,11 +75,11 @@ def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = F
     r = 4
     for code in units:
         for m in chosen:
-            ws.cell(row=r, column=1, value=safe_cell(code))
-            ws.cell(row=r, column=2, value=safe_cell(tree.units[code].name))
+            ws.cell(row=r, column=1, value=neutralise(code))
+            ws.cell(row=r, column=2, value=neutralise(tree.units[code].name))
             ws.cell(row=r, column=3, value=m.code)
-            ws.cell(row=r, column=4, value=safe_cell(m.name))
-            ws.cell(row=r, column=5, value=safe_cell(m.unit or ""))
+            ws.cell(row=r, column=4, value=neutralise(m.name))
+            ws.cell(row=r, column=5, value=neutralise(m.unit or ""))
             for j, (_, label, grain) in enumerate(cols, start=len(HEAD) + 1):
                 cell = ws.cell(row=r, column=j, value=have.get((m.code, code, label)))
                 if grain != "year" and grain != m.frequency:

@@ -1,0 +1,84 @@
+"""Closed periods: once a period is closed, changing its actuals or targets needs the admin
+role and a reason (the review was held on those numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from . import audit
+from .access import Actor, as_actor, require
+from .errors import AccessDenied, NotFound, ValidationFailed
+from .periods import fiscal_year, parse_period
+from .warehouse import Warehouse, now
+
+
+def _months(label: str) -> set[str]:
+    return {m.label for m in parse_period(label).months()}
+
+
+def closed(con) -> dict[str, str]:
+    """Each closed month, with the closed period that covers it (closing a year closes its months)."""
+    from . import settings
+
+    out: dict[str, str] = {}
+    with fiscal_year(int(settings.raw(con, "fiscal_year_start"))):
+        for (label,) in con.execute("SELECT period FROM closed_period ORDER BY period").fetchall():
+            for m in _months(label):
+                out.setdefault(m, label)
+    return out
+
+
+def list_closed(wh: Warehouse) -> list[dict]:
+    with wh.connect() as con:
+        cur = con.execute("SELECT period, closed_by, closed_at, reason FROM closed_period ORDER BY period")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def close(wh: Warehouse, period: str, *, by: str | Actor = "admin", reason: str | None = None) -> str:
+    """Close a period (month, quarter or year label); returns its canonical label."""
+    acting = as_actor(by)
+    require(acting, "periods")
+    label = parse_period(period).label
+    with wh.transaction(bump=False) as con:
+        if con.execute("SELECT count(*) FROM closed_period WHERE period = ?", [label]).fetchall()[0][0]:
+            raise ValidationFailed(f"period {label} is closed already")
+        con.execute("INSERT INTO closed_period VALUES (?, ?, ?, ?)", [label, acting.name, now(), reason])
+        audit.record(con, acting.name, "close", "period", label, reason=reason)
+    return label
+
+
+def reopen(wh: Warehouse, period: str, *, by: str | Actor = "admin", reason: str | None = None) -> None:
+    acting = as_actor(by)
+    require(acting, "periods")
+    label = parse_period(period).label
+    with wh.transaction(bump=False) as con:
+        if not con.execute("SELECT count(*) FROM closed_period WHERE period = ?", [label]).fetchall()[0][0]:
+            raise NotFound(f"period {label} is not closed")
+        con.execute("DELETE FROM closed_period WHERE period = ?", [label])
+        audit.record(con, acting.name, "reopen", "period", label, reason=reason)
+
+
+def touched(con, periods: Iterable[str]) -> dict[str, str]:
+    """Of the given period labels, those that overlap a closed period, with that closed period."""
+    shut = closed(con)
+    if not shut:
+        return {}
+    out = {}
+    for label in dict.fromkeys(periods):
+        hit = next((shut[m] for m in sorted(_months(label)) if m in shut), None)
+        if hit:
+            out[label] = hit
+    return out
+
+
+def guard(con, actor: Actor, periods: Iterable[str], reason: str | None, what: str) -> None:
+    """Refuse a change to closed periods unless an admin gives a reason."""
+    hit = touched(con, periods)
+    if not hit:
+        return
+    shown = ", ".join(f"{p} (closed: {c})" if p != c else p for p, c in list(hit.items())[:5])
+    if not actor.is_admin:
+        raise AccessDenied(f"{what} touches closed periods {shown}: only an admin may change them")
+    if not (reason or "").strip():
+        raise ValidationFailed(f"{what} touches closed periods {shown}: give a reason (--reason) to change them")

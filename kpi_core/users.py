@@ -1,0 +1,294 @@
+"""Local users: argon2id password hashes, roles, org units, sign-in with lock-out; all audited.
+
+There is no default account and no default password: the first admin is made with
+`python -m kpi_core users add NAME --role admin` (or the app's first-run form, shown only
+while no active admin exists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from . import audit
+from .access import ROLES, Actor, as_actor, require
+from .errors import AccessDenied, KpiError, LoginFailed, NotFound, ValidationFailed
+from .org import load_tree
+from .warehouse import Warehouse, now
+
+MAX_FAILURES = 5                      # failed sign-ins in a row before the account locks
+LOCK_FOR = timedelta(minutes=15)      # how long a lock lasts (an admin can lift it sooner)
+MIN_PASSWORD = 10
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_HASHER = PasswordHasher()            # argon2id with the library's current recommended costs
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY = _HASHER.hash("no such user, timing only")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    display_name: str | None
+    role: str
+    orgs: tuple[str, ...]
+    email: str | None
+    active: bool
+    has_password: bool
+
+    def actor(self) -> Actor:
+        return Actor(self.name, self.role, self.orgs)  # type: ignore[arg-type]
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name or ""):
+        raise ValidationFailed(f"user name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', '@' or '-'")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(f"role {role!r} is not one of {', '.join(ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def _check_orgs(con, role: str, orgs: tuple[str, ...]) -> None:
+    tree = load_tree(con)
+    unknown = [o for o in orgs if o not in tree]
+    if unknown:
+        raise NotFound(f"no org unit {', '.join(repr(o) for o in unknown)}")
+    if role in ("manager", "team_lead", "employee") and not orgs:
+        raise ValidationFailed(f"a {role} needs at least one org unit (--org CODE)")
+
+
+def _row(con, name: str) -> User | None:
+    rows = con.execute("SELECT name, display_name, role, email, active, password_hash IS NOT NULL "
+                       "FROM app_user WHERE name = ?", [name]).fetchall()
+    if not rows:
+        return None
+    n, display, role, email, active, has_pw = rows[0]
+    orgs = tuple(o for (o,) in con.execute(
+        "SELECT org FROM user_org WHERE user_name = ? ORDER BY org", [name]).fetchall())
+    return User(n, display, role, orgs, email, bool(active), bool(has_pw))
+
+
+def _public(u: User) -> dict:
+    return {"role": u.role, "orgs": list(u.orgs), "email": u.email, "active": u.active,
+            "display_name": u.display_name}
+
+
+def get(wh: Warehouse, name: str) -> User:
+    with wh.connect() as con:
+        u = _row(con, name)
+    if u is None:
+        raise NotFound(f"no user '{name}' (python -m kpi_core users list)")
+    return u
+
+
+def list_users(wh: Warehouse) -> list[User]:
+    with wh.connect() as con:
+        names = [n for (n,) in con.execute("SELECT name FROM app_user ORDER BY name").fetchall()]
+        return [_row(con, n) for n in names]  # type: ignore[misc]
+
+
+def actor(wh: Warehouse, name: str) -> Actor:
+    """The acting user `name` (for the CLI's --user): an active user's role and units."""
+    u = get(wh, name)
+    if not u.active:
+        raise AccessDenied(f"user '{name}' is disabled")
+    return u.actor()
+
+
+def has_admin(wh: Warehouse) -> bool:
+    with wh.connect() as con:
+        return bool(con.execute("SELECT count(*) FROM app_user WHERE role = 'admin' AND active").fetchall()[0][0])
+
+
+def add(wh: Warehouse, name: str, role: str, *, orgs: tuple[str, ...] | list[str] = (), password: str | None = None,
+        email: str | None = None, display_name: str | None = None, by: str | Actor = "admin",
+        first_admin: bool = False) -> User:
+    """Create a user. `first_admin` lets an unsigned-in first run create the one admin, and only then."""
+    orgs = tuple(dict.fromkeys(orgs))
+    _check_name(name)
+    _check_role(role)
+    if password is not None:
+        _check_password(password)
+    acting = as_actor(by)
+    with wh.transaction(bump=False) as con:
+        if first_admin:
+            if role != "admin" or con.execute(
+                    "SELECT count(*) FROM app_user WHERE role = 'admin' AND active").fetchall()[0][0]:
+                raise AccessDenied("an admin exists already: sign in as that admin to add users")
+        else:
+            require(acting, "users")
+        if _row(con, name) is not None:
+            raise ValidationFailed(f"user '{name}' exists already")
+        _check_orgs(con, role, orgs)
+        con.execute("INSERT INTO app_user VALUES (?, ?, ?, ?, ?, true, ?)",
+                    [name, display_name, role, _HASHER.hash(password) if password else None, email, now()])
+        for o in orgs:
+            con.execute("INSERT INTO user_org VALUES (?, ?)", [name, o])
+        u = _row(con, name)
+        audit.record(con, acting.name, "add", "user", name, after=_public(u))
+    return u  # type: ignore[return-value]
+
+
+def update(wh: Warehouse, name: str, *, role: str | None = None, orgs: list[str] | tuple[str, ...] | None = None,
+           active: bool | None = None, email: str | None = None, by: str | Actor = "admin",
+           reason: str | None = None) -> User:
+    """Change a user's role, units, email or whether they may sign in."""
+    acting = as_actor(by)
+    require(acting, "users")
+    with wh.transaction(bump=False) as con:
+        before = _row(con, name)
+        if before is None:
+            raise NotFound(f"no user '{name}'")
+        new_role = role or before.role
+        _check_role(new_role)
+        new_orgs = tuple(dict.fromkeys(orgs)) if orgs is not None else before.orgs
+        _check_orgs(con, new_role, new_orgs)
+        if before.role == "admin" and (new_role != "admin" or active is False) and con.execute(
+                "SELECT count(*) FROM app_user WHERE role = 'admin' AND active AND name <> ?",
+                [name]).fetchall()[0][0] == 0:
+            raise ValidationFailed("this is the last active admin: make another admin first")
+        if active is False:
+            con.execute("DELETE FROM user_session WHERE user_name = ?", [name])
+        con.execute("UPDATE app_user SET role = ?, active = ?, email = ? WHERE name = ?",
+                    [new_role, before.active if active is None else active,
+                     before.email if email is None else (email or None), name])
+        con.execute("DELETE FROM user_org WHERE user_name = ?", [name])
+        for o in new_orgs:
+            con.execute("INSERT INTO user_org VALUES (?, ?)", [name, o])
+        after = _row(con, name)
+        audit.record(con, acting.name, "update", "user", name, before=_public(before), after=_public(after),
+                     reason=reason)
+    return after  # type: ignore[return-value]
+
+
+def set_password(wh: Warehouse, name: str, password: str, *, by: str | Actor = "admin") -> None:
+    """Set a password: an admin for anyone, a user for themselves. The hash alone is stored."""
+    acting = as_actor(by)
+    if acting.name != name:
+        require(acting, "users")
+    _check_password(password)
+    with wh.transaction(bump=False) as con:
+        if _row(con, name) is None:
+            raise NotFound(f"no user '{name}'")
+        con.execute("UPDATE app_user SET password_hash = ? WHERE name = ?", [_HASHER.hash(password), name])
+        con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
+        con.execute("DELETE FROM user_session WHERE user_name = ?", [name])  # signed out everywhere
+        audit.record(con, acting.name, "set_password", "user", name)  # never the password or its hash
+
+
+def unlock(wh: Warehouse, name: str, *, by: str | Actor = "admin") -> None:
+    acting = as_actor(by)
+    require(acting, "users")
+    with wh.transaction(bump=False) as con:
+        con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
+        audit.record(con, acting.name, "unlock", "user", name)
+
+
+def _recent_failures(con, name: str) -> int:
+    return con.execute("SELECT count(*) FROM login_failure WHERE user_name = ? AND failed_at > ?",
+                       [name, now() - LOCK_FOR]).fetchall()[0][0]
+
+
+def authenticate(wh: Warehouse, name: str, password: str) -> Actor:
+    """Check a name and password; every attempt is audited. Refusals say as little as they can."""
+    refusal = None
+    with wh.transaction(bump=False) as con:  # the refusal is raised after commit, so it is recorded
+        u = _row(con, name) if _NAME.match(name or "") else None
+        stored = con.execute("SELECT password_hash FROM app_user WHERE name = ?", [name]).fetchall() if u else []
+        if u is not None and _recent_failures(con, name) >= MAX_FAILURES:
+            audit.record(con, name, "login_refused", "user", name, after={"why": "locked"})
+            refusal = (f"too many failed sign-ins: the account is locked for "
+                       f"{int(LOCK_FOR.total_seconds() // 60)} minutes (an admin can unlock it)")
+        elif not _verify(stored[0][0] if stored else None, password) or u is None or not u.active:
+            if u is not None:
+                con.execute("INSERT INTO login_failure VALUES (?, ?)", [name, now()])
+            audit.record(con, (name or "?")[:64], "login_failed", "user", (name or "?")[:64])
+            refusal = "wrong user name or password"
+        else:
+            con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
+            if _HASHER.check_needs_rehash(stored[0][0]):  # costs raised since: upgrade on the fly
+                con.execute("UPDATE app_user SET password_hash = ? WHERE name = ?", [_HASHER.hash(password), name])
+            audit.record(con, name, "login", "user", name)
+    if refusal:
+        raise LoginFailed(refusal)
+    return u.actor()  # type: ignore[union-attr]
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored or _DUMMY, password or "") and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def by_email(wh: Warehouse, email: str | None) -> Actor:
+    """The local user an OIDC identity maps to (by email, case-insensitive)."""
+    if not email:
+        raise LoginFailed("the identity provider sent no email address")
+    with wh.transaction(bump=False) as con:
+        rows = con.execute("SELECT name FROM app_user WHERE lower(email) = lower(?) AND active", [email]).fetchall()
+        if len(rows) == 1:
+            audit.record(con, rows[0][0], "login", "user", rows[0][0], after={"via": "oidc"})
+            return _row(con, rows[0][0]).actor()  # type: ignore[union-attr]
+        audit.record(con, email[:64], "login_failed", "user", email[:64], after={"via": "oidc"})
+    raise LoginFailed(f"no active user has the email {email}: ask an admin to add you"
+                      if not rows else f"several users have the email {email}")
+
+
+def session_hours() -> float:
+    """How long a browser stays signed in: $KPI_SESSION_HOURS, default 12."""
+    return float(os.environ.get("KPI_SESSION_HOURS") or 12)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(wh: Warehouse, actor: Actor) -> str:
+    """A new random session token for the signed-in user (the browser keeps it in a cookie)."""
+    token = secrets.token_urlsafe(32)
+    with wh.transaction(bump=False) as con:
+        con.execute("DELETE FROM user_session WHERE expires_at < ?", [now()])
+        con.execute("INSERT INTO user_session VALUES (?, ?, ?, ?)",
+                    [_digest(token), actor.name, now(), now() + timedelta(hours=session_hours())])
+    return token
+
+
+def resume(wh: Warehouse, token: str | None) -> Actor | None:
+    """The user of a live session token, with their current role and units; None if it is not one."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None
+    with wh.connect() as con:
+        rows = con.execute("SELECT user_name FROM user_session WHERE token_sha256 = ? AND expires_at > ?",
+                           [_digest(token), now()]).fetchall()
+        u = _row(con, rows[0][0]) if rows else None
+    return u.actor() if u is not None and u.active else None
+
+
+def log_out(wh: Warehouse, name: str, token: str | None = None) -> None:
+    """End the session (its token no longer signs anyone in) and record it."""
+    with wh.transaction(bump=False) as con:
+        if token:
+            con.execute("DELETE FROM user_session WHERE token_sha256 = ?", [_digest(token)])
+        audit.record(con, name, "logout", "user", name)
+
+
+def ensure(name: str) -> None:
+    """Refuse a malformed name early (used by the CLI before it opens anything)."""
+    try:
+        _check_name(name)
+    except ValidationFailed as exc:
+        raise KpiError(str(exc)) from exc

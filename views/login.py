@@ -1,0 +1,101 @@
+"""The sign-in page: local users (argon2 hashes), optional single sign-on via `st.login`, and
+the first-run form that creates the administrator (only while no active admin exists)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kpi_core import users
+from kpi_core.errors import KpiError
+from kpi_core.i18n import problem_text
+
+from .common import lang, t, warehouse
+
+
+def sso_configured() -> bool:
+    """Single sign-on is on when .streamlit/secrets.toml has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all  # noqa: BLE001
+        return False
+
+
+COOKIE = "kpi_session"
+
+
+def _signed_in(actor) -> None:
+    token = users.start_session(warehouse(), actor)
+    st.session_state.update(actor=actor, session_token=token, set_cookie=token, just_signed_in=True)
+    st.rerun()
+
+
+def resume() -> None:
+    """A browser that signed in before (its session cookie) is signed in again on a new page load."""
+    token = st.context.cookies.get(COOKIE)
+    actor = users.resume(warehouse(), token) if token else None
+    if actor is not None:
+        st.session_state.update(actor=actor, session_token=token)
+
+
+def cookie_script() -> None:
+    """Set or clear the session cookie in the browser (Streamlit's server cannot set one itself).
+
+    The token is random URL-safe text, so it needs no quoting; the cookie is SameSite=Strict and
+    lives as long as the server-side session."""
+    token = st.session_state.pop("set_cookie", None)
+    if token:
+        body = f"{COOKIE}={token}; path=/; max-age={int(users.session_hours() * 3600)}; SameSite=Strict"
+    elif st.session_state.pop("clear_cookie", False):
+        body = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
+    else:
+        return
+    st.html(f"<script>document.cookie = {body!r};</script>", unsafe_allow_javascript=True, width=1)
+
+
+def _sso() -> None:
+    if getattr(st.user, "is_logged_in", False):  # back from the identity provider
+        try:
+            _signed_in(users.by_email(warehouse(), st.user.get("email")))
+        except KpiError as exc:
+            st.error(str(exc))
+            st.button(t("sign_out"), on_click=st.logout)
+        return
+    st.button(t("sso"), on_click=st.login, type="primary")
+    st.divider()
+
+
+def _first_admin() -> None:
+    st.info(t("first_run"))
+    with st.form("first_admin"):
+        name = st.text_input(t("user_name"), key="fa_name")
+        pw = st.text_input(t("password"), type="password", key="fa_pw")
+        pw2 = st.text_input(t("password_again"), type="password", key="fa_pw2")
+        if st.form_submit_button(t("create_admin"), type="primary"):
+            if pw != pw2:
+                st.error(t("passwords_differ"))
+                return
+            try:
+                users.add(warehouse(), name.strip(), "admin", password=pw, by=name.strip() or "?", first_admin=True)
+                _signed_in(users.authenticate(warehouse(), name.strip(), pw))
+            except KpiError as exc:
+                st.error(problem_text(str(exc), lang()))
+
+
+def page() -> None:
+    cookie_script()
+    st.title(t("sign_in_title"))
+    if sso_configured():
+        _sso()
+    if not users.has_admin(warehouse()):
+        _first_admin()
+        return
+    with st.form("sign_in"):
+        name = st.text_input(t("user_name"), key="login_name")
+        pw = st.text_input(t("password"), type="password", key="login_pw")
+        if st.form_submit_button(t("sign_in"), type="primary"):
+            try:
+                actor = users.authenticate(warehouse(), name.strip(), pw)
+            except KpiError as exc:
+                st.error(problem_text(str(exc), lang()))
+            else:
+                _signed_in(actor)
