@@ -86,7 +86,12 @@ def main() -> int:
     os.environ["KPI_TODAY"] = TODAY.isoformat()
     try:
         print(f"{'page':<20} {'place':<32} {'first':>8} {'warm best':>10} {'warm median':>12}")
+        from views.nav import PAGES, menu
+
+        mine = {PAGES[k][0] for k in menu(ACTOR.role)}
         for page, params in PLACES:
+            if page not in mine:  # not in this viewer's menu
+                continue
             _, first = render(page, params)
             warm = [render(page, params)[1] for _ in range(args.runs)]
             place = " ".join(f"{k}={v}" for k, v in params.items()) or "-"

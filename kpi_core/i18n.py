@@ -34,7 +34,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "metric_center": {"zh": "指标中心", "en": "Metric center"},
     "upload": {"zh": "数据上报", "en": "Upload data"},
     "targets_page": {"zh": "目标管理", "en": "Targets"},
-    "admin": {"zh": "组织与设置", "en": "Org & settings"},
+    "admin": {"zh": "管理", "en": "Admin"},
     "org_unit": {"zh": "组织单元", "en": "Org unit"},
     "period": {"zh": "期间", "en": "Period"},
     "bad_link": {"zh": "链接中的位置无效：{what}；已回到默认位置。", "en": "The link's place is not valid: {what}; "
@@ -327,6 +327,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "save_user": {"zh": "保存用户", "en": "Save user"},
     "unlock": {"zh": "解除锁定", "en": "Unlock"},
     "who": {"zh": "操作人", "en": "Who"},
+    "object_key": {"zh": "对象编码", "en": "Key"},
+    "before_value": {"zh": "修改前", "en": "Before"},
+    "after_value": {"zh": "修改后", "en": "After"},
     "action": {"zh": "操作", "en": "Action"},
     "object": {"zh": "对象", "en": "Object"},
     "since": {"zh": "起始日期", "en": "Since"},

@@ -246,3 +246,21 @@ def test_user_text_is_shown_as_text_never_as_markdown_or_html(app, app_warehouse
     shown = [e.value for e in app.title] + [e.value for e in app.markdown]
     assert [s for s in shown if s.replace("\\", "").endswith(evil)], shown  # shown whole, as written
     assert not [s for s in shown if "](http" in s or "](javascript" in s or "**粗体**" in s], shown
+
+
+def test_admin_closes_a_period_and_searches_the_audit_log(app, app_warehouse):
+    from kpi_core import audit, closing
+
+    app.run()
+    app.switch_page("views/admin.py").run()
+    app.text_input(key="cp_period").set_value("2023-01")
+    app.text_input(key="cp_reason").set_value("2023 review held")
+    next(b for b in app.button if b.label == "关账").click().run()
+    assert not app.exception and not app.error
+    wh = open_warehouse(app_warehouse)
+    assert [c["period"] for c in closing.list_closed(wh)] == ["2023-01"]
+    app.text_input(key="au_action").set_value("close").run()
+    table = next(d for d in app.dataframe if "原因" in d.value.columns)
+    assert table.value["原因"].tolist()[0] == "2023 review held"
+    assert audit.search(wh, audit.Search(action="close"))[0]["user_name"] == "admin"
+    closing.reopen(wh, "2023-01")

@@ -172,9 +172,12 @@ def audit_section() -> None:
                          text.strip() or None)
     rows = audit.search(warehouse(), query, limit=2000, user=user())
     # Shown in a data grid, as text: nothing a user typed is rendered as HTML or markdown.
-    st.dataframe(pd.DataFrame([{**r, "happened_at": r["happened_at"].strftime("%Y-%m-%d %H:%M:%S")} for r in rows],
-                              columns=list(audit.COLUMNS)),
-                 hide_index=True, width="stretch", placeholder="—", key="audit_table", height=420)
+    heads = {"id": "#", "happened_at": t("col_created_at"), "user_name": t("who"), "action": t("action"),
+             "object_type": t("object"), "object_key": t("object_key"), "before": t("before_value"),
+             "after": t("after_value"), "reason": t("reason")}
+    table = pd.DataFrame([{**r, "happened_at": r["happened_at"].strftime("%Y-%m-%d %H:%M:%S")} for r in rows],
+                         columns=list(audit.COLUMNS)).rename(columns=heads)
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="—", key="audit_table", height=420)
     b1, b2 = st.columns([1, 6])
     b1.download_button(t("export_xlsx"), lambda: audit.to_xlsx(rows), file_name="audit.xlsx", key="au_xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -186,7 +189,9 @@ def periods_section() -> None:
     st.subheader(t("closed_periods"))
     shut = closing.list_closed(warehouse())
     if shut:
-        st.dataframe(pd.DataFrame(shut), hide_index=True, width="stretch", placeholder="—", key="closed_table")
+        heads = {"period": t("period"), "closed_by": t("who"), "closed_at": t("col_created_at"), "reason": t("reason")}
+        st.dataframe(pd.DataFrame(shut).rename(columns=heads), hide_index=True, width="stretch", placeholder="—",
+                     key="closed_table")
     with st.form("close_period"):
         c1, c2 = st.columns([1, 3])
         period = c1.text_input(t("period"), placeholder="2026-09", key="cp_period")
