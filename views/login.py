@@ -40,8 +40,8 @@ def resume() -> None:
 def cookie_script() -> None:
     """Set or clear the session cookie in the browser (Streamlit's server cannot set one itself).
 
-    The token is random URL-safe text, so it needs no quoting; the cookie is SameSite=Strict and
-    lives as long as the server-side session."""
+    The token is random URL-safe text, so it needs no quoting; the cookie is SameSite=Strict,
+    Secure over HTTPS, and lives as long as the server-side session."""
     token = st.session_state.pop("set_cookie", None)
     if token:
         body = f"{COOKIE}={token}; path=/; max-age={int(users.session_hours() * 3600)}; SameSite=Strict"
@@ -49,7 +49,9 @@ def cookie_script() -> None:
         body = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
     else:
         return
-    st.html(f"<script>document.cookie = {body!r};</script>", unsafe_allow_javascript=True, width=1)
+    # Secure whenever the app is served over HTTPS, so the token never travels in clear text there.
+    script = f"document.cookie = {body!r} + (location.protocol === 'https:' ? '; Secure' : '');"
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True, width=1)
 
 
 def _sso() -> None:
