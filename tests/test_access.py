@@ -286,3 +286,80 @@ def test_reverting_into_a_closed_period_needs_a_reason(company, tmp_path):
 def test_an_unknown_scope_is_refused_clearly(company):
     with pytest.raises(KpiError, match="scope 'everything' is not one of"):
         run(company, Query(("revenue",), "HQ", "everything", "month", "2025-01", "2025-01"), actor=LI)  # type: ignore[arg-type]
+
+
+# --- the whole matrix: each role × each capability, through the API ---------------------------
+
+ROLE_OF = {"admin": ADMIN, "executive": CEO, "manager": SUN, "team_lead": LI, "employee": ZHANG}
+
+
+def _attempt(company, tmp_path, actor, capability):
+    """Do one thing as `actor` on a unit inside their part of the tree where they have one."""
+    own = actor.orgs[0] if actor.orgs and actor.orgs[0] != "HQ" else "EAST"
+    person = "P1"
+    yaml_file = tmp_path / "m.yaml"
+    yaml_file.write_text("metrics:\n  - {code: x1, name: X, source: manual}\n", encoding="utf-8")
+    from kpi_core import datasets
+    from kpi_core.engine import phasing
+    from kpi_core.engine.cascade import cascade
+
+    do = {
+        "read the company": lambda: run(company, Query(("revenue",), "HQ", "self", "year", "2025", "2025"),
+                                        actor=actor),
+        "read their own unit": lambda: run(company, Query(("revenue",), own, "self", "year", "2025", "2025"),
+                                           actor=actor),
+        "load actuals of their people": lambda: _must_load(import_facts(
+            company, "actuals", _csv(tmp_path, [("revenue", person, "2025-06", 1)]), user=actor)),
+        "load targets of their unit": lambda: _must_load(import_facts(
+            company, "targets", _csv(tmp_path, [("revenue", "EAST", "2026", 1)]), user=actor)),
+        "cascade targets": lambda: cascade(company, "revenue", "EAST", 2025, total=10.0, user=actor, reason="r"),
+        "save a board": lambda: boards.save(company, boards.Board(code="mine", title="Mine", owner=actor.name),
+                                            user=actor),
+        "share a board with everyone": lambda: boards.save(company, boards.Board(
+            code="ours", title="Ours", owner=actor.name, share="everyone"), user=actor),
+        "change metrics": lambda: dictionary.apply(company, yaml_file, user=actor),
+        "change settings": lambda: settings.put(company, "default_amber", "0.85", user=actor),
+        "change phasing": lambda: phasing.set_profile(company, "flat", [1] * 12, user=actor),
+        "load datasets": lambda: datasets.import_file(company, "ds", _csv(tmp_path, [("a", "b", "c", 1)]),
+                                                      user=actor),
+        "manage users": lambda: users.add(company, "new_one", "executive", by=actor),
+        "read the audit log": lambda: audit.search(company, user=actor),
+        "close periods": lambda: closing.close(company, "2024-12", by=actor),
+    }
+    do[capability]()
+
+
+def _must_load(res):
+    if res.batch is None:
+        raise AccessDenied("; ".join(e.message for e in res.errors))
+
+
+MATRIX = {  # capability: the roles allowed it
+    "read the company": {"admin", "executive"},
+    "read their own unit": {"admin", "executive", "manager", "team_lead", "employee"},
+    "load actuals of their people": {"admin", "team_lead"},
+    "load targets of their unit": {"admin", "manager"},
+    "cascade targets": {"admin", "manager"},
+    "save a board": {"admin", "executive", "manager"},
+    "share a board with everyone": {"admin", "executive"},
+    "change metrics": {"admin"},
+    "change settings": {"admin"},
+    "change phasing": {"admin"},
+    "load datasets": {"admin"},
+    "manage users": {"admin"},
+    "read the audit log": {"admin"},
+    "close periods": {"admin"},
+}
+
+
+@pytest.mark.parametrize("role", list(ROLE_OF))
+@pytest.mark.parametrize("capability", list(MATRIX))
+def test_role_capability_matrix(company, tmp_path, role, capability):
+    actor = ROLE_OF[role]
+    if role in MATRIX[capability]:
+        _attempt(company, tmp_path, actor, capability)
+        return
+    before = n_batches(company), len(audit.search(company)), len(boards.all_boards(company))
+    with pytest.raises(AccessDenied):
+        _attempt(company, tmp_path, actor, capability)
+    assert (n_batches(company), len(audit.search(company)), len(boards.all_boards(company))) == before
