@@ -48,6 +48,15 @@ def _writer_lock(path: Path) -> threading.RLock:
         return _WRITERS.setdefault(str(path.resolve()), threading.RLock())
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless DuckDB already has (a failed COMMIT ends the transaction itself): the
+    error that brought us here is the one to report, not "no transaction is active"."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def now() -> datetime:
     """Current time, timezone-aware (stored as TIMESTAMPTZ)."""
     return datetime.now(UTC)
@@ -133,12 +142,12 @@ class Warehouse:
                         )
                     con.execute("COMMIT")
                 except duckdb.TransactionException as exc:
-                    con.execute("ROLLBACK")
+                    _rollback(con)
                     raise WarehouseBusy(  # a write outside transaction() touched the same rows
                         "Another change to the same data was saved at the same moment. Nothing was "
                         "written: try again.") from exc
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    _rollback(con)
                     raise
                 finally:
                     self._local.in_tx = False

@@ -195,6 +195,7 @@ def test_builder_adds_a_tile_undoes_and_saves(app, app_warehouse):
     assert not app.exception
     saved = boards.get(open_warehouse(app_warehouse), code)
     assert len(saved.tiles) == n + 1 and saved.ordered_tiles()[-1].title == "收入仪表"
+    assert any(m.value.startswith(f"看板 {code} 已保存") for m in app.success)  # the message outlives the rerun
 
 
 def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):

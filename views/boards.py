@@ -349,7 +349,7 @@ def save_form(board: Board, tr) -> None:
             return
         st.session_state["board"] = final.code
         _stop_edit()
-        st.success(t("board_saved", code=final.code, v=v))
+        st.session_state["board_flash"] = t("board_saved", code=final.code, v=v)  # shown after the rerun
         st.rerun()
 
 
@@ -410,6 +410,8 @@ def page() -> None:
         st.divider()
         render_board(editing, tr, ms)
         return
+    if st.session_state.get("board_flash"):
+        st.success(st.session_state.pop("board_flash"))
     if st.session_state.get("board_refused"):
         st.error(t("no_such_board", code=st.session_state.pop("board_refused")))
     may_build = user().reach("boards") is not None
