@@ -297,6 +297,8 @@ def test_team_lead_sees_only_their_team_and_cannot_load_another_teams_rows(serve
 
     sign_in(page, server, "lead_t1", "?org=HQ&period=2026-10&lang=zh")  # a link to the company
     wait_title(page, "华东销售一组")  # lands on their own team, not the company
+    page.get_by_role("button", name=re.compile("^↓ ")).first.wait_for()  # the title renders first
+    idle(page)
     drill = page.get_by_role("button", name=re.compile("^↓ ")).all_inner_texts()
     assert drill and all(re.match(r"↓ \S+", d) for d in drill)
     assert page.get_by_role("button", name="华锐智能制造集团").is_disabled()  # above their team
