@@ -46,9 +46,13 @@ def server(demo_template, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "KPI_WAREHOUSE": str(path), "KPI_TODAY": DEMO_TODAY.isoformat()}
+    # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log = ARTIFACTS.parent / "browser-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             "--server.headless", "true", "--server.address", "127.0.0.1",
+                             "--server.fileWatcherType", "none"],  # the code does not change under a test
+                            cwd=ROOT, env=env, stdout=(out := log.open("wb")), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -59,10 +63,12 @@ def server(demo_template, tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail(f"streamlit did not start: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+        out.close()
+        pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+    out.close()
 
 
 @pytest.fixture(scope="module")
