@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import AccessDenied
 
-__all__ = ["ROLES", "RULES", "AccessDenied", "Actor", "as_actor", "can", "check", "home", "outside", "require",
-           "units", "visible_units"]
-
 if TYPE_CHECKING:  # org builds on batches, which checks access
     from .org import OrgTree
 
@@ -73,10 +70,9 @@ def units(actor: Actor, tree: OrgTree, capability: Capability = "read") -> froze
     own = [o for o in actor.orgs if o in tree]
     if reach == "subtree":
         return frozenset(u for o in own for u in tree.subtree(o))
-    if reach == "own" and capability == "read":
-        parents = {tree.unit(o).parent for o in own} - {None}
-        return frozenset(own) | frozenset(parents)
-    return frozenset(own) if reach == "own" else frozenset()
+    if reach == "own":  # only reading reaches "own": the user's units and their team's total
+        return frozenset(own) | frozenset({tree.unit(o).parent for o in own} - {None})
+    return frozenset()
 
 
 def home(actor: Actor, tree: OrgTree) -> str | None:
@@ -115,9 +111,9 @@ def require(actor: Actor, capability: str) -> None:
                            f"{'admin' if capability in ADMIN_ONLY else actor.role} role is needed")
 
 
-def visible_units(actor: Actor, tree: OrgTree, wanted: Iterable[str]) -> list[str]:
-    """`wanted` cut down to what the actor may read, order kept."""
-    allowed = units(actor, tree)
+def visible_units(actor: Actor, tree: OrgTree, wanted: Iterable[str], capability: Capability = "read") -> list[str]:
+    """`wanted` cut down to what the actor may read (or use `capability` on), order kept."""
+    allowed = units(actor, tree, capability)
     return [u for u in wanted if allowed is None or u in allowed]
 
 

@@ -37,10 +37,13 @@ def create(con: duckdb.DuckDBPyConnection, *, kind: str, source: str, user: str,
     return int(bid)
 
 
-def list_batches(wh: Warehouse, limit: int = 200) -> list[dict]:
-    """Newest first."""
+def list_batches(wh: Warehouse, limit: int = 200, *, user: str | Actor = "admin") -> list[dict]:
+    """Newest first: every batch for an admin, the ones they loaded for anyone else."""
+    actor = as_actor(user)
+    mine = None if actor.is_admin else actor.name
     with wh.connect() as con:
-        cur = con.execute(f"SELECT {', '.join(BATCH_COLUMNS)} FROM batch ORDER BY id DESC LIMIT ?", [limit])
+        cur = con.execute(f"SELECT {', '.join(BATCH_COLUMNS)} FROM batch WHERE ? IS NULL OR user_name = ? "
+                          "ORDER BY id DESC LIMIT ?", [mine, mine, limit])
         return [dict(zip(BATCH_COLUMNS, r, strict=True)) for r in cur.fetchall()]
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import access, audit, dictionary
+from . import access, audit, dictionary, yamldoc
 from .access import Actor, as_actor, require
 from .errors import AccessDenied, KpiError, NotFound, ValidationFailed
 from .org import OrgTree, load_tree
@@ -271,17 +271,8 @@ def export(wh: Warehouse, out: str | Path | None = None, *, user: str | Actor = 
 
 def load_yaml(text: str, source: str = "boards") -> list[Board]:
     """Boards from YAML text; every problem named with the path of the bad field."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(f"{source} is not valid YAML: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("boards"), list):
-        raise ValidationFailed(f"{source} must hold 'boards:' with a list of boards")
-    extra = set(doc) - {"boards"}
-    if extra:
-        raise ValidationFailed(f"{source}: unknown top-level key(s): {', '.join(sorted(extra))}")
     boards, problems = [], []
-    for i, raw in enumerate(doc["boards"]):
+    for i, raw in enumerate(yamldoc.items(text, "boards", source)):
         if not isinstance(raw, dict):
             problems.append(f"boards[{i}]: not a mapping")
             continue

@@ -101,10 +101,6 @@ def _user(ctx: click.Context) -> Actor:
     return obj["actor"]
 
 
-def _tree(ctx: click.Context):
-    return org.tree(_wh(ctx))
-
-
 # --- init ------------------------------------------------------------------------------------
 
 @main.command()
@@ -392,9 +388,7 @@ def batches_group() -> None:
 @click.pass_context
 def batches_list(ctx, limit: int) -> None:
     """Newest batches first."""
-    rows = batches_mod.list_batches(_wh(ctx), limit)
-    if not _user(ctx).is_admin:  # others see their own batches
-        rows = [b for b in rows if b["user_name"] == _user(ctx).name]
+    rows = batches_mod.list_batches(_wh(ctx), limit, user=_user(ctx))
     lines = [f"{b['id']:>5}  {b['created_at']:%Y-%m-%d %H:%M}  {b['kind']:<8} {b['status']:<8} "
              f"{b['rows_loaded']:>10,}  {b['user_name']:<10} {b['dataset'] or '':<20} {b['source']}" for b in rows]
     _emit(ctx, rows, "\n".join(lines) or "(no batches)")

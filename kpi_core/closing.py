@@ -8,12 +8,8 @@ from collections.abc import Iterable
 from . import audit
 from .access import Actor, as_actor, require
 from .errors import AccessDenied, NotFound, ValidationFailed
-from .periods import fiscal_year, parse_period
+from .periods import fiscal_year, month_labels, parse_period
 from .warehouse import Warehouse, now
-
-
-def _months(label: str) -> set[str]:
-    return {m.label for m in parse_period(label).months()}
 
 
 def closed(con) -> dict[str, str]:
@@ -23,7 +19,7 @@ def closed(con) -> dict[str, str]:
     out: dict[str, str] = {}
     with fiscal_year(int(settings.raw(con, "fiscal_year_start"))):
         for (label,) in con.execute("SELECT period FROM closed_period ORDER BY period").fetchall():
-            for m in _months(label):
+            for m in month_labels(label):
                 out.setdefault(m, label)
     return out
 
@@ -66,19 +62,25 @@ def touched(con, periods: Iterable[str]) -> dict[str, str]:
         return {}
     out = {}
     for label in dict.fromkeys(periods):
-        hit = next((shut[m] for m in sorted(_months(label)) if m in shut), None)
+        hit = next((shut[m] for m in sorted(month_labels(label)) if m in shut), None)
         if hit:
             out[label] = hit
     return out
 
 
+def barred(actor: Actor, reason: str | None) -> str | None:
+    """Why the actor may not change a closed period ("only an admin may change", "give a reason
+    to change"), or None: an admin who gives a reason may."""
+    if not actor.is_admin:
+        return "only an admin may change"
+    return None if (reason or "").strip() else "give a reason to change"
+
+
 def guard(con, actor: Actor, periods: Iterable[str], reason: str | None, what: str) -> None:
     """Refuse a change to closed periods unless an admin gives a reason."""
     hit = touched(con, periods)
-    if not hit:
-        return
-    shown = ", ".join(f"{p} (closed: {c})" if p != c else p for p, c in list(hit.items())[:5])
-    if not actor.is_admin:
-        raise AccessDenied(f"{what} touches closed periods {shown}: only an admin may change them")
-    if not (reason or "").strip():
-        raise ValidationFailed(f"{what} touches closed periods {shown}: give a reason (--reason) to change them")
+    why = barred(actor, reason) if hit else None
+    if why:
+        shown = ", ".join(f"{p} (closed: {c})" if p != c else p for p, c in list(hit.items())[:5])
+        error = AccessDenied if not actor.is_admin else ValidationFailed
+        raise error(f"{what} touches closed periods {shown}: {why} them")

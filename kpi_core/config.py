@@ -48,3 +48,8 @@ def warehouse_path() -> Path:
 def lock_timeout() -> float:
     """Seconds a connection waits for another process's lock on the warehouse file."""
     return _env_float("KPI_LOCK_TIMEOUT", 60.0)
+
+
+def session_hours() -> float:
+    """How long a browser stays signed in to the app: $KPI_SESSION_HOURS, default 12."""
+    return _env_float("KPI_SESSION_HOURS", 12.0)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import audit
+from . import audit, yamldoc
 from .access import Actor, acting
 from .errors import NotFound, ValidationFailed
 from .expressions import ExpressionError, check_filter, check_formula, check_measure
@@ -175,16 +175,7 @@ def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
         raise NotFound(f"{path}: no such file or directory")
     out: list[tuple[str, dict]] = []
     for f in files:
-        try:
-            doc = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ValidationFailed(f"{f.name} is not valid YAML: {exc}") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), list):
-            raise ValidationFailed(f"{f.name} must hold 'metrics:' with a list of metrics")
-        extra = set(doc) - {"metrics"}
-        if extra:
-            raise ValidationFailed(f"{f.name}: unknown top-level key(s): {', '.join(sorted(extra))}")
-        for raw in doc["metrics"]:
+        for raw in yamldoc.items(f.read_text(encoding="utf-8"), "metrics", f.name):
             out.append((f.name, raw))
     return out
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cached_property, total_ordering
+from functools import cached_property, lru_cache, total_ordering
 from typing import Literal
 
 from .errors import KpiError
@@ -278,3 +278,13 @@ def find_year(text: object) -> int | None:
         return None
     m = re.search(r"(?<!\d)(19\d{2}|2[01]\d{2})(?!\d)", unicodedata.normalize("NFKC", str(text)))
     return int(m[1]) if m else None
+
+
+def month_labels(label: str) -> frozenset[str]:
+    """The month labels a period label covers, under the fiscal year in force."""
+    return _month_labels(label, fiscal_start())
+
+
+@lru_cache(maxsize=8192)
+def _month_labels(label: str, start: int) -> frozenset[str]:  # the fiscal start is part of the key
+    return frozenset(m.label for m in parse_period(label).months())

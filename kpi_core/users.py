@@ -8,7 +8,6 @@ while no active admin exists).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from . import audit
 from .access import ROLES, Actor, as_actor, require
-from .errors import AccessDenied, KpiError, LoginFailed, NotFound, ValidationFailed
+from .config import session_hours
+from .errors import AccessDenied, LoginFailed, NotFound, ValidationFailed
 from .org import load_tree
 from .warehouse import Warehouse, now
 
@@ -248,11 +248,6 @@ def by_email(wh: Warehouse, email: str | None) -> Actor:
                       if not rows else f"several users have the email {email}")
 
 
-def session_hours() -> float:
-    """How long a browser stays signed in: $KPI_SESSION_HOURS, default 12."""
-    return float(os.environ.get("KPI_SESSION_HOURS") or 12)
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -285,10 +280,3 @@ def log_out(wh: Warehouse, name: str, token: str | None = None) -> None:
             con.execute("DELETE FROM user_session WHERE token_sha256 = ?", [_digest(token)])
         audit.record(con, name, "logout", "user", name)
 
-
-def ensure(name: str) -> None:
-    """Refuse a malformed name early (used by the CLI before it opens anything)."""
-    try:
-        _check_name(name)
-    except ValidationFailed as exc:
-        raise KpiError(str(exc)) from exc

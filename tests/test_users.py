@@ -198,3 +198,37 @@ def test_cli_audit_search_and_export(people, tmp_path):
     assert run_cli(people, "audit", "export", "--out", out, "--text", "south team").exit_code == 0
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("id,happened_at,user_name") and len(lines) == 2
+
+
+# --- browser sessions and who sees which batches ----------------------------------------------------
+
+def test_a_session_token_signs_in_until_it_expires_or_is_ended(people, monkeypatch):
+    li = users.actor(people, "li")
+    token = users.start_session(people, li)
+    assert users.resume(people, token) == li
+    assert users.resume(people, token + "x") is None and users.resume(people, None) is None
+    users.log_out(people, "li", token)
+    assert users.resume(people, token) is None
+    monkeypatch.setenv("KPI_SESSION_HOURS", "-1")  # born expired
+    assert users.resume(people, users.start_session(people, li)) is None
+
+
+@pytest.mark.parametrize("end", [
+    lambda wh: users.update(wh, "li", active=False, by="root"),
+    lambda wh: users.set_password(wh, "li", "a-new-password", by="root"),
+])
+def test_disabling_or_a_new_password_ends_every_session(people, end):
+    token = users.start_session(people, users.actor(people, "li"))
+    end(people)
+    assert users.resume(people, token) is None
+
+
+def test_batches_listed_are_the_users_own_unless_admin(people, tmp_path):
+    from kpi_core import batches
+
+    f = write(tmp_path, "east.csv", "metric,org,period,value\nrevenue,P1,2025-02,5\n")
+    assert run_cli(people, "import", "actuals", f, user="li").exit_code == 0
+    mine = batches.list_batches(people, user=users.actor(people, "li"))
+    assert [b["user_name"] for b in mine] == ["li"]
+    assert {b["user_name"] for b in batches.list_batches(people, user=users.actor(people, "root"))} >= {"li", "admin"}
+    assert json.loads(run_cli(people, "--format", "json", "batches", "list", user="sun").output) == []

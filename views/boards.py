@@ -326,8 +326,7 @@ def save_form(board: Board, tr) -> None:
         shares = ["private", "org", "everyone"] if user().reach("boards") == "all" else ["private", "org"]
         share = c2.selectbox(t("sharing"), shares, index=shares.index(board.share) if board.share in shares else 0,
                              format_func=labels({s: t("share_" + s) for s in shares}))
-        allowed = access.units(user(), tr, "boards")
-        codes = [c for c in tr.subtree(tr.root) if allowed is None or c in allowed]
+        codes = access.visible_units(user(), tr, tr.subtree(tr.root), "boards")
         share_org = c3.selectbox(t("share_org"), codes, index=codes.index(board.share_org) if board.share_org in codes
                                  else 0, format_func=labels({c: unit_label(tr, c) for c in codes}))
         refresh = st.selectbox(t("refresh"), [None, 30, 60, 300, 900], index=[None, 30, 60, 300, 900].index(

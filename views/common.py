@@ -125,8 +125,7 @@ def user() -> Actor:
 
 def readable(tr: OrgTree) -> list[str]:
     """The units the signed-in user may read, in tree order."""
-    allowed = access.units(user(), tr)
-    return [c for c in tr.subtree(tr.root) if allowed is None or c in allowed]
+    return access.visible_units(user(), tr, tr.subtree(tr.root))
 
 
 def version_or_busy() -> int | None:
@@ -191,8 +190,7 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
         place, problems = cockpit.place_from(params, tr, td)
         for p in problems:
             st.toast(t("bad_link", what=p))
-        org_ = place.org if access.can(user(), tr, "read", place.org) else access.home(user(), tr)
-        st.session_state["org"], st.session_state["period"] = org_, place.period
+        st.session_state["org"], st.session_state["period"] = place.org, place.period
     options = period_options(td)
     if st.session_state.get("period") not in options:
         try:

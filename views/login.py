@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kpi_core import users
+from kpi_core.config import session_hours
 from kpi_core.errors import KpiError
 from kpi_core.i18n import problem_text
 
@@ -44,7 +45,7 @@ def cookie_script() -> None:
     Secure over HTTPS, and lives as long as the server-side session."""
     token = st.session_state.pop("set_cookie", None)
     if token:
-        body = f"{COOKIE}={token}; path=/; max-age={int(users.session_hours() * 3600)}; SameSite=Strict"
+        body = f"{COOKIE}={token}; path=/; max-age={int(session_hours() * 3600)}; SameSite=Strict"
     elif st.session_state.pop("clear_cookie", False):
         body = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
     else:

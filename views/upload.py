@@ -132,9 +132,7 @@ def upload_section(tr) -> None:
 
 def history_section() -> None:
     st.subheader(t("history_title"))
-    rows = batches.list_batches(warehouse(), 50)
-    if not user().is_admin:  # others see the batches they loaded
-        rows = [b for b in rows if b["user_name"] == user().name]
+    rows = batches.list_batches(warehouse(), 50, user=user())
     if not rows:
         st.caption(t("no_batches"))
         return

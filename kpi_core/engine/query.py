@@ -17,9 +17,9 @@ from .. import access, dictionary, settings
 from ..access import Actor
 from ..datasets import column_names, live_batches
 from ..dictionary import FormulaSource, Metric
-from ..errors import KpiError, NotFound
+from ..errors import AccessDenied, KpiError, NotFound
 from ..org import OrgTree, load_tree
-from ..periods import Grain, Period, fiscal_start, fiscal_year, month_range, parse_period
+from ..periods import Grain, Period, fiscal_start, fiscal_year, month_labels, month_range, parse_period
 from ..warehouse import Warehouse
 from . import aggregate, phasing
 from . import attainment as att
@@ -200,7 +200,7 @@ class _Engine:
             span = self.spans[p.label]
             months = {x.label for x in span}
             bases = sorted({x.to(m.frequency).label for x in span
-                            if _months(x.to(m.frequency).label) <= months})
+                            if month_labels(x.to(m.frequency).label) <= months})
             self._rolled[key] = self._kept(("rolled", m.code, tuple(bases)), lambda: self._roll(m, bases))
         return self._rolled[key]
 
@@ -336,8 +336,8 @@ class _Engine:
             return own[label]
         here, _, _ = self._formula(m, unit, p, stack, self.target)
         span = {x.label for x in self.spans[p.label]}
-        for coarse_label, v in sorted(own.items(), key=lambda kv: len(_months(kv[0]))):
-            if span < _months(coarse_label) or (self.ytd and span <= _months(coarse_label)):
+        for coarse_label, v in sorted(own.items(), key=lambda kv: len(month_labels(kv[0]))):
+            if span < month_labels(coarse_label) or (self.ytd and span <= month_labels(coarse_label)):
                 coarse = parse_period(coarse_label)
                 self.spans.setdefault(coarse.label, coarse.months())
                 there, _, _ = self._formula(m, unit, coarse, stack, self.target)
@@ -443,10 +443,6 @@ def _finer(grain: Grain, than: str) -> bool:
     return order.index(grain) < order.index(than)
 
 
-def _months(label: str) -> frozenset[str]:
-    return _months_in(label, fiscal_start())
-
-
 def _fiscal_position(month: str) -> int:
     """0-based place of a month in its fiscal year."""
     return _position_in(month, fiscal_start())
@@ -455,11 +451,6 @@ def _fiscal_position(month: str) -> int:
 @lru_cache(maxsize=8192)
 def _position_in(month: str, start: int) -> int:
     return (parse_period(month).num - start) % 12
-
-
-@lru_cache(maxsize=8192)
-def _months_in(label: str, start: int) -> frozenset[str]:
-    return frozenset(m.label for m in parse_period(label).months())
 
 
 def run(wh: Warehouse, q: Query, *, today: dt.date | None = None, actor: Actor | None = None) -> Result:
@@ -484,7 +475,7 @@ def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | Non
         raise NotFound(f"no metric {', '.join(repr(c) for c in unknown)}")
     root = q.org or (access.home(actor, tree) if actor else tree.root)
     if root is None and actor is not None and tree.root is not None:
-        raise access.AccessDenied(f"{actor.describe()} belongs to no org unit: ask an admin to assign one")
+        raise AccessDenied(f"{actor.describe()} belongs to no org unit: ask an admin to assign one")
     if root is None:
         raise KpiError("the org tree is empty; import it first (python -m kpi_core org import FILE)")
     tree.unit(root)

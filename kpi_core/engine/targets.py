@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from ..periods import Period, fiscal_start, parse_period
+from ..periods import Period, month_labels, parse_period
 from .phasing import Weights, share
 from .rollup import over_time
 
@@ -21,22 +21,22 @@ def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None
     months = {m.label for m in span}
     # Finer targets inside the span, when they cover all of it.
     for grain in ("quarter", "month"):
-        inside = {lab: v for lab, v in own.items() if _grain(lab) == grain and _months(lab) <= months}
-        if inside and set().union(*(_months(lab) for lab in inside)) == months:
+        inside = {lab: v for lab, v in own.items() if _grain(lab) == grain and month_labels(lab) <= months}
+        if inside and set().union(*(month_labels(lab) for lab in inside)) == months:
             return over_time(sorted(inside.items()), time_agg)
     # A coarser target the span sits in: phased evenly for sums, repeated otherwise.
     for grain in ("quarter", "year"):
         for lab, v in own.items():
-            if _grain(lab) == grain and months <= _months(lab):
-                return share(v, sorted(months), sorted(_months(lab)), weights) if time_agg == "sum" else v
+            if _grain(lab) == grain and months <= month_labels(lab):
+                return share(v, sorted(months), sorted(month_labels(lab)), weights) if time_agg == "sum" else v
     # A span over several coarser periods (year-to-date over quarters): add them up, phased.
     if time_agg == "sum":
         total, covered = 0.0, set()
         for lab, v in own.items():
             if _grain(lab) == "year":
-                part = months & _months(lab)
+                part = months & month_labels(lab)
                 if part:
-                    total += share(v, sorted(part), sorted(_months(lab)), weights)
+                    total += share(v, sorted(part), sorted(month_labels(lab)), weights)
                     covered |= part
         if covered == months:
             return total
@@ -48,10 +48,3 @@ def _grain(label: str) -> str:
     return parse_period(label).grain
 
 
-def _months(label: str) -> frozenset[str]:
-    return _months_in(label, fiscal_start())
-
-
-@lru_cache(maxsize=8192)
-def _months_in(label: str, start: int) -> frozenset[str]:  # the fiscal start is part of the key
-    return frozenset(m.label for m in parse_period(label).months())

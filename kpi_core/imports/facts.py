@@ -117,11 +117,11 @@ def _allowed(con, f: _Facts, good: list, kind: FactKind, tree: OrgTree, actor: A
     """Split good facts into those the actor may write and a problem for each one they may not."""
     foreign = set(outside(actor, tree, kind, dict.fromkeys(g[2] for g in good)))
     shut = closing.touched(con, dict.fromkeys(g[3] for g in good))
+    why = closing.barred(actor, reason) if shut else None
+    if not why:
+        shut = {}
     if not foreign and not shut:
         return good, []
-    needs_reason = actor.is_admin and not (reason or "").strip()
-    if shut and actor.is_admin and not needs_reason:
-        shut = {}
     keep, problems = [], []
     mine = ", ".join(actor.orgs) or "none"
     for g in good:
@@ -130,8 +130,7 @@ def _allowed(con, f: _Facts, good: list, kind: FactKind, tree: OrgTree, actor: A
             problems.append(Problem(f.row[i], f.org_col, _text(f.org[i]),
                                     f"{unit} is outside the units you may load {kind} for ({mine})"))
         elif label in shut:
-            why = "give a reason to change it" if needs_reason else "only an admin may change it"
-            problems.append(Problem(f.row[i], f.period_col[i], label, f"period {shut[label]} is closed: {why}"))
+            problems.append(Problem(f.row[i], f.period_col[i], label, f"period {shut[label]} is closed: {why} it"))
         else:
             keep.append(g)
     return keep, problems
