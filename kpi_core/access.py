@@ -103,12 +103,27 @@ def outside(actor: Actor, tree: OrgTree, capability: Capability, wanted: Iterabl
     return list(dict.fromkeys(u for u in wanted if u not in allowed))
 
 
+# What each capability lets a user do, as a refusal says it: "… may not load actuals".
+DOING = {"read": "read figures", "actuals": "load actuals", "targets": "change targets", "boards": "change boards",
+         "metrics": "change the metric dictionary", "org": "change the org tree", "datasets": "load datasets",
+         "settings": "change settings", "users": "manage users", "audit": "read the audit log",
+         "periods": "close or reopen periods"}
+
+
+def roles_with(capability: str) -> list[Role]:
+    """The roles that have a capability at all, in ROLES order."""
+    if capability in ADMIN_ONLY:
+        return ["admin"]
+    return [r for r in ROLES if RULES[r].get(capability) is not None]
+
+
 def require(actor: Actor, capability: str) -> None:
     """Refuse unless the actor's role has the capability at all (admin-only ones included)."""
-    ok = actor.is_admin if capability in ADMIN_ONLY else RULES[actor.role].get(capability) is not None
-    if not ok:
-        raise AccessDenied(f"{actor.describe()} may not change {capability}: the "
-                           f"{'admin' if capability in ADMIN_ONLY else actor.role} role is needed")
+    if actor.role not in roles_with(capability):
+        roles = roles_with(capability)
+        either = roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} or {roles[-1]}"
+        raise AccessDenied(f"{actor.describe()} may not {DOING.get(capability, capability)}: that needs the "
+                           f"{either} role")
 
 
 def visible_units(actor: Actor, tree: OrgTree, wanted: Iterable[str], capability: Capability = "read") -> list[str]:

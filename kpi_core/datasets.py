@@ -28,7 +28,7 @@ from .access import acting
 from .config import Limits
 from .errors import KpiError, NotFound, ValidationFailed
 from .imports.files import FileRefused, check_file
-from .imports.read import MAX_COLUMNS, PEEK_ROWS, decode_text, first_text_row, read_grid
+from .imports.read import MAX_COLUMNS, PEEK_ROWS, decode_text, first_text_row, read_grid, refuse_uncached
 from .imports.result import ImportResult, Problem
 from .warehouse import Warehouse, now
 
@@ -84,18 +84,19 @@ def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None
         source, header_at = _csv_relation_source(path)
         try:
             return _load(wh, name, mode, types or {}, user, path.name, batches.sha256_of(path),
-                         csv_source=(source, header_at), limits=limits)
+                         csv_source=(source, header_at), limits=limits, first_row=header_at + 2)
         finally:
             if source != str(path):
                 Path(source).unlink(missing_ok=True)
     grid = read_grid(path, sheet=sheet, limits=limits, exact_numbers=False)
+    refuse_uncached(grid)
     names = [h.strip() for h in grid.header]
     problems = _check_columns(names)
     if problems:
         return ImportResult(rows=grid.n_rows, errors=problems)
     table = normalise_types(pa.table(dict(zip(names, grid.columns, strict=True))))
     return _load(wh, name, mode, types or {}, user, path.name, batches.sha256_of(path),
-                 arrow=table, limits=limits)
+                 arrow=table, limits=limits, rows=grid.rows)
 
 
 def _csv_relation_source(path: Path) -> tuple[str, int]:
@@ -141,7 +142,9 @@ def _batch_table(name: str, bid: int) -> str:
 def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str, source: str,
           sha: str | None, *, arrow: pa.Table | None = None, csv_source: tuple[str, int] | None = None,
           record_batches: Callable[[], Iterator[pa.RecordBatch]] | None = None,
-          limits: Limits) -> ImportResult:
+          limits: Limits, first_row: int = 1, rows: pa.Array | None = None) -> ImportResult:
+    """Load one batch of a dataset. A row a problem names is `first_row` + its position, or
+    `rows`[position] (the spreadsheet's own row numbers)."""
     if mode not in ("replace", "append"):
         raise KpiError(f"mode must be replace or append, not '{mode}'")
     bad_types = {c: t for c, t in types.items() if t not in TYPE_NAMES}
@@ -180,6 +183,10 @@ def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str
             raise ValidationFailed(f"{source}: bad column names", problems)
         _rename_trimmed(con, tq, cols)
         _apply_types(con, tq, types)
+        problems = _inexact_values(con, tq, lambda i: int(rows[i].as_py()) if rows is not None else first_row + i)
+        if problems:
+            raise ValidationFailed(f"{source}: {len(problems)} value(s) cannot be read exactly; nothing was written",
+                                   problems)
         [(n,)] = con.execute(f"SELECT count(*) FROM {tq}").fetchall()
         if n == 0:
             raise KpiError(f"{source} has no data rows")
@@ -192,6 +199,32 @@ def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str
 
         refresh_dataset(con, name)  # the metrics on this dataset add this batch's partials
     return ImportResult(batch=bid, rows=n, loaded=n, rejected=0)
+
+
+_DATE_LIKE = r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+
+
+def _inexact_values(con, tq: str, row_of: Callable[[int], int], most: int = 20) -> list[Problem]:
+    """What a dataset batch holds that is not the value its author sees (SPEC §5): an infinity
+    or NaN in a number column (written as inf, or 1e999), and a date that is not on the
+    calendar (2026-02-30) in a column of dates, which turns the column into text."""
+    problems: list[Problem] = []
+    # rowid counts from the table's first row (from a large base while the transaction is open)
+    [(base,)] = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {tq}").fetchall()
+    for col, kind in [(r[0], r[1]) for r in con.execute(f"DESCRIBE {tq}").fetchall()]:
+        c = _ident(col).sql("duckdb")
+        if kind in ("DOUBLE", "FLOAT", "REAL"):
+            sql = (f"SELECT rowid, CAST({c} AS VARCHAR) FROM {tq} WHERE {c} IS NOT NULL AND NOT isfinite({c}) "
+                   f"ORDER BY rowid LIMIT {most}")
+            problems += [Problem(row_of(i - base), col, v, f"'{v}' is not a finite number")
+                         for i, v in con.execute(sql).fetchall()]
+        elif kind == "VARCHAR":
+            sql = (f"SELECT rowid, {c} FROM {tq} WHERE regexp_matches({c}, ?) AND TRY_CAST(trim({c}) AS DATE) IS NULL "
+                   f"AND EXISTS (SELECT 1 FROM {tq} WHERE TRY_CAST(trim({c}) AS DATE) IS NOT NULL) "
+                   f"ORDER BY rowid LIMIT {most}")
+            problems += [Problem(row_of(i - base), col, v, f"'{v}' is not a day on the calendar")
+                         for i, v in con.execute(sql, [_DATE_LIKE]).fetchall()]
+    return problems
 
 
 def _rename_trimmed(con, tq: str, cols: list[str]) -> None:

@@ -12,8 +12,9 @@ from .access import acting
 from .cells import TRIGGERS
 from .errors import NotFound, ValidationFailed
 from .imports.headers import ORG_FILE_ROLES, header_finder, map_roles
-from .imports.read import read_grid
+from .imports.read import read_grid, refuse_uncached
 from .imports.result import ImportResult, Problem
+from .text import collisions, fold, is_control, is_invisible, key, visible
 from .warehouse import Warehouse
 
 
@@ -32,6 +33,7 @@ class OrgTree:
 
     units: dict[str, OrgUnit] = field(default_factory=dict)
     children: dict[str | None, list[str]] = field(default_factory=dict)
+    _keys: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def root(self) -> str | None:
@@ -46,8 +48,26 @@ class OrgTree:
 
     def unit(self, code: str) -> OrgUnit:
         if code not in self.units:
-            raise NotFound(f"no org unit '{code}'")
+            raise NotFound(f"no org unit '{visible(code)}'")
         return self.units[code]
+
+    def find(self, text: object) -> list[str]:
+        """The codes `text` names when compared folded and without letter case (SPEC §5): one,
+        or none; several only where codes made before that rule collide."""
+        if not self._keys and self.units:
+            for code in self.units:
+                self._keys.setdefault(key(code), []).append(code)
+        return self._keys.get(key(text), [])
+
+    def resolve(self, text: object) -> str:
+        """The code of the unit `text` names (a code typed in another width or case, a link);
+        NotFound naming it otherwise."""
+        codes = self.find(text)
+        if len(codes) == 1:
+            return codes[0]
+        if codes:
+            raise NotFound(f"org code '{visible(text)}' matches several units ({visible(', '.join(codes))})")
+        raise NotFound(f"no org unit '{visible(text)}'")
 
     def subtree(self, code: str) -> list[str]:
         """The unit and everything below it, parents before children."""
@@ -133,41 +153,52 @@ def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, use
     if problems:
         result.errors = problems
         return result
+    refuse_uncached(grid)
     cols = {role: grid.columns[i].to_pylist() for role, i in roles.items()}
     row_nums = grid.rows.to_pylist()
     with wh.connect() as con:
         existing = {c: (n, p) for c, n, p in con.execute("SELECT code, name, parent FROM org_unit").fetchall()}
     incoming, where, errors = {}, {}, []
-    names = {n: c for c, (n, _) in existing.items()}
-    text = [_s(v) for v in cols["code"]]
+    names = {key(n): c for c, (n, _) in existing.items()}
+    header = {role: grid.header[i] for role, i in roles.items()}
     for i, rownum in enumerate(row_nums):
-        code, name = text[i], _s(cols["name"][i])
-        parent = _s(cols["parent"][i]) or None
+        raw_code, raw_name = cols["code"][i], cols["name"][i]
+        code, name = fold(raw_code), clean_name(raw_name)
+        parent = fold(cols["parent"][i]) or None
+        bad = [(role, raw, why) for role, raw in (("code", raw_code), ("name", raw_name), ("parent", cols["parent"][i]))
+               if (why := _control(raw))]
+        if bad:
+            errors += [Problem(rownum, header[role], visible(raw), why) for role, raw, why in bad]
+            continue
         if not code:
-            errors.append(Problem(rownum, grid.header[roles["code"]], "", "code is empty"))
+            errors.append(Problem(rownum, header["code"], "", "code is empty"))
             continue
         if code[0] in TRIGGERS:  # a code is an identifier, and one like =X would run as a formula in Excel
-            errors.append(Problem(rownum, grid.header[roles["code"]], code,
-                                  f"a code may not start with {code[0]!r}"))
+            errors.append(Problem(rownum, header["code"], code, f"a code may not start with {code[0]!r}"))
             continue
         if not name:
-            errors.append(Problem(rownum, grid.header[roles["name"]], "", f"unit '{code}' has no name"))
+            errors.append(Problem(rownum, header["name"], "", f"unit '{code}' has no name"))
         if code in where:
-            errors.append(Problem(rownum, grid.header[roles["code"]], code,
-                                  f"duplicate code (also on row {where[code]})"))
+            errors.append(Problem(rownum, header["code"], code, f"duplicate code (also on row {where[code]})"))
             continue
         where[code] = rownum
         incoming[code] = (name, parent)
-        names.setdefault(name, code)
+        names.setdefault(key(name), code)
+    for code, other in collisions(incoming, existing).items():
+        errors.append(Problem(where[code], header["code"], code, _collision(code, other, where)))
+        del incoming[code]
     merged = {**existing, **incoming}
+    codes = {key(c): c for c in merged}
     for code, (name, parent) in incoming.items():
-        # A parent may be given by name when that name is unique.
-        if parent is not None and parent not in merged and parent in names:
-            incoming[code] = merged[code] = (name, names[parent])
+        # A parent is a code (in any width or case), or a name when that name is unique.
+        if parent is not None and parent not in merged:
+            found = codes.get(key(parent)) or names.get(key(parent))
+            if found:
+                incoming[code] = merged[code] = (name, found)
     for code, msg in tree_problems(merged):
         row = where.get(code)
         if row is not None:
-            errors.append(Problem(row, grid.header[roles["parent"]], merged[code][1] or "", msg))
+            errors.append(Problem(row, header["parent"], merged[code][1] or "", msg))
     result.errors = sorted(errors, key=lambda p: p.row)
     if result.errors:
         result.rejected = len(incoming)
@@ -188,9 +219,14 @@ def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, s
                     user: str = "admin") -> int:
     """Load a tree given as rows (the demo); raises if it is not one tree."""
     user = acting(user, "org")
+    rows = [(fold(c), clean_name(n), fold(p) or None) for c, n, p in rows]
+    with wh.connect() as con:
+        existing = [c for (c,) in con.execute("SELECT code FROM org_unit").fetchall()]
     problems = tree_problems({c: (n, p) for c, n, p in rows})
+    problems += [(c, f"collides with '{visible(o)}' (codes are compared ignoring width, case and invisible "
+                  "characters)") for c, o in collisions([c for c, _, _ in rows], existing).items()]
     if problems:
-        raise ValidationFailed("invalid org tree", [f"{c}: {m}" for c, m in problems])
+        raise ValidationFailed("invalid org tree", [f"{visible(c)}: {m}" for c, m in problems])
     with wh.transaction() as con:
         bid = batches.create(con, kind="org", source=source, user=user, rows_in=len(rows),
                              rows_loaded=len(rows), rows_rejected=0)
@@ -199,9 +235,24 @@ def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, s
     return bid
 
 
-def _s(v: object) -> str:
+def clean_name(v: object) -> str:
+    """A unit's name as stored: trimmed, invisible characters removed (two names that look the
+    same are the same), otherwise as written."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return str(v).strip()
+    return "".join(ch for ch in str(v) if ch in " \t" or not is_invisible(ch)).strip()
+
+
+def _control(v: object) -> str | None:
+    """Why a cell cannot name a unit: it holds a control character (ESC, a line break …)."""
+    text = "" if v is None else str(v).strip()
+    bad = next((ch for ch in text if is_control(ch)), None)
+    return f"holds a control character ({visible(bad)}); retype it" if bad else None
+
+
+def _collision(code: str, other: str, where: dict[str, int]) -> str:
+    also = f" on row {where[other]}" if other in where else " already in the org tree"
+    return (f"code '{visible(code)}' is the same as '{visible(other)}'{also} when width, letter case and "
+            "invisible characters are ignored; an upload naming one could land on the other")

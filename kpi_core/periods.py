@@ -173,6 +173,21 @@ def _month(year: int, m: int | str) -> Period:
     return Period("month", year, m)
 
 
+def _dated(year: int, m: str, day: str | None, hour: str | None = None, minute: str | None = None,
+           second: str | None = None) -> Period:
+    """The month of a written date, which must exist on the calendar: 2026-02-30 is an error,
+    not February (nor is 24:61 a time)."""
+    month = _month(year, m)
+    if day is not None:
+        try:
+            date(year, month.num, int(day))
+        except ValueError:
+            raise PeriodError(f"{year}-{month.num:02d}-{int(day):02d} is not a day on the calendar") from None
+    if hour is not None and not (int(hour) <= 23 and int(minute) <= 59 and int(second or 0) <= 59):
+        raise PeriodError(f"{hour}:{minute}{':' + second if second else ''} is not a time of day")
+    return month
+
+
 def _quarter(year: int, q: str) -> Period:
     n = _CN_DIGITS.get(q) or int(q)
     if not 1 <= n <= 4:
@@ -198,11 +213,11 @@ def _named_month(name: str, year: int | None, text: str) -> Period:
 # (pattern, builder(match, year_context)) — first match wins; patterns see cleaned text.
 _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^(?:FY)?(\d{4})(?:年|年度)?$"), lambda m, y: Period("year", _year(m[1]))),
-    (re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2})?(?:T?\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
-     lambda m, y: _month(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:T?(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"),
+     lambda m, y: _dated(_year(m[1]), m[2], m[3], m[4], m[5], m[6])),
     (re.compile(r"^(\d{4})(\d{2})$"), lambda m, y: _month(_year(m[1]), m[2])),
     # 年 may be missing where a stacked header joins a year cell (2025) with a month cell (1月).
-    (re.compile(r"^(\d{4})年?(\d{1,2})月(?:份)?(?:\d{1,2}日)?$"), lambda m, y: _month(_year(m[1]), m[2])),
+    (re.compile(r"^(\d{4})年?(\d{1,2})月(?:份)?(?:(\d{1,2})日)?$"), lambda m, y: _dated(_year(m[1]), m[2], m[3])),
     (re.compile(r"^(\d{4})[-/]?Q([1-4])$"), lambda m, y: _quarter(_year(m[1]), m[2])),
     (re.compile(r"^(\d{4})年?(?:第)?([1-4一二三四])季度?$"), lambda m, y: _quarter(_year(m[1]), m[2])),
     (re.compile(r"^(\d{4})年Q([1-4])$"), lambda m, y: _quarter(_year(m[1]), m[2])),

@@ -21,6 +21,7 @@ from .access import ROLES, Actor, as_actor, require
 from .config import session_hours
 from .errors import AccessDenied, LoginFailed, NotFound, ValidationFailed
 from .org import load_tree
+from .text import fold, visible
 from .warehouse import Warehouse, now
 
 MAX_FAILURES = 5                      # failed sign-ins in a row before the account locks
@@ -30,6 +31,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _HASHER = PasswordHasher()            # argon2id with the library's current recommended costs
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY = _HASHER.hash("no such user, timing only")
+# One answer to every failed sign-in: which names exist, are locked or disabled is not told.
+REFUSED = "wrong user name or password, or the account is locked after repeated failures (an admin can unlock it)"
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ class User:
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.match(name or ""):
-        raise ValidationFailed(f"user name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', '@' or '-'")
+    if not _NAME.fullmatch(name or ""):
+        raise ValidationFailed(f"user name '{visible(name)}' is not allowed: use 1-64 letters, digits, '_', '.', "
+                               "'@' or '-'")
 
 
 def _check_role(role: str) -> None:
@@ -71,13 +75,16 @@ def _check_orgs(con, role: str, orgs: tuple[str, ...]) -> None:
 
 
 def _row(con, name: str) -> User | None:
-    rows = con.execute("SELECT name, display_name, role, email, active, password_hash IS NOT NULL "
-                       "FROM app_user WHERE name = ?", [name]).fetchall()
-    if not rows:
+    """The user `name` names: user names are one identity regardless of letter case and width
+    (SPEC §7), so ALICE and ａｌｉｃｅ are alice. An exact match wins where older names collide."""
+    name = fold(name)
+    rows = con.execute("SELECT name, display_name, role, email, active, password_hash IS NOT NULL FROM app_user "
+                       "WHERE lower(name) = lower(?) ORDER BY name = ? DESC, name", [name, name]).fetchall()
+    if not rows or (len(rows) > 1 and rows[0][0] != name):
         return None
     n, display, role, email, active, has_pw = rows[0]
     orgs = tuple(o for (o,) in con.execute(
-        "SELECT org FROM user_org WHERE user_name = ? ORDER BY org", [name]).fetchall())
+        "SELECT org FROM user_org WHERE user_name = ? ORDER BY org", [n]).fetchall())
     return User(n, display, role, orgs, email, bool(active), bool(has_pw))
 
 
@@ -90,7 +97,7 @@ def get(wh: Warehouse, name: str) -> User:
     with wh.connect() as con:
         u = _row(con, name)
     if u is None:
-        raise NotFound(f"no user '{name}' (python -m kpi_core users list)")
+        raise NotFound(f"no user '{visible(name)}' (python -m kpi_core users list)")
     return u
 
 
@@ -118,6 +125,7 @@ def add(wh: Warehouse, name: str, role: str, *, orgs: tuple[str, ...] | list[str
         first_admin: bool = False) -> User:
     """Create a user. `first_admin` lets an unsigned-in first run create the one admin, and only then."""
     orgs = tuple(dict.fromkeys(orgs))
+    name = fold(name)
     _check_name(name)
     _check_role(role)
     if password is not None:
@@ -130,8 +138,10 @@ def add(wh: Warehouse, name: str, role: str, *, orgs: tuple[str, ...] | list[str
                 raise AccessDenied("an admin exists already: sign in as that admin to add users")
         else:
             require(acting, "users")
-        if _row(con, name) is not None:
-            raise ValidationFailed(f"user '{name}' exists already")
+        same = con.execute("SELECT name FROM app_user WHERE lower(name) = lower(?)", [name]).fetchall()
+        if same:
+            raise ValidationFailed(f"user '{same[0][0]}' exists already" + (
+                "" if same[0][0] == name else f"; '{name}' differs from it only by letter case"))
         _check_orgs(con, role, orgs)
         con.execute("INSERT INTO app_user VALUES (?, ?, ?, ?, ?, true, ?)",
                     [name, display_name, role, _HASHER.hash(password) if password else None, email, now()])
@@ -151,7 +161,8 @@ def update(wh: Warehouse, name: str, *, role: str | None = None, orgs: list[str]
     with wh.transaction(bump=False) as con:
         before = _row(con, name)
         if before is None:
-            raise NotFound(f"no user '{name}'")
+            raise NotFound(f"no user '{visible(name)}'")
+        name = before.name
         new_role = role or before.role
         _check_role(new_role)
         new_orgs = tuple(dict.fromkeys(orgs)) if orgs is not None else before.orgs
@@ -177,12 +188,14 @@ def update(wh: Warehouse, name: str, *, role: str | None = None, orgs: list[str]
 def set_password(wh: Warehouse, name: str, password: str, *, by: str | Actor = "admin") -> None:
     """Set a password: an admin for anyone, a user for themselves. The hash alone is stored."""
     acting = as_actor(by)
-    if acting.name != name:
-        require(acting, "users")
     _check_password(password)
     with wh.transaction(bump=False) as con:
-        if _row(con, name) is None:
-            raise NotFound(f"no user '{name}'")
+        u = _row(con, name)
+        if u is None or acting.name != u.name:
+            require(acting, "users")  # first: an outsider learns nothing about which names exist
+        if u is None:
+            raise NotFound(f"no user '{visible(name)}'")
+        name = u.name
         con.execute("UPDATE app_user SET password_hash = ? WHERE name = ?", [_HASHER.hash(password), name])
         con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
         con.execute("DELETE FROM user_session WHERE user_name = ?", [name])  # signed out everywhere
@@ -193,8 +206,11 @@ def unlock(wh: Warehouse, name: str, *, by: str | Actor = "admin") -> None:
     acting = as_actor(by)
     require(acting, "users")
     with wh.transaction(bump=False) as con:
-        con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
-        audit.record(con, acting.name, "unlock", "user", name)
+        u = _row(con, name)
+        if u is None:
+            raise NotFound(f"no user '{visible(name)}'")
+        con.execute("DELETE FROM login_failure WHERE user_name = ?", [u.name])
+        audit.record(con, acting.name, "unlock", "user", u.name)
 
 
 def _recent_failures(con, name: str) -> int:
@@ -203,27 +219,31 @@ def _recent_failures(con, name: str) -> int:
 
 
 def authenticate(wh: Warehouse, name: str, password: str) -> Actor:
-    """Check a name and password; every attempt is audited. Refusals say as little as they can."""
-    refusal = None
+    """Check a name and password; every attempt is audited.
+
+    Every refusal says the same thing after the same work (one argon2 verification, the same
+    queries), whether the name is unknown, the account disabled or locked, or the password
+    wrong (SPEC §7); only the audit log, which admins read, says which it was."""
+    typed = fold(name)[:64] or "?"
     with wh.transaction(bump=False) as con:  # the refusal is raised after commit, so it is recorded
-        u = _row(con, name) if _NAME.match(name or "") else None
-        stored = con.execute("SELECT password_hash FROM app_user WHERE name = ?", [name]).fetchall() if u else []
-        if u is not None and _recent_failures(con, name) >= MAX_FAILURES:
-            audit.record(con, name, "login_refused", "user", name, after={"why": "locked"})
-            refusal = (f"too many failed sign-ins: the account is locked for "
-                       f"{int(LOCK_FOR.total_seconds() // 60)} minutes (an admin can unlock it)")
-        elif not _verify(stored[0][0] if stored else None, password) or u is None or not u.active:
-            if u is not None:
-                con.execute("INSERT INTO login_failure VALUES (?, ?)", [name, now()])
-            audit.record(con, (name or "?")[:64], "login_failed", "user", (name or "?")[:64])
-            refusal = "wrong user name or password"
-        else:
-            con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
+        u = _row(con, typed) if _NAME.fullmatch(typed) else None
+        who = u.name if u else typed
+        stored = con.execute("SELECT password_hash FROM app_user WHERE name = ?", [who]).fetchall()
+        locked = _recent_failures(con, who) >= MAX_FAILURES
+        ok = _verify(stored[0][0] if stored else None, password)  # verified even when the answer is known
+        why = ("unknown" if u is None else "disabled" if not u.active else "locked" if locked
+               else None if ok else "password")
+        if why is None:
+            con.execute("DELETE FROM login_failure WHERE user_name = ?", [who])
             if _HASHER.check_needs_rehash(stored[0][0]):  # costs raised since: upgrade on the fly
-                con.execute("UPDATE app_user SET password_hash = ? WHERE name = ?", [_HASHER.hash(password), name])
-            audit.record(con, name, "login", "user", name)
-    if refusal:
-        raise LoginFailed(refusal)
+                con.execute("UPDATE app_user SET password_hash = ? WHERE name = ?", [_HASHER.hash(password), who])
+            audit.record(con, who, "login", "user", who)
+        else:
+            if not locked:  # a lock runs from the last failure that counted, not from every knock
+                con.execute("INSERT INTO login_failure VALUES (?, ?)", [who, now()])
+            audit.record(con, who, "login_refused" if locked else "login_failed", "user", who, after={"why": why})
+    if why is not None:
+        raise LoginFailed(REFUSED)
     return u.actor()  # type: ignore[union-attr]
 
 

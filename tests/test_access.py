@@ -177,15 +177,18 @@ def test_uploads_touching_other_units_are_refused_by_row(company, tmp_path, acto
                                          (CEO, "targets"), (ZHANG, "targets")])
 def test_roles_that_may_not_load_a_kind_are_refused_unread(company, tmp_path, actor, kind):
     before = n_batches(company)
-    with pytest.raises(AccessDenied, match=f"may not change {kind}"):
+    needs = {"actuals": "load actuals: that needs the admin or team_lead role",
+             "targets": "change targets: that needs the admin or manager role"}[kind]
+    with pytest.raises(AccessDenied) as refused:
         import_facts(company, kind, _csv(tmp_path, [("revenue", "P1", "2025", 1)]), user=actor)
+    assert str(refused.value) == f"{actor.describe()} may not {needs}"
     assert n_batches(company) == before
 
 
 @pytest.mark.parametrize("actor, unit, refused", [
     (SUN, "EAST", None),
     (SUN, "OPS", "OPS is outside the units you may load targets for"),
-    (LI, "EAST", "may not change targets"),
+    (LI, "EAST", "may not change targets: that needs the admin or manager role"),
     (ADMIN, "OPS", None),
 ])
 def test_target_edits(company, actor, unit, refused):

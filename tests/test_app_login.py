@@ -70,7 +70,7 @@ def test_wrong_password_is_refused_in_the_users_language_and_sign_out_ends_the_s
     at.text_input(key="login_name").set_value("boss")
     at.text_input(key="login_pw").set_value("not the password")
     at.button[0].click().run()
-    assert [e.value for e in at.error] == ["用户名或密码错误"]
+    assert [e.value for e in at.error] == ["用户名或密码错误，或账号因多次失败已被锁定（管理员可以解锁）"]
     at.text_input(key="login_pw").set_value(PW)
     at.button[0].click().run()
     assert at.title[0].value.startswith("驾驶舱")

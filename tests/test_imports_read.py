@@ -12,7 +12,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from kpi_core.imports.files import FileRefused, check_file
 from kpi_core.imports.headers import FACT_ROLES, ORG_FILE_ROLES, header_finder, map_roles, normalise, role_of
-from kpi_core.imports.read import read_grid
+from kpi_core.imports.read import SeveralSheets, read_grid
 from kpi_core.periods import parse_period
 
 FACTS_HEADER = header_finder(FACT_ROLES, need=3)  # what the actuals/targets import uses
@@ -117,7 +117,16 @@ def test_sheet_choice(tmp_path):
     b.append(["metric", "org", "period", "actual"])
     b.append(["revenue", "EAST", "2025-01", 2])
     wb.save(tmp_path / "book.xlsx")
-    assert read(tmp_path / "book.xlsx").sheet == "2024"
+    # Two sheets with data and the workbook opens on neither: which one is meant is not guessed.
+    with pytest.raises(SeveralSheets, match=r"book\.xlsx has data on 2 sheets \(2024, 2025\)") as refused:
+        read(tmp_path / "book.xlsx")
+    assert refused.value.sheets == ["2024", "2025"]
+    wb.active = 2  # saved while looking at 2025: that is the sheet its author sees
+    wb.save(tmp_path / "book.xlsx")
+    g = read(tmp_path / "book.xlsx")
+    assert g.sheet == "2025" and g.other_sheets == ["2024"]
+    g = read(tmp_path / "book.xlsx", sheet="2024")
+    assert g.sheet == "2024" and values(g)[2] == ["2024-01"]
     g = read(tmp_path / "book.xlsx", sheet="2025")
     assert g.sheet == "2025" and values(g)[2] == ["2025-01"]
     with pytest.raises(FileRefused, match=r"book\.xlsx has no sheet '2026'; its sheets are: 说明, 2024, 2025"):

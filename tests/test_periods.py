@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from kpi_core.periods import Period, find_year, month_range, parse_period, try_parse_period
+from kpi_core.periods import Period, PeriodError, find_year, month_range, parse_period, try_parse_period
 
 M, Q, Y = "month", "quarter", "year"
 
@@ -280,3 +280,25 @@ def test_fiscal_start_must_be_a_month(start):
     with pytest.raises(ValueError, match="1-12"):
         with fiscal_year(start):
             pass
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("2026-02-30", "2026-02-30 is not a day on the calendar"),
+    ("2025-02-29", "2025-02-29 is not a day on the calendar"),   # not a leap year
+    ("2025/4/31", "2025-04-31 is not a day on the calendar"),
+    ("2025年2月30日", "2025-02-30 is not a day on the calendar"),
+    ("2025-03-00", "2025-03-00 is not a day on the calendar"),
+    ("2025-03-01T25:00", "25:00 is not a time of day"),
+    ("2025-03-01 10:61", "10:61 is not a time of day"),
+])
+def test_a_date_that_is_not_on_the_calendar_is_refused_not_read_as_its_month(text, fragment):
+    with pytest.raises(PeriodError, match=fragment):
+        parse_period(text)
+
+
+@pytest.mark.parametrize("text, label", [
+    ("2024-02-29", "2024-02"), ("2025-04-30", "2025-04"), ("2025年2月28日", "2025-02"),
+    ("2025-03-01 23:59:59", "2025-03"), ("2025-12-31T00:00", "2025-12"),
+])
+def test_real_days_still_read_as_their_month(text, label):
+    assert parse_period(text).label == label

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from kpi_core import batches, datasets
-from kpi_core.errors import KpiError
+from kpi_core.errors import KpiError, ValidationFailed
 from kpi_core.sources import CHUNK_ROWS, import_db
 from kpi_core.warehouse import open_warehouse
 
@@ -442,21 +442,28 @@ def test_sqlite_column_types_that_change_between_chunks(tmp_path, wh):
 
 
 def test_postgres_types_without_a_plain_arrow_type(wh):
-    """jsonb arrives as JSON text; uuid, arrays, timestamptz, bytea and NaN keep a DuckDB type."""
+    """jsonb arrives as JSON text; uuid, arrays, timestamptz and bytea keep a DuckDB type; a NaN
+    or an infinity in a number column is refused naming its row (it would make every total NaN)."""
     require_server(PG_URL).dispose()
-    import_db(wh, "pg types", PG_URL, query="""
+    query = """
         SELECT n, jsonb_build_object('键', n, 'b', ARRAY[n]) AS j,
                ('00000000-0000-0000-0000-00000000000' || n)::uuid AS u,
                ARRAY[n, n + 1] AS arr, TIMESTAMPTZ '2025-01-01 08:00+08' AS tz, '\\x01ff'::bytea AS raw,
-               CASE WHEN n = 2 THEN 'NaN'::numeric ELSE n END AS num
-        FROM generate_series(1, 3) AS n""")
+               CASE WHEN n = 2 THEN {odd} ELSE n END AS num
+        FROM generate_series(1, 3) AS n"""
+    for odd, shown in (("'NaN'::numeric", "nan"), ("'Infinity'::float8", "inf")):
+        with pytest.raises(ValidationFailed) as refused:
+            import_db(wh, "pg types", PG_URL, query=query.format(odd=odd))
+        assert [(p.row, p.column, p.value) for p in refused.value.problems] == [(2, "num", shown)]
+    assert datasets.list_datasets(wh) == []
+    import_db(wh, "pg types", PG_URL, query=query.format(odd="-2.5"))
     assert duck_types(wh, "pg types") == {"n": "BIGINT", "j": "VARCHAR", "u": "UUID", "arr": "BIGINT[]",
                                           "tz": "TIMESTAMP WITH TIME ZONE", "raw": "BLOB", "num": "DOUBLE"}
     v = view("pg types")
     [(j, u, arr, raw, utc)] = duck(wh, f"SELECT j, u, arr, raw, tz AT TIME ZONE 'UTC' FROM {v} WHERE n = 1")
     assert json.loads(j) == {"键": 1, "b": [1]} and arr == [1, 2] and raw == b"\x01\xff"
     assert str(u) == "00000000-0000-0000-0000-000000000001" and utc == datetime(2025, 1, 1, 0, 0)
-    assert duck(wh, f"SELECT n FROM {v} WHERE isnan(num)") == [(2,)]
+    assert duck(wh, f"SELECT n, num FROM {v} WHERE num < 0") == [(2, -2.5)]
 
 
 # --- the command line --------------------------------------------------------------------------

@@ -46,21 +46,80 @@ def test_sign_in_gives_the_users_role_and_units(people):
 @pytest.mark.parametrize("name, password", [("li", "wrong password"), ("nobody", PW), ("", ""),
                                             ("li'; DROP TABLE app_user; --", PW)])
 def test_a_wrong_name_or_password_says_the_same(people, name, password):
-    with pytest.raises(LoginFailed, match="^wrong user name or password$"):
+    with pytest.raises(LoginFailed) as refused:
         users.authenticate(people, name, password)
+    assert str(refused.value) == users.REFUSED
     assert users.get(people, "li").active  # the table is intact
 
 
-def test_lock_out_after_repeated_failures_and_unlock(people):
+def _lock(wh, name):
     for _ in range(users.MAX_FAILURES):
-        with pytest.raises(LoginFailed, match="wrong"):
-            users.authenticate(people, "li", "guess")
-    with pytest.raises(LoginFailed, match="locked"):
+        with pytest.raises(LoginFailed):
+            users.authenticate(wh, name, "guess")
+
+
+@pytest.fixture
+def verifications(monkeypatch):
+    """Counts argon2 verifications (the real hasher runs): the work a refusal costs."""
+    from argon2 import PasswordHasher
+
+    calls = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash, password):  # noqa: A002 - argon2's own parameter name
+            calls.append(hash)
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(users, "_HASHER", Counting())
+    return calls
+
+
+@pytest.mark.parametrize("case", ["unknown name", "wrong password", "disabled", "locked, wrong password",
+                                  "locked, right password", "no password set", "other case, wrong password"])
+def test_every_refusal_says_the_same_after_the_same_work(people, verifications, case):
+    """SPEC §7: a failed sign-in says the same thing, in about the same time, whether the user
+    exists, is locked or typed a wrong password: one message and one argon2 verification each."""
+    name, password = {"unknown name": ("nobody", PW), "wrong password": ("li", "nope"),
+                      "disabled": ("li", PW), "locked, wrong password": ("li", "nope"),
+                      "locked, right password": ("li", PW), "no password set": ("nopw", PW),
+                      "other case, wrong password": ("LI", "nope")}[case]
+    if case == "disabled":
+        users.update(people, "li", active=False, by="root")
+    if case.startswith("locked"):
+        _lock(people, "li")
+    if case == "no password set":
+        users.add(people, "nopw", "employee", orgs=["P1"])
+    verifications.clear()
+    with pytest.raises(LoginFailed) as refused:
+        users.authenticate(people, name, password)
+    assert str(refused.value) == users.REFUSED and len(verifications) == 1
+    why = {"unknown name": "unknown", "disabled": "disabled", "no password set": "password"}.get(
+        case, "locked" if case.startswith("locked") else "password")
+    assert json.loads(audit.search(people, audit.Search(user=name.lower()), limit=1)[0]["after"]) == {"why": why}
+
+
+def test_lock_out_after_repeated_failures_and_unlock(people):
+    _lock(people, "li")
+    with pytest.raises(LoginFailed):
         users.authenticate(people, "li", PW)  # even the right password, while locked
     assert [e["action"] for e in audit.search(people, audit.Search(user="li"), limit=2)] == \
         ["login_refused", "login_failed"]
-    users.unlock(people, "li", by="root")
+    users.unlock(people, "LI", by="root")
     assert users.authenticate(people, "li", PW).role == "team_lead"
+
+
+@pytest.mark.parametrize("typed", ["LI", "Li", "ｌｉ", " li ", "l\u200bi"])
+def test_a_user_name_is_one_identity_whatever_its_case_or_width(people, typed):
+    assert users.authenticate(people, typed, PW).name == "li"
+    assert users.get(people, typed).name == "li"
+
+
+@pytest.mark.parametrize("name", ["LI", "Li", "ｌｉ"])
+def test_a_name_that_differs_only_by_case_or_width_is_refused(people, name):
+    with pytest.raises(ValidationFailed, match="user 'li' exists already"):
+        users.add(people, name, "employee", orgs=["P1"], password=PW)
+    assert [u.name for u in users.list_users(people)].count("li") == 1
+    assert not any(u.name.lower() == "li" and u.name != "li" for u in users.list_users(people))
 
 
 def test_a_disabled_user_cannot_sign_in_or_act(people):

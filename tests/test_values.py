@@ -130,3 +130,66 @@ def test_repr_of_a_float_round_trips(x):
 def test_placeholders_for_nothing_are_refused_with_a_hint(text):
     with pytest.raises(ValueError, match="leave the cell empty"):
         parse_number(text)
+
+
+# --- read exactly, or refuse (SPEC §5): what looks like a number but is not the one it shows ---
+
+@pytest.mark.parametrize("cell, fragment", [
+    ("10²", "SUPERSCRIPT TWO"),            # NFKC would read 102
+    ("1⁵", "SUPERSCRIPT FIVE"),
+    ("₂5", "SUBSCRIPT TWO"),
+    ("①", "CIRCLED DIGIT ONE"),
+    ("½", "VULGAR FRACTION ONE HALF"),
+    ("٣٤", "ARABIC-INDIC DIGIT THREE"),     # float() would take 34
+    ("१२", "DEVANAGARI DIGIT ONE"),
+    ("Ⅻ", "ROMAN NUMERAL TWELVE"),
+    ("1\u200b00", "\\u200b"),               # a zero-width space the author cannot see
+    ("\u202e001", "\\u202e"),               # a bidi override: shows 100, holds 001
+    ("12\x1b[31m", "\\x1b"),
+    ("(-1,200)", "sign inside accounting brackets"),
+    ("(+5)", "sign inside accounting brackets"),
+    ("(¥-5)", "sign inside accounting brackets"),
+    ("1e999", "not a finite number"),
+    ("-1E400", "not a finite number"),
+    ("1e300", "too large"),
+    ("1e17万", "too large"),
+    (1e300, "too large"),
+    ("12345678901234567", "17 digits"),     # a double keeps 15: 12345678901234568
+    ("12 34", "spaces inside the number"),
+    ("1\t2", "spaces inside the number"),
+    ("12%%", "two units"),
+    ("3万%", "two units"),
+])
+def test_what_is_not_the_number_it_shows_is_refused(cell, fragment):
+    with pytest.raises(ValueError) as err:
+        parse_number(cell)
+    assert fragment in str(err.value)
+    assert "\x1b" not in str(err.value) and "\u200b" not in str(err.value) and "\u202e" not in str(err.value)
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("1 234 567", 1234567.0),
+    ("1 234 567.5", 1234567.5),
+    ("- 5", -5.0),
+    ("¥ 100", 100.0),
+    ("¥(1,200)", -1200.0),
+    ("-0", 0.0),
+    ("123456789012345", 123456789012345.0),   # 15 digits: exact
+    ("1e17", 1e17),
+    ("０.５", 0.5),
+    ("＄5", 5.0),
+])
+def test_plain_forms_still_read(cell, expected):
+    value = parse_number(cell)
+    assert value == expected and str(value) == str(expected)  # -0.0 would print as '-0.0'
+
+
+@pytest.mark.parametrize("cell, percent, scaled", [
+    ("12%", True, True), ("5‰", True, True), ("１２％", True, True), ("(12%)", True, True),
+    ("12万", False, True), ("12", False, False), (0.12, False, False), ("¥12", False, False),
+])
+def test_a_reading_says_whether_it_was_a_percentage(cell, percent, scaled):
+    from kpi_core.values import read_number
+
+    r = read_number(cell)
+    assert (r.percent, r.scaled) == (percent, scaled)

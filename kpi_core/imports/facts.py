@@ -6,7 +6,6 @@ import gc
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,11 @@ from ..access import Actor, as_actor, outside, require
 from ..dictionary import Metric
 from ..org import OrgTree, load_tree
 from ..periods import Period, find_year, parse_period, try_parse_period
-from ..values import parse_number
+from ..text import fold, key, visible
+from ..values import LIMIT, ShownAsPercent, read_number
 from ..warehouse import Warehouse
 from .headers import FACT_ROLES, header_finder, is_total, map_roles, normalise, scale_of, unit_in_brackets
-from .read import Grid, read_grid
+from .read import CALCULATE, Grid, Uncached, read_grid
 from .result import ImportResult, Problem
 
 FactKind = Literal["actuals", "targets"]
@@ -69,7 +69,7 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
 
 def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year: int | None, dry_run: bool,
                  partial: bool, user: Actor, step: Progress, reason: str | None = None) -> ImportResult:
-    result = ImportResult(rows=grid.n_rows, sheet=grid.sheet)
+    result = ImportResult(rows=grid.n_rows, sheet=grid.sheet, other_sheets=grid.other_sheets)
     facts, shape_problems = shape(grid, kind, year)
     if shape_problems:
         result.errors = shape_problems
@@ -145,11 +145,14 @@ def _fault_pause() -> None:
 
 
 def _text(v: object) -> str:
+    """A cell as shown in a problem: the text the author typed, invisible characters escaped."""
     if v is None:
         return ""
+    if isinstance(v, ShownAsPercent):
+        return f"{float(v) * 100:.15g}%"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return unicodedata.normalize("NFKC", str(v)).strip()
+    return visible(str(v).strip())
 
 
 def _year_context(grid: Grid, year: int | None) -> int | None:
@@ -256,14 +259,20 @@ def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list],
 
 
 def _cell_reader(grid: Grid, rows: list[int]) -> Callable[[int], list]:
-    """A column's cells, with an Excel error cell (read as empty) given back as its text, '#N/A'."""
-    at = {r: i for i, r in enumerate(rows)} if grid.cell_errors else {}
+    """A column's cells, with what a reader sees empty given back: an Excel error cell as its
+    text ('#N/A'), a formula without a saved result as Uncached; and a number the sheet shows
+    as a percentage as ShownAsPercent."""
+    at = {r: i for i, r in enumerate(rows)} if grid.cell_errors or grid.uncached or grid.percent else {}
 
     def cells(j: int) -> list:
         values = grid.columns[j].to_pylist()
-        for (r, c), text in grid.cell_errors.items():
+        for (r, c), text in [*grid.cell_errors.items(), *grid.uncached.items()]:
             if c == j and r in at:
                 values[at[r]] = text
+        for r in grid.percent.get(j, ()):
+            i = at.get(r)
+            if i is not None and type(values[i]) is float:
+                values[i] = ShownAsPercent(values[i])
         return values
 
     return cells
@@ -274,7 +283,7 @@ def _plain_numbers(values: list, col: pa.Array) -> list:
     Arrow; the rest ('1,234', '12%', '#N/A') stay text for the full parser."""
     if not pa.types.is_string(col.type) or len(values) != len(col):
         return values
-    plain = pc.match_substring_regex(col, r"^-?\d+(?:\.\d+)?$")
+    plain = pc.match_substring_regex(col, r"^-?[0-9]{1,15}(?:\.[0-9]+)?$")
     numbers = pc.cast(pc.if_else(plain, col, pa.scalar(None, pa.string())), pa.float64()).to_pylist()
     return [v if n is None else n for v, n in zip(values, numbers, strict=True)]
 
@@ -296,15 +305,19 @@ class _Resolver:
         for m in metrics.values():
             for name in {m.code.lower(), _text(m.name), _text(m.name_en or "").lower()} - {""}:
                 self.metric_names.setdefault(name, []).append(m.code)
-        self.org_names = org.by_name()
+        self.org_names: dict[str, list[str]] = {}
+        for name, codes in org.by_name().items():
+            self.org_names.setdefault(key(name), []).extend(codes)
         self._m: dict[str, tuple[str | None, str]] = {}
         self._o: dict[str, tuple[str | None, str]] = {}
 
     def metric(self, raw: object) -> tuple[str | None, str]:
-        key = _text(raw)
-        if key not in self._m:
-            self._m[key] = self._find_metric(key)
-        return self._m[key]
+        if isinstance(raw, Uncached):
+            return None, _uncached(raw)
+        name = fold(raw)
+        if name not in self._m:
+            self._m[name] = self._find_metric(name)
+        return self._m[name]
 
     def _find_metric(self, key: str) -> tuple[str | None, str]:
         if not key:
@@ -323,26 +336,33 @@ class _Resolver:
         return None, f"unknown metric '{key}'"
 
     def org_unit(self, raw: object) -> tuple[str | None, str]:
-        key = _text(raw)
-        if key not in self._o:
-            self._o[key] = self._find_org(key)
-        return self._o[key]
+        if isinstance(raw, Uncached):
+            return None, _uncached(raw)
+        name = fold(raw)
+        if name not in self._o:
+            self._o[name] = self._find_org(name)
+        return self._o[name]
 
-    def _find_org(self, key: str) -> tuple[str | None, str]:
-        if not key:
+    def _find_org(self, name: str) -> tuple[str | None, str]:
+        """A unit by its code (compared folded, without letter case: SPEC §5), else its name."""
+        if not name:
             return None, "org unit is empty"
-        if key in self.org:
-            return key, ""
-        codes = self.org_names.get(key, [])
+        codes = self.org.find(name)
+        if len(codes) == 1:
+            return codes[0], ""
+        if codes:  # codes that collide were made before creation refused them
+            return None, (f"org code '{visible(name)}' matches several units ({visible(', '.join(codes))}); "
+                          "an admin must rename all but one")
+        codes = self.org_names.get(key(name), [])
         if len(codes) == 1:
             return codes[0], ""
         if codes:
-            return None, f"org name '{key}' is ambiguous ({', '.join(codes[:5])}); use the code"
-        for part in reversed(_bracket_parts(key)):  # '华东销售一组(D1-SAL-T1)': the code first
+            return None, f"org name '{visible(name)}' is ambiguous ({visible(', '.join(codes[:5]))}); use the code"
+        for part in reversed(_bracket_parts(name)):  # '华东销售一组(D1-SAL-T1)': the code first
             code, _ = self._find_org(part)
             if code:
                 return code, ""
-        return None, f"unknown org unit '{key}'"
+        return None, f"unknown org unit '{visible(name)}'"
 
 
 def _bracket_parts(text: str) -> list[str]:
@@ -386,13 +406,13 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
         unit, oerr = o_of[f.org[i]]
         (p, label), perr = p_of[f.period[i]]
         v = f.value[i]
-        if type(v) is float and v == v and v not in (_INF, -_INF):
-            value, verr = v, ""
+        if type(v) is float and -LIMIT <= v <= LIMIT:  # a plain number cell (NaN fails the test)
+            value, verr, percent, own = v + 0.0, "", False, False
         else:
             nk = (type(v), v)  # True == 1, but a TRUE cell is not the number 1
             if nk not in numbers:
                 numbers[nk] = _number_cell(v)
-            value, verr = numbers[nk]
+            value, verr, percent, own = numbers[nk]
             if value is None and not verr:
                 continue  # an empty value cell in a long file: nothing to load
         if merr or oerr or perr or verr:
@@ -401,13 +421,17 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
                 if bad:
                     errors.append(Problem(row, col, _text(cell), msg))
             continue
-        if f.scale and f.scale[i] != 1.0 and not _has_own_scale(v):
+        if f.scale and f.scale[i] != 1.0 and not own:
             value = float(f"{value * f.scale[i]:.15g}")
+            percent = f.scale[i] < 1  # a % or ‰ header or unit cell: the numbers are percentages
         m = metrics[code]
         rk = (code, label)
         if rk not in rule_of:
             rule_of[rk] = _fact_rule(m, kind, p)
         where, msg = rule_of[rk]
+        if not msg and percent and m.unit != "%":
+            where, msg = "value", (f"{_text(v)} is a percentage, but {code} is measured in {m.unit or 'no unit'}; "
+                                   f"write the value in {m.unit or 'its unit'}")
         if not msg and m.allowed is not None:
             where, msg = _value_rule(m, value)
         if msg:
@@ -436,14 +460,15 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
     return good, sorted(errors, key=lambda e: -1 if e.row is None else e.row)
 
 
-_INF = float("inf")
-_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?\Z")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]+)?\Z")  # ASCII digits, few enough to be exact
 
 
 def _period_cell(cell: object) -> tuple[tuple[Period | None, str], str]:
     """((period, label), error) for a period cell, parsed once per distinct cell."""
     if isinstance(cell, Period):
         return (cell, cell.label), ""
+    if isinstance(cell, Uncached):
+        return (None, ""), _uncached(cell)
     try:
         p = parse_period(cell)
     except ValueError as exc:
@@ -451,14 +476,22 @@ def _period_cell(cell: object) -> tuple[tuple[Period | None, str], str]:
     return (p, p.label), ""
 
 
-def _number_cell(cell: object) -> tuple[float | None, str]:
-    """(number, error) for a value cell; plain digits skip the full parser."""
+def _number_cell(cell: object) -> tuple[float | None, str, bool, bool]:
+    """(number, error, written as a percentage, carries its own scale) for a value cell; plain
+    digits skip the full parser."""
     if type(cell) is str and _PLAIN_NUMBER.match(cell):
-        return float(cell), ""
+        return float(cell) + 0.0, "", False, False
+    if isinstance(cell, Uncached):
+        return None, _uncached(cell), False, False
     try:
-        return parse_number(cell), ""
+        r = read_number(cell)
     except ValueError as exc:
-        return None, str(exc)
+        return None, str(exc), False, False
+    return r.value, "", r.percent, r.scaled
+
+
+def _uncached(cell: Uncached) -> str:
+    return f"cell {cell.cell} holds the formula {visible(cell.formula)} with no saved result: " + CALCULATE
 
 
 class _Problems(list):
@@ -472,11 +505,6 @@ class _Problems(list):
         if p not in self._seen:
             self._seen.add(p)
             super().append(p)
-
-
-def _has_own_scale(v: object) -> bool:
-    """'12%' or '3万' carry their own scale; a 万元 header does not apply to them again."""
-    return isinstance(v, str) and any(ch in v for ch in "%％‰万亿")
 
 
 def _fact_rule(m: Metric, kind: FactKind, p: Period) -> tuple[str, str]:

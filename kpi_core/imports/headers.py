@@ -95,9 +95,10 @@ TOTAL_SUFFIXES = ("合计", "总计", "小计", "累计", "全年")
 TOTAL_LABELS = ("total", "subtotal", "grandtotal", "sum", "ytd", "年度合计")
 
 # What a unit in a header or a 单位 cell multiplies the numbers by: 实际值(万元) holds 万.
+# A % or ‰ says the numbers are percentages: 95 under 达成率(%) is 0.95.
 SCALES: tuple[tuple[str, float], ...] = (
     ("百万", 1e6), ("千万", 1e7), ("亿", 1e8), ("万", 1e4), ("千", 1e3),
-    ("thousand", 1e3), ("million", 1e6), ("billion", 1e9),
+    ("thousand", 1e3), ("million", 1e6), ("billion", 1e9), ("%", 0.01), ("‰", 0.001),
 )
 
 

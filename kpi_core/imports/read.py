@@ -27,7 +27,7 @@ import python_calamine
 from ..config import Limits
 from .biff import BadXls, EncryptedXls, xls_reach
 from .files import FileRefused, check_file
-from .xlsx_peek import SheetScan, UnsafeXml, peek_xlsx, scan_parts, scan_xlsx
+from .xlsx_peek import SheetScan, UnsafeXml, active_sheet, peek_xlsx, scan_parts, scan_xlsx, workbook_sheets
 
 PEEK_ROWS = 30
 MAX_COLUMNS = 16_384  # Excel's last column, XFD: a wider "table" is not one anybody filled in
@@ -35,6 +35,26 @@ _EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#R
                  "Null": "#NULL!", "Name": "#NAME?", "GettingData": "#GETTING_DATA"}
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 HeaderFinder = Callable[[list[list[object]]], int | None]
+
+
+@dataclass(frozen=True)
+class Uncached:
+    """A formula cell saved without its result (a file written by a program that does not
+    calculate): a reader sees it empty, where Excel shows the result."""
+
+    formula: str
+    cell: str  # its reference, D3
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+class SeveralSheets(FileRefused):
+    """More than one visible sheet holds data and none is the one the workbook opens on."""
+
+    def __init__(self, message: str, sheets: list[str]):
+        super().__init__(message)
+        self.sheets = sheets
 
 
 @dataclass
@@ -50,6 +70,11 @@ class Grid:
     rows: pa.Array = field(default_factory=lambda: pa.array([], pa.int64()))
     # Excel error cells (#N/A, #DIV/0! …), read as empty: {(row number, column index): '#N/A'}
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Formula cells with no saved result, read as empty: {(row number, column index): Uncached}
+    uncached: dict[tuple[int, int], Uncached] = field(default_factory=dict)
+    # Number cells the sheet shows as a percentage: {column index: {row numbers}}
+    percent: dict[int, set[int]] = field(default_factory=dict)
+    other_sheets: list[str] = field(default_factory=list)  # visible sheets with data that were not read
 
     @property
     def n_rows(self) -> int:
@@ -170,11 +195,16 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
         raise FileRefused(f"{path.name} cannot be read as a workbook: {_reason(exc, path)}") from exc
     if sheet is not None and sheet not in names:
         raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
-    name, peek, h = _choose_sheet(path, [sheet] if sheet is not None else names, find_header, limits)
+    if sheet is not None:  # a sheet named is read, hidden or not
+        name, peek, h = _choose_sheet(path, [sheet], find_header, limits)
+        others: list[str] = []
+    else:
+        name, peek, h, others = _visible_sheet(path, names, find_header, limits)
     if h is None:
         raise _no_header(path, name)
-    merged = merged_ranges(path, name, limits)  # refuses a sheet whose grid would not fit first
-    header, last = _header_block(peek, h, merged)
+    scan = sheet_scan(path, name, limits)  # refuses a sheet whose grid would not fit first
+    header, last = _header_block(peek, h, scan.merged)
+    _refuse_uncached_header(path, name, scan, h, last)
     data, bad_cells, start_col = _load_body(path, reader, name, last, _number_columns(peek, last) if exact else set())
     if data.num_rows > limits.max_rows:
         raise _too_many_rows(path, data.num_rows, limits)
@@ -182,11 +212,48 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
     header += [""] * (data.num_columns - len(header))
     cols = [data.column(j) for j in range(data.num_columns)]
     cols += [pa.nulls(data.num_rows, pa.string())] * (len(header) - len(cols))
-    cols = _fill_merged_body(cols, merged, last + 1, start_col)
+    cols = _fill_merged_body(cols, scan.merged, last + 1, start_col)
     first = last + 2  # 1-based row number of the first data row
     rows = pa.array(np.arange(first, first + data.num_rows, dtype=np.int64))
     context = [name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
-    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells))
+    width = len(header)
+
+    def body(r0: int, c0: int) -> tuple[int, int] | None:
+        """(row number, column index) of a sheet cell (0-based) that lies in the body read."""
+        j = c0 - start_col
+        return (r0 + 1, j) if r0 > last and 0 <= j < width else None
+
+    uncached = {at: Uncached(f, _cell_name(r0 + 1, c0 + 1)) for (r0, c0), f in scan.uncached.items()
+                if (at := body(r0, c0))}
+    percent: dict[int, set[int]] = {}
+    for c0, rows0 in scan.percent.items():
+        j = c0 - start_col
+        if 0 <= j < width:
+            percent[j] = {r0 + 1 for r0 in rows0 if r0 > last}
+    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells), uncached,
+                percent, others)
+
+
+def _refuse_uncached_header(path: Path, name: str, scan: SheetScan, h: int, last: int) -> None:
+    """A header cell that is a formula without its result would be read as an empty header."""
+    cells = sorted((r0, c0) for r0, c0 in scan.uncached if h <= r0 <= last)
+    if cells:
+        r0, c0 = cells[0]
+        raise FileRefused(f"{path.name} (sheet '{name}'): header cell {_cell_name(r0 + 1, c0 + 1)} holds the "
+                          f"formula {scan.uncached[cells[0]]} with no saved result; " + CALCULATE)
+
+
+CALCULATE = ("the file was written by a program that does not calculate formulas. Open it in Excel (or "
+             "LibreOffice), save it, and upload it again; or paste the values")
+
+
+def refuse_uncached(grid: Grid) -> None:
+    """For importers that take a sheet whole (datasets, the org tree): a formula cell without a
+    saved result refuses the file, naming the cells."""
+    if grid.uncached:
+        cells = sorted(grid.uncached.values(), key=lambda u: (len(u.cell), u.cell))
+        shown = ", ".join(f"{u.cell} ({u.formula})" for u in cells[:5]) + (" …" if len(cells) > 5 else "")
+        raise FileRefused(f"{grid.source}: {len(cells)} formula cell(s) have no saved result: {shown}; " + CALCULATE)
 
 
 def _number_columns(peek: list[list[object]], last: int) -> set[int]:
@@ -221,6 +288,71 @@ def _load_body(path: Path, reader, name: str, last: int, numbers: set[int]):
         raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
     # fastexcel leaves out empty leading columns.
     return data, bad_cells, (columns[0].absolute_index if columns else 0)
+
+
+def sheet_states(path: Path) -> dict[str, str]:
+    """{sheet: visible | hidden | veryHidden} of a workbook."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return dict(workbook_sheets(path))
+        except (KeyError, ValueError, zipfile.BadZipFile):
+            pass  # an unusual package: calamine knows
+    try:
+        meta = python_calamine.CalamineWorkbook.from_path(str(path)).sheets_metadata
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+    hidden, very = python_calamine.SheetVisibleEnum.Hidden, python_calamine.SheetVisibleEnum.VeryHidden
+    return {m.name: "hidden" if m.visible == hidden else "veryHidden" if m.visible == very else "visible" for m in meta}
+
+
+def _opening_sheet(path: Path, names: list[str]) -> str | None:
+    """The sheet the workbook opens on (its active tab); the first sheet where the format has none."""
+    index = 0
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            index = active_sheet(path)
+        except (KeyError, ValueError, zipfile.BadZipFile):
+            index = 0
+    return names[index] if 0 <= index < len(names) else None
+
+
+def _visible_sheet(path: Path, names: list[str], find_header: HeaderFinder, limits: Limits):
+    """(sheet, its first rows, header index, other visible sheets with data) of the sheet to read.
+
+    Only visible sheets are read unless one is named: a hidden sheet often keeps last year's
+    figures or a template's lists. Of several visible sheets with data, the one the workbook
+    opens on wins; without it among them, the file is refused rather than one guessed."""
+    states = sheet_states(path)
+    visible = [n for n in names if states.get(n, "visible") == "visible"]
+    found = []
+    for n in visible:
+        peek = peek_rows(path, n, limits)
+        h = find_header(peek) if any(any(_text(v) for v in r) for r in peek) else None
+        if h is not None:
+            found.append((n, peek, h))
+    if len(found) == 1:
+        return (*found[0], [])
+    if len(found) > 1:
+        opening = _opening_sheet(path, names)
+        chosen = next((f for f in found if f[0] == opening), None)
+        if chosen is None:
+            sheets = [f[0] for f in found]
+            raise SeveralSheets(f"{path.name} has data on {len(sheets)} sheets ({', '.join(sheets)}); choose the "
+                                "one to read (--sheet)", sheets)
+        return (*chosen, [f[0] for f in found if f is not chosen])
+    hidden = [n for n in names if n not in visible]
+    for n in hidden:
+        if find_header(peek_rows(path, n, limits)) is not None:
+            raise FileRefused(f"{path.name}: the data is on the hidden sheet '{n}', and hidden sheets are not "
+                              f"read; unhide it, or name it to read it anyway (--sheet '{n}')")
+    name, peek, h = _choose_sheet(path, visible or names, find_header, limits)
+    return name, peek, h, []
+
+
+def choose_sheet(path: Path, find_header: HeaderFinder, limits: Limits | None = None) -> str | None:
+    """The sheet read_grid reads when none is named."""
+    names = python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+    return _visible_sheet(path, names, find_header, limits or Limits.from_env())[0]
 
 
 def _choose_sheet(path: Path, names: list[str], find_header: HeaderFinder, limits: Limits | None = None):
@@ -349,22 +481,29 @@ def _rust_str(debug: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m[1], m[1]), body)
 
 
-def merged_ranges(path: Path, sheet: str, limits: Limits | None = None) -> list:
-    """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based.
+def sheet_scan(path: Path, sheet: str, limits: Limits | None = None) -> SheetScan:
+    """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based, with (for .xlsx) its formula
+    cells that have no saved result and its cells shown as percentages.
 
     For .xlsx/.xlsm the sheet's XML is scanned as a stream (no cell is parsed), which also
     refuses a sheet whose grid would not fit (check_sheet); for .xls and .ods python-calamine
-    reads the sheet.
+    reads the sheet's merged ranges.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         scan = check_sheet(path, sheet, limits or Limits.from_env())
         if scan is not None:
-            return scan.merged
+            return scan
     try:
-        return list(python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
-                    .merged_cell_ranges or [])
+        merged = list(python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
+                      .merged_cell_ranges or [])
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+    return SheetScan(merged, 0, 0)
+
+
+def merged_ranges(path: Path, sheet: str, limits: Limits | None = None) -> list:
+    """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based (see sheet_scan)."""
+    return sheet_scan(path, sheet, limits).merged
 
 
 def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:
@@ -438,6 +577,8 @@ def _drop_blank_rows(grid: Grid) -> Grid:
         empty = pc.fill_null(empty, True)
         blank = empty if blank is None else pc.and_(blank, empty)
     keep = pc.invert(blank)
+    if grid.uncached:  # a row whose only cells are formulas without results is not blank
+        keep = pc.or_(keep, pc.is_in(grid.rows, pa.array([r for r, _ in grid.uncached], pa.int64())))
     if pc.all(keep).as_py():
         return grid
     grid.columns = [pc.filter(c, keep) for c in grid.columns]

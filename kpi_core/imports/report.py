@@ -27,13 +27,13 @@ def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
     from ..config import Limits
     from .headers import FACT_ROLES, header_finder
-    from .read import _choose_sheet, check_sheet, check_xls
+    from .read import check_sheet, check_xls, choose_sheet
 
     if path.suffix.lower() == ".xls":
         check_xls(path, Limits.from_env())  # calamine reads every sheet of an .xls on opening
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
     # The sheet the import read: the one named, else the one read_grid picks.
-    name = sheet or _choose_sheet(path, wb.sheet_names, header_finder(FACT_ROLES, need=3))[0]
+    name = sheet or choose_sheet(path, header_finder(FACT_ROLES, need=3))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         check_sheet(path, name, Limits.from_env())  # calamine builds the whole grid below
     return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)

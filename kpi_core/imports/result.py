@@ -32,6 +32,7 @@ class ImportResult:
     errors: list[Problem] = field(default_factory=list)
     changes: dict = field(default_factory=dict)  # what the load changes (new/changed/unchanged facts)
     sheet: str | None = None  # the sheet that was read
+    other_sheets: list[str] = field(default_factory=list)  # visible sheets with data that were not read
     facts: object = None  # the valid facts (a pyarrow Table: metric, org, period, value, source_row)
 
     @property
@@ -39,5 +40,8 @@ class ImportResult:
         return self.batch is not None
 
     def as_dict(self) -> dict:
-        return {"batch": self.batch, "rows": self.rows, "loaded": self.loaded,
-                "rejected": self.rejected, "errors": [asdict(e) for e in self.errors]}
+        out = {"batch": self.batch, "rows": self.rows, "loaded": self.loaded,
+               "rejected": self.rejected, "errors": [asdict(e) for e in self.errors]}
+        if self.other_sheets:
+            out["sheet"], out["other_sheets"] = self.sheet, self.other_sheets
+        return out

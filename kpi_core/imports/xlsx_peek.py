@@ -16,7 +16,7 @@ import html
 import re
 import xml.parsers.expat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -199,6 +199,11 @@ class SheetScan:
     merged: list
     rows: int
     cols: int
+    # (0-based row, column) -> formula, for formula cells saved without their result (files
+    # written by scripts): a reader sees them empty, where Excel would show the result.
+    uncached: dict = field(default_factory=dict)
+    # 0-based column -> 0-based rows of number cells shown as a percentage (number format 0%).
+    percent: dict = field(default_factory=dict)
 
     @property
     def cells(self) -> int:
@@ -207,6 +212,42 @@ class SheetScan:
 
 def _has(chunk: pa.Array, pattern: str) -> bool:
     return pc.match_substring_regex(chunk, pattern=pattern)[0].as_py()
+
+
+def workbook_sheets(path) -> list[tuple[str, str]]:
+    """(name, state) of every sheet in workbook order; state is visible, hidden or veryHidden."""
+    with zipfile.ZipFile(path) as zf:
+        wb = zf.read("xl/workbook.xml").decode("utf-8")
+    out = []
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", wb):
+        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m[1]))
+        out.append((html.unescape(attrs.get("name", "")), attrs.get("state", "visible")))
+    return out
+
+
+def active_sheet(path) -> int:
+    """Index of the sheet the workbook opens on (its active tab), 0 when it names none."""
+    with zipfile.ZipFile(path) as zf:
+        wb = zf.read("xl/workbook.xml").decode("utf-8")
+    m = re.search(r'<(?:\w+:)?workbookView\b[^>]*\bactiveTab="(\d+)"', wb)
+    return int(m[1]) if m else 0
+
+
+def percent_styles(zf: zipfile.ZipFile) -> set[int]:
+    """Indexes of the cell styles (s=…) whose number format shows a percentage (0%, 0.00%)."""
+    try:
+        styles = zf.read("xl/styles.xml").decode("utf-8")
+    except KeyError:
+        return set()
+    percent = {9, 10}  # Excel's built-in 0% and 0.00%
+    for i, code in re.findall(r'<(?:\w+:)?numFmt\b[^>]*numFmtId="(\d+)"[^>]*formatCode="([^"]*)"', styles):
+        if "%" in html.unescape(code):  # 0%, and 0"%" too: the cell shows a % sign either way
+            percent.add(int(i))
+    xfs = re.search(r"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
+    if not xfs:
+        return set()
+    ids = [int(m) for m in re.findall(r'<(?:\w+:)?xf\b[^>]*?numFmtId="(\d+)"', xfs[0])]
+    return {i for i, f in enumerate(ids) if f in percent}
 
 
 def scan_xlsx(path, sheet: str, max_cells: int | None = None) -> SheetScan:
@@ -218,7 +259,7 @@ def scan_xlsx(path, sheet: str, max_cells: int | None = None) -> SheetScan:
     plain reference) are measured exactly in a second pass.
     """
     with zipfile.ZipFile(path) as zf:
-        return _scan_member(zf, sheet_member(zf, sheet), max_cells)
+        return _scan_member(zf, sheet_member(zf, sheet), max_cells, percent_styles(zf))
 
 
 def scan_parts(path, max_cells: int | None = None) -> dict[str, SheetScan]:
@@ -228,21 +269,21 @@ def scan_parts(path, max_cells: int | None = None) -> dict[str, SheetScan]:
         return {n: _scan_member(zf, n, max_cells) for n in zf.namelist() if n.lower().endswith(".xml")}
 
 
-def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None) -> SheetScan:
-    """scan_xlsx for one zip member."""
-    merged, tail = [], b""
+def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None,
+                 percent: set[int] | frozenset = frozenset()) -> SheetScan:
+    """scan_xlsx for one zip member: `percent` holds the styles whose number format is a percentage."""
+    merged, uncached, shown_percent = [], {}, {}
     odd = far = False
     cols, rows = 26, 9_999  # bounds: one-letter columns, rows under 10,000, until seen otherwise
-    for chunk in _stream(zf, member):
-        buf = tail + chunk
+    percent_cell = _percent_cell(percent)
+    for buf in _whole_rows(_stream(zf, member)):
         if b"mergeCell" in buf:
             for m in _MERGE.finditer(buf):
-                if m.end() > len(tail):  # not already taken from the previous chunk's tail
-                    c0, r0 = _col(m[1]), int(m[2]) - 1
-                    c1, r1 = (_col(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
-                    merged.append(((r0, c0), (r1, c1)))
+                c0, r0 = _col(m[1]), int(m[2]) - 1
+                c1, r1 = (_col(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
+                merged.append(((r0, c0), (r1, c1)))
+        arr = pa.array([buf], pa.binary())
         if not (odd or far):  # once either is seen, the exact pass decides
-            arr = pa.array([buf], pa.binary())
             odd = _has(arr, _ODD_CELL) or _has(arr, _PREFIXED_CELL)
             if not odd and _has(arr, _WIDE_OR_LONG):
                 far = _has(arr, _FAR)
@@ -251,12 +292,86 @@ def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None) -> She
                     cols = max(cols, max(_column(c) for c in set(two)))
             if rows < EXCEL_ROWS and _has(arr, _ROW_10K):
                 rows = EXCEL_ROWS  # any further is _FAR
-        tail = buf[-256:]
+        if _has(arr, _NO_RESULT):
+            uncached.update(_formulas_without_result(arr))
+        if percent_cell and _has(arr, _CELL_START + percent_cell[1:]):
+            for r, c in _cells_styled(arr, percent_cell):
+                shown_percent.setdefault(c, set()).add(r)
     if odd:
         rows, cols = _reach_parsed(zf, member)
     elif far or (max_cells is not None and rows * cols > max_cells):
         rows, cols = _reach_of_references(zf, member)
-    return SheetScan(merged, rows, cols)
+    return SheetScan(merged, rows, cols, uncached, shown_percent)
+
+
+def _whole_rows(chunks, most: int = 1 << 24):
+    """The stream cut after a row's end, so no cell is split between two pieces (a piece grows
+    past a chunk only while no row ends in it, up to `most` bytes)."""
+    carry = b""
+    for chunk in chunks:
+        buf = carry + chunk
+        cut = buf.rfind(b"</row>")
+        if cut < 0:
+            cut = buf.rfind(b"row>")  # a prefixed </x:row>
+        if cut < 0 and len(buf) < most:
+            carry = buf
+            continue
+        end = len(buf) if cut < 0 else buf.index(b">", cut) + 1
+        carry = buf[end:]
+        yield buf[:end]
+    if carry:
+        yield carry
+
+
+# A formula cell saved without its result: <f>…</f> (or a shared <f …/>) followed by no <v>, an
+# empty one, or nothing at all, up to the cell's end.
+_NO_RESULT = (r"""(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?"""
+              r"""\s*</(?:\w+:)?c>""")
+_CELL_START = r"<(?:\w+:)?c\b"
+_FORMULA_CELL = (r"""^(?P<attrs>[^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>(?P<f>.*?)</(?:\w+:)?f>)\s*"""
+                 r"""(?P<v><(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>""")
+
+
+def _cell_texts(arr: pa.Array) -> pa.Array:
+    """Each cell of the piece as the text after its <c: its attributes, then its content."""
+    return pc.list_flatten(pc.split_pattern_regex(arr, _CELL_START))
+
+
+def _formulas_without_result(arr: pa.Array) -> dict[tuple[int, int], str]:
+    """{(row, column): '=formula'} of the piece's formula cells that have no saved result."""
+    found = pc.extract_regex(_cell_texts(arr), _FORMULA_CELL)
+    out = {}
+    for hit in found.filter(pc.is_valid(found)).to_pylist():
+        attrs = dict(_ATTR.findall(hit["attrs"]))
+        if attrs.get(b"t") == b"str" and hit["v"]:
+            continue  # a text result that is empty: Excel shows an empty cell too
+        ref = _REF.match(attrs.get(b"r", b""))
+        if ref:
+            formula = _text(hit["f"]) if hit["f"] else "(shared formula)"
+            out[(int(ref[2]) - 1, _col(ref[1]))] = "=" + formula if hit["f"] else formula
+    return out
+
+
+def _percent_cell(styles: set[int] | frozenset) -> str | None:
+    """A pattern for a cell's attributes naming one of `styles` (the text after its <c)."""
+    if not styles:
+        return None
+    ids = "|".join(str(i) for i in sorted(styles))
+    return rf"""^[^>]*\bs="(?:{ids})"[^>]*>"""
+
+
+def _cells_styled(arr: pa.Array, pattern: str) -> list[tuple[int, int]]:
+    """(row, column) of the piece's number cells (no t=, or t="n") whose attributes match `pattern`."""
+    cells = _cell_texts(arr)
+    out = []
+    for text in cells.filter(pc.match_substring_regex(cells, pattern)).to_pylist():
+        attrs = dict(_ATTR.findall(text.split(b">", 1)[0]))
+        if attrs.get(b"t", b"n") != b"n":
+            continue
+        ref = _REF.match(attrs.get(b"r", b""))
+        if ref:
+            out.append((int(ref[2]) - 1, _col(ref[1])))
+    return out
 
 
 _HUGE = 10**12  # a reference this far is beyond any grid (and int() of 5,000 digits would raise)
