@@ -21,6 +21,7 @@ from .access import Actor, as_actor, require
 from .errors import AccessDenied, KpiError, NotFound, ValidationFailed
 from .org import OrgTree, load_tree
 from .periods import parse_period
+from .text import visible as shown
 from .warehouse import Warehouse, now
 
 TileType = Literal["kpi_card", "trend", "bar_by_org", "bullet", "heatmap", "gauge", "ranking", "table", "text"]
@@ -127,7 +128,7 @@ def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[str]
     problems = []
     for where, code in (("filters.org", board.filters.org), ("share_org", board.share_org)):
         if code and code not in tree:
-            problems.append(f"{prefix}{where}: no org unit '{code}'")
+            problems.append(f"{prefix}{where}: {_no_unit(tree, code)}")
     if board.filters.period:
         try:
             parse_period(board.filters.period)
@@ -138,8 +139,15 @@ def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[str]
             if code not in metrics:
                 problems.append(f"{prefix}tiles[{i}].metrics[{j}]: no metric '{code}'")
         if tile.org and tile.org not in tree:
-            problems.append(f"{prefix}tiles[{i}].org: no org unit '{tile.org}'")
+            problems.append(f"{prefix}tiles[{i}].org: {_no_unit(tree, tile.org)}")
     return problems
+
+
+def _no_unit(tree: OrgTree, code: str) -> str:
+    """Why a code names no unit, with the code it differs from only by width or case, if one."""
+    near = tree.find(code)
+    hint = f" (did you mean '{near[0]}'? codes are written exactly in a board)" if len(near) == 1 else ""
+    return f"no org unit '{shown(code)}'{hint}"
 
 
 def parse(raw: dict, prefix: str = "") -> Board:

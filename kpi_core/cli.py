@@ -29,6 +29,7 @@ from .errors import KpiError, ValidationFailed
 from .imports.facts import import_facts
 from .imports.report import write_error_workbook
 from .imports.result import ImportResult
+from .text import is_invisible, visible
 from .warehouse import Warehouse
 
 FORMATS = click.Choice(["text", "json"])
@@ -40,11 +41,35 @@ def _json_default(v):
     return str(v)
 
 
+def dumps(data) -> str:
+    """JSON for scripts: strict (a NaN is an error, not invalid JSON), with every invisible or
+    control character written as a \\u escape, so the text is safe on a terminal and reads back
+    to the same value."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return "".join(_json_escape(ch) if ch != "\n" and is_invisible(ch) else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    n = ord(ch)
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    n -= 0x10000  # a UTF-16 surrogate pair, as JSON writes characters past the BMP
+    return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
+
+
+def echo(text: object = "", **kw) -> None:
+    """Print text a person reads: invisible and control characters shown escaped (\\u200b,
+    \\x1b), so a name or cell cannot hide itself or drive the terminal."""
+    click.echo(visible(text, keep_newlines=True), **kw)
+
+
 def _emit(ctx: click.Context, data, text: str | None = None) -> None:
     if ctx.obj["format"] == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+        click.echo(dumps(data))
     else:
-        click.echo(text if text is not None else data)
+        echo(text if text is not None else data)
 
 
 def _format_option(f):
@@ -64,12 +89,12 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ValidationFailed as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             for p in exc.problems:
-                click.echo(f"  - {p}", err=True)
+                echo(f"  - {p}", err=True)
             ctx.exit(exc.exit_code)
         except KpiError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -183,7 +208,7 @@ def metrics_export(ctx, out_dir: str | None) -> None:
     """The dictionary as YAML (applies back to the same definitions)."""
     text = dictionary.export(_wh(ctx), out_dir)
     if out_dir:
-        click.echo(f"wrote {Path(out_dir) / 'metrics.yaml'}")
+        echo(f"wrote {Path(out_dir) / 'metrics.yaml'}")
     else:
         click.echo(text, nl=False)
 
@@ -254,21 +279,21 @@ def _finish_import(ctx, result: ImportResult, *, dry_run: bool = False, errors_o
         _emit(ctx, data)
     else:
         if result.batch is not None:
-            click.echo(f"batch {result.batch}: loaded {result.loaded:,} from {result.rows:,} rows"
+            echo(f"batch {result.batch}: loaded {result.loaded:,} from {result.rows:,} rows"
                        + (f", rejected {result.rejected:,}" if result.rejected else ""))
         elif dry_run and not result.errors:
-            click.echo(f"dry run: {result.loaded:,} facts would load; nothing written")
+            echo(f"dry run: {result.loaded:,} facts would load; nothing written")
         if result.changes:
             c = result.changes
-            click.echo(f"changes: {c['new']:,} new, {c['changed']:,} changed, {c['unchanged']:,} unchanged")
+            echo(f"changes: {c['new']:,} new, {c['changed']:,} changed, {c['unchanged']:,} unchanged")
     if result.errors:
         verb = "rejected" if result.batch is None and not dry_run else "problems"
-        click.echo(f"{verb}: {len(result.errors)} problem(s)"
+        echo(f"{verb}: {len(result.errors)} problem(s)"
                    + ("; nothing was written" if result.batch is None else ""), err=True)
         for p in result.errors[:200]:
-            click.echo(f"  {p}", err=True)
+            echo(f"  {p}", err=True)
         if len(result.errors) > 200:
-            click.echo(f"  … and {len(result.errors) - 200} more (use --format json or --errors-out)", err=True)
+            echo(f"  … and {len(result.errors) - 200} more (use --format json or --errors-out)", err=True)
     if result.batch is None and not (dry_run and not result.errors):
         ctx.exit(1)
 
@@ -364,7 +389,7 @@ def query(ctx, metrics, org, children, grain, first, last, ytd, fmt) -> None:
                  actor=_user(ctx))
     rows = [{k: getattr(c, k) for k in QUERY_COLUMNS} for c in result.cells]
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(dumps(rows))
         return
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -603,7 +628,7 @@ def boards_export(ctx, out: str | None) -> None:
 
     text = boards_mod.export(_wh(ctx), out, user=_user(ctx))
     if out:
-        click.echo(f"boards written to {out}", err=True)
+        echo(f"boards written to {out}", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -698,7 +723,7 @@ def users_set(ctx, name, role, orgs, email, active, reason) -> None:
 def users_passwd(ctx, name, password_stdin) -> None:
     """Set a user's password (an admin for anyone; a user for themselves)."""
     users_mod.set_password(_wh(ctx), name, _read_password(password_stdin, name), by=_user(ctx))
-    click.echo(f"password of {name} set")
+    echo(f"password of {name} set")
 
 
 @users_group.command("unlock")
@@ -707,7 +732,7 @@ def users_passwd(ctx, name, password_stdin) -> None:
 def users_unlock(ctx, name) -> None:
     """Lift a lock-out after repeated failed sign-ins."""
     users_mod.unlock(_wh(ctx), name, by=_user(ctx))
-    click.echo(f"{name} unlocked")
+    echo(f"{name} unlocked")
 
 
 @main.group("periods")
@@ -731,7 +756,7 @@ def periods_close(ctx, period, reason) -> None:
 @click.pass_context
 def periods_reopen(ctx, period, reason) -> None:
     closing.reopen(_wh(ctx), period, by=_user(ctx), reason=reason)
-    click.echo(f"{period} reopened")
+    echo(f"{period} reopened")
 
 
 @periods_group.command("list")
@@ -790,7 +815,7 @@ def audit_export(ctx, out, **kw) -> None:
     rows = _audit_rows(ctx, **kw)
     data = audit_mod.to_csv(rows) if out.lower().endswith(".csv") else audit_mod.to_xlsx(rows)
     Path(out).write_bytes(data)
-    click.echo(f"{len(rows)} entries written to {out}", err=True)
+    echo(f"{len(rows)} entries written to {out}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from .engine import attainment as att
 from .engine.query import Cell, Query, run
 from .org import OrgTree
 from .periods import Grain, Period, parse_period
+from .text import visible
 from .warehouse import Warehouse
 
 PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
@@ -160,8 +161,12 @@ def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[str]]:
     problems = []
     org = params.get("org") or tree.root
     if org not in tree:
-        problems.append(f"org unit '{org}' does not exist")
-        org = tree.root
+        found = tree.find(org)  # a link typed by hand: ?org=east is EAST
+        if len(found) == 1:
+            org = found[0]
+        else:
+            problems.append(f"org unit '{visible(org)}' does not exist")
+            org = tree.root
     period = params.get("period") or default_period(today)
     try:
         period = parse_period(period).label

@@ -53,3 +53,10 @@ def lock_timeout() -> float:
 def session_hours() -> float:
     """How long a browser stays signed in to the app: $KPI_SESSION_HOURS, default 12."""
     return _env_float("KPI_SESSION_HOURS", 12.0)
+
+
+def max_query_cells() -> int:
+    """The most metric × unit × period cells one query may ask for: $KPI_MAX_CELLS_QUERY, default
+    250,000 (a year of months for 20 metrics over 1,000 units). A bigger request is refused at
+    once with its count, never after exhausting memory."""
+    return int(_env_float("KPI_MAX_CELLS_QUERY", 250_000))

@@ -32,6 +32,8 @@ def plan(wh: Warehouse, org: str, year: int, metrics: list[str] | None = None,
          actor: Actor | None = None) -> list[PlanRow]:
     """A unit's targets for a year: the year, its months, and its children's total against it."""
     current = dictionary.current(wh)
+    with wh.connect() as con:
+        org = load_tree(con).resolve(org)
     codes = tuple(metrics or current)
     label = str(year)
     months = [Period("month", year, m).label for m in range(1, 13)]

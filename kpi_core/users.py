@@ -65,13 +65,12 @@ def _check_password(password: str) -> None:
         raise ValidationFailed(f"the password must have at least {MIN_PASSWORD} characters")
 
 
-def _check_orgs(con, role: str, orgs: tuple[str, ...]) -> None:
+def _check_orgs(con, role: str, orgs: tuple[str, ...]) -> tuple[str, ...]:
+    """The user's units as codes (typed in any width or case); NotFound naming one that is none."""
     tree = load_tree(con)
-    unknown = [o for o in orgs if o not in tree]
-    if unknown:
-        raise NotFound(f"no org unit {', '.join(repr(o) for o in unknown)}")
     if role in ("manager", "team_lead", "employee") and not orgs:
         raise ValidationFailed(f"a {role} needs at least one org unit (--org CODE)")
+    return tuple(dict.fromkeys(tree.resolve(o) for o in orgs))
 
 
 def _row(con, name: str) -> User | None:
@@ -142,7 +141,7 @@ def add(wh: Warehouse, name: str, role: str, *, orgs: tuple[str, ...] | list[str
         if same:
             raise ValidationFailed(f"user '{same[0][0]}' exists already" + (
                 "" if same[0][0] == name else f"; '{name}' differs from it only by letter case"))
-        _check_orgs(con, role, orgs)
+        orgs = _check_orgs(con, role, orgs)
         con.execute("INSERT INTO app_user VALUES (?, ?, ?, ?, ?, true, ?)",
                     [name, display_name, role, _HASHER.hash(password) if password else None, email, now()])
         for o in orgs:
@@ -166,7 +165,7 @@ def update(wh: Warehouse, name: str, *, role: str | None = None, orgs: list[str]
         new_role = role or before.role
         _check_role(new_role)
         new_orgs = tuple(dict.fromkeys(orgs)) if orgs is not None else before.orgs
-        _check_orgs(con, new_role, new_orgs)
+        new_orgs = _check_orgs(con, new_role, new_orgs)
         if before.role == "admin" and (new_role != "admin" or active is False) and con.execute(
                 "SELECT count(*) FROM app_user WHERE role = 'admin' AND active AND name <> ?",
                 [name]).fetchall()[0][0] == 0:

@@ -58,6 +58,7 @@ def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "e
         require(as_actor(user), "targets")
     with wh.connect() as con:
         tree = load_tree(con)
+    org = tree.resolve(org)
     children = tree.children.get(org, [])
     if not children:
         raise KpiError(f"{org} has no children to cascade to")

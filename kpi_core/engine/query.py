@@ -15,11 +15,13 @@ import pyarrow as pa
 
 from .. import access, dictionary, settings
 from ..access import Actor
+from ..config import max_query_cells
 from ..datasets import column_names, live_batches
 from ..dictionary import FormulaSource, Metric
 from ..errors import AccessDenied, KpiError, NotFound
 from ..org import OrgTree, load_tree
 from ..periods import Grain, Period, fiscal_start, fiscal_year, month_labels, month_range, parse_period
+from ..text import visible
 from ..warehouse import Warehouse
 from . import aggregate, phasing
 from . import attainment as att
@@ -41,6 +43,7 @@ from .targets import from_own
 
 Scope = Literal["self", "children", "subtree"]
 FROM_DATASET = "dataset"
+MAX_PERIODS = 600  # fifty years of months
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,8 @@ def periods_of(q: Query, today: dt.date | None = None) -> list[Period]:
     while p <= last:
         out.append(p)
         p = p.shift(1)
-    if len(out) > 600:
-        raise KpiError(f"{len(out)} periods asked for; narrow --from/--to")
+    if len(out) > MAX_PERIODS:
+        raise KpiError(f"{len(out)} periods asked for, over {MAX_PERIODS}; narrow --from/--to")
     return out
 
 
@@ -470,28 +473,34 @@ def _scoped(actor: Actor, tree: OrgTree, q: Query, root: str, units: list[str]) 
 def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | None = None) -> Result:
     periods = periods_of(q, today)
     tree, closure, keys, metrics = _context(wh, con)
-    unknown = [c for c in q.metrics if c not in metrics]
+    asked = tuple(dict.fromkeys(q.metrics))  # a metric named twice is computed once
+    unknown = [c for c in asked if c not in metrics]
     if unknown:
-        raise NotFound(f"no metric {', '.join(repr(c) for c in unknown)}")
-    root = q.org or (access.home(actor, tree) if actor else tree.root)
+        raise NotFound(f"no metric {', '.join(repr(visible(c)) for c in unknown[:10])}"
+                       + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""))
+    root = tree.resolve(q.org) if q.org else (access.home(actor, tree) if actor else tree.root)
     if root is None and actor is not None and tree.root is not None:
         raise AccessDenied(f"{actor.describe()} belongs to no org unit: ask an admin to assign one")
     if root is None:
         raise KpiError("the org tree is empty; import it first (python -m kpi_core org import FILE)")
-    tree.unit(root)
     if q.scope not in ("self", "children", "subtree"):
         raise KpiError(f"scope '{q.scope}' is not one of self, children, subtree")
     units = {"self": [root], "children": list(tree.children.get(root, [])),
              "subtree": tree.subtree(root)}[q.scope]
     if actor is not None:
         units = _scoped(actor, tree, q, root, units)
+    size, budget = len(asked) * len(units) * len(periods), max_query_cells()
+    if size > budget:  # refused before any work, so a runaway request cannot exhaust memory
+        raise KpiError(f"the query asks for {size:,} cells ({len(asked):,} metrics × {len(units):,} units × "
+                       f"{len(periods):,} periods), over the limit of {budget:,} (KPI_MAX_CELLS_QUERY); "
+                       "ask for fewer metrics, units or periods")
     con.register(KEYS, keys)
     try:
         engine = _Engine(con, tree, metrics, units, periods, q.ytd, closure)
-        engine.wanted = _needed(metrics, q.metrics)
+        engine.wanted = _needed(metrics, asked)
         engine.cache_key = (_file_key(wh), _CONTEXT[_file_key(wh)][0])
         engine.load_datasets([metrics[c] for c in sorted(engine.wanted) if metrics[c].source_type == "dataset"])
-        cells = [_cell(engine, metrics[code], unit, p) for code in q.metrics for unit in units for p in periods]
+        cells = [_cell(engine, metrics[code], unit, p) for code in asked for unit in units for p in periods]
     finally:
         con.unregister(KEYS)
     return Result(cells, engine.unmapped)

@@ -28,7 +28,7 @@ def scorecard(wh: Warehouse, org: str, period: str, grain: Grain, weights: dict[
     perspectives' scores are weighted instead."""
     metrics = dictionary.current(wh)
     cells = run(wh, Query(tuple(weights), org, "self", grain, period, period), actor=actor).cells
-    card = Scorecard(org, period)
+    card = Scorecard(cells[0].org if cells else org, period)
     for c in cells:
         card.items.append({"metric": c.metric, "perspective": metrics[c.metric].perspective or "none",
                            "weight": weights[c.metric], "score": c.score, "status": c.status})

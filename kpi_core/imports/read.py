@@ -225,6 +225,12 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
 
     uncached = {at: Uncached(f, _cell_name(r0 + 1, c0 + 1)) for (r0, c0), f in scan.uncached.items()
                 if (at := body(r0, c0))}
+    end = max((r for r, _ in uncached), default=0)
+    if end >= first + data.num_rows:  # readers drop trailing rows that read empty: formulas alone
+        extra = end - first - data.num_rows + 1
+        cols = [pa.concat_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c,
+                                  pa.nulls(extra, c.type)]) for c in cols]
+        rows = pa.array(np.arange(first, end + 1, dtype=np.int64))
     percent: dict[int, set[int]] = {}
     for c0, rows0 in scan.percent.items():
         j = c0 - start_col

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..text import visible
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,6 +15,12 @@ class Problem:
     column: str
     value: str
     message: str
+
+    def __post_init__(self) -> None:
+        # What a cell holds is shown as written, invisible and control characters escaped
+        # (SPEC §5): a message never hides a difference or sends a terminal an escape code.
+        for name in ("column", "value", "message"):
+            object.__setattr__(self, name, visible(getattr(self, name)))
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"
