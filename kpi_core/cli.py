@@ -1,7 +1,7 @@
 """The command line: `python -m kpi_core [--warehouse PATH] COMMAND`, thin over kpi_core.
 
 Exit codes: 0 done; 1 input refused (nothing written); 2 usage error; 3 warehouse busy;
-4 not found; 5 not allowed (role or org scope).
+4 not found; 5 not allowed (role or org scope); 6 the disk is full (nothing written).
 
 Without `--user` the CLI is the local admin (whoever can run it can open the warehouse file
 anyway); with `--user NAME` it acts with that user's role and org units.
@@ -10,6 +10,7 @@ anyway); with `--user NAME` it acts with that user's role and org units.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import sys
@@ -25,7 +26,7 @@ from . import datasets as datasets_mod
 from . import users as users_mod
 from .access import Actor, require
 from .cells import neutralise
-from .errors import KpiError, ValidationFailed
+from .errors import DiskFull, KpiError, ValidationFailed
 from .imports.facts import import_facts
 from .imports.report import write_error_workbook
 from .imports.result import ImportResult
@@ -96,6 +97,11 @@ class _Group(click.Group):
         except KpiError as exc:
             echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # writing an output file (--errors-out, --out) on a full disk
+            if exc.errno != errno.ENOSPC:
+                raise
+            echo(f"error: the disk is full: {exc.filename or 'a file'} could not be written", err=True)
+            ctx.exit(DiskFull.exit_code)
 
 
 def _wh(ctx: click.Context) -> Warehouse:

@@ -31,6 +31,12 @@ class WarehouseBusy(KpiError):
     exit_code = 3
 
 
+class DiskFull(KpiError):
+    """The disk holding the warehouse (or an upload) is full; the change was rolled back."""
+
+    exit_code = 6
+
+
 class AccessDenied(KpiError):
     """The acting user's role or part of the org tree does not allow this."""
 

@@ -8,6 +8,7 @@ and then fails with a message naming the process that holds the lock.
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 import time
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import duckdb
 
+from . import filequeue
 from .config import SQL_DIR, lock_timeout, warehouse_path
-from .errors import KpiError, WarehouseBusy
+from .errors import DiskFull, KpiError, WarehouseBusy
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -27,6 +29,16 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 def _is_lock_error(exc: Exception) -> bool:
     return "lock" in str(exc).lower() and isinstance(exc, duckdb.IOException)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write that failed for want of disk space (DuckDB says so in its message, the OS by errno)."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
+def disk_full(path: Path) -> DiskFull:
+    return DiskFull(f"The disk holding {path.parent} is full: nothing was written. Free some space (or ask an "
+                    "admin to) and try again.")
 
 
 def _holder(message: str) -> str:
@@ -71,32 +83,62 @@ class Warehouse:
         self.timeout = lock_timeout() if timeout is None else timeout
         self.on_wait = on_wait
         self._local = threading.local()
+        self.waited = 0.0  # seconds spent getting connections (waiting for other processes), over its life
+        self._holder = "another process"
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        """A connection to the file, in turn: when another process holds it, wait in the queue
+        (filequeue.py) and try only when first, up to `timeout` seconds."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.timeout
-        delay, told = 0.05, False
+        start = time.monotonic()
+        queue = self.path.with_name(self.path.name + ".queue")
+        if not filequeue.waiting(queue):  # nobody is waiting: try at once
+            con = self._try_connect()
+            if con is not None:
+                self.waited += time.monotonic() - start
+                return con
+        try:
+            ticket = filequeue.Ticket(queue)
+        except OSError:  # a folder we may not write in: wait without a queue
+            ticket = None
+        try:
+            return self._wait_for_turn(ticket, start)
+        finally:
+            if ticket is not None:
+                ticket.close()
+
+    def _wait_for_turn(self, ticket: filequeue.Ticket | None, start: float) -> duckdb.DuckDBPyConnection:
+        deadline, told = start + self.timeout, False
         while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                if not _is_lock_error(exc):
-                    raise KpiError(f"Cannot open warehouse {self.path}: {exc}") from exc
-                holder = _holder(str(exc))
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusy(
-                        f"The warehouse {self.path} is in use by {holder}; waited "
-                        f"{self.timeout:g} s. Try again when it finishes, or raise "
-                        "KPI_LOCK_TIMEOUT."
-                    ) from exc
-                if self.on_wait and not told:
-                    self.on_wait(f"Waiting for the warehouse: it is in use by {holder}…")
-                    told = True
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+            head = ticket is None or ticket.first()
+            if head:
+                con = self._try_connect()
+                if con is not None:
+                    self.waited += time.monotonic() - start
+                    return con
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"The warehouse {self.path} is in use by {self._holder}; waited {self.timeout:g} s. "
+                    "Try again when it finishes, or raise KPI_LOCK_TIMEOUT.")
+            if self.on_wait and not told and time.monotonic() - start > 0.5:
+                self.on_wait(f"Waiting for the warehouse: it is in use by {self._holder}…")
+                told = True
+            time.sleep(0.005 if head else 0.02)  # the first in line tries often; the others look
+
+    def _try_connect(self) -> duckdb.DuckDBPyConnection | None:
+        """A connection, or None while another process holds the file (noting which one)."""
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.path) from exc
+            if not _is_lock_error(exc):
+                raise KpiError(f"Cannot open warehouse {self.path}: {exc}") from exc
+            self._holder = _holder(str(exc))
+            return None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -115,7 +157,13 @@ class Warehouse:
             yield con
         finally:
             self._local.con, self._local.depth = None, 0
-            con.close()
+            try:
+                con.close()
+            except duckdb.Error as exc:
+                # Closing folds the write-ahead log into the file; what committed is in the log
+                # either way, and the next connection folds it in once there is room.
+                if not is_disk_full(exc):
+                    raise
 
     @contextmanager
     def transaction(self, *, bump: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -141,11 +189,15 @@ class Warehouse:
                             "WHERE key = 'data_version'"
                         )
                     con.execute("COMMIT")
-                except duckdb.TransactionException as exc:
+                except duckdb.Error as exc:
                     _rollback(con)
-                    raise WarehouseBusy(  # a write outside transaction() touched the same rows
-                        "Another change to the same data was saved at the same moment. Nothing was "
-                        "written: try again.") from exc
+                    if is_disk_full(exc):
+                        raise disk_full(self.path) from exc
+                    if isinstance(exc, duckdb.TransactionException) and "onflict" in str(exc):
+                        raise WarehouseBusy(  # a write outside transaction() touched the same rows
+                            "Another change to the same data was saved at the same moment. Nothing was "
+                            "written: try again.") from exc
+                    raise
                 except BaseException:
                     _rollback(con)
                     raise

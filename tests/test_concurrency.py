@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from kpi_core.config import PROJECT_ROOT
 from kpi_core.warehouse import open_warehouse
 
@@ -89,3 +91,31 @@ def test_killed_import_leaves_the_warehouse_as_before(wh_path, tmp_path):
         assert con.execute("SELECT count(*) FROM actual_fact").fetchall() == [(1,)]
     again = cli(wh_path, "import", "actuals", big, "--format", "json")  # and the warehouse still takes writes
     assert again.returncode == 0 and json.loads(again.stdout)["loaded"] == len(lines) - 1
+
+
+@pytest.mark.parametrize("holding", [0, 20_000])
+def test_an_org_change_while_a_file_is_checked_is_checked_against(wh, tmp_path, monkeypatch, holding):
+    """A large file is validated without holding the warehouse (others write meanwhile); the load
+    checks again what it relied on. Here the unit a row names is removed while the file is being
+    checked (by this very thread, which also covers another thread of the app's process)."""
+    from kpi_core import batches, org
+    from kpi_core.imports import facts
+    from kpi_core.imports.facts import import_facts
+
+    monkeypatch.setattr(facts, "CHECK_WHILE_HOLDING", holding)
+
+    tree = tmp_path / "tree.csv"
+    tree.write_text("code,name,parent\nNEWT,新组,SALES\n", encoding="utf-8")
+    added = org.import_org(wh, tree).batch
+    path = tmp_path / "a.csv"
+    path.write_text("metric,org,period,actual\nrevenue,NEWT,2025-01,5\nrevenue,EAST,2025-01,6\n", encoding="utf-8")
+
+    def revert_meanwhile(stage, done, total):
+        if stage == "validate" and done == 0 and not batches.list_batches(wh, 1)[0]["status"] == "reverted":
+            batches.revert(wh, added)
+
+    r = import_facts(wh, "actuals", path, progress=revert_meanwhile)
+    assert r.batch is None
+    assert [(e.row, e.value, e.message) for e in r.errors] == [(2, "NEWT", "unknown org unit 'NEWT'")]
+    with wh.connect() as con:
+        assert con.execute("SELECT count(*) FROM actual_fact").fetchall() == [(0,)]

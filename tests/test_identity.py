@@ -118,7 +118,8 @@ def test_an_upload_naming_colliding_codes_is_refused_not_guessed(wh, tmp_path):
     path.write_text("metric,org,period,actual\nrevenue,east,2025-01,7\n", encoding="utf-8")
     r = import_facts(wh, "actuals", path)
     assert r.batch is None and state(wh) == before
-    assert r.errors[0].message == "org code 'east' matches several units (EAST, Ｅast); an admin must rename all but one"
+    assert r.errors[0].message == ("org code 'east' matches several units (EAST, Ｅast); "
+                                   "an admin must rename all but one")
 
 
 def test_a_team_lead_cannot_reach_another_unit_by_writing_its_code_differently(wh, tmp_path):

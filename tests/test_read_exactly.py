@@ -102,7 +102,8 @@ def test_a_shared_formula_and_a_wide_file_name_their_cells(wh, tmp_path):
 
 def test_an_empty_text_result_is_an_empty_cell(wh, tmp_path):
     """A formula whose saved result is empty text shows an empty cell in Excel: nothing to load."""
-    path = write_xlsx(tmp_path / "f.xlsx", [H, ["revenue", "EAST", "2025-01", 1], ["revenue", "SOUTH", "2025-01", "=X"]])
+    path = write_xlsx(tmp_path / "f.xlsx", [H, ["revenue", "EAST", "2025-01", 1],
+                                            ["revenue", "SOUTH", "2025-01", "=X"]])
     path = rewrite(path, "xl/worksheets/sheet1.xml",
                    lambda x: x.replace('<c r="D3"><f>X</f><v /></c>', '<c r="D3" t="str"><f>X</f><v></v></c>'))
     r = import_facts(wh, "actuals", path)
@@ -110,7 +111,8 @@ def test_an_empty_text_result_is_an_empty_cell(wh, tmp_path):
 
 
 def test_a_header_formula_without_a_result_refuses_the_file(wh, tmp_path):
-    path = write_xlsx(tmp_path / "f.xlsx", [["metric", "org", "period", '="act"&"ual"'], ["revenue", "EAST", "2025-01", 1]])
+    path = write_xlsx(tmp_path / "f.xlsx", [["metric", "org", "period", '="act"&"ual"'],
+                                            ["revenue", "EAST", "2025-01", 1]])
     with pytest.raises(FileRefused, match=r"\(sheet 'Sheet1'\): header cell D1 holds the formula =\"act\"&\"ual\" "
                                           "with no saved result"):
         import_facts(wh, "actuals", path)

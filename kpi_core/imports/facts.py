@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
@@ -62,51 +63,74 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
     step("read", 0, 1)
     grid = read_grid(path, sheet=sheet, find_header=header_finder(FACT_ROLES, need=3))
     step("read", 1, 1)
-    with wh.connect():  # one connection for the lookups, the diff and the load
-        return _import_grid(wh, kind, grid, Path(path), year=year, dry_run=dry_run, partial=partial,
-                            user=as_actor(user), step=step, reason=reason)
+    return _import_grid(wh, kind, grid, Path(path), year=year, dry_run=dry_run, partial=partial,
+                        user=as_actor(user), step=step, reason=reason)
+
+
+CHECK_WHILE_HOLDING = 20_000  # facts: below this a file is checked while the warehouse is held (~50 ms)
+
+
+class _Refused(Exception):
+    """Rolls the load's transaction back when the file turns out to be refused."""
 
 
 def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year: int | None, dry_run: bool,
                  partial: bool, user: Actor, step: Progress, reason: str | None = None) -> ImportResult:
+    """Shape and validate, then check, diff and load in one transaction; a large file is
+    validated without holding the warehouse (others read and write meanwhile) and validated
+    again if the org tree or the dictionary changed in between."""
     result = ImportResult(rows=grid.n_rows, sheet=grid.sheet, other_sheets=grid.other_sheets)
     facts, shape_problems = shape(grid, kind, year)
     if shape_problems:
         result.errors = shape_problems
         return result
-    with wh.connect() as con:
-        org = load_tree(con)
-    metrics = dictionary.current(wh)
     n_facts = len(facts.row)
     if n_facts == 0:
         result.errors = [Problem(None, "", "", f"{path.name} has no values to load below its header "
                                  f"(row {grid.header_row}); nothing was written")]
         return result
-    good, errors = validate(facts, kind, metrics, org, step)
+    # A small file is checked within one turn at the warehouse (a second turn would cost more
+    # under load than the check); a large one lets others in while it is checked.
+    with wh.connect() if n_facts <= CHECK_WHILE_HOLDING else contextlib.nullcontext():
+        return _check_and_load(wh, kind, grid, path, facts, result, dry_run=dry_run, partial=partial, user=user,
+                               step=step, reason=reason)
+
+
+def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts: _Facts, result: ImportResult, *,
+                    dry_run: bool, partial: bool, user: Actor, step: Progress, reason: str | None) -> ImportResult:
+    n_facts = len(facts.row)
     with wh.connect() as con:
-        good, refused = _allowed(con, facts, good, kind, org, user, reason)
-    errors = sorted(errors + refused, key=lambda e: -1 if e.row is None else e.row)
-    result.errors = errors
-    if errors and not partial:
-        result.rejected = n_facts
+        org, metrics = load_tree(con), dictionary.current(wh)
+    checked = validate(facts, kind, metrics, org, step)
+    sha = batches.sha256_of(path)
+    try:
+        with wh.connect() if dry_run else wh.transaction() as con:
+            now = load_tree(con), dictionary.current(wh)
+            if now != (org, metrics):  # changed while the file was checked: check it against what is
+                org, metrics = now
+                checked = validate(facts, kind, metrics, org, step)
+            good, errors = checked
+            good, refused = _allowed(con, facts, good, kind, org, user, reason)
+            result.errors = sorted(errors + refused, key=lambda e: -1 if e.row is None else e.row)
+            if result.errors and not partial:
+                result.rejected = n_facts
+                raise _Refused
+            result.loaded, result.rejected = len(good), n_facts - len(good)
+            result.facts = table = _facts_table(facts, good)
+            result.changes = diff_against_current(con, kind, table)
+            if dry_run or not good:
+                raise _Refused
+            step("load", 0, len(good))
+            bid = batches.create(con, kind=kind, source=path.name, sha256=sha,
+                                 user=user.name, rows_in=grid.n_rows, rows_loaded=result.loaded,
+                                 rows_rejected=result.rejected, note=reason)
+            con.register("_incoming", table)
+            con.execute(f"INSERT INTO {_TABLE[kind]} SELECT metric, org, period, value, ?, source_row "
+                        "FROM _incoming", [bid])
+            con.unregister("_incoming")
+            _fault_pause()
+    except _Refused:
         return result
-    result.loaded, result.rejected = len(good), n_facts - len(good)
-    table = _facts_table(facts, good)
-    result.facts = table
-    with wh.connect() as con:
-        result.changes = diff_against_current(con, kind, table)
-    if dry_run or not good:
-        return result
-    step("load", 0, len(good))
-    with wh.transaction() as con:
-        bid = batches.create(con, kind=kind, source=path.name, sha256=batches.sha256_of(path),
-                             user=user.name, rows_in=grid.n_rows, rows_loaded=result.loaded,
-                             rows_rejected=result.rejected, note=reason)
-        con.register("_incoming", table)
-        con.execute(f"INSERT INTO {_TABLE[kind]} SELECT metric, org, period, value, ?, source_row "
-                    "FROM _incoming", [bid])
-        con.unregister("_incoming")
-        _fault_pause()
     step("load", len(good), len(good))
     result.batch = bid
     return result

@@ -1,0 +1,81 @@
+"""Waiting for the warehouse file: first come, first served, across processes, and a waiter that
+dies leaves no ticket that blocks the others."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from kpi_core import filequeue
+from kpi_core.config import PROJECT_ROOT
+
+# A process that waits for the file, says when it is in, holds it a moment and leaves.
+WAITER = textwrap.dedent("""
+    import sys, time
+    from kpi_core.warehouse import Warehouse
+    wh = Warehouse(sys.argv[1], timeout=60)
+    print("waiting", flush=True)
+    with wh.connect():
+        print("in", sys.argv[2], time.monotonic(), flush=True)
+        time.sleep(float(sys.argv[3]))
+""")
+
+
+def start(path, name: str, hold: float) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-c", WAITER, str(path), name, str(hold)], cwd=PROJECT_ROOT,
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "waiting"
+    return p
+
+
+def queued(path) -> int:
+    folder = path.with_name(path.name + ".queue")
+    return sum(1 for n in os.listdir(folder) if not n.startswith(".")) if folder.exists() else 0
+
+
+def wait_for_queue(path, n: int) -> None:
+    deadline = time.monotonic() + 30
+    while queued(path) < n:
+        assert time.monotonic() < deadline, f"{queued(path)} waiting, not {n}"
+        time.sleep(0.02)
+
+
+def test_waiters_get_the_file_in_the_order_they_came(wh_path):
+    holder = start(wh_path, "holder", 1.5)
+    assert holder.stdout.readline().startswith("in holder")
+    waiters = []
+    for i in range(5):
+        waiters.append(start(wh_path, f"w{i}", 0.05))
+        wait_for_queue(wh_path, i + 1)  # w{i} has its ticket before the next one comes
+    entered = sorted((float(line.split()[2]), line.split()[1]) for line in (p.stdout.readline() for p in waiters))
+    assert all(p.wait(timeout=60) == 0 for p in waiters) and holder.wait(timeout=60) == 0
+    assert [name for _, name in entered] == [f"w{i}" for i in range(5)]
+    assert queued(wh_path) == 0
+
+
+def test_a_killed_waiter_does_not_hold_up_the_queue(wh_path):
+    holder = start(wh_path, "holder", 1.0)
+    assert holder.stdout.readline().startswith("in holder")
+    doomed = start(wh_path, "doomed", 0)
+    wait_for_queue(wh_path, 1)
+    later = start(wh_path, "later", 0)
+    wait_for_queue(wh_path, 2)
+    os.kill(doomed.pid, signal.SIGKILL)  # its ticket stays behind, no longer held
+    doomed.wait()
+    line = later.stdout.readline()
+    assert line.startswith("in later"), line
+    assert later.wait(timeout=60) == 0 and holder.wait(timeout=60) == 0
+    assert queued(wh_path) == 0  # the dead ticket was cleared by the waiter behind it
+
+
+def test_a_ticket_is_first_only_when_no_live_ticket_is_older(tmp_path):
+    folder = tmp_path / "q"
+    with filequeue.Ticket(folder) as a:
+        with filequeue.Ticket(folder) as b:
+            assert a.first() and not b.first() and filequeue.waiting(folder)
+        assert a.first()
+    assert not filequeue.waiting(folder)
