@@ -13,8 +13,14 @@ from views.nav import PAGES, menu
 
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
 
-if "actor" not in st.session_state:
-    login.resume()
+try:
+    if "actor" not in st.session_state:
+        login.resume()
+    else:
+        login.recheck()  # every click: a disabled user or a changed role takes effect at once
+except WarehouseBusy:
+    st.warning(t("busy"))
+    st.stop()
 actor = st.session_state.get("actor")
 
 
@@ -29,10 +35,7 @@ def remember_lang() -> None:
 
 def sign_out() -> None:
     users.log_out(warehouse(), actor.name, st.session_state.get("session_token"))
-    for key in list(st.session_state):
-        if key not in ("lang", "lang_asked"):
-            del st.session_state[key]
-    st.session_state["clear_cookie"] = True
+    login.end_session()
     if getattr(st.user, "is_logged_in", False):
         st.logout()
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import click
 
+from . import access, closing, dictionary, org
 from . import audit as audit_mod
 from . import batches as batches_mod
-from . import closing, dictionary, org
 from . import datasets as datasets_mod
 from . import users as users_mod
 from .access import Actor, require
@@ -176,10 +176,10 @@ def org_import(ctx, file: str, sheet: str | None, dry_run: bool) -> None:
 @_format_option
 @click.pass_context
 def org_list(ctx) -> None:
-    """The tree, indented."""
+    """The tree, indented: the part of it the user may read (an employee: their unit and team)."""
     t = org.tree(_wh(ctx))
-    rows = [{"code": u.code, "name": u.name, "parent": u.parent, "depth": u.depth}
-            for c in ([t.root] if t.root else []) for u in (t.units[x] for x in t.subtree(c))]
+    codes = access.visible_units(_user(ctx), t, t.subtree(t.root)) if t.root else []
+    rows = [{"code": u.code, "name": u.name, "parent": u.parent, "depth": u.depth} for u in (t.units[c] for c in codes)]
     _emit(ctx, rows, "\n".join(f"{'  ' * r['depth']}{r['code']}  {r['name']}" for r in rows) or "(no org units)")
 
 

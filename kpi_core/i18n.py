@@ -299,6 +299,9 @@ STRINGS: dict[str, dict[str, str]] = {
     # sign-in, users, audit, closed periods
     "sign_in": {"zh": "登录", "en": "Sign in"},
     "sign_in_title": {"zh": "登录绩效驾驶舱", "en": "Sign in to KPI Cockpit"},
+    "session_ended": {"zh": "你的登录已结束（在别处退出、密码已更改或账号已停用），请重新登录。",
+                      "en": "Your session has ended (signed out elsewhere, a new password, or the account was "
+                            "disabled). Sign in again."},
     "user_name": {"zh": "用户名", "en": "User name"},
     "password": {"zh": "密码", "en": "Password"},
     "password_again": {"zh": "再次输入密码", "en": "Password again"},

@@ -145,6 +145,18 @@ def xlsx(tmp_path):
 DEMO_TODAY = __import__("datetime").date(2026, 11, 27)
 
 
+def signed_in(at, wh_path, name: str):
+    """An AppTest session signed in as user `name` with a real session token, as after the
+    sign-in form (the app checks the session on every run; sign-in itself: test_app_login.py)."""
+    from kpi_core import users
+    from kpi_core.warehouse import open_warehouse
+
+    wh = open_warehouse(wh_path)
+    at.session_state["actor"] = users.actor(wh, name)
+    at.session_state["session_token"] = users.start_session(wh, users.actor(wh, name))
+    return at
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     """The demo company loaded into a warehouse file, built once per session (about 15 s)."""

@@ -366,3 +366,42 @@ def test_role_capability_matrix(company, tmp_path, role, capability):
     with pytest.raises(AccessDenied):
         _attempt(company, tmp_path, actor, capability)
     assert (n_batches(company), len(audit.search(company)), len(boards.all_boards(company))) == before
+
+
+# --- what an employee sees of the org tree and behind a team's number (decided in issue 11) ---
+# An employee reads their own unit and their team's total. The team's figures are one number;
+# a colleague's figures, name and rows are not theirs to see.
+
+@pytest.mark.parametrize("actor, listed", [
+    (ZHANG, ["EAST", "P1"]),
+    (LI, ["EAST", "P1", "P2"]),
+    (SUN, ["SALES", "EAST", "P1", "P2", "SOUTH", "P3"]),
+    (CEO, ["HQ", "SALES", "EAST", "P1", "P2", "SOUTH", "P3", "OPS", "SVC"]),
+])
+def test_org_list_shows_the_part_of_the_tree_the_user_reads(company, actor, listed):
+    import json
+
+    from click.testing import CliRunner
+
+    from kpi_core.cli import main
+
+    users.add(company, actor.name, actor.role, orgs=list(actor.orgs))
+    out = CliRunner().invoke(main, ["--warehouse", str(company.path), "--user", actor.name, "org", "list",
+                                    "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert [r["code"] for r in json.loads(out.stdout)] == listed
+
+
+def test_an_employee_drilling_into_the_team_sees_the_total_and_only_their_own_rows(company, tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_date,dept,amount\n2025-01-05,P1,10\n2025-01-06,P2,20\n2025-01-07,P2,30\n"
+                      "2025-01-08,EAST,5\n", encoding="utf-8")
+    from kpi_core import datasets
+
+    datasets.import_file(company, "sales_orders", orders)
+    whole = drillthrough.behind(company, "orders", "EAST", "2025-01")
+    assert whole.cell.actual == 4.0 and whole.rows_total == 4
+    mine = drillthrough.behind(company, "orders", "EAST", "2025-01", actor=ZHANG)
+    assert mine.cell.actual == 4.0  # the team's total, as one number
+    assert sorted(r["dept"] for r in mine.rows) == ["EAST", "P1"] and mine.rows_total == 2
+    assert {f["org"] for f in drillthrough.behind(company, "revenue", "EAST", "2025-01", actor=ZHANG).facts} == {"P1"}

@@ -107,3 +107,48 @@ def test_each_role_gets_its_menu_and_its_own_place(fresh, name, role, pages):
         else:
             with pytest.raises(ValueError, match="Could not find a navigation page"):
                 at.switch_page(path)
+
+
+def _signed_in_as(fresh, name: str) -> AppTest:
+    wh = open_warehouse(fresh)
+    if not users.has_admin(wh):
+        users.add(wh, "boss", "admin", password=PW)
+    users.set_password(wh, name, PW)
+    at = new_session()
+    at.run()
+    at.text_input(key="login_name").set_value(name)
+    at.text_input(key="login_pw").set_value(PW)
+    at.button[0].click().run()
+    assert not at.exception and at.title[0].value.startswith("驾驶舱")
+    return at
+
+
+@pytest.mark.parametrize("change", ["disabled", "new password", "signed out elsewhere"])
+def test_an_ended_session_lands_on_sign_in_at_the_next_click(fresh, change):
+    """SPEC §7: the session is checked on every rerun, not only at sign-in."""
+    at = _signed_in_as(fresh, "lead_t1")
+    wh = open_warehouse(fresh)
+    if change == "disabled":
+        users.update(wh, "lead_t1", active=False, by="boss", reason="left the company")
+    elif change == "new password":
+        users.set_password(wh, "lead_t1", "another long password", by="boss")
+    else:
+        users.log_out(wh, "lead_t1", at.session_state["session_token"])
+    at.sidebar.selectbox(key="period").set_value("2026-09").run()  # the next click
+    assert not at.exception
+    assert at.title[0].value == "登录绩效驾驶舱" and not at.metric and not at.dataframe
+    assert [w.value for w in at.warning] == ["你的登录已结束（在别处退出、密码已更改或账号已停用），请重新登录。"]
+    assert "actor" not in at.session_state
+
+
+def test_a_role_or_unit_change_applies_at_the_next_click(fresh):
+    at = _signed_in_as(fresh, "lead_t1")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("views/targets.py")  # not a team lead's page
+    users.update(open_warehouse(fresh), "lead_t1", role="manager", orgs=["D2"], by="boss")
+    at.sidebar.selectbox(key="period").set_value("2026-09").run()
+    assert at.session_state["actor"].role == "manager" and at.session_state["actor"].orgs == ("D2",)
+    assert at.title[0].value == "驾驶舱 · 华南销售事业部"  # moved to what they may now see
+    assert "D1-SAL-T1" not in at.sidebar.selectbox(key="org").options
+    at.switch_page("views/targets.py").run()  # a manager's page, there at once
+    assert not at.exception and at.title[0].value.startswith("目标管理")

@@ -10,11 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from kpi_core import cockpit, org, users
 from kpi_core import format as fmt
-from kpi_core.access import Actor
 from kpi_core.i18n import STRINGS
 from kpi_core.warehouse import open_warehouse
 
-from .conftest import DEMO_TODAY
+from .conftest import DEMO_TODAY, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +49,7 @@ def app(app_warehouse, monkeypatch):
     monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["lang"] = "zh"
-    at.session_state["actor"] = Actor("admin", "admin")  # signed in; sign-in itself: test_app_login.py
-    return at
+    return signed_in(at, app_warehouse, "admin")
 
 
 def texts(at) -> list[str]:
@@ -222,14 +220,17 @@ def test_a_user_without_access_cannot_open_a_private_board(app, app_warehouse):
     wh = open_warehouse(app_warehouse)
     boards.save(wh, boards.Board(code="li_private", title="李的私人看板", owner="li",
                                  tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
-    app.session_state["actor"] = Actor("wang", "employee", ("D5",))
+    for name, role, unit in (("wang", "employee", "D5"), ("li", "manager", "D1")):
+        if name not in {u.name for u in users.list_users(wh)}:
+            users.add(wh, name, role, orgs=[unit])
+    signed_in(app, app_warehouse, "wang")
     app.query_params["board"] = "li_private"
     app.run()
     app.switch_page("views/boards.py").run()
     assert not app.exception
     shown = [app.title[0].value] + [r.options for r in app.sidebar.radio if r.key == "board"][0]
     assert not any("李的私人看板" in str(s) for s in shown)
-    app.session_state["actor"] = Actor("li", "manager", ("D1",))
+    signed_in(app, app_warehouse, "li")
     app.run()
     assert any("李的私人看板" in str(o) for r in app.sidebar.radio if r.key == "board" for o in r.options)
 

@@ -19,12 +19,16 @@ from .test_cli import cli
 APP_LOOP = textwrap.dedent("""
     import json, os, sys, time
     from streamlit.testing.v1 import AppTest
-    from kpi_core.access import Actor
+    from kpi_core import users
+    from kpi_core.warehouse import open_warehouse
+    wh = open_warehouse(os.environ["KPI_WAREHOUSE"])
+    users.add(wh, "admin", "admin")
     seen, errors, stop = [], [], False
     while not stop:
         stop = os.path.exists(sys.argv[1])  # one more run after the writer is done
         at = AppTest.from_file("app.py", default_timeout=60)
-        at.session_state["actor"] = Actor("admin", "admin")  # signed in
+        at.session_state["actor"] = users.actor(wh, "admin")  # signed in, with a live session
+        at.session_state["session_token"] = users.start_session(wh, users.actor(wh, "admin"))
         at.run()
         at.switch_page("views/overview.py")
         at.run()

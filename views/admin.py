@@ -18,6 +18,7 @@ from kpi_core.errors import KpiError
 from kpi_core.i18n import problem_text
 from kpi_core.org import import_org
 from views.common import labels, lang, t, tree, user, version_or_busy, warehouse
+from views.login import live_user
 
 
 def org_section(tr) -> None:
@@ -179,9 +180,11 @@ def audit_section() -> None:
                          columns=list(audit.COLUMNS)).rename(columns=heads)
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", key="audit_table", height=420)
     b1, b2 = st.columns([1, 6])
-    b1.download_button(t("export_xlsx"), lambda: audit.to_xlsx(rows), file_name="audit.xlsx", key="au_xlsx",
+    b1.download_button(t("export_xlsx"), lambda: audit.to_xlsx(rows) if live_user() else b"", key="au_xlsx",
+                       file_name="audit.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    b2.download_button(t("export_csv"), lambda: audit.to_csv(rows), file_name="audit.csv", key="au_csv",
+    b2.download_button(t("export_csv"), lambda: audit.to_csv(rows) if live_user() else b"", key="au_csv",
+                       file_name="audit.csv",
                        mime="text/csv")
 
 

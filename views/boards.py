@@ -36,6 +36,7 @@ from views.common import (
     version_or_busy,
     warehouse,
 )
+from views.login import live_user
 
 EDIT = "board_edit"      # the board being edited (its definition), in the session
 UNDO = "board_undo"      # earlier definitions, newest last
@@ -192,7 +193,7 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
             for kind, mime in (("svg", "image/svg+xml"), ("png", "image/png")):
                 # Rendered only when clicked: vl-convert takes ~0.1 s a chart.
                 row.download_button(kind.upper(), lambda kind=kind: board_export.chart_image(
-                    warehouse(), board, tile, tr, ms, today(), kind, lang(), user()) or b"",
+                    warehouse(), board, tile, tr, ms, today(), kind, lang(), live_user()) or b"",
                     file_name=f"{tile.id}.{kind}", mime=mime, key=f"dl_{kind}_{tile.id}", type="tertiary",
                     icon=":material/image:")
 
@@ -432,7 +433,7 @@ def page() -> None:
                    disabled=not boards.can_edit(board, user()))
     # The workbook is built when clicked, not on every render.
     head[2].download_button(t("export_excel"),
-                            lambda: board_export.workbook(warehouse(), board, tr, ms, today(), lang(), user()),
+                            lambda: board_export.workbook(warehouse(), board, tr, ms, today(), lang(), live_user()),
                             file_name=f"{board.code}.xlsx", key="export_xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if may_build:
@@ -442,6 +443,7 @@ def page() -> None:
 
     @st.fragment(run_every=board.refresh_seconds)
     def live() -> None:
+        live_user()  # the timer reruns only this fragment: the session is checked here too
         render_board(view, tree(version()), metrics(version()))
 
     live()

@@ -119,7 +119,7 @@ def rule(text: str) -> str:
 
 
 def user() -> Actor:
-    """The signed-in user: app.py runs no page without one."""
+    """The signed-in user: app.py runs no page without one, and checks the session each run."""
     return st.session_state["actor"]
 
 

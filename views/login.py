@@ -38,6 +38,38 @@ def resume() -> None:
         st.session_state.update(actor=actor, session_token=token)
 
 
+def recheck() -> bool:
+    """On every rerun, in every open tab: the session must still be live (SPEC §7), and the user
+    acts with their role and units as they are now. A user disabled, given a new password or
+    signed out elsewhere lands on the sign-in page at their next click."""
+    token = st.session_state.get("session_token")
+    actor = users.resume(warehouse(), token) if token else None
+    if actor is None:
+        end_session(ended=True)
+        return False
+    st.session_state["actor"] = actor
+    return True
+
+
+def live_user():
+    """The signed-in user, checked again: for work that runs outside a full rerun (a live
+    fragment's timer, a download built on click). A session that has ended reruns the app,
+    which shows the sign-in page."""
+    if not recheck():
+        st.rerun(scope="app")
+    return st.session_state["actor"]
+
+
+def end_session(*, ended: bool = False) -> None:
+    """Forget who is signed in, in this browser tab (the language stays)."""
+    for key in list(st.session_state):
+        if key not in ("lang", "lang_asked"):
+            del st.session_state[key]
+    st.session_state["clear_cookie"] = True
+    if ended:
+        st.session_state["session_ended"] = True
+
+
 def cookie_script() -> None:
     """Set or clear the session cookie in the browser (Streamlit's server cannot set one itself).
 
@@ -87,6 +119,8 @@ def _first_admin() -> None:
 def page() -> None:
     cookie_script()
     st.title(t("sign_in_title"))
+    if st.session_state.pop("session_ended", False):
+        st.warning(t("session_ended"))
     if sso_configured():
         _sso()
     if not users.has_admin(warehouse()):
