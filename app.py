@@ -8,10 +8,12 @@ from kpi_core import prefs, users
 from kpi_core.errors import WarehouseBusy
 from kpi_core.i18n import LANGS
 from views import login
-from views.common import t, warehouse
+from views.common import t, tm, warehouse
 from views.nav import PAGES, menu
 
-st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon=":material/speed:")
+# An emoji icon: a :material/…: one makes the browser fetch it from fonts.gstatic.com, and the app
+# makes no request outside its own origin (companies run it inside their network).
+st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon="📊")
 
 try:
     if "actor" not in st.session_state:
@@ -61,7 +63,7 @@ if actor is None:
 
 with st.sidebar:
     login.cookie_script()
-    st.caption(t("signed_in_as", name=actor.name, role=t(f"role_{actor.role}")))
+    st.caption(tm("signed_in_as", name=actor.name, role=t(f"role_{actor.role}")))
     st.button(t("sign_out"), on_click=sign_out, key="sign_out", type="tertiary", icon=":material/logout:")
 
 page = st.navigation([

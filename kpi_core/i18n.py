@@ -299,6 +299,23 @@ STRINGS: dict[str, dict[str, str]] = {
     # sign-in, users, audit, closed periods
     "sign_in": {"zh": "登录", "en": "Sign in"},
     "sign_in_title": {"zh": "登录绩效驾驶舱", "en": "Sign in to KPI Cockpit"},
+    "sheet": {"zh": "工作表", "en": "Sheet"},
+    "choose_sheet": {"zh": "{file} 有多个工作表有数据（{sheets}），且文件打开时不在其中任何一个上。"
+                           "请选择要读取的工作表：",
+                     "en": "{file} has data on several sheets ({sheets}) and does not open on any of them. "
+                           "Choose the sheet to read:"},
+    "choose_sheet_hint": {"zh": "选择工作表", "en": "Choose a sheet"},
+    "other_sheets": {"zh": "已读取工作表“{sheet}”（文件打开时所在的工作表）。以下工作表也有数据，未读取：{others}；"
+                           "如需导入，请分别上传。",
+                     "en": "Read sheet '{sheet}', the one the workbook opens on. These sheets also hold data and "
+                           "were not read: {others}; upload them one at a time."},
+    "smart_gap_S": {"zh": "具体（S）：没有说明统计的是什么", "en": "specific: no description says what is counted"},
+    "smart_gap_M": {"zh": "可衡量（M）：没有计量单位", "en": "measurable: no unit"},
+    "smart_gap_A": {"zh": "可实现（A）：没有负责人", "en": "achievable: no owner is accountable"},
+    "smart_gap_R": {"zh": "相关（R）：没有关联平衡计分卡维度",
+                    "en": "relevant: no BSC perspective links it to strategy"},
+    "smart_gap_T": {"zh": "有时限（T）：没有说明多久衡量一次",
+                    "en": "time-bound: no frequency says when it is measured"},
     "session_ended": {"zh": "你的登录已结束（在别处退出、密码已更改或账号已停用），请重新登录。",
                       "en": "Your session has ended (signed out elsewhere, a new password, or the account was "
                             "disabled). Sign in again."},
@@ -404,6 +421,8 @@ _PROBLEMS_ZH = [
     (r"^period (.+) is not a period \(write 2025-03, 2025-Q1 or 2025\)$",
      r"期间 \1 无法识别（请写 2025-03、2025-Q1 或 2025）"),
     (r"^period is empty$", "期间为空"),
+    (r"^org unit '(.+)' does not exist$", r"组织单元“\1”不存在"),
+    (r"^period '(.*)': (.+)$", r"期间“\1”无法识别"),
 ]
 
 

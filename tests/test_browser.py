@@ -34,20 +34,25 @@ def _need(ok: bool, why: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(demo_template, tmp_path_factory):
+    path = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    shutil.copyfile(demo_template, path)
+    _people(path)
+    yield from serve(path)
+
+
+def serve(path: Path):
+    """`streamlit run app.py` on a free port over the warehouse at `path`: yields its URL."""
     _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it as root with apt)")
     try:
         import playwright  # noqa: F401
     except ImportError:
         _need(False, "the playwright package is missing (requirements-dev.txt)")
-    path = tmp_path_factory.mktemp("browser") / "demo.duckdb"
-    shutil.copyfile(demo_template, path)
-    _people(path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "KPI_WAREHOUSE": str(path), "KPI_TODAY": DEMO_TODAY.isoformat()}
     # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
-    log = ARTIFACTS.parent / "browser-server.log"
+    log = ARTIFACTS.parent / f"browser-server-{path.parent.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                              "--server.headless", "true", "--server.address", "127.0.0.1",

@@ -17,7 +17,7 @@ from kpi_core.engine import phasing
 from kpi_core.errors import KpiError
 from kpi_core.i18n import problem_text
 from kpi_core.org import import_org
-from views.common import labels, lang, t, tree, user, version_or_busy, warehouse
+from views.common import error, labels, lang, md, t, tm, tree, user, version_or_busy, warehouse
 from views.login import live_user
 
 
@@ -39,12 +39,12 @@ def org_section(tr) -> None:
     path = folder / Path(upload.name).name
     path.write_bytes(upload.getvalue())
     try:
-        check = import_org(warehouse(), path, dry_run=True)
+        check = import_org(warehouse(), path, dry_run=True, user=user())
     except KpiError as exc:
-        st.error(t("file_refused", why=str(exc)))
+        st.error(tm("file_refused", why=problem_text(str(exc), lang())))
         return
     if check.errors:
-        st.error(t("errors_found", n=len(check.errors), file=upload.name))
+        st.error(tm("errors_found", n=len(check.errors), file=upload.name))
         st.dataframe(pd.DataFrame([{t("col_row"): e.row or "", t("col_column"): e.column, t("col_value"): e.value,
                                     t("col_message"): problem_text(e.message, lang())} for e in check.errors]),
                      hide_index=True, width="stretch", placeholder="—", key="org_errors")
@@ -86,7 +86,7 @@ def settings_section() -> None:
         for k in order:
             settings.put(warehouse(), k, changed[k], user=user(), reason=reason)
     except KpiError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     st.success(t("settings_saved", n=len(changed)))
 
@@ -126,9 +126,9 @@ def users_section(tr) -> None:
             try:
                 users.add(warehouse(), name.strip(), role, orgs=orgs, password=pw or None, email=email.strip() or None,
                           by=user())
-                st.success(f"{name} ✓")
+                st.success(f"{md(name)} ✓")
             except KpiError as exc:
-                st.error(str(exc))
+                error(exc)
     if not people:
         return
     with st.form("edit_user"):
@@ -151,12 +151,12 @@ def users_section(tr) -> None:
             users.update(warehouse(), who, role=role, orgs=orgs, active=active, by=user(), reason=reason or None)
             if pw:
                 users.set_password(warehouse(), who, pw, by=user())
-            st.success(f"{who} ✓")
+            st.success(f"{md(who)} ✓")
         if unlock:
             users.unlock(warehouse(), who, by=user())
-            st.success(f"{who} ✓")
+            st.success(f"{md(who)} ✓")
     except KpiError as exc:
-        st.error(str(exc))
+        error(exc)
 
 
 def audit_section() -> None:
@@ -210,7 +210,7 @@ def periods_section() -> None:
             closing.reopen(warehouse(), period.strip(), by=user(), reason=reason or None)
             st.rerun()
     except (KpiError, ValueError) as exc:
-        st.error(str(exc))
+        error(exc)
 
 
 def page() -> None:

@@ -17,6 +17,7 @@ from kpi_core.cockpit import default_period
 from kpi_core.errors import KpiError, NotFound, ValidationFailed
 from views.common import (
     BADGE_COLOR,
+    error,
     labels,
     lang,
     md,
@@ -27,6 +28,7 @@ from views.common import (
     show_problems,
     status_text,
     t,
+    tm,
     today,
     tree,
     unit_label,
@@ -260,7 +262,7 @@ def palette(board: Board, ms) -> None:
         st.text_input(t("tile_title"), key="pal_title")
         st.button(t("add"), type="primary", key="pal_add", on_click=_add_tile, args=(board,))
         if st.session_state.get("pal_error"):
-            st.error(st.session_state.pop("pal_error"))
+            error(st.session_state.pop("pal_error"))
 
 
 def _add_tile(board: Board) -> None:
@@ -345,11 +347,11 @@ def save_form(board: Board, tr) -> None:
             show_problems(exc)
             return
         except (KpiError, ValueError) as exc:  # not allowed (AccessDenied), or a bad field
-            st.error(str(exc))
+            error(exc)
             return
         st.session_state["board"] = final.code
         _stop_edit()
-        st.session_state["board_flash"] = t("board_saved", code=final.code, v=v)  # shown after the rerun
+        st.session_state["board_flash"] = tm("board_saved", code=final.code, v=v)  # shown after the rerun
         st.rerun()
 
 
@@ -362,10 +364,13 @@ def new_board_form() -> None:
             try:
                 board = Board(code=code.strip(), title=title.strip() or code.strip(), owner=user().name)
             except ValueError as exc:
-                st.error(t("bad_board_code") if "code" in str(exc) else str(exc))
+                if "code" in str(exc):
+                    st.error(t("bad_board_code"))
+                else:
+                    error(exc)
                 return
             if code.strip() in {b.code for b in boards.all_boards(warehouse())}:
-                st.error(t("board_exists", code=code.strip()))
+                st.error(tm("board_exists", code=code.strip()))
                 return
             _start_edit(board)
             st.rerun()
@@ -393,7 +398,7 @@ def page() -> None:
                 st.session_state["board_refused"] = asked
             if st.session_state.get("board") not in codes:
                 st.session_state["board"] = asked if asked in codes else codes[0]
-            titles = {b.code: b.title for b in visible}
+            titles = {b.code: md(b.title) for b in visible}  # a radio's options render markdown
             st.radio(t("boards"), codes, key="board", format_func=labels(titles))
     if editing is not None:
         st.title(f"{t('editing')} · {md(editing.title)}")
@@ -413,7 +418,7 @@ def page() -> None:
     if st.session_state.get("board_flash"):
         st.success(st.session_state.pop("board_flash"))
     if st.session_state.get("board_refused"):
-        st.error(t("no_such_board", code=st.session_state.pop("board_refused")))
+        st.error(tm("no_such_board", code=st.session_state.pop("board_refused")))
     may_build = user().reach("boards") is not None
     if not visible:
         st.info(t("no_boards"))
@@ -425,7 +430,7 @@ def page() -> None:
     try:
         board = boards.open_for(warehouse(), code, user())
     except NotFound:
-        st.error(t("no_such_board", code=code))
+        st.error(tm("no_such_board", code=code))
         return
     head = st.columns([6, 1, 1, 1])
     head[0].title(md(board.title))
@@ -447,7 +452,7 @@ def page() -> None:
         render_board(view, tree(version()), metrics(version()))
 
     live()
-    st.caption(t("board_meta", owner=board.owner, share=t("share_" + board.share),
+    st.caption(tm("board_meta", owner=board.owner, share=t("share_" + board.share),
                  refresh=f"{board.refresh_seconds} s" if board.refresh_seconds else t("refresh_off")))
 
 

@@ -39,7 +39,7 @@ def breadcrumbs(tr, place: ck.Place) -> None:
     for i, code in enumerate(path):
         last = i == len(path) - 1
         shut = not access.can(user(), tr, "read", code)  # above the user's part of the tree
-        row.button(tr.units[code].name, key=f"crumb_{code}", disabled=last or shut, type="tertiary",
+        row.button(md(tr.units[code].name), key=f"crumb_{code}", disabled=last or shut, type="tertiary",
                    on_click=goto, kwargs={"org": code})
         if not last:
             row.markdown("›")
@@ -65,7 +65,7 @@ def card(c: ck.Card, m) -> None:
         spark = [x.actual for x in c.series if fmt.finite(x.actual)]
         st.metric(md(metric_name(m)), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
                   delta_color="normal" if good_up else "inverse", chart_data=spark or None, chart_type="area",
-                  delta_description=t("vs_previous"), help=rule(cell.rule) or None)
+                  delta_description=t("vs_previous"), help=md(rule(cell.rule)) or None)
         st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
         yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
         st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: {fmt.percent(cell.attainment)}"
@@ -111,7 +111,7 @@ def heat_map(data: ck.Cockpit, tr) -> None:
     st.caption(t("heat_hint"))
     row = st.container(horizontal=True, key="drill_buttons")
     for child in data.children:
-        row.button(f"↓ {tr.units[child].name}", key=f"down_{child}", on_click=goto, kwargs={"org": child})
+        row.button(f"↓ {md(tr.units[child].name)}", key=f"down_{child}", on_click=goto, kwargs={"org": child})
 
 
 def bsc(data: ck.Cockpit) -> None:
@@ -124,7 +124,7 @@ def bsc(data: ck.Cockpit) -> None:
                 c = data.cards[code].cell
                 m = data.metrics[code]
                 st.markdown(f"{STATUS_STYLE[c.status][1]} {md(metric_name(m))}: {value(c.actual, m.unit)} "
-                            f"({fmt.percent(c.attainment)})", help=rule(c.rule) or None)
+                            f"({fmt.percent(c.attainment)})", help=md(rule(c.rule)) or None)
 
 
 def red_list(data: ck.Cockpit, tr) -> None:
@@ -158,11 +158,11 @@ def drill_through(data: ck.Cockpit, tr) -> None:
     cols[1].metric(t("target"), target_text(c, m))
     cols[2].metric(t("attainment"), fmt.percent(c.attainment))
     cols[3].markdown(f"{t('status')}\n\n{status_text(c.status)}")
-    st.markdown(f"**{t('rule')}**: {rule(c.rule) or '—'}")
+    st.markdown(f"**{t('rule')}**: {md(rule(c.rule)) or '—'}")
     if c.source:
-        st.caption(f"{t('value_source')}: {t('value_source_' + c.source)}" + (f" · {c.note}" if c.note else ""))
+        st.caption(f"{t('value_source')}: {t('value_source_' + c.source)}" + (f" · {md(c.note)}" if c.note else ""))
     elif c.note:
-        st.caption(c.note)
+        st.caption(md(c.note))
     if b.kind == "manual":
         st.markdown(f"**{t('uploaded_values')}**")
         if b.facts:
@@ -181,7 +181,8 @@ def drill_through(data: ck.Cockpit, tr) -> None:
         if b.rows:
             st.dataframe(pd.DataFrame(b.rows), hide_index=True, width="stretch", placeholder="—", key="dt_rows")
     else:
-        st.markdown(f"**{t('components')}**: `{m.source.formula}`")
+        st.markdown(f"**{t('components')}**")
+        st.code(m.source.formula, language="sql")
         st.dataframe(pd.DataFrame([{t("metric"): metric_name(data.metrics[x.metric]) if x.metric in data.metrics
                                     else x.metric, t("actual"): value(x.actual, data.metrics[x.metric].unit
                                                                       if x.metric in data.metrics else None),

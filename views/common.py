@@ -16,10 +16,11 @@ from kpi_core import format as fmt
 from kpi_core.access import Actor
 from kpi_core.config import warehouse_path
 from kpi_core.errors import WarehouseBusy
-from kpi_core.i18n import rule_text
+from kpi_core.i18n import problem_text, rule_text
 from kpi_core.i18n import t as _t
 from kpi_core.org import OrgTree
 from kpi_core.periods import parse_period
+from kpi_core.text import visible
 from kpi_core.warehouse import Warehouse
 
 # Okabe–Ito colours, told apart by colour-blind readers, and a symbol for each status so the
@@ -104,17 +105,35 @@ def target_text(cell, m) -> str:
     return value(cell.target, m.unit)
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$@])")
+# Where GFM turns plain text into a link after escapes are read (http://…, www.…, a@b.c): a word
+# joiner there, which shows nothing, keeps it text.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=www)(?=\.)|(?<=@)")
 
 
 def md(text: object) -> str:
-    """User text made inert for Streamlit's markdown (titles, captions, labels): every markdown,
-    colour (`:red[…]`), icon and maths character is escaped, so a name cannot become a link, an
-    image fetched from elsewhere, or formatting. (Raw HTML is never enabled anywhere.)"""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    """User text made inert for Streamlit's markdown (titles, captions, messages, widget labels
+    and help): every markdown, colour (`:red[…]`), icon and maths character is escaped, web and
+    mail addresses are kept from turning into links, and line breaks become spaces, so a name
+    or a cell cannot become a link, an image fetched from elsewhere, a heading or formatting.
+    Invisible characters show escaped (\\u200b). (Raw HTML is never enabled anywhere.)"""
+    plain = visible(" ".join(str(text).splitlines()))
+    return _MARKDOWN.sub(r"\\\1", _AUTOLINK.sub("\u2060", plain))
+
+
+def tm(key: str, **params) -> str:
+    """A UI string for a place that renders markdown, its parameters (names, file names,
+    messages quoting a cell) made inert by md."""
+    return t(key, **{k: md(v) if isinstance(v, str) else v for k, v in params.items()})
+
+
+def error(exc: object) -> None:
+    """A refusal from kpi_core, in the UI language, as plain text."""
+    st.error(md(problem_text(str(exc), lang())))
 
 
 def rule(text: str) -> str:
+    """A status rule in the UI language (plain: pass it through md where markdown renders)."""
     return rule_text(text, lang())
 
 
@@ -152,9 +171,9 @@ def open_warehouse_tree() -> tuple[int, OrgTree] | None:
 
 def show_problems(exc) -> None:
     """A refused change: the summary, then each problem (ValidationFailed lists them)."""
-    st.error(str(exc))
+    error(exc)
     for p in getattr(exc, "problems", []):
-        st.markdown(f"- {md(p)}")
+        st.markdown(f"- {md(problem_text(str(p), lang()))}")
 
 
 def labels(shown: dict):
@@ -189,7 +208,7 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
         params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
         place, problems = cockpit.place_from(params, tr, td)
         for p in problems:
-            st.toast(t("bad_link", what=p))
+            st.toast(tm("bad_link", what=problem_text(p, lang())))
         st.session_state["org"], st.session_state["period"] = place.org, place.period
     options = period_options(td)
     if st.session_state.get("period") not in options:

@@ -8,9 +8,8 @@ import streamlit as st
 from kpi_core import users
 from kpi_core.config import session_hours
 from kpi_core.errors import KpiError
-from kpi_core.i18n import problem_text
 
-from .common import lang, t, warehouse
+from .common import error, t, warehouse
 
 
 def sso_configured() -> bool:
@@ -92,7 +91,7 @@ def _sso() -> None:
         try:
             _signed_in(users.by_email(warehouse(), st.user.get("email")))
         except KpiError as exc:
-            st.error(str(exc))
+            error(exc)
             st.button(t("sign_out"), on_click=st.logout)
         return
     st.button(t("sso"), on_click=st.login, type="primary")
@@ -113,7 +112,7 @@ def _first_admin() -> None:
                 users.add(warehouse(), name.strip(), "admin", password=pw, by=name.strip() or "?", first_admin=True)
                 _signed_in(users.authenticate(warehouse(), name.strip(), pw))
             except KpiError as exc:
-                st.error(problem_text(str(exc), lang()))
+                error(exc)
 
 
 def page() -> None:
@@ -133,6 +132,6 @@ def page() -> None:
             try:
                 actor = users.authenticate(warehouse(), name.strip(), pw)
             except KpiError as exc:
-                st.error(problem_text(str(exc), lang()))
+                error(exc)
             else:
                 _signed_in(actor)

@@ -8,7 +8,18 @@ import streamlit as st
 
 from kpi_core import catalog, dictionary
 from kpi_core.errors import KpiError, ValidationFailed
-from views.common import labels, md, metric_name, metrics, show_problems, t, user, version_or_busy, warehouse
+from views.common import (
+    error,
+    labels,
+    md,
+    metric_name,
+    metrics,
+    show_problems,
+    t,
+    user,
+    version_or_busy,
+    warehouse,
+)
 
 NEW_METRIC = """code: new_metric
 name: 新指标
@@ -63,14 +74,14 @@ def row(m) -> dict:
 
 def detail(ms: dict, code: str) -> None:
     m = ms[code]
-    st.subheader(f"{md(metric_name(m))} · `{code}`")
+    st.subheader(f"{md(metric_name(m))} · {md(code)}")
     tab_def, tab_lin, tab_hist, tab_edit = st.tabs([t("definition"), t("lineage"), t("history"), t("edit")])
     with tab_def:
         if m.description:
             st.markdown(md(m.description))
         gaps = dictionary.smart_gaps(m)
         if gaps:
-            st.warning(t("smart_gaps") + "\n\n" + "\n".join(f"- {g}" for g in gaps))
+            st.warning(t("smart_gaps") + "\n\n" + "\n".join(f"- {t('smart_gap_' + g[0])}" for g in gaps))
         else:
             st.success(t("smart_ok"))
         st.code(catalog.definition_yaml(m.definition()), language="yaml")
@@ -78,14 +89,14 @@ def detail(ms: dict, code: str) -> None:
         lin = catalog.lineage(ms, code)
         st.markdown(f"**{t('source')}**: {t('source_' + lin.source)}")
         if lin.dataset:
-            st.markdown(f"- {t('dataset')}: `{lin.dataset}`")
+            st.markdown(f"- {t('dataset')}: {md(lin.dataset)}")
             st.code(f"measure: {lin.measure}" + (f"\nfilter: {lin.filter}" if lin.filter else ""), language="sql")
         for c in lin.components:
-            st.markdown(f"- ← {metric_name(ms[c])} (`{c}`)")
+            st.markdown(f"- ← {md(metric_name(ms[c]))} ({md(c)})")
         st.markdown(f"**{t('used_by')}**")
         if lin.used_by:
             for c in lin.used_by:
-                st.markdown(f"- → {metric_name(ms[c])} (`{c}`)")
+                st.markdown(f"- → {md(metric_name(ms[c]))} ({md(c)})")
         else:
             st.caption(t("not_used"))
     with tab_hist:
@@ -126,11 +137,11 @@ def editor(initial: str, key: str) -> None:
         show_problems(exc)
         return
     except KpiError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     word = t("checked_ok") if check else t("saved")
-    st.success(f"{word} — {t('created')}: {', '.join(res.created) or '—'}; {t('updated')}: "
-               f"{', '.join(res.updated) or '—'}; {t('unchanged')}: {', '.join(res.unchanged) or '—'}")
+    st.success(md(f"{word} — {t('created')}: {', '.join(res.created) or '—'}; {t('updated')}: "
+                  f"{', '.join(res.updated) or '—'}; {t('unchanged')}: {', '.join(res.unchanged) or '—'}"))
 
 
 def page() -> None:

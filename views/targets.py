@@ -9,8 +9,11 @@ import streamlit as st
 from kpi_core import planning
 from kpi_core.engine.cascade import cascade
 from kpi_core.errors import KpiError
+from kpi_core.i18n import problem_text
 from views.common import (
+    error,
     labels,
+    lang,
     md,
     metric_name,
     metrics,
@@ -60,7 +63,7 @@ def targets_table(ms, rows, org: str, year: int) -> None:
                                         user=user())
             st.success(t("targets_saved", batch=res.batch, n=res.loaded))
         except KpiError as exc:
-            st.error(str(exc))
+            error(exc)
 
 
 def reconciliation(ms, rows, tr, org: str) -> None:
@@ -100,7 +103,7 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
         splits, _ = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights, dry_run=True,
                             user=user())
     except KpiError as exc:
-        st.warning(str(exc))
+        st.warning(md(problem_text(str(exc), lang())))
         return
     unit = ms[code].unit
     st.dataframe(pd.DataFrame([{t("org_unit"): unit_label(tr, s.child), t("share"): f"{s.share:.1%}",
@@ -116,7 +119,7 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
                              user=user(), reason=reason)
             st.success(t("targets_saved", batch=res.batch, n=res.loaded))
         except KpiError as exc:
-            st.error(str(exc))
+            error(exc)
 
 
 def page() -> None:

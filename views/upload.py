@@ -3,6 +3,7 @@ confirm; the batch history with revert. A refused file changes nothing."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import tempfile
 from pathlib import Path
@@ -11,13 +12,15 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core import batches
-from kpi_core.errors import KpiError, WarehouseBusy
+from kpi_core.errors import DiskFull, KpiError, WarehouseBusy
 from kpi_core.i18n import problem_text
 from kpi_core.imports.facts import import_facts
 from kpi_core.imports.preview import preview
+from kpi_core.imports.read import SeveralSheets
 from kpi_core.imports.report import write_error_workbook
 from kpi_core.imports.template import template
 from views.common import (
+    error,
     labels,
     lang,
     metric_name,
@@ -26,6 +29,7 @@ from views.common import (
     place_widgets,
     status_text,
     t,
+    tm,
     today,
     unit_label,
     user,
@@ -54,7 +58,7 @@ def template_section(tr, org: str) -> None:
     year = c2.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tpl_year")
     whole = c3.checkbox(t("whole_subtree"), key="tpl_subtree")
     data = template(warehouse(), kind, org, int(year), subtree=whole, actor=user())
-    st.download_button(t("download_template", unit=tr.units[org].name), data, key="tpl_download",
+    st.download_button(tm("download_template", unit=tr.units[org].name), data, key="tpl_download",
                        file_name=f"{org}_{year}_{kind}.xlsx", icon=":material/download:",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -80,27 +84,41 @@ def upload_section(tr) -> None:
     if upload is None:
         st.caption(t("upload_empty"))
         return
-    path = _save(upload)
+    try:
+        path = _save(upload)
+    except OSError as exc:  # the server's temporary folder is full
+        error(DiskFull(f"the server cannot keep the upload: {exc.strerror}") if exc.errno == errno.ENOSPC else exc)
+        return
+    sheet = st.session_state.get("up_sheet") if st.session_state.get("up_sheet_of") == upload.file_id else None
     bar = st.progress(0.0, text=t("checking"))
 
     def step(stage: str, done: int, total: int) -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=f"{t('checking')} · {stage}")
 
     try:
-        result = import_facts(warehouse(), kind, path, dry_run=True, progress=step, user=user(), reason=reason)
+        result = import_facts(warehouse(), kind, path, sheet=sheet, dry_run=True, progress=step, user=user(),
+                              reason=reason)
+    except SeveralSheets as exc:  # which sheet is meant is the uploader's to say, not ours to guess
+        bar.empty()
+        st.warning(tm("choose_sheet", file=upload.name, sheets=", ".join(exc.sheets)))
+        st.session_state["up_sheet_of"] = upload.file_id
+        st.selectbox(t("sheet"), exc.sheets, index=None, key="up_sheet", placeholder=t("choose_sheet_hint"))
+        return
     except KpiError as exc:
         bar.empty()
-        st.error(t("file_refused", why=str(exc)))
+        st.error(tm("file_refused", why=problem_text(str(exc), lang())))
         return
     bar.empty()
+    if result.other_sheets:
+        st.info(tm("other_sheets", sheet=result.sheet, others=", ".join(result.other_sheets)))
     if result.errors:
-        st.error(t("errors_found", n=len(result.errors), file=upload.name))
+        st.error(tm("errors_found", n=len(result.errors), file=upload.name))
         rows = [{t("col_row"): e.row if e.row is not None else "", t("col_column"): e.column,
                  t("col_value"): e.value, t("col_message"): problem_text(e.message, lang())} for e in result.errors]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="error_table")
         out = path.with_name(path.stem + "_errors.xlsx")
         try:
-            write_error_workbook(path, result.errors, out, sheet=result.sheet)
+            write_error_workbook(path, result.errors, out, sheet=sheet or result.sheet)
             st.download_button(t("download_errors"), out.read_bytes(), file_name=out.name, key="dl_errors",
                                icon=":material/download:")
         except (KpiError, OSError, ValueError):
@@ -119,12 +137,12 @@ def upload_section(tr) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="change_table")
     if st.button(t("confirm_upload"), type="primary", key="confirm_upload", disabled=not changes.changes):
         try:
-            done = import_facts(warehouse(), kind, path, user=user(), reason=reason)
+            done = import_facts(warehouse(), kind, path, sheet=sheet, user=user(), reason=reason)
         except WarehouseBusy:
             st.warning(t("busy"))
             return
         if done.batch is None:
-            st.error(t("errors_found", n=len(done.errors), file=upload.name))
+            st.error(tm("errors_found", n=len(done.errors), file=upload.name))
             return
         st.success(t("uploaded", batch=done.batch, n=done.loaded))
         st.toast(t("uploaded", batch=done.batch, n=done.loaded))
@@ -156,7 +174,7 @@ def history_section() -> None:
                     batches.revert(warehouse(), int(bid), user=user(), reason=reason)
                     st.success(t("reverted", batch=bid))
                 except KpiError as exc:
-                    st.error(str(exc))
+                    error(exc)
 
 
 def page() -> None:
