@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 LANGS = ("zh", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -385,8 +387,6 @@ _RULES_ZH = [
 
 def rule_text(rule: str, lang: str) -> str:
     """A status rule in the UI language."""
-    import re
-
     if lang != "zh" or not rule:
         return rule
     for pattern, repl in _RULES_ZH:
@@ -422,14 +422,75 @@ _PROBLEMS_ZH = [
      r"期间 \1 无法识别（请写 2025-03、2025-Q1 或 2025）"),
     (r"^period is empty$", "期间为空"),
     (r"^org unit '(.+)' does not exist$", r"组织单元“\1”不存在"),
+    # read exactly, or refuse (SPEC §5)
+    (r"^'(.*)' holds an invisible character \((\S+), [^)]*\); retype the number$",
+     r"“\1”含有看不见的字符（\2），请重新输入该数字"),
+    (r"^'(.*)' holds '(.+)' \((.+)\), which is not a plain digit; write the number with 0-9$",
+     r"“\1”含有“\2”（\3），不是普通数字，请用 0-9 书写"),
+    (r"^'(.*)' has a sign inside accounting brackets; write -5 or \(5\)$",
+     r"“\1”在会计括号内又带正负号，请写成 -5 或 (5)"),
+    (r"^'(.*)' has two units \((.+)\); write one$", r"“\1”带了两个单位（\2），请只写一个"),
+    (r"^'(.*)' is not a finite number$", r"“\1”不是有限的数字"),
+    (r"^'(.*)' is too large for a KPI value \(over 10\^18\); check the cell$",
+     r"“\1”过大，不像指标数值（超过 10^18），请检查"),
+    (r"^'(.*)' has (\d+) digits before the point; only 15 are kept exactly \(as in Excel\): is it a number or an "
+     r"identifier\?$", r"“\1”整数部分有 \2 位，只能精确保存 15 位（与 Excel 相同）：这是数字还是编号？"),
+    (r"^'(.*)' has spaces inside the number; only thousands may be spaced \(1 234 567\)$",
+     r"“\1”数字中间有空格；只有千分位可以用空格分隔（1 234 567）"),
+    (r"^'(.*)' is a date, not a number$", r"“\1”是日期，不是数字"),
+    (r"^period (\S+) is not a day on the calendar$", r"期间 \1 不是日历上存在的日期"),
+    (r"^'(.*)' is not a day on the calendar$", r"“\1”不是日历上存在的日期"),
+    (r"^period (\S+) is not a time of day$", r"期间中的时刻 \1 不存在"),
+    (r"^cell (\w+) holds the formula (.+) with no saved result: the file was written by a program that does not "
+     r"calculate formulas\. Open it in Excel \(or LibreOffice\), save it, and upload it again; or paste the values$",
+     r"单元格 \1 是公式 \2，但文件中没有保存计算结果（文件由不计算公式的程序生成）。请用 Excel 或 LibreOffice "
+     r"打开并保存后重新上传，或粘贴为数值"),
+    (r"^(.+) is a percentage, but (\S+) is measured in (.+); write the value in (.+)$",
+     r"\1 是百分比，但指标 \2 的单位是 \3，请按 \4 填写"),
+    (r"^org code '(.+)' matches several units \((.+)\); an admin must rename all but one$",
+     r"组织编码“\1”对应多个单元（\2），需由管理员改名，只保留一个"),
+    (r"^code '(.+)' is the same as '(.+)' on row (\d+) when width, letter case and invisible characters are ignored; "
+     r"an upload naming one could land on the other$",
+     r"编码“\1”在忽略全半角、大小写和不可见字符后与第 \3 行的“\2”相同，上传时可能写到另一个单元，已拒绝"),
+    (r"^code '(.+)' is the same as '(.+)' already in the org tree when width, letter case and invisible characters "
+     r"are ignored; an upload naming one could land on the other$",
+     r"编码“\1”在忽略全半角、大小写和不可见字符后与组织树中已有的“\2”相同，上传时可能写到另一个单元，已拒绝"),
+    (r"^holds a control character \((.+)\); retype it$", r"含有控制字符（\1），请重新输入"),
+    *[(rf"^(.+) may not {re.escape(en)}: that needs the (.+) role$",
+       lambda m, zh=zh: f"{_roles_zh(m[1])} 无权{zh}：需要{_roles_zh(m[2], '或')}角色")
+      for en, zh in (("read figures", "查看数据"), ("load actuals", "上报实际值"), ("change targets", "修改目标"),
+                     ("change boards", "修改看板"), ("change the metric dictionary", "修改指标库"),
+                     ("change the org tree", "修改组织树"), ("load datasets", "导入数据集"),
+                     ("change settings", "修改设置"), ("manage users", "管理用户"),
+                     ("read the audit log", "查看审计日志"), ("close or reopen periods", "关账或重开期间"))],
+    (r"^The disk holding (.+) is full: nothing was written\. Free some space \(or ask an admin to\) and try again\.$",
+     r"\1 所在磁盘已满：未写入任何数据。请清理空间（或请管理员处理）后重试。"),
+    (r"^the query asks for ([\d,]+) cells \((.+)\), over the limit of ([\d,]+) \(KPI_MAX_CELLS_QUERY\); ask for "
+     r"fewer metrics, units or periods$", r"查询需要计算 \1 个单元格（\2），超过上限 \3（KPI_MAX_CELLS_QUERY），"
+     r"请减少指标、组织或期间"),
+    (r"^user '(.+)' exists already(.*)$", r"用户“\1”已存在（用户名不区分大小写和全半角）"),
+    (r"^(.+): the data is on the hidden sheet '(.+)', and hidden sheets are not read; unhide it, or name it to read "
+     r"it anyway \(--sheet '(.+)'\)$",
+     r"\1：数据在隐藏的工作表“\2”上，隐藏的工作表不会被读取；请取消隐藏，或指定该工作表"),
+    (r"^(.+): (\d+) formula cell\(s\) have no saved result: (.+?); the file was written by .+$",
+     r"\1：有 \2 个公式单元格没有保存计算结果：\3；请用 Excel 或 LibreOffice 打开并保存后重新上传，或粘贴为数值"),
+    (r"^(.+) \(sheet '(.+)'\): header cell (\w+) holds the formula (.+) with no saved result; .+$",
+     r"\1（工作表“\2”）：表头单元格 \3 是公式 \4，但没有保存计算结果；请用 Excel 打开并保存后重新上传"),
+    (r"^the server cannot keep the upload: (.+)$", r"服务器无法保存上传的文件：磁盘已满"),
     (r"^period '(.*)': (.+)$", r"期间“\1”无法识别"),
 ]
 
 
+def _roles_zh(text: str, joiner: str | None = None) -> str:
+    """Role codes in a refusal ('li (team_lead of EAST)', 'admin or team_lead') in Chinese."""
+    for role in ("team_lead", "executive", "manager", "employee", "admin"):
+        text = re.sub(rf"\b{role}\b", STRINGS[f"role_{role}"]["zh"], text)
+    text = text.replace(" of ", "，单位 ")
+    return text.replace(", ", "、").replace(" or ", joiner) if joiner else text
+
+
 def problem_text(message: str, lang: str) -> str:
     """An import problem in the UI language (English where no pattern knows it)."""
-    import re
-
     if lang != "zh" or not message:
         return message
     for pattern, repl in _PROBLEMS_ZH:

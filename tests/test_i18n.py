@@ -48,3 +48,40 @@ def test_the_broken_example_file_reads_in_chinese(wh):
                      dry_run=True)
     untranslated = [e.message for e in r.errors if problem_text(e.message, "zh") == e.message]
     assert r.errors and untranslated == []
+
+
+@pytest.mark.parametrize("message", [
+    "'10²' holds '²' (SUPERSCRIPT TWO), which is not a plain digit; write the number with 0-9",
+    "'1\\u200b00' holds an invisible character (\\u200b, ZERO WIDTH SPACE); retype the number",
+    "'(-1,200)' has a sign inside accounting brackets; write -5 or (5)",
+    "'12%%' has two units (%%); write one",
+    "'1e999' is not a finite number",
+    "'1e300' is too large for a KPI value (over 10^18); check the cell",
+    "'12345678901234567' has 17 digits before the point; only 15 are kept exactly (as in Excel): "
+    "is it a number or an identifier?",
+    "'12 34' has spaces inside the number; only thousands may be spaced (1 234 567)",
+    "period 2026-02-30 is not a day on the calendar",
+    "cell D3 holds the formula =D2*2 with no saved result: the file was written by a program that does not "
+    "calculate formulas. Open it in Excel (or LibreOffice), save it, and upload it again; or paste the values",
+    "12% is a percentage, but revenue is measured in CNY; write the value in CNY",
+    "org code 'east' matches several units (EAST, Ｅast); an admin must rename all but one",
+    "code 'east' is the same as 'EAST' already in the org tree when width, letter case and invisible characters "
+    "are ignored; an upload naming one could land on the other",
+    "holds a control character (\\x1b); retype it",
+    "zhang (employee of P1) may not load actuals: that needs the admin or team_lead role",
+    "The disk holding /data is full: nothing was written. Free some space (or ask an admin to) and try again.",
+    "the query asks for 600,000 cells (10 metrics × 1,000 units × 60 periods), over the limit of 250,000 "
+    "(KPI_MAX_CELLS_QUERY); ask for fewer metrics, units or periods",
+    "user 'li' exists already; 'LI' differs from it only by letter case",
+    "b.xlsx: the data is on the hidden sheet '数据', and hidden sheets are not read; unhide it, or name it to "
+    "read it anyway (--sheet '数据')",
+    "org unit '[x](http://e)' does not exist",
+])
+def test_the_messages_of_reading_exactly_and_of_access_read_in_chinese(message):
+    import re
+
+    from kpi_core.i18n import problem_text
+
+    zh = problem_text(message, "zh")
+    assert zh != message
+    assert not re.search(r"\b(the|is|not|may|has|holds|write|cell|disk|user|code|sheet)\b", zh), zh
