@@ -270,3 +270,29 @@ def test_cli_targets_cascade_reconcile_and_scorecard(wh_path):
                           "--weight", "revenue=1").stdout)
     assert card["score"] == pytest.approx(120.0)  # 50 against 500 / 12: attainment 1.2, the cap
     assert card["grade"] == "S"
+
+
+def test_a_metric_named_ten_thousand_times_is_computed_once(wh_path):
+    """The probe: 10,000 repeated --metric flags over 600 months exhausted memory after 96 s."""
+    import subprocess
+    import sys
+
+    from kpi_core.config import PROJECT_ROOT
+
+    args = [sys.executable, "-m", "kpi_core", "--warehouse", str(wh_path), "query", "--grain", "month",
+            "--from", "1976-01", "--to", "2025-12", "--format", "json", *(["--metric", "revenue"] * 10_000)]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)  # not a hang
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) == 600 and {r["metric"] for r in rows} == {"revenue"}
+
+
+def test_a_query_past_its_cell_budget_is_refused_at_once_with_the_count(wh, monkeypatch):
+    from kpi_core.errors import KpiError
+
+    monkeypatch.setenv("KPI_MAX_CELLS_QUERY", "1000")
+    with pytest.raises(KpiError) as refused:
+        run(wh, Query(("revenue", "cost", "revenue"), "HQ", "subtree", "month", "2000-01", "2025-12"))
+    assert str(refused.value) == ("the query asks for 3,744 cells (2 metrics × 6 units × 312 periods), over the limit "
+                                  "of 1,000 (KPI_MAX_CELLS_QUERY); ask for fewer metrics, units or periods")
+    assert len(run(wh, Query(("revenue",), "HQ", "subtree", "month", "2025-01", "2025-12")).cells) == 72
