@@ -28,8 +28,9 @@ from .access import acting
 from .config import Limits
 from .errors import KpiError, NotFound, ValidationFailed
 from .imports.files import FileRefused, check_file
-from .imports.read import MAX_COLUMNS, PEEK_ROWS, decode_text, first_text_row, read_grid, refuse_uncached
+from .imports.read import MAX_COLUMNS, PEEK_ROWS, decode_text, first_text_row, read_grid, refuse_unseen
 from .imports.result import ImportResult, Problem
+from .text import collisions, fold, visible
 from .warehouse import Warehouse, now
 
 Mode = Literal["replace", "append"]
@@ -54,9 +55,13 @@ def _ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
-def _check_name(name: str) -> None:
-    if not _NAME.fullmatch(name or ""):  # fullmatch: "$" alone lets a trailing newline in
-        raise KpiError(f"dataset name '{name}' must be 1-63 letters, digits, _, -, . or spaces")
+def _check_name(name: str) -> str:
+    """The dataset's name as stored (folded as codes are: ｓａｌｅｓ is sales); KpiError if it is
+    not one."""
+    folded = fold(name)
+    if not _NAME.fullmatch(folded):  # fullmatch: "$" alone lets a trailing newline in
+        raise KpiError(f"dataset name '{visible(name)}' must be 1-63 letters, digits, _, -, . or spaces")
+    return folded
 
 
 def _check_columns(names: list[str]) -> list[Problem]:
@@ -76,7 +81,7 @@ def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None
                 limits: Limits | None = None) -> ImportResult:
     """Load a sheet or CSV as dataset `name`; column names kept as written (trimmed). Admins only."""
     user = acting(user, "datasets")
-    _check_name(name)
+    name = _check_name(name)
     limits = limits or Limits.from_env()
     path = Path(path)
     kind = check_file(path, limits)
@@ -89,7 +94,7 @@ def import_file(wh: Warehouse, name: str, path: str | Path, *, sheet: str | None
             if source != str(path):
                 Path(source).unlink(missing_ok=True)
     grid = read_grid(path, sheet=sheet, limits=limits, exact_numbers=False)
-    refuse_uncached(grid)
+    refuse_unseen(grid)
     names = [h.strip() for h in grid.header]
     problems = _check_columns(names)
     if problems:
@@ -151,6 +156,10 @@ def _load(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user: str
     if bad_types:
         raise KpiError(f"unknown column type(s) {bad_types}; use one of {', '.join(TYPE_NAMES)}")
     with wh.transaction() as con:
+        clash = collisions([name], [n for (n,) in con.execute("SELECT name FROM dataset").fetchall()])
+        if clash:
+            raise KpiError(f"dataset name '{name}' differs from the dataset '{clash[name]}' only by letter case or "
+                           "width; use that name")
         bid = batches.create(con, kind="dataset", dataset=name, mode=mode, source=source, sha256=sha,
                              user=user, rows_in=0, rows_loaded=0, rows_rejected=0)
         table = _batch_table(name, bid)
@@ -325,5 +334,5 @@ def import_arrow(wh: Warehouse, name: str, table: pa.Table, *, source: str, mode
                  user: str = "admin") -> ImportResult:
     """Load an in-memory Arrow table as a dataset batch (the demo, tests)."""
     user = acting(user, "datasets")
-    _check_name(name)
+    name = _check_name(name)
     return _load(wh, name, mode, {}, user, source, None, arrow=table, limits=Limits.from_env())

@@ -445,6 +445,9 @@ _PROBLEMS_ZH = [
      r"calculate formulas\. Open it in Excel \(or LibreOffice\), save it, and upload it again; or paste the values$",
      r"单元格 \1 是公式 \2，但文件中没有保存计算结果（文件由不计算公式的程序生成）。请用 Excel 或 LibreOffice "
      r"打开并保存后重新上传，或粘贴为数值"),
+    (r"^cell (\w+) holds the formula (.+) with a saved result that Excel replaces when the workbook opens: .+$",
+     r"单元格 \1 是公式 \2，文件保存的结果在 Excel 打开时会被重新计算，与所见不一定相同（文件由不计算公式的程序生成）。"
+     r"请用 Excel 或 LibreOffice 打开并保存后重新上传，或粘贴为数值"),
     (r"^(.+) is a percentage, but (\S+) is measured in (.+); write the value in (.+)$",
      r"\1 是百分比，但指标 \2 的单位是 \3，请按 \4 填写"),
     (r"^org code '(.+)' matches several units \((.+)\); an admin must rename all but one$",
@@ -472,7 +475,8 @@ _PROBLEMS_ZH = [
     (r"^(.+): the data is on the hidden sheet '(.+)', and hidden sheets are not read; unhide it, or name it to read "
      r"it anyway \(--sheet '(.+)'\)$",
      r"\1：数据在隐藏的工作表“\2”上，隐藏的工作表不会被读取；请取消隐藏，或指定该工作表"),
-    (r"^(.+): (\d+) formula cell\(s\) have no saved result: (.+?); the file was written by .+$",
+    (r"^(.+): (\d+) formula cell\(s\) have (?:no saved result|a saved result that Excel replaces when the "
+     r"workbook opens): (.+?); the file was written by .+$",
      r"\1：有 \2 个公式单元格没有保存计算结果：\3；请用 Excel 或 LibreOffice 打开并保存后重新上传，或粘贴为数值"),
     (r"^(.+) \(sheet '(.+)'\): header cell (\w+) holds the formula (.+) with no saved result; .+$",
      r"\1（工作表“\2”）：表头单元格 \3 是公式 \4，但没有保存计算结果；请用 Excel 打开并保存后重新上传"),

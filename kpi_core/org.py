@@ -12,7 +12,7 @@ from .access import acting
 from .cells import TRIGGERS
 from .errors import NotFound, ValidationFailed
 from .imports.headers import ORG_FILE_ROLES, header_finder, map_roles
-from .imports.read import read_grid, refuse_uncached
+from .imports.read import read_grid, refuse_unseen
 from .imports.result import ImportResult, Problem
 from .text import collisions, fold, is_control, is_invisible, key, visible
 from .warehouse import Warehouse
@@ -153,7 +153,7 @@ def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, use
     if problems:
         result.errors = problems
         return result
-    refuse_uncached(grid)
+    refuse_unseen(grid)
     cols = {role: grid.columns[i].to_pylist() for role, i in roles.items()}
     row_nums = grid.rows.to_pylist()
     with wh.connect() as con:

@@ -146,7 +146,7 @@ def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, q
               mode: Mode = "replace", user: str = "admin") -> ImportResult:
     """Pull a table or a query's rows from a source database into dataset `name` (admins only)."""
     user = acting(user, "datasets")
-    _check_name(name)
+    name = _check_name(name)
     _statement(table, query)  # fail fast on bad arguments, before connecting
     source = f"{safe_url(url)} {'table ' + table if table else 'query'}"
     with tempfile.TemporaryDirectory(prefix="kpi-db-pull-") as spool:

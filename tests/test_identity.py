@@ -185,3 +185,25 @@ def test_an_older_collision_in_a_user_name_is_not_guessed(wh):
         users.get(wh, "Li")
     with pytest.raises(ValidationFailed, match="exists already"):
         users.add(wh, "lI", "admin", password="long enough pw")
+
+
+@pytest.mark.parametrize("name, outcome", [
+    ("ｓａｌｅｓ_ｏｒｄｅｒｓ", "the same dataset"), ("sales_orders\u200b", "the same dataset"),
+    ("Sales_Orders", "dataset name 'Sales_Orders' differs from the dataset 'sales_orders' only by letter case or "
+                     "width; use that name"),
+])
+def test_a_dataset_name_is_one_identity(wh, tmp_path, name, outcome):
+    from kpi_core import datasets
+    from kpi_core.errors import KpiError
+
+    path = tmp_path / "orders.csv"
+    path.write_text("order_date,dept,amount\n2025-01-05,EAST,10\n2025-01-06,EAST,20\n", encoding="utf-8")
+    if outcome == "the same dataset":
+        assert datasets.import_file(wh, name, path).batch
+        assert [d["name"] for d in datasets.list_datasets(wh)] == ["sales_orders"]
+        assert run(wh, Query(("orders",), "EAST", "self", "month", "2025-01", "2025-01")).cells[0].actual == 2.0
+        return
+    before = state(wh)
+    with pytest.raises(KpiError) as refused:
+        datasets.import_file(wh, name, path)
+    assert str(refused.value) == outcome and state(wh) == before

@@ -71,15 +71,48 @@ def test_partial_loads_the_plain_row_and_reports_the_formulas_rejected(wh, tmp_p
     assert facts(wh) == [("revenue", "EAST", "2025-01", 100.0)]
 
 
+def saved_by_excel(path: Path) -> Path:
+    """The workbook as Excel saves it: results kept, no request to recalculate on opening."""
+    return rewrite(path, "xl/workbook.xml", lambda x: re.sub(r' fullCalcOnLoad="1"', "", x))
+
+
 def test_a_formula_with_its_saved_result_is_read_as_that_result(wh, tmp_path):
     """What Excel writes: <f>D2*2</f><v>200</v>; the result is what its author sees."""
     path = rewrite(formulas_file(tmp_path), "xl/worksheets/sheet1.xml",
                    lambda x: x.replace("<f>D2*2</f><v />", "<f>D2*2</f><v>200</v>")
                                .replace("<f>SUM(D2:D3)</f><v />", "<f>SUM(D2:D3)</f><v>300</v>"))
-    r = import_facts(wh, "actuals", path)
+    r = import_facts(wh, "actuals", saved_by_excel(path))
     assert r.batch and not r.errors
     assert facts(wh) == [("revenue", "EAST", "2025-01", 100.0), ("revenue", "SOUTH", "2025-01", 200.0),
                          ("revenue", "SVC", "2025-01", 300.0)]
+
+
+def test_results_a_workbook_recalculates_on_opening_are_not_trusted(wh, tmp_path):
+    """XlsxWriter and the like save 0 as every formula's result and ask Excel to recalculate
+    when it opens the file: the 0 is not what its author sees."""
+    path = rewrite(formulas_file(tmp_path), "xl/worksheets/sheet1.xml",
+                   lambda x: x.replace("<f>D2*2</f><v />", "<f>D2*2</f><v>0</v>")
+                               .replace("<f>SUM(D2:D3)</f><v />", "<f>SUM(D2:D3)</f><v>0</v>"))
+    problems = refused_whole(wh, path)
+    assert [p[:3] for p in problems] == [(3, "actual", "=D2*2"), (4, "actual", "=SUM(D2:D3)")]
+    assert problems[0][3].startswith("cell D3 holds the formula =D2*2 with a saved result that Excel replaces "
+                                     "when the workbook opens")
+
+
+def test_an_old_xls_formula_without_a_result_is_named(wh, tmp_path):
+    """xlwt (and other writers of .xls) save an empty text as a formula's result."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    sh = book.add_sheet("S")
+    rows = [H, ["revenue", "EAST", "2025-01", 5], ["revenue", "SOUTH", "2025-01", xlwt.Formula("D2*2")]]
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            sh.write(r, c, v)
+    book.save(str(tmp_path / "old.xls"))
+    problems = refused_whole(wh, tmp_path / "old.xls")
+    assert [p[:3] for p in problems] == [(3, "actual", "(formula)")]
+    assert problems[0][3].startswith("cell D3 holds the formula (formula) with no saved result")
 
 
 def test_a_row_of_nothing_but_formulas_is_not_skipped_as_blank(wh, tmp_path):
@@ -106,7 +139,7 @@ def test_an_empty_text_result_is_an_empty_cell(wh, tmp_path):
                                             ["revenue", "SOUTH", "2025-01", "=X"]])
     path = rewrite(path, "xl/worksheets/sheet1.xml",
                    lambda x: x.replace('<c r="D3"><f>X</f><v /></c>', '<c r="D3" t="str"><f>X</f><v></v></c>'))
-    r = import_facts(wh, "actuals", path)
+    r = import_facts(wh, "actuals", saved_by_excel(path))
     assert r.batch and r.loaded == 1 and facts(wh) == [("revenue", "EAST", "2025-01", 1.0)]
 
 
@@ -302,3 +335,103 @@ def test_messages_never_carry_a_raw_control_character(wh_path, tmp_path):
     out = CliRunner().invoke(main, ["--warehouse", str(wh_path), "import", "actuals", str(path)])
     assert out.exit_code == 1
     assert "\x1b" not in out.output and re.search(r"\\x1b\[2J\\x1b\[31mEAST", out.output), out.output
+
+
+# --- what the sheet hides from its author, or shows once for many cells ------------------------------
+
+def sheet(tmp_path, rows, change) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    change(ws)
+    path = tmp_path / "s.xlsx"
+    wb.save(path)
+    return path
+
+
+WIDE = [["metric", "org", "2025-01", "2025-02", "2025-03"], ["revenue", "EAST", 1, 2, 3],
+        ["revenue", "SOUTH", 4, 5, 6], ["revenue", "SVC", 7, 8, 9]]
+
+
+def hide_row(ws):
+    ws.row_dimensions[3].hidden = True
+
+
+def filter_out(ws):  # an autofilter hides the rows it filters out the same way
+    ws.auto_filter.ref = "A1:E4"
+    ws.row_dimensions[4].hidden = True
+
+
+def hide_col(ws):
+    ws.column_dimensions["D"].hidden = True
+
+
+def merge_down(ws):
+    ws.merge_cells("E2:E3")
+
+
+def merge_across(ws):
+    ws.merge_cells("C4:E4")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (hide_row, [(3, "", "", "row 3 is hidden (or filtered out) in the sheet, so its author does not see it: "
+                 "unhide it or delete it, and upload again")]),
+    (filter_out, [(4, "", "", "row 4 is hidden (or filtered out) in the sheet, so its author does not see it: "
+                   "unhide it or delete it, and upload again")]),
+    (hide_col, [(1, "2025-02", "", "column '2025-02' is hidden in the sheet, so its author does not see it: "
+                 "unhide it or delete it")]),
+    (merge_down, [(2, "2025-03", "", "cells E2:E3 are merged: the one value shown would count for each of them; "
+                   "unmerge them and give each cell its value")]),
+    (merge_across, [(4, "2025-01", "", "cells C4:E4 are merged: the one value shown would count for each of "
+                     "them; unmerge them and give each cell its value")]),
+], ids=["hidden row", "filtered out", "hidden column", "merged down", "merged across"])
+def test_a_value_the_author_does_not_see_or_sees_once_for_many_cells_is_refused(wh, tmp_path, change, expected):
+    assert refused_whole(wh, sheet(tmp_path, WIDE, change)) == expected
+
+
+def test_partial_loads_what_the_author_sees(wh, tmp_path):
+    r = import_facts(wh, "actuals", sheet(tmp_path, WIDE, hide_row), partial=True)
+    assert (r.loaded, r.rejected) == (6, 3)
+    assert [f[1] for f in facts(wh)] == ["EAST"] * 3 + ["SVC"] * 3
+
+
+def test_a_merged_label_still_covers_its_rows(wh, tmp_path):
+    """A unit merged down over the rows of its metrics is each row's unit (labels, not values)."""
+    rows = [["org", "metric", "2025-01"], ["EAST", "revenue", 5], [None, "cost", 3]]
+    assert import_facts(wh, "actuals", sheet(tmp_path, rows, lambda ws: ws.merge_cells("A2:A3"))).batch
+    assert facts(wh) == [("cost", "EAST", "2025-01", 3.0), ("revenue", "EAST", "2025-01", 5.0)]
+
+
+@pytest.mark.parametrize("importer", ["dataset", "org"])
+def test_datasets_and_org_files_refuse_hidden_rows(wh, tmp_path, importer):
+    from kpi_core import org
+
+    before = state(wh)
+    if importer == "dataset":
+        path = sheet(tmp_path, [["order_date", "dept", "amount"], ["2025-01-05", "EAST", 10],
+                                ["2025-01-06", "EAST", 999]], lambda ws: setattr(ws.row_dimensions[3], "hidden", True))
+        with pytest.raises(FileRefused, match="row 3 is hidden"):
+            datasets.import_file(wh, "sales_orders", path)
+    else:
+        path = sheet(tmp_path, [["code", "name", "parent"], ["X1", "甲", "HQ"], ["X2", "乙", "HQ"]],
+                     lambda ws: setattr(ws.column_dimensions["B"], "hidden", True))
+        with pytest.raises(FileRefused, match="column\\(s\\) 'name' are hidden"):
+            org.import_org(wh, path)
+    assert state(wh) == before
+
+
+def test_a_workbook_on_the_1904_date_system_reads_its_dates(wh, tmp_path):
+    """Excel for Mac's 1904 dates: read with the 1900 epoch, a 2025-01 header was 2020-12."""
+    import datetime as dt
+
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    wb.active.append(["metric", "org", dt.datetime(2025, 1, 1), dt.datetime(2025, 2, 1)])
+    wb.active.append(["revenue", "EAST", 1, 2])
+    wb.save(tmp_path / "mac.xlsx")
+    assert import_facts(wh, "actuals", tmp_path / "mac.xlsx").batch
+    assert facts(wh) == [("revenue", "EAST", "2025-01", 1.0), ("revenue", "EAST", "2025-02", 2.0)]

@@ -55,6 +55,33 @@ def xls_reach(path: str | Path) -> tuple[int, int]:
     return rows, cols
 
 
+_BOF, _FORMULA = 0x0809, 0x0006
+
+
+def xls_formulas_without_result(path: str | Path) -> dict[int, dict[tuple[int, int], str]]:
+    """{sheet index: {(0-based row, column): why}} for formula cells whose saved result is not a
+    value a reader can trust: an empty text (what programs that do not calculate write, xlwt
+    among them) or a formula flagged to be recalculated always or on opening, so the value
+    Excel shows is not the one saved. Sheets are counted in the order of their BOF records."""
+    stream = _workbook_stream(Path(path).read_bytes())
+    out: dict[int, dict[tuple[int, int], str]] = {}
+    sheet, at, end = -1, 0, len(stream)  # the first BOF opens the workbook globals
+    while at + 4 <= end:
+        kind, size = struct.unpack_from("<HH", stream, at)
+        body = at + 4
+        if kind == _BOF:
+            sheet += 1
+        elif kind == _FORMULA and size >= 16:
+            row, col = struct.unpack_from("<HH", stream, body)
+            result, flags = stream[body + 6:body + 14], struct.unpack_from("<H", stream, body + 14)[0]
+            empty_text = result[6:8] == b"\xff\xff" and result[0] == 3
+            if empty_text or flags & 0x0003:
+                out.setdefault(sheet - 1, {})[(row, col)] = (
+                    "no saved result" if empty_text else "a saved result that Excel replaces when the workbook opens")
+        at = body + size
+    return out
+
+
 def _workbook_stream(data: bytes) -> bytes:
     """The 'Workbook' (or BIFF5 'Book') stream of an OLE compound file."""
     if len(data) < 512 or data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":

@@ -8,7 +8,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -24,7 +24,7 @@ from ..text import fold, key, visible
 from ..values import LIMIT, ShownAsPercent, read_number
 from ..warehouse import Warehouse
 from .headers import FACT_ROLES, header_finder, is_total, map_roles, normalise, scale_of, unit_in_brackets
-from .read import CALCULATE, Grid, Uncached, read_grid
+from .read import CALCULATE, Grid, Uncached, cell_name, read_grid
 from .result import ImportResult, Problem
 
 FactKind = Literal["actuals", "targets"]
@@ -47,6 +47,14 @@ class _Facts:
     period_col: list[str]
     value_col: list[str]
     scale: list[float] | None = None  # multiplier from a 万元-style unit, per fact
+    value_at: list[int] = field(default_factory=list)  # the grid column each value came from
+
+    def only(self, keep: list[int]) -> _Facts:
+        """These facts, by index."""
+        pick = (lambda c: [c[i] for i in keep]) if len(keep) < len(self.row) else list
+        return _Facts(pick(self.metric), pick(self.org), pick(self.period), pick(self.value), pick(self.row),
+                      self.metric_col, self.org_col, pick(self.period_col), pick(self.value_col),
+                      pick(self.scale) if self.scale else self.scale, pick(self.value_at))
 
 
 def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str | None = None,
@@ -89,16 +97,44 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
         result.errors = [Problem(None, "", "", f"{path.name} has no values to load below its header "
                                  f"(row {grid.header_row}); nothing was written")]
         return result
+    facts, unseen = seen_by_author(grid, facts)
     # A small file is checked within one turn at the warehouse (a second turn would cost more
     # under load than the check); a large one lets others in while it is checked.
     with wh.connect() if n_facts <= CHECK_WHILE_HOLDING else contextlib.nullcontext():
-        return _check_and_load(wh, kind, grid, path, facts, result, dry_run=dry_run, partial=partial, user=user,
-                               step=step, reason=reason)
+        return _check_and_load(wh, kind, grid, path, facts, result, n_facts=n_facts, unseen=unseen, dry_run=dry_run,
+                               partial=partial, user=user, step=step, reason=reason)
+
+
+def seen_by_author(grid: Grid, f: _Facts) -> tuple[_Facts, list[Problem]]:
+    """The facts whose cells the sheet shows its author, and a problem for the rest: a value in
+    a hidden or filtered-out row, in a hidden column, or in merged cells (one number shown
+    once would count once for each cell it covers)."""
+    if not (grid.hidden_rows or grid.hidden_cols or grid.merged):
+        return f, []
+    value_cols = set(f.value_at)
+    spans = [m for m in grid.merged if any(m[1] <= c <= m[3] for c in value_cols)]
+    keep, problems = [], _Problems()
+    for i, (row, col) in enumerate(zip(f.row, f.value_at, strict=True)):
+        span = next((m for m in spans if m[0] <= row <= m[2] and m[1] <= col <= m[3]), None)
+        if row in grid.hidden_rows:
+            problems.append(Problem(row, "", "", f"row {row} is hidden (or filtered out) in the sheet, so its author "
+                                    "does not see it: unhide it or delete it, and upload again"))
+        elif col in grid.hidden_cols:
+            problems.append(Problem(grid.header_row, grid.header[col], "", f"column '{grid.header[col]}' is hidden "
+                                    "in the sheet, so its author does not see it: unhide it or delete it"))
+        elif span:
+            first, last = (cell_name(r, c + grid.first_col + 1) for r, c in ((span[0], span[1]), (span[2], span[3])))
+            cells = f"{first}:{last}"
+            problems.append(Problem(span[0], grid.header[span[1]], "", f"cells {cells} are merged: the one value "
+                                    "shown would count for each of them; unmerge them and give each cell its value"))
+        else:
+            keep.append(i)
+    return f.only(keep), list(problems)
 
 
 def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts: _Facts, result: ImportResult, *,
-                    dry_run: bool, partial: bool, user: Actor, step: Progress, reason: str | None) -> ImportResult:
-    n_facts = len(facts.row)
+                    n_facts: int, unseen: list[Problem], dry_run: bool, partial: bool, user: Actor, step: Progress,
+                    reason: str | None) -> ImportResult:
     with wh.connect() as con:
         org, metrics = load_tree(con), dictionary.current(wh)
     checked = validate(facts, kind, metrics, org, step)
@@ -111,7 +147,7 @@ def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts
                 checked = validate(facts, kind, metrics, org, step)
             good, errors = checked
             good, refused = _allowed(con, facts, good, kind, org, user, reason)
-            result.errors = sorted(errors + refused, key=lambda e: -1 if e.row is None else e.row)
+            result.errors = sorted(unseen + errors + refused, key=lambda e: -1 if e.row is None else e.row)
             if result.errors and not partial:
                 result.rejected = n_facts
                 raise _Refused
@@ -224,7 +260,7 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
                 [c[i] for i in keep] for c in (metric, org, period, value, rows, scale))
         n = len(rows)
         return _Facts(metric, org, period, value, rows, grid.header[mcol], grid.header[ocol],
-                      [grid.header[roles["period"]]] * n, [grid.header[vcol]] * n, scale), []
+                      [grid.header[roles["period"]]] * n, [grid.header[vcol]] * n, scale, [vcol] * n), []
     ctx_year = _year_context(grid, year)
     pcols, bad = [], []
     for j, h in enumerate(grid.header):
@@ -264,6 +300,7 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
             f.period_col.append(grid.header[j])
             f.value_col.append(grid.header[j])
             f.scale.append(scale[i])
+            f.value_at.append(j)
     return f, []
 
 
@@ -326,8 +363,8 @@ class _Resolver:
     def __init__(self, metrics: dict[str, Metric], org: OrgTree):
         self.metrics, self.org = metrics, org
         self.metric_names: dict[str, list[str]] = {}
-        for m in metrics.values():
-            for name in {m.code.lower(), _text(m.name), _text(m.name_en or "").lower()} - {""}:
+        for m in metrics.values():  # codes and names compared as codes are (text.key)
+            for name in {key(m.code), key(m.name), key(m.name_en or "")} - {""}:
                 self.metric_names.setdefault(name, []).append(m.code)
         self.org_names: dict[str, list[str]] = {}
         for name, codes in org.by_name().items():
@@ -343,21 +380,21 @@ class _Resolver:
             self._m[name] = self._find_metric(name)
         return self._m[name]
 
-    def _find_metric(self, key: str) -> tuple[str | None, str]:
-        if not key:
+    def _find_metric(self, name: str) -> tuple[str | None, str]:
+        if not name:
             return None, "metric is empty"
-        if key in self.metrics:
-            return key, ""
-        codes = self.metric_names.get(key) or self.metric_names.get(key.lower()) or []
+        if name in self.metrics:
+            return name, ""
+        codes = self.metric_names.get(key(name), [])
         if len(set(codes)) == 1:
             return codes[0], ""
         if codes:
-            return None, f"metric name '{key}' is ambiguous ({', '.join(sorted(set(codes)))}); use the code"
-        for part in _bracket_parts(key):  # '销售收入(万元)' or '销售收入(revenue)'
+            return None, f"metric name '{visible(name)}' is ambiguous ({', '.join(sorted(set(codes)))}); use the code"
+        for part in _bracket_parts(name):  # '销售收入(万元)' or '销售收入(revenue)'
             code, err = self._find_metric(part)
             if code:
                 return code, ""
-        return None, f"unknown metric '{key}'"
+        return None, f"unknown metric '{visible(name)}'"
 
     def org_unit(self, raw: object) -> tuple[str | None, str]:
         if isinstance(raw, Uncached):
@@ -515,7 +552,7 @@ def _number_cell(cell: object) -> tuple[float | None, str, bool, bool]:
 
 
 def _uncached(cell: Uncached) -> str:
-    return f"cell {cell.cell} holds the formula {visible(cell.formula)} with no saved result: " + CALCULATE
+    return f"cell {cell.cell} holds the formula {visible(cell.formula)} with {cell.why}: " + CALCULATE
 
 
 class _Problems(list):

@@ -25,9 +25,19 @@ import pyarrow.compute as pc
 import python_calamine
 
 from ..config import Limits
-from .biff import BadXls, EncryptedXls, xls_reach
+from .biff import BadXls, EncryptedXls, xls_formulas_without_result, xls_reach
 from .files import FileRefused, check_file
-from .xlsx_peek import SheetScan, UnsafeXml, active_sheet, peek_xlsx, scan_parts, scan_xlsx, workbook_sheets
+from .xlsx_peek import (
+    NO_RESULT,
+    SheetScan,
+    UnsafeXml,
+    active_sheet,
+    peek_xlsx,
+    scan_parts,
+    scan_xlsx,
+    workbook_epoch,
+    workbook_sheets,
+)
 
 PEEK_ROWS = 30
 MAX_COLUMNS = 16_384  # Excel's last column, XFD: a wider "table" is not one anybody filled in
@@ -44,6 +54,7 @@ class Uncached:
 
     formula: str
     cell: str  # its reference, D3
+    why: str = NO_RESULT
 
     def __str__(self) -> str:
         return self.formula
@@ -75,6 +86,12 @@ class Grid:
     # Number cells the sheet shows as a percentage: {column index: {row numbers}}
     percent: dict[int, set[int]] = field(default_factory=dict)
     other_sheets: list[str] = field(default_factory=list)  # visible sheets with data that were not read
+    first_col: int = 0  # the sheet column (A = 0) of the grid's first column
+    # What the sheet hides from its author: row numbers, column indexes (.xlsx)
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+    # Merged ranges below the header as (first row number, first column, last row number, last column)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -223,7 +240,7 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
         j = c0 - start_col
         return (r0 + 1, j) if r0 > last and 0 <= j < width else None
 
-    uncached = {at: Uncached(f, _cell_name(r0 + 1, c0 + 1)) for (r0, c0), f in scan.uncached.items()
+    uncached = {at: Uncached(f, cell_name(r0 + 1, c0 + 1), why) for (r0, c0), (f, why) in scan.uncached.items()
                 if (at := body(r0, c0))}
     end = max((r for r, _ in uncached), default=0)
     if end >= first + data.num_rows:  # readers drop trailing rows that read empty: formulas alone
@@ -236,8 +253,13 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
         j = c0 - start_col
         if 0 <= j < width:
             percent[j] = {r0 + 1 for r0 in rows0 if r0 > last}
-    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells), uncached,
-                percent, others)
+    hidden_rows = {r0 + 1 for r0 in scan.hidden_rows if r0 > last}
+    hidden_cols = {c0 - start_col for c0 in scan.hidden_cols if 0 <= c0 - start_col < width}
+    merged = [(max(r0, last + 1) + 1, c0 - start_col, r1 + 1, c1 - start_col) for (r0, c0), (r1, c1) in scan.merged
+              if r1 > last and (r1 > max(r0, last + 1) or c1 > c0)]
+    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells, _epoch_of(path)),
+                uncached=uncached, percent=percent, other_sheets=others, first_col=start_col,
+                hidden_rows=hidden_rows, hidden_cols=hidden_cols, merged=merged)
 
 
 def _refuse_uncached_header(path: Path, name: str, scan: SheetScan, h: int, last: int) -> None:
@@ -245,21 +267,30 @@ def _refuse_uncached_header(path: Path, name: str, scan: SheetScan, h: int, last
     cells = sorted((r0, c0) for r0, c0 in scan.uncached if h <= r0 <= last)
     if cells:
         r0, c0 = cells[0]
-        raise FileRefused(f"{path.name} (sheet '{name}'): header cell {_cell_name(r0 + 1, c0 + 1)} holds the "
-                          f"formula {scan.uncached[cells[0]]} with no saved result; " + CALCULATE)
+        formula, why = scan.uncached[cells[0]]
+        raise FileRefused(f"{path.name} (sheet '{name}'): header cell {cell_name(r0 + 1, c0 + 1)} holds the "
+                          f"formula {formula} with {why}; " + CALCULATE)
 
 
 CALCULATE = ("the file was written by a program that does not calculate formulas. Open it in Excel (or "
              "LibreOffice), save it, and upload it again; or paste the values")
 
 
-def refuse_uncached(grid: Grid) -> None:
+def refuse_unseen(grid: Grid) -> None:
     """For importers that take a sheet whole (datasets, the org tree): a formula cell without a
-    saved result refuses the file, naming the cells."""
+    saved result, or data in a hidden row or column, refuses the file, naming them."""
+    rows = sorted(grid.hidden_rows & set(grid.rows.to_pylist()))
+    if rows:
+        raise FileRefused(f"{grid.source}: {_rows_text(rows)} hidden (or filtered out): their author does not "
+                          "see them. Unhide them or delete them, and upload again")
+    cols = sorted(j for j in grid.hidden_cols if grid.header[j] or grid.columns[j].null_count < len(grid.columns[j]))
+    if cols:
+        raise FileRefused(f"{grid.source}: column(s) {', '.join(repr(grid.header[j]) for j in cols)} are hidden: "
+                          "their author does not see them. Unhide them or delete them, and upload again")
     if grid.uncached:
         cells = sorted(grid.uncached.values(), key=lambda u: (len(u.cell), u.cell))
         shown = ", ".join(f"{u.cell} ({u.formula})" for u in cells[:5]) + (" …" if len(cells) > 5 else "")
-        raise FileRefused(f"{grid.source}: {len(cells)} formula cell(s) have no saved result: {shown}; " + CALCULATE)
+        raise FileRefused(f"{grid.source}: {len(cells)} formula cell(s) have {cells[0].why}: {shown}; " + CALCULATE)
 
 
 def _number_columns(peek: list[list[object]], last: int) -> set[int]:
@@ -294,6 +325,11 @@ def _load_body(path: Path, reader, name: str, last: int, numbers: set[int]):
         raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
     # fastexcel leaves out empty leading columns.
     return data, bad_cells, (columns[0].absolute_index if columns else 0)
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    return f"row {shown} is" if len(rows) == 1 else f"rows {shown} are"
 
 
 def sheet_states(path: Path) -> dict[str, str]:
@@ -439,13 +475,13 @@ def check_xls(path: Path, limits: Limits) -> None:
 
 def _too_many_cells(path: Path, sheet: str | None, rows: int, cols: int, limits: Limits) -> str:
     where = f" (sheet '{sheet}')" if sheet else ""
-    return (f"{path.name}{where} has cells from A1 to {_cell_name(rows, cols)}: a grid of {rows:,} rows × "
+    return (f"{path.name}{where} has cells from A1 to {cell_name(rows, cols)}: a grid of {rows:,} rows × "
             f"{cols:,} columns = {rows * cols:,} cells, over the {limits.max_cells:,}-cell limit "
             "(KPI_MAX_CELLS). Delete the stray cells far from the data (Ctrl+End shows the last one) "
             "and upload again")
 
 
-def _cell_name(row: int, col: int) -> str:
+def cell_name(row: int, col: int) -> str:
     """'XFD1048576' for (1048576, 16384); huge references are shown as they are counted."""
     if col > 10**6:
         return f"column {col:,}, row {row:,}"
@@ -459,7 +495,17 @@ def _cell_name(row: int, col: int) -> str:
 _GOT = re.compile(r"got '(\w+)\((.*)\)'$", re.S)
 
 
-def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
+def _epoch_of(path: Path) -> datetime:
+    """Day 0 of the workbook's date serials (the 1904 system where an .xlsx says so)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return workbook_epoch(path)
+        except (KeyError, zipfile.BadZipFile):
+            pass
+    return _EXCEL_EPOCH
+
+
+def _error_cells(bad_cells, epoch: datetime = _EXCEL_EPOCH) -> dict[tuple[int, int], str]:
     """{(row number, column): text} for cells the Arrow data holds as empty: Excel errors
     (#N/A…) and, in a column read as numbers, the text cells, as their text."""
     out = {}
@@ -472,7 +518,7 @@ def _error_cells(bad_cells) -> dict[tuple[int, int], str]:
             out[key] = _EXCEL_ERRORS.get(m[2], f"#{m[2].upper()}")
         elif m and m[1] == "DateTime":
             serial = re.search(r"value: ([\d.]+)", m[2])
-            out[key] = str(_EXCEL_EPOCH + timedelta(days=float(serial[1]))) if serial else m[2]
+            out[key] = str(epoch + timedelta(days=float(serial[1]))) if serial else m[2]
         elif m:
             out[key] = m[2]
         elif (err := re.search(r"Error\((\w+)\)", e.detail)):
@@ -500,16 +546,19 @@ def sheet_scan(path: Path, sheet: str, limits: Limits | None = None) -> SheetSca
         if scan is not None:
             return scan
     try:
-        merged = list(python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
-                      .merged_cell_ranges or [])
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        merged = list(book.get_sheet_by_name(sheet).merged_cell_ranges or [])
     except Exception as exc:
         raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
-    return SheetScan(merged, 0, 0)
+    uncached = {}
+    if path.suffix.lower() == ".xls":
+        try:
+            found = xls_formulas_without_result(path).get(book.sheet_names.index(sheet), {})
+        except (BadXls, struct.error) as exc:
+            raise FileRefused(f"{path.name} is damaged: {exc}") from exc
+        uncached = {cell: ("(formula)", why) for cell, why in found.items()}
+    return SheetScan(merged, 0, 0, uncached)
 
-
-def merged_ranges(path: Path, sheet: str, limits: Limits | None = None) -> list:
-    """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based (see sheet_scan)."""
-    return sheet_scan(path, sheet, limits).merged
 
 
 def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:

@@ -31,6 +31,7 @@ _REF = re.compile(rb"([A-Z]+)(\d+)")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _SI_END = re.compile(rb"</(?:\w+:)?si>")
 _EPOCH = datetime(1899, 12, 30)
+_EPOCH_1904 = datetime(1904, 1, 1)  # workbooks saved with the 1904 date system (Excel for Mac)
 _DATE_FORMATS = set(range(14, 23)) | {45, 46, 47}
 
 
@@ -132,9 +133,10 @@ def peek_xlsx(path, sheet: str, nrows: int) -> list[list[object]]:
                 max_shared = max(max_shared, int(v[1]))
         shared = _shared_strings(zf, max_shared)
         date_styles = _date_styles(zf) if cells else set()
+        epoch = _epoch(zf)
     rows: list[list[object]] = [[] for _ in range(nrows)]
     for row, col, kind, v, body, style in cells:
-        value = _value(kind, v, body, style, shared, date_styles)
+        value = _value(kind, v, body, style, shared, date_styles, epoch)
         line = rows[row]
         line.extend([None] * (col + 1 - len(line)))
         line[col] = value
@@ -143,7 +145,22 @@ def peek_xlsx(path, sheet: str, nrows: int) -> list[list[object]]:
     return rows
 
 
-def _value(kind: bytes, v: bytes | None, body: bytes, style: int, shared: list[str], date_styles: set[int]):
+def _epoch(zf: zipfile.ZipFile) -> datetime:
+    """Day 0 of the workbook's date serials: 1899-12-30, or 1904-01-01 where the workbook says
+    date1904 (read with the wrong one, every date is four years and a day off)."""
+    wb = zf.read("xl/workbook.xml").decode("utf-8")
+    m = re.search(r'<(?:\w+:)?workbookPr\b[^>]*\bdate1904="(1|true)"', wb)
+    return _EPOCH_1904 if m else _EPOCH
+
+
+def workbook_epoch(path) -> datetime:
+    """_epoch of the workbook at `path`."""
+    with zipfile.ZipFile(path) as zf:
+        return _epoch(zf)
+
+
+def _value(kind: bytes, v: bytes | None, body: bytes, style: int, shared: list[str], date_styles: set[int],
+           epoch: datetime = _EPOCH):
     if kind == b"inlineStr":
         return "".join(_text(t) for t in _T.findall(body)) or None
     if v is None:
@@ -157,7 +174,7 @@ def _value(kind: bytes, v: bytes | None, body: bytes, style: int, shared: list[s
         return v.strip() == b"1"
     number = float(v)
     if style in date_styles:
-        return _EPOCH + timedelta(days=number)
+        return epoch + timedelta(days=number)
     return number
 
 
@@ -199,11 +216,13 @@ class SheetScan:
     merged: list
     rows: int
     cols: int
-    # (0-based row, column) -> formula, for formula cells saved without their result (files
-    # written by scripts): a reader sees them empty, where Excel would show the result.
+    # (0-based row, column) -> (formula, why), for formula cells saved without their result (files
+    # written by scripts; a reader sees them empty), or with one Excel replaces on opening.
     uncached: dict = field(default_factory=dict)
     # 0-based column -> 0-based rows of number cells shown as a percentage (number format 0%).
     percent: dict = field(default_factory=dict)
+    hidden_rows: set = field(default_factory=set)   # 0-based rows hidden or filtered out
+    hidden_cols: set = field(default_factory=set)   # 0-based columns hidden
 
     @property
     def cells(self) -> int:
@@ -259,7 +278,17 @@ def scan_xlsx(path, sheet: str, max_cells: int | None = None) -> SheetScan:
     plain reference) are measured exactly in a second pass.
     """
     with zipfile.ZipFile(path) as zf:
-        return _scan_member(zf, sheet_member(zf, sheet), max_cells, percent_styles(zf))
+        return _scan_member(zf, sheet_member(zf, sheet), max_cells, percent_styles(zf), _recalculates(zf))
+
+
+def _recalculates(zf: zipfile.ZipFile) -> bool:
+    """Whether the workbook asks Excel to recalculate every formula when it opens (as files
+    written by programs that do not calculate do, with 0 or nothing saved as the results)."""
+    try:
+        wb = zf.read("xl/workbook.xml").decode("utf-8")
+    except KeyError:
+        return False
+    return re.search(r'<(?:\w+:)?calcPr\b[^>]*\bfullCalcOnLoad="(1|true)"', wb) is not None
 
 
 def scan_parts(path, max_cells: int | None = None) -> dict[str, SheetScan]:
@@ -270,9 +299,10 @@ def scan_parts(path, max_cells: int | None = None) -> dict[str, SheetScan]:
 
 
 def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None,
-                 percent: set[int] | frozenset = frozenset()) -> SheetScan:
-    """scan_xlsx for one zip member: `percent` holds the styles whose number format is a percentage."""
-    merged, uncached, shown_percent = [], {}, {}
+                 percent: set[int] | frozenset = frozenset(), recalculates: bool = False) -> SheetScan:
+    """scan_xlsx for one zip member: `percent` holds the styles whose number format is a
+    percentage; with `recalculates`, every formula's saved result is one Excel replaces on opening."""
+    merged, uncached, shown_percent, hidden_rows, hidden_cols = [], {}, {}, set(), set()
     odd = far = False
     cols, rows = 26, 9_999  # bounds: one-letter columns, rows under 10,000, until seen otherwise
     percent_cell = _percent_cell(percent)
@@ -292,16 +322,20 @@ def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None,
                     cols = max(cols, max(_column(c) for c in set(two)))
             if rows < EXCEL_ROWS and _has(arr, _ROW_10K):
                 rows = EXCEL_ROWS  # any further is _FAR
-        if _has(arr, _NO_RESULT):
-            uncached.update(_formulas_without_result(arr))
+        if _has(arr, _ANY_FORMULA if recalculates else _NO_RESULT):  # a cheap look first; then cell by cell
+            uncached.update(_formulas_without_result(arr, recalculates))
         if percent_cell and _has(arr, _CELL_START + percent_cell[1:]):
             for r, c in _cells_styled(arr, percent_cell):
                 shown_percent.setdefault(c, set()).add(r)
+        if _has(arr, _HIDDEN):
+            rows_, cols_ = _hidden(buf)
+            hidden_rows |= rows_
+            hidden_cols |= cols_
     if odd:
         rows, cols = _reach_parsed(zf, member)
     elif far or (max_cells is not None and rows * cols > max_cells):
         rows, cols = _reach_of_references(zf, member)
-    return SheetScan(merged, rows, cols, uncached, shown_percent)
+    return SheetScan(merged, rows, cols, uncached, shown_percent, hidden_rows, hidden_cols)
 
 
 def _whole_rows(chunks, most: int = 1 << 24):
@@ -327,9 +361,39 @@ def _whole_rows(chunks, most: int = 1 << 24):
 # empty one, or nothing at all, up to the cell's end.
 _NO_RESULT = (r"""(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?"""
               r"""\s*</(?:\w+:)?c>""")
+_ANY_FORMULA = r"<(?:\w+:)?f[\s>/]"
 _CELL_START = r"<(?:\w+:)?c\b"
+# A formula cell: its attributes, formula, and saved value element (val: the result, if any).
 _FORMULA_CELL = (r"""^(?P<attrs>[^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>(?P<f>.*?)</(?:\w+:)?f>)\s*"""
-                 r"""(?P<v><(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>""")
+                 r"""(?P<v><(?:\w+:)?v\s*/>|<(?:\w+:)?v>(?P<val>.*?)</(?:\w+:)?v>)?""")
+NO_RESULT = "no saved result"
+RECALCULATED = "a saved result that Excel replaces when the workbook opens"
+
+
+# A row hidden (or filtered out by an autofilter, which hides it the same way) or of no height; a
+# hidden column range.
+_HIDDEN = r"""<(?:\w+:)?(?:row|col)\b[^>]*\b(?:hidden\s*=\s*["'](?:1|true)["']|ht\s*=\s*["']0(?:\.0*)?["'])"""
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_COL_TAG = re.compile(rb"<(?:\w+:)?col\b([^>]*?)/?>")
+
+
+def _is_hidden(attrs: dict) -> bool:
+    return attrs.get(b"hidden") in (b"1", b"true") or re.fullmatch(rb"0(\.0*)?", attrs.get(b"ht", b"1")) is not None
+
+
+def _hidden(buf: bytes) -> tuple[set[int], set[int]]:
+    """(0-based rows, 0-based columns) the piece hides."""
+    rows, cols = set(), set()
+    for m in _ROW_TAG.finditer(buf):
+        attrs = dict(_ATTR.findall(m[1]))
+        if _is_hidden(attrs) and attrs.get(b"r", b"").isdigit():
+            rows.add(int(attrs[b"r"]) - 1)
+    for m in _COL_TAG.finditer(buf):
+        attrs = dict(_ATTR.findall(m[1]))
+        if _is_hidden(attrs) and attrs.get(b"min", b"").isdigit() and attrs.get(b"max", b"").isdigit():
+            low, high = int(attrs[b"min"]), min(int(attrs[b"max"]), 16_384)
+            cols.update(range(low - 1, high))
+    return rows, cols
 
 
 def _cell_texts(arr: pa.Array) -> pa.Array:
@@ -337,18 +401,22 @@ def _cell_texts(arr: pa.Array) -> pa.Array:
     return pc.list_flatten(pc.split_pattern_regex(arr, _CELL_START))
 
 
-def _formulas_without_result(arr: pa.Array) -> dict[tuple[int, int], str]:
-    """{(row, column): '=formula'} of the piece's formula cells that have no saved result."""
+def _formulas_without_result(arr: pa.Array, every: bool = False) -> dict[tuple[int, int], tuple[str, str]]:
+    """{(row, column): ('=formula', why)} of the piece's formula cells that have no saved result
+    (with `every`, of all its formula cells: the workbook replaces their results when it opens)."""
     found = pc.extract_regex(_cell_texts(arr), _FORMULA_CELL)
     out = {}
     for hit in found.filter(pc.is_valid(found)).to_pylist():
         attrs = dict(_ATTR.findall(hit["attrs"]))
-        if attrs.get(b"t") == b"str" and hit["v"]:
+        saved = bool(hit["val"] and hit["val"].strip())
+        if not saved and attrs.get(b"t") == b"str" and hit["v"] and not every:
             continue  # a text result that is empty: Excel shows an empty cell too
+        if saved and not every:
+            continue
         ref = _REF.match(attrs.get(b"r", b""))
         if ref:
-            formula = _text(hit["f"]) if hit["f"] else "(shared formula)"
-            out[(int(ref[2]) - 1, _col(ref[1]))] = "=" + formula if hit["f"] else formula
+            formula = "=" + _text(hit["f"]) if hit["f"] else "(shared formula)"
+            out[(int(ref[2]) - 1, _col(ref[1]))] = (formula, RECALCULATED if saved else NO_RESULT)
     return out
 
 
