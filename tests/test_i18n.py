@@ -76,6 +76,15 @@ def test_the_broken_example_file_reads_in_chinese(wh):
     "b.xlsx: the data is on the hidden sheet '数据', and hidden sheets are not read; unhide it, or name it to "
     "read it anyway (--sheet '数据')",
     "org unit '[x](http://e)' does not exist",
+    "the unit 千美元 is USD, but revenue is measured in CNY",
+    "row 3 is hidden (or filtered out) in the sheet, so its author does not see it: unhide it or delete it, and "
+    "upload again",
+    "column '2025-02' is hidden in the sheet, so its author does not see it: unhide it or delete it",
+    "cells E2:E3 are merged: the one value shown would count for each of them; unmerge them and give each cell "
+    "its value",
+    "cell D3 holds the formula =D2*2 with a saved result that Excel replaces when the workbook opens: the file was "
+    "written by a program that does not calculate formulas. Open it in Excel (or LibreOffice), save it, and upload "
+    "it again; or paste the values",
 ])
 def test_the_messages_of_reading_exactly_and_of_access_read_in_chinese(message):
     import re

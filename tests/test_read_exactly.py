@@ -435,3 +435,50 @@ def test_a_workbook_on_the_1904_date_system_reads_its_dates(wh, tmp_path):
     wb.save(tmp_path / "mac.xlsx")
     assert import_facts(wh, "actuals", tmp_path / "mac.xlsx").batch
     assert facts(wh) == [("revenue", "EAST", "2025-01", 1.0), ("revenue", "EAST", "2025-02", 2.0)]
+
+
+# --- labels and units that say something of the numbers ------------------------------------------------
+
+def test_a_unit_or_metric_whose_name_ends_like_a_total_is_loaded_not_passed_over(wh, tmp_path):
+    """合计/累计 rows are totals and are passed over, but not when the label is a unit's or a
+    metric's own name: those rows were lost without a word."""
+    from kpi_core import org
+
+    tree = tmp_path / "tree.csv"
+    tree.write_text("code,name,parent\nEAST_SUM,华东合计,SALES\n", encoding="utf-8")
+    assert org.import_org(wh, tree).batch
+    path = tmp_path / "a.csv"
+    path.write_text("metric,org,period,actual\nrevenue,华东合计,2025-01,5\nrevenue,合计,2025-01,99\n"
+                    "revenue,EAST,2025-01,2\n", encoding="utf-8")
+    r = import_facts(wh, "actuals", path)
+    assert r.batch and (r.loaded, r.rejected) == (2, 0)
+    assert facts(wh) == [("revenue", "EAST", "2025-01", 2.0), ("revenue", "EAST_SUM", "2025-01", 5.0)]
+
+
+@pytest.mark.parametrize("header, metric, expected", [
+    ("实际值(万元)", "revenue", 50000.0),                      # money in 万元: scaled
+    ("实际值(万元)", "headcount", "the unit 万元 is CNY, but headcount is measured in count"),
+    ("实际值(万)", "headcount", 50000.0),                       # 万 alone is a count too
+    ("实际值(元)", "revenue", 5.0),
+    ("实际值(千美元)", "revenue", "the unit 千美元 is USD, but revenue is measured in CNY"),
+    ("实际值(USD)", "revenue", "the unit USD is USD, but revenue is measured in CNY"),
+])
+def test_a_money_unit_scales_only_money(wh, tmp_path, header, metric, expected):
+    path = tmp_path / "u.csv"
+    path.write_text(f"metric,org,period,{header}\n{metric},EAST,2025-01,5\n", encoding="utf-8")
+    if isinstance(expected, float):
+        assert import_facts(wh, "actuals", path).batch
+        assert facts(wh) == [(metric, "EAST", "2025-01", expected)]
+    else:
+        [(row, _col, _val, message)] = refused_whole(wh, path)
+        assert row == 2 and message.startswith(expected)
+
+
+def test_a_unit_column_of_another_currency_is_refused_by_row(wh, tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_text("metric,org,period,单位,actual\nrevenue,EAST,2025-01,万元,5\nrevenue,SOUTH,2025-01,美元,7\n"
+                    "headcount,SVC,2025-01,人,3\n", encoding="utf-8")
+    [(row, _col, _val, message)] = refused_whole(wh, path)
+    assert (row, message) == (3, "the unit 美元 is USD, but revenue is measured in CNY")
+    assert import_facts(wh, "actuals", path, partial=True).loaded == 2
+    assert facts(wh) == [("headcount", "SVC", "2025-01", 3.0), ("revenue", "EAST", "2025-01", 50000.0)]

@@ -23,7 +23,17 @@ from ..periods import Period, find_year, parse_period, try_parse_period
 from ..text import fold, key, visible
 from ..values import LIMIT, ShownAsPercent, read_number
 from ..warehouse import Warehouse
-from .headers import FACT_ROLES, header_finder, is_total, map_roles, normalise, scale_of, unit_in_brackets
+from .headers import (
+    FACT_ROLES,
+    Scale,
+    currency,
+    header_finder,
+    is_total,
+    map_roles,
+    normalise,
+    scale_of,
+    unit_in_brackets,
+)
 from .read import CALCULATE, Grid, Uncached, cell_name, read_grid
 from .result import ImportResult, Problem
 
@@ -46,7 +56,7 @@ class _Facts:
     org_col: str
     period_col: list[str]
     value_col: list[str]
-    scale: list[float] | None = None  # multiplier from a 万元-style unit, per fact
+    scale: list[Scale] | None = None  # what a 万元 or % unit says of the value, per fact
     value_at: list[int] = field(default_factory=list)  # the grid column each value came from
 
     def only(self, keep: list[int]) -> _Facts:
@@ -75,7 +85,7 @@ def import_facts(wh: Warehouse, kind: FactKind, path: str | Path, *, sheet: str 
                         user=as_actor(user), step=step, reason=reason)
 
 
-CHECK_WHILE_HOLDING = 20_000  # facts: below this a file is checked while the warehouse is held (~50 ms)
+CHECK_WHILE_HOLDING = 100_000  # cells: a smaller sheet is checked while the warehouse is held (~50 ms)
 
 
 class _Refused(Exception):
@@ -87,22 +97,33 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
     """Shape and validate, then check, diff and load in one transaction; a large file is
     validated without holding the warehouse (others read and write meanwhile) and validated
     again if the org tree or the dictionary changed in between."""
-    result = ImportResult(rows=grid.n_rows, sheet=grid.sheet, other_sheets=grid.other_sheets)
-    facts, shape_problems = shape(grid, kind, year)
-    if shape_problems:
-        result.errors = shape_problems
-        return result
-    n_facts = len(facts.row)
-    if n_facts == 0:
-        result.errors = [Problem(None, "", "", f"{path.name} has no values to load below its header "
-                                 f"(row {grid.header_row}); nothing was written")]
-        return result
-    facts, unseen = seen_by_author(grid, facts)
     # A small file is checked within one turn at the warehouse (a second turn would cost more
     # under load than the check); a large one lets others in while it is checked.
-    with wh.connect() if n_facts <= CHECK_WHILE_HOLDING else contextlib.nullcontext():
-        return _check_and_load(wh, kind, grid, path, facts, result, n_facts=n_facts, unseen=unseen, dry_run=dry_run,
-                               partial=partial, user=user, step=step, reason=reason)
+    small = grid.n_rows * max(1, len(grid.header)) <= CHECK_WHILE_HOLDING
+    with wh.connect() if small else contextlib.nullcontext():
+        with wh.connect() as con:
+            org, metrics = load_tree(con), dictionary.current(wh)
+        result = ImportResult(rows=grid.n_rows, sheet=grid.sheet, other_sheets=grid.other_sheets)
+        facts, shape_problems = shape(grid, kind, year, known=_known(org, metrics))
+        if shape_problems:
+            result.errors = shape_problems
+            return result
+        n_facts = len(facts.row)
+        if n_facts == 0:
+            result.errors = [Problem(None, "", "", f"{path.name} has no values to load below its header "
+                                     f"(row {grid.header_row}); nothing was written")]
+            return result
+        facts, unseen = seen_by_author(grid, facts)
+        return _check_and_load(wh, kind, grid, path, facts, result, org, metrics, n_facts=n_facts, unseen=unseen,
+                               dry_run=dry_run, partial=partial, user=user, step=step, reason=reason)
+
+
+def _known(org: OrgTree, metrics: dict[str, Metric]) -> Callable[[object], bool]:
+    """Whether a cell names a metric or a unit: a unit called 华东合计 or a metric called 本年累计
+    is a fact's, not a 合计/累计 row to pass over."""
+    names = {key(n) for m in metrics.values() for n in (m.code, m.name, m.name_en) if n}
+    names |= {key(n) for u in org.units.values() for n in (u.code, u.name)}
+    return lambda cell: key(cell) in names
 
 
 def seen_by_author(grid: Grid, f: _Facts) -> tuple[_Facts, list[Problem]]:
@@ -132,11 +153,9 @@ def seen_by_author(grid: Grid, f: _Facts) -> tuple[_Facts, list[Problem]]:
     return f.only(keep), list(problems)
 
 
-def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts: _Facts, result: ImportResult, *,
-                    n_facts: int, unseen: list[Problem], dry_run: bool, partial: bool, user: Actor, step: Progress,
-                    reason: str | None) -> ImportResult:
-    with wh.connect() as con:
-        org, metrics = load_tree(con), dictionary.current(wh)
+def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts: _Facts, result: ImportResult,
+                    org: OrgTree, metrics: dict[str, Metric], *, n_facts: int, unseen: list[Problem], dry_run: bool,
+                    partial: bool, user: Actor, step: Progress, reason: str | None) -> ImportResult:
     checked = validate(facts, kind, metrics, org, step)
     sha = batches.sha256_of(path)
     try:
@@ -225,8 +244,10 @@ def _year_context(grid: Grid, year: int | None) -> int | None:
     return None
 
 
-def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Problem]]:
-    """Find the long or wide layout and list its facts; problems if neither fits."""
+def shape(grid: Grid, kind: FactKind, year: int | None,
+          known: Callable[[object], bool] = lambda cell: False) -> tuple[_Facts, list[Problem]]:
+    """Find the long or wide layout and list its facts; problems if neither fits. A 合计/Total
+    row is passed over unless its label is a metric or unit `known` names."""
     roles, problems = map_roles(grid.header, FACT_ROLES)
     value_role = "actual" if kind == "actuals" else "target"
     vcol = roles.get(value_role, roles.get("value"))
@@ -252,7 +273,7 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
         scale = _row_scales(grid, roles, cells, unit_in_brackets(grid.header[vcol]))
         # A row with an empty value cell holds no fact (as an empty cell of a wide row);
         # a 合计/Total row sums others and is not a fact either.
-        totals = {v for v in {*metric, *org} if is_total(v)}
+        totals = {v for v in {*metric, *org} if is_total(v) and not known(v)}
         keep = [i for i, (v, m, o) in enumerate(zip(value, metric, org, strict=True))
                 if v is not None and m not in totals and o not in totals and not _blank(v)]
         if len(keep) < len(value):
@@ -284,7 +305,7 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
     f = _Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [], [])
     cols = [(j, p, cells(j)) for j, p in pcols]
     scale = _row_scales(grid, roles, cells, "")
-    totals = {v for v in {*metric, *org} if is_total(v)}
+    totals = {v for v in {*metric, *org} if is_total(v) and not known(v)}
     for i, r in enumerate(rows):
         if metric[i] in totals or org[i] in totals:
             continue
@@ -304,8 +325,8 @@ def shape(grid: Grid, kind: FactKind, year: int | None) -> tuple[_Facts, list[Pr
     return f, []
 
 
-def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list], header_unit: str) -> list[float]:
-    """Each row's multiplier: a 单位 cell such as 万元 wins over a unit in the value header."""
+def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list], header_unit: str) -> list[Scale]:
+    """Each row's scale: a 单位 cell such as 万元 wins over a unit in the value header."""
     n = grid.n_rows
     base = scale_of(header_unit)
     units = cells(roles["unit"]) if "unit" in roles else [None] * n
@@ -313,9 +334,15 @@ def _row_scales(grid: Grid, roles: dict[str, int], cells: Callable[[int], list],
     mcol = roles.get("metric", roles.get("metric_name"))
     metric_cells = cells(mcol) if mcol is not None else [None] * n
     named = {v: (_bracket_parts(_text(v)) or ["", ""])[1] for v in set(metric_cells)}
-    if not any(scale_of(u) != 1.0 for u in {*named.values(), *units} if u not in (None, "")):
+
+    def says_more(u: object) -> bool:
+        """A unit that scales (万元), or names another currency than the header's (美元)."""
+        s = scale_of(u)
+        return bool(u) and (s.factor != 1.0 or s.currency not in (None, base.currency))
+
+    if not any(says_more(u) for u in {*named.values(), *units}):
         return [base] * n
-    return [next((scale_of(u) for u in (unit, named[m]) if u not in (None, "") and scale_of(u) != 1.0), base)
+    return [next((scale_of(u) for u in (unit, named[m]) if says_more(u)), base)
             for unit, m in zip(units, metric_cells, strict=True)]
 
 
@@ -482,9 +509,10 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
                 if bad:
                     errors.append(Problem(row, col, _text(cell), msg))
             continue
-        if f.scale and f.scale[i] != 1.0 and not own:
-            value = float(f"{value * f.scale[i]:.15g}")
-            percent = f.scale[i] < 1  # a % or ‰ header or unit cell: the numbers are percentages
+        scale = f.scale[i] if f.scale and not own else None
+        if scale and scale.factor != 1.0:
+            value = float(f"{value * scale.factor:.15g}")
+            percent = scale.percent  # a % or ‰ header or unit cell: the numbers are percentages
         m = metrics[code]
         rk = (code, label)
         if rk not in rule_of:
@@ -493,6 +521,9 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
         if not msg and percent and m.unit != "%":
             where, msg = "value", (f"{_text(v)} is a percentage, but {code} is measured in {m.unit or 'no unit'}; "
                                    f"write the value in {m.unit or 'its unit'}")
+        if not msg and scale and scale.currency and scale.currency != currency(m.unit):
+            where, msg = "value", (f"the unit {scale.unit} is {scale.currency}, but {code} is measured in "
+                                   f"{m.unit or 'no unit'}")
         if not msg and m.allowed is not None:
             where, msg = _value_rule(m, value)
         if msg:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -116,11 +117,42 @@ def unit_in_brackets(header: object) -> str:
     return m.group(1) if m else ""
 
 
+# Currencies as units write them, most specific first (美元 before 元).
+CURRENCIES: tuple[tuple[str, re.Pattern], ...] = tuple((code, re.compile(p, re.I)) for code, p in (
+    ("USD", r"USD|美元|US\$|\$"), ("EUR", r"EUR|欧元|€"), ("JPY", r"JPY|日元|円"), ("HKD", r"HKD|港元|港币|HK\$"),
+    ("GBP", r"GBP|英镑|£"), ("CNY", r"CNY|RMB|人民币|元|¥|￥")))
+
+
+def currency(unit: object) -> str | None:
+    """The currency a unit names (万元 → CNY, thousand USD → USD), None for a unit that is not money."""
+    text = unicodedata.normalize("NFKC", "" if unit is None else str(unit))
+    return next((code for code, pattern in CURRENCIES if pattern.search(text)), None)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What a unit written in a header or a 单位 cell says of the numbers below it."""
+
+    factor: float = 1.0
+    unit: str = ""
+
+    @property
+    def percent(self) -> bool:
+        """A % or ‰: the numbers are percentages."""
+        return self.factor < 1
+
+    @property
+    def currency(self) -> str | None:
+        """万元: CNY, thousand USD: USD; None when the numbers are not money."""
+        return currency(self.unit)
+
+
 @lru_cache(maxsize=4096)
-def scale_of(unit: object) -> float:
-    """The multiplier a unit label implies (万元 -> 10000), 1 for plain units such as 元, 人, %."""
+def scale_of(unit: object) -> Scale:
+    """The multiplier a unit label implies (万元 -> 10000, % -> 0.01), 1 for plain units such as 元, 人."""
     n = normalise(unit)
+    text = unicodedata.normalize("NFKC", "" if unit is None else str(unit)).strip()
     for word, factor in SCALES:
         if n.startswith(word):
-            return factor
-    return 1.0
+            return Scale(factor, text)
+    return Scale(1.0, text)
