@@ -477,8 +477,9 @@ _PROBLEMS_ZH = [
                      ("read the audit log", "查看审计日志"), ("close or reopen periods", "关账或重开期间"))],
     (r"^The disk holding (.+) is full: nothing was written\. Free some space \(or ask an admin to\) and try again\.$",
      r"\1 所在磁盘已满：未写入任何数据。请清理空间（或请管理员处理）后重试。"),
-    (r"^the query asks for ([\d,]+) cells \((.+)\), over the limit of ([\d,]+) \(KPI_MAX_CELLS_QUERY\); ask for "
-     r"fewer metrics, units or periods$", r"查询需要计算 \1 个单元格（\2），超过上限 \3（KPI_MAX_CELLS_QUERY），"
+    (r"^the query asks for ([\d,]+) cells \(([\d,]+) metrics × ([\d,]+) units × ([\d,]+) periods\), over the "
+     r"limit of ([\d,]+) \(KPI_MAX_CELLS_QUERY\); ask for fewer metrics, units or periods$",
+     r"查询需要计算 \1 个单元格（\2 个指标 × \3 个组织 × \4 个期间），超过上限 \5（KPI_MAX_CELLS_QUERY），"
      r"请减少指标、组织或期间"),
     (r"^user '(.+)' exists already(.*)$", r"用户“\1”已存在（用户名不区分大小写和全半角）"),
     (r"^(.+): the data is on the hidden sheet '(.+)', and hidden sheets are not read; unhide it, or name it to read "

@@ -272,3 +272,20 @@ def test_admin_closes_a_period_and_searches_the_audit_log(app, app_warehouse):
     assert table.value["原因"].tolist()[0] == "2023 review held"
     assert audit.search(wh, audit.Search(action="close"))[0]["user_name"] == "admin"
     closing.reopen(wh, "2023-01")
+
+
+def test_a_tile_whose_question_is_too_big_says_so_and_the_others_show(app, app_warehouse, monkeypatch):
+    from kpi_core import boards
+
+    boards.save(open_warehouse(app_warehouse), boards.Board(code="big", title="大表", share="everyone", tiles=[
+        {"type": "kpi_card", "metrics": ["revenue"]},
+        {"type": "table", "metrics": ["revenue", "gross_margin"], "scope": "subtree", "title": "全公司明细"}]))
+    monkeypatch.setenv("KPI_MAX_CELLS_QUERY", "500")  # the demo's 724 units × 2 metrics are past it
+    app.query_params["board"] = "big"
+    app.run()
+    app.switch_page("views/boards.py").run()
+    assert not app.exception
+    assert [rendered(e.value) for e in app.error] == [
+        "查询需要计算 1,448 个单元格（2 个指标 × 724 个组织 × 1 个期间），超过上限 500（KPI_MAX_CELLS_QUERY），"
+        "请减少指标、组织或期间"]
+    assert [m.label for m in app.metric] == ["销售收入"]  # the card still shows

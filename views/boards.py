@@ -159,8 +159,12 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
             st.text(tile.text or "")  # user text is shown as text, never as HTML or markdown
             return
         definition = json.dumps(board.definition(), ensure_ascii=False, sort_keys=True)
-        data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(), lang(),
-                                  user())
+        try:
+            data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(),
+                                        lang(), user())
+        except KpiError as exc:  # this tile's question is refused (too big, out of reach): the others still show
+            error(exc)
+            return
         if df.empty:
             st.info(t("tile_empty"))
             return
