@@ -81,7 +81,9 @@ def build_template(path: Path) -> None:
     """A migrated warehouse with the org tree and the manual monthly metrics."""
     wh = open_warehouse(path)
     import_org_rows(wh, org_rows(), source="bench", user="bench")
-    apply_metrics(wh, [Metric(code=c, name=c.upper(), source="manual", frequency="month")
+    # Measured in %: the file types some values as percentages ("12.3%"), which only a metric
+    # measured in % takes (SPEC §5); the rest are plain numbers, which any metric takes.
+    apply_metrics(wh, [Metric(code=c, name=c.upper(), unit="%", source="manual", frequency="month")
                        for c in metric_codes()], user="bench")
 
 

@@ -341,3 +341,28 @@ def test_team_lead_sees_only_their_team_and_cannot_load_another_teams_rows(serve
     marked = openpyxl.load_workbook(io.BytesIO(_download(page, "下载标注了错误的文件")))
     listed = " ".join(str(c.value) for ws in marked for row in ws.iter_rows() for c in row if c.value is not None)
     assert "D1-SAL-T2 is outside the units you may load actuals for (D1-SAL-T1)" in listed
+
+
+def test_a_workbook_with_several_data_sheets_asks_which_to_read(server, page, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["请在 9月 或 10月 表中填报"])
+    for title, value in (("9月", 11), ("10月", 12)):
+        ws = book.create_sheet(title)
+        ws.append(["指标", "组织", "期间", "实际值"])
+        ws.append(["headcount", "D1-SAL-T1", f"2026-{title[:-1].zfill(2)}", value])
+    book.active = 0  # it opens on the instructions
+    path = tmp_path / "两个月.xlsx"
+    book.save(path)
+    sign_in(page, server, "root", "upload?org=D1-SAL-T1")
+    wait_title(page, "数据上报")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text("有多个工作表有数据（9月, 10月）").wait_for()
+    shot(page, "f1_which_sheet")
+    page.get_by_label("工作表").click()
+    page.get_by_role("option", name="10月").click()
+    page.get_by_role("button", name="确认写入").wait_for()
+    assert page.get_by_text(re.compile(r"将有 1 个单元格变化")).count() == 1
+    shot(page, "f2_sheet_chosen")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import re
@@ -521,7 +522,7 @@ def _validate(f: _Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTre
         if not msg and percent and m.unit != "%":
             where, msg = "value", (f"{_text(v)} is a percentage, but {code} is measured in {m.unit or 'no unit'}; "
                                    f"write the value in {m.unit or 'its unit'}")
-        if not msg and scale and scale.currency and scale.currency != currency(m.unit):
+        if not msg and scale and scale.currency and scale.currency != _currency_of(m.unit):
             where, msg = "value", (f"the unit {scale.unit} is {scale.currency}, but {code} is measured in "
                                    f"{m.unit or 'no unit'}")
         if not msg and m.allowed is not None:
@@ -580,6 +581,11 @@ def _number_cell(cell: object) -> tuple[float | None, str, bool, bool]:
     except ValueError as exc:
         return None, str(exc), False, False
     return r.value, "", r.percent, r.scaled
+
+
+@functools.lru_cache(maxsize=256)
+def _currency_of(unit: str | None) -> str | None:
+    return currency(unit)
 
 
 def _uncached(cell: Uncached) -> str:

@@ -135,16 +135,12 @@ class Scale:
 
     factor: float = 1.0
     unit: str = ""
+    currency: str | None = None  # 万元: CNY, thousand USD: USD; None when the numbers are not money
 
     @property
     def percent(self) -> bool:
         """A % or ‰: the numbers are percentages."""
         return self.factor < 1
-
-    @property
-    def currency(self) -> str | None:
-        """万元: CNY, thousand USD: USD; None when the numbers are not money."""
-        return currency(self.unit)
 
 
 @lru_cache(maxsize=4096)
@@ -152,7 +148,5 @@ def scale_of(unit: object) -> Scale:
     """The multiplier a unit label implies (万元 -> 10000, % -> 0.01), 1 for plain units such as 元, 人."""
     n = normalise(unit)
     text = unicodedata.normalize("NFKC", "" if unit is None else str(unit)).strip()
-    for word, factor in SCALES:
-        if n.startswith(word):
-            return Scale(factor, text)
-    return Scale(1.0, text)
+    factor = next((f for word, f in SCALES if n.startswith(word)), 1.0)
+    return Scale(factor, text, currency(text))
