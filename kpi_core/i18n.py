@@ -83,6 +83,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind": {"zh": "类型", "en": "Kind"},
     "kind_actuals": {"zh": "实际值", "en": "Actuals"},
     "kind_targets": {"zh": "目标值", "en": "Targets"},
+    "kind_org": {"zh": "组织树", "en": "Org tree"},
+    "kind_dataset": {"zh": "数据集", "en": "Dataset"},
     "year": {"zh": "年度", "en": "Year"},
     "template_title": {"zh": "① 下载填报模板", "en": "① Download a template"},
     "whole_subtree": {"zh": "包含全部下级（否则只含本单元及直接下级）", "en": "The whole subtree (else the unit "

@@ -154,7 +154,7 @@ def history_section() -> None:
     if not rows:
         st.caption(t("no_batches"))
         return
-    table = [{t("col_id"): b["id"], t("col_kind"): _kind_label(b["kind"]) if b["kind"] in KINDS else b["kind"],
+    table = [{t("col_id"): b["id"], t("col_kind"): _kind_label(b["kind"]),
               t("col_source"): b["source"], t("col_user_name"): b["user_name"],
               t("col_created_at"): b["created_at"].strftime("%Y-%m-%d %H:%M"), t("col_rows_loaded"): b["rows_loaded"],
               t("col_status"): t("batch_" + b["status"])} for b in rows]
