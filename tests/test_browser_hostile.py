@@ -140,7 +140,7 @@ def test_markup_in_names_and_links_stays_text_on_every_page(hostile, chromium, w
     server, _path = hostile
     v = Visit(chromium, width)
     try:
-        sign_in(v.page, server, who)
+        sign_in(v.page, server, who, "?lang=zh")  # a language chosen in another test does not carry over
         for name, path, shown in PAGES:
             if who != "root" and name in ("targets", "admin", "overview", "metrics", "cockpit_division"):
                 continue  # not in a team lead's menu, or above their team
@@ -165,7 +165,7 @@ def test_an_upload_named_with_markup_is_named_as_text(hostile, chromium, tmp_pat
     server, _path = hostile
     v = Visit(chromium)
     try:
-        sign_in(v.page, server, "root", "upload?org=D1-SAL-T1")
+        sign_in(v.page, server, "root", "upload?org=D1-SAL-T1&lang=zh")
         wait_title(v.page, "数据上报")
         bad = tmp_path / "![x](http:evil.example)[点我](http:evil.example).csv"
         bad.write_text("metric,org,period,actual\nrevenue,NOPE,2026-10,1\n", encoding="utf-8")
@@ -205,7 +205,7 @@ def test_a_user_disabled_from_the_cli_is_signed_out_at_the_next_click(hostile, c
     server, path = hostile
     v = Visit(chromium)
     try:
-        sign_in(v.page, server, "lead_t1", "?period=2026-10")
+        sign_in(v.page, server, "lead_t1", "?period=2026-10&lang=zh")
         wait_title(v.page, "驾驶舱")
         idle(v.page)
         _cli(path, "users", "set", "lead_t1", "--disable", "--reason", "left")
@@ -226,7 +226,7 @@ def test_a_live_board_signs_out_a_disabled_user_at_its_next_refresh(hostile, chr
     server, path = hostile
     v = Visit(chromium)
     try:
-        sign_in(v.page, server, "mgr_d1", "boards?board=evil")
+        sign_in(v.page, server, "mgr_d1", "boards?board=evil&lang=zh")
         wait_title(v.page, "恶意看板")
         idle(v.page)
         _passwd(path, "mgr_d1", PASSWORD + "-new")
