@@ -78,6 +78,11 @@ def serve(path: Path):
 
 @pytest.fixture(scope="module")
 def browser(server):
+    yield from launch()
+
+
+def launch():
+    """Debian's Chromium, headless, through Playwright: yields the browser."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_browser import ARTIFACTS, CHROMIUM, PASSWORD, _people, idle, serve, sign_in, wait_title
+from .test_browser import ARTIFACTS, PASSWORD, _people, idle, launch, serve, sign_in, wait_title
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,13 +67,7 @@ def hostile(demo_template, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium(hostile):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
+    yield from launch()
 
 
 class Visit:
