@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kpi_core import prefs, users
-from kpi_core.errors import WarehouseBusy
-from kpi_core.i18n import LANGS
-from views import login
-from views.common import t, tm, warehouse
-from views.nav import PAGES, menu
+from kpi_core.auth import users
+from kpi_core.model.errors import WarehouseBusy
+from kpi_core.present.i18n import LANGS
+from kpi_core.store import prefs
+from pages import login
+from pages.common import t, tm, warehouse
+from pages.nav import PAGES, menu
 
 # An emoji icon: a :material/…: one makes the browser fetch it from fonts.gstatic.com, and the app
 # makes no request outside its own origin (companies run it inside their network).

@@ -26,14 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
+from kpi_core.demo.load import load_demo  # noqa: E402
 
-from kpi_core import datasets, dictionary, org  # noqa: E402
-from kpi_core.config import Limits  # noqa: E402
-from kpi_core.demo import load_demo  # noqa: E402
-from kpi_core.dictionary import Metric  # noqa: E402
-from kpi_core.engine import query  # noqa: E402
-from kpi_core.engine.query import Query, run  # noqa: E402
-from kpi_core.warehouse import open_warehouse  # noqa: E402
+from kpi_core.model.config import Limits  # noqa: E402
+from kpi_core.query import api as query  # noqa: E402
+from kpi_core.query.api import Query, run  # noqa: E402
+from kpi_core.store import datasets, dictionary, org  # noqa: E402
+from kpi_core.store.dictionary import Metric  # noqa: E402
+from kpi_core.store.warehouse import open_warehouse  # noqa: E402
 
 TODAY = dt.date(2026, 11, 27)
 YEAR = "2026"

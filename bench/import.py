@@ -5,7 +5,7 @@
 For each row count it builds (once, cached under bench/.cache/) an xlsx of unique
 metric × org × period facts, ~2% of the values typed as text ("1,234.5", "12.3%"), then times:
 
-- ours      kpi_core.imports.facts.import_facts end to end (read + shape + validate + load,
+- ours      kpi_core.ingest.facts.import_facts end to end (read + shape + validate + load,
             one transaction) on a fresh copy of a synthetic warehouse; best of 2 under 1M rows;
 - pandas    pandas.read_excel(path, engine="openpyxl") — read only, no validation, no load;
 - fastexcel fastexcel.read_excel(path).load_sheet(0).to_arrow() — the raw read;
@@ -41,10 +41,10 @@ import fastexcel  # noqa: E402
 import openpyxl  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kpi_core.dictionary import Metric, apply_metrics  # noqa: E402
-from kpi_core.imports.facts import import_facts  # noqa: E402
-from kpi_core.org import import_org_rows  # noqa: E402
-from kpi_core.warehouse import open_warehouse  # noqa: E402
+from kpi_core.ingest.facts import import_facts  # noqa: E402
+from kpi_core.store.dictionary import Metric, apply_metrics  # noqa: E402
+from kpi_core.store.org import import_org_rows  # noqa: E402
+from kpi_core.store.warehouse import open_warehouse  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 N_METRICS = 20

@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kpi_core.errors import WarehouseBusy  # noqa: E402
-from kpi_core.warehouse import Warehouse, open_warehouse  # noqa: E402
+from kpi_core.model.errors import WarehouseBusy  # noqa: E402
+from kpi_core.store.warehouse import Warehouse, open_warehouse  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 DEMO = CACHE / "demo.duckdb"
@@ -44,7 +44,7 @@ def demo_warehouse() -> Path:
     if not DEMO.exists():
         import datetime as dt
 
-        from kpi_core.demo import load_demo
+        from kpi_core.demo.load import load_demo
 
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = DEMO.with_suffix(".building")
@@ -70,8 +70,8 @@ def upload_file(folder: Path, worker: int) -> Path:
 
 def worker(kind: str, number: int, until: float, out: Path) -> None:
     """One process: repeat one kind of operation until `until`, writing a line per operation."""
-    from kpi_core.engine.query import Query, run
-    from kpi_core.imports.facts import import_facts
+    from kpi_core.ingest.facts import import_facts
+    from kpi_core.query.api import Query, run
 
     wh = Warehouse(os.environ["KPI_WAREHOUSE"])
     path = upload_file(out.parent, number) if kind == "import" else None

@@ -66,7 +66,7 @@ def main() -> int:
                     help="NAME:ROLE[:ORG] of the viewer, e.g. lead_t1:team_lead:D1-SAL-T1 (default admin)")
     args = ap.parse_args()
     global ACTOR
-    from kpi_core.access import Actor
+    from kpi_core.model.access import Actor
 
     name, role, *orgs = args.as_.split(":")
     ACTOR = Actor(name, role, tuple(orgs))
@@ -74,8 +74,9 @@ def main() -> int:
     if args.warehouse:
         path = Path(args.warehouse)
     else:
-        from kpi_core.demo import load_demo
-        from kpi_core.warehouse import open_warehouse
+        from kpi_core.demo.load import load_demo
+
+        from kpi_core.store.warehouse import open_warehouse
 
         tmp = Path(tempfile.mkdtemp(prefix="kpi-bench-pages-"))
         path = tmp / "demo.duckdb"

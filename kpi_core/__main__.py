@@ -1,5 +1,5 @@
 """`python -m kpi_core`."""
 
-from .cli import main
+from kpi_core.cli.main import main
 
 main(prog_name="python -m kpi_core")

@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kpi_core import datasets, dictionary
-from kpi_core.org import import_org_rows
-from kpi_core.warehouse import open_warehouse
+from kpi_core.store import datasets, dictionary
+from kpi_core.store.org import import_org_rows
+from kpi_core.store.warehouse import open_warehouse
 
 ORG = [
     ("HQ", "总公司", None),
@@ -148,8 +148,8 @@ DEMO_TODAY = __import__("datetime").date(2026, 11, 27)
 def signed_in(at, wh_path, name: str):
     """An AppTest session signed in as user `name` with a real session token, as after the
     sign-in form (the app checks the session on every run; sign-in itself: test_app_login.py)."""
-    from kpi_core import users
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.auth import users
+    from kpi_core.store.warehouse import open_warehouse
 
     wh = open_warehouse(wh_path)
     at.session_state["actor"] = users.actor(wh, name)
@@ -160,7 +160,7 @@ def signed_in(at, wh_path, name: str):
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     """The demo company loaded into a warehouse file, built once per session (about 15 s)."""
-    from kpi_core.demo import load_demo
+    from kpi_core.demo.load import load_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     wh = open_warehouse(path)

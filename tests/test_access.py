@@ -9,27 +9,18 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from kpi_core import (
-    access,
-    audit,
-    batches,
-    board_export,
-    boards,
-    closing,
-    cockpit,
-    dictionary,
-    drillthrough,
-    org,
-    settings,
-    users,
-)
-from kpi_core.access import Actor
-from kpi_core.engine.query import Query, run
-from kpi_core.errors import AccessDenied, KpiError
-from kpi_core.imports.facts import import_facts
-from kpi_core.imports.tables import import_table
-from kpi_core.imports.template import template
-from kpi_core.planning import save_targets
+from kpi_core.auth import users
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.template import template
+from kpi_core.model import access
+from kpi_core.model.access import Actor
+from kpi_core.model.errors import AccessDenied, KpiError
+from kpi_core.present import board_export, cockpit
+from kpi_core.query import drillthrough
+from kpi_core.query.api import Query, run
+from kpi_core.services.planning import save_targets
+from kpi_core.store import audit, batches, boards, closing, dictionary, org, settings
 
 from .conftest import ORG
 
@@ -224,8 +215,7 @@ def test_admin_only_changes_are_refused_to_everyone_else(company, tmp_path, acto
     org_file.write_text("code,name,parent\nNEW,新部门,HQ\n", encoding="utf-8")
     ds = tmp_path / "ds.csv"
     ds.write_text("a,b\n1,2\n", encoding="utf-8")
-    from kpi_core import datasets
-    from kpi_core.engine import phasing
+    from kpi_core.store import datasets, phasing
 
     attempts = [
         lambda: dictionary.apply(company, yaml_file, user=actor),
@@ -302,9 +292,8 @@ def _attempt(company, tmp_path, actor, capability):
     person = "P1"
     yaml_file = tmp_path / "m.yaml"
     yaml_file.write_text("metrics:\n  - {code: x1, name: X, source: manual}\n", encoding="utf-8")
-    from kpi_core import datasets
-    from kpi_core.engine import phasing
-    from kpi_core.engine.cascade import cascade
+    from kpi_core.services.cascade import cascade
+    from kpi_core.store import datasets, phasing
 
     do = {
         "read the company": lambda: run(company, Query(("revenue",), "HQ", "self", "year", "2025", "2025"),
@@ -383,7 +372,7 @@ def test_org_list_shows_the_part_of_the_tree_the_user_reads(company, actor, list
 
     from click.testing import CliRunner
 
-    from kpi_core.cli import main
+    from kpi_core.cli.main import main
 
     users.add(company, actor.name, actor.role, orgs=list(actor.orgs))
     out = CliRunner().invoke(main, ["--warehouse", str(company.path), "--user", actor.name, "org", "list",
@@ -396,7 +385,7 @@ def test_an_employee_drilling_into_the_team_sees_the_total_and_only_their_own_ro
     orders = tmp_path / "orders.csv"
     orders.write_text("order_date,dept,amount\n2025-01-05,P1,10\n2025-01-06,P2,20\n2025-01-07,P2,30\n"
                       "2025-01-08,EAST,5\n", encoding="utf-8")
-    from kpi_core import datasets
+    from kpi_core.store import datasets
 
     datasets.import_file(company, "sales_orders", orders)
     whole = drillthrough.behind(company, "orders", "EAST", "2025-01")

@@ -6,11 +6,11 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from kpi_core import batches, dictionary
-from kpi_core.datasets import import_arrow
-from kpi_core.dictionary import Metric
-from kpi_core.engine import aggregate
-from kpi_core.engine.query import Query, run
+from kpi_core.query.api import Query, run
+from kpi_core.store import batches, dictionary
+from kpi_core.store import partials as aggregate
+from kpi_core.store.datasets import import_arrow
+from kpi_core.store.dictionary import Metric
 
 ROWS = [
     (dt.date(2025, 1, 3), "EAST", "c1", 10.0, "ok"),

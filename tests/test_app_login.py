@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi_core import audit, users
-from kpi_core.warehouse import open_warehouse
-from views.nav import PAGES, menu
+from kpi_core.auth import users
+from kpi_core.store import audit
+from kpi_core.store.warehouse import open_warehouse
+from pages.nav import PAGES, menu
 
 from .conftest import DEMO_TODAY
 
@@ -35,7 +36,7 @@ def new_session() -> AppTest:
 
 
 def test_no_page_shows_before_sign_in(fresh):
-    for page in ("views/cockpit.py", "views/boards.py", "views/admin.py"):
+    for page in ("pages/cockpit.py", "pages/boards.py", "pages/admin.py"):
         at = new_session()
         at.run()
         at.switch_page(page).run()
@@ -144,11 +145,11 @@ def test_an_ended_session_lands_on_sign_in_at_the_next_click(fresh, change):
 def test_a_role_or_unit_change_applies_at_the_next_click(fresh):
     at = _signed_in_as(fresh, "lead_t1")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("views/targets.py")  # not a team lead's page
+        at.switch_page("pages/targets.py")  # not a team lead's page
     users.update(open_warehouse(fresh), "lead_t1", role="manager", orgs=["D2"], by="boss")
     at.sidebar.selectbox(key="period").set_value("2026-09").run()
     assert at.session_state["actor"].role == "manager" and at.session_state["actor"].orgs == ("D2",)
     assert at.title[0].value == "驾驶舱 · 华南销售事业部"  # moved to what they may now see
     assert "D1-SAL-T1" not in at.sidebar.selectbox(key="org").options
-    at.switch_page("views/targets.py").run()  # a manager's page, there at once
+    at.switch_page("pages/targets.py").run()  # a manager's page, there at once
     assert not at.exception and at.title[0].value.startswith("目标管理")

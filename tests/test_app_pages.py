@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi_core import cockpit, org, users
-from kpi_core import format as fmt
-from kpi_core.i18n import STRINGS
-from kpi_core.warehouse import open_warehouse
+from kpi_core.auth import users
+from kpi_core.present import cockpit
+from kpi_core.present import format as fmt
+from kpi_core.present.i18n import STRINGS
+from kpi_core.store import org
+from kpi_core.store.warehouse import open_warehouse
 
 from .conftest import DEMO_TODAY, signed_in
 
@@ -128,12 +130,12 @@ def test_english_switch_changes_the_labels_and_is_remembered(app, app_warehouse)
     again = AppTest.from_file(APP, default_timeout=180)  # a new session, no language in the link
     sign_in(again, "admin", ADMIN_PASSWORD)
     assert again.title[0].value.startswith("Cockpit")
-    from kpi_core import prefs
+    from kpi_core.store import prefs
 
     prefs.put(open_warehouse(app_warehouse), "admin", "lang", "zh")
 
 
-@pytest.mark.parametrize("page", ["views/upload.py", "views/metrics.py", "views/targets.py", "views/admin.py"])
+@pytest.mark.parametrize("page", ["pages/upload.py", "pages/metrics.py", "pages/targets.py", "pages/admin.py"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_other_pages_render(app, page, lang):
     app.query_params["lang"] = lang
@@ -146,7 +148,7 @@ def test_other_pages_render(app, page, lang):
 
 def test_metric_center_refuses_a_bad_edit_and_names_the_problem(app):
     app.run()
-    app.switch_page("views/metrics.py").run()
+    app.switch_page("pages/metrics.py").run()
     area = next(a for a in app.text_area if a.key and a.key.startswith("edit_"))
     area.set_value("code: active_customers\nname: X\nsource: {formula: no_such_metric / revenue}")
     next(b for b in app.button if b.label == "检查" and b.form_id and b.form_id.startswith("edit_")).click().run()
@@ -155,7 +157,7 @@ def test_metric_center_refuses_a_bad_edit_and_names_the_problem(app):
 
 def test_settings_need_a_reason(app):
     app.run()
-    app.switch_page("views/admin.py").run()
+    app.switch_page("pages/admin.py").run()
     next(b for b in app.button if b.label == "保存").click().run()
     assert any("请填写原因" in e.value for e in app.error)
 
@@ -164,17 +166,17 @@ def test_settings_need_a_reason(app):
 def test_each_demo_board_renders(app, code):
     app.query_params["board"] = code
     app.run()
-    app.switch_page("views/boards.py").run()
+    app.switch_page("pages/boards.py").run()
     assert not app.exception
     assert app.title[0].value.split(" ")[0] in {"集团平衡计分卡", "销售看板", "质量与运营"}
     no_raw_keys_or_nan(app)
 
 
 def test_builder_adds_a_tile_undoes_and_saves(app, app_warehouse):
-    from kpi_core import boards
+    from kpi_core.store import boards
 
     app.run()
-    app.switch_page("views/boards.py").run()
+    app.switch_page("pages/boards.py").run()
     code = app.session_state["board"]
     n = len(boards.get(open_warehouse(app_warehouse), code).tiles)
     next(b for b in app.button if b.key == "edit_board").click().run()
@@ -206,11 +208,11 @@ def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):
     """What `st.fragment(run_every=…)` does on a timer: the next run reads the new data version."""
     import pyarrow as pa
 
-    from kpi_core.imports.tables import import_table
+    from kpi_core.ingest.arrow_facts import import_table
 
     app.query_params["board"] = "quality_ops"
     app.run()
-    app.switch_page("views/boards.py").run()
+    app.switch_page("pages/boards.py").run()
     card = lambda: next(m for m in app.metric if m.label == "安全事故数")  # noqa: E731
     before = card().value
     wh = open_warehouse(app_warehouse)
@@ -221,7 +223,7 @@ def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):
 
 
 def test_a_user_without_access_cannot_open_a_private_board(app, app_warehouse):
-    from kpi_core import boards
+    from kpi_core.store import boards
 
     wh = open_warehouse(app_warehouse)
     boards.save(wh, boards.Board(code="li_private", title="李的私人看板", owner="li",
@@ -232,7 +234,7 @@ def test_a_user_without_access_cannot_open_a_private_board(app, app_warehouse):
     signed_in(app, app_warehouse, "wang")
     app.query_params["board"] = "li_private"
     app.run()
-    app.switch_page("views/boards.py").run()
+    app.switch_page("pages/boards.py").run()
     assert not app.exception
     shown = [app.title[0].value] + [r.options for r in app.sidebar.radio if r.key == "board"][0]
     assert not any("李的私人看板" in str(s) for s in shown)
@@ -242,14 +244,14 @@ def test_a_user_without_access_cannot_open_a_private_board(app, app_warehouse):
 
 
 def test_user_text_is_shown_as_text_never_as_markdown_or_html(app, app_warehouse):
-    from kpi_core import boards
+    from kpi_core.store import boards
 
     evil = "![x](http://evil.example/x.png) **粗体** :red[红] <b>html</b> [link](javascript:alert(1))"
     boards.save(open_warehouse(app_warehouse), boards.Board(
         code="evil", title=evil, share="everyone", tiles=[{"type": "kpi_card", "metrics": ["revenue"], "title": evil}]))
     app.query_params["board"] = "evil"
     app.run()
-    app.switch_page("views/boards.py").run()
+    app.switch_page("pages/boards.py").run()
     assert not app.exception
     shown = [e.value for e in app.title] + [e.value for e in app.markdown]
     assert [s for s in shown if rendered(s).replace("\u2060", "").endswith(evil)], shown  # whole, as written
@@ -257,10 +259,10 @@ def test_user_text_is_shown_as_text_never_as_markdown_or_html(app, app_warehouse
 
 
 def test_admin_closes_a_period_and_searches_the_audit_log(app, app_warehouse):
-    from kpi_core import audit, closing
+    from kpi_core.store import audit, closing
 
     app.run()
-    app.switch_page("views/admin.py").run()
+    app.switch_page("pages/admin.py").run()
     app.text_input(key="cp_period").set_value("2023-01")
     app.text_input(key="cp_reason").set_value("2023 review held")
     next(b for b in app.button if b.label == "关账").click().run()
@@ -275,7 +277,7 @@ def test_admin_closes_a_period_and_searches_the_audit_log(app, app_warehouse):
 
 
 def test_a_tile_whose_question_is_too_big_says_so_and_the_others_show(app, app_warehouse, monkeypatch):
-    from kpi_core import boards
+    from kpi_core.store import boards
 
     boards.save(open_warehouse(app_warehouse), boards.Board(code="big", title="大表", share="everyone", tiles=[
         {"type": "kpi_card", "metrics": ["revenue"]},
@@ -283,7 +285,7 @@ def test_a_tile_whose_question_is_too_big_says_so_and_the_others_show(app, app_w
     monkeypatch.setenv("KPI_MAX_CELLS_QUERY", "500")  # the demo's 724 units × 2 metrics are past it
     app.query_params["board"] = "big"
     app.run()
-    app.switch_page("views/boards.py").run()
+    app.switch_page("pages/boards.py").run()
     assert not app.exception
     assert [rendered(e.value) for e in app.error] == [
         "查询需要计算 1,448 个单元格（2 个指标 × 724 个组织 × 1 个期间），超过上限 500（KPI_MAX_CELLS_QUERY），"

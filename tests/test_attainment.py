@@ -4,15 +4,7 @@ import math
 
 import pytest
 
-from kpi_core.engine.attainment import (
-    attainment,
-    grade,
-    kpi_score,
-    okr_progress,
-    score,
-    status,
-    weighted_score,
-)
+from kpi_core.engine.attainment import attainment, grade, kpi_score, okr_progress, score, status, weighted_score
 
 HI, LO, IN = "higher_is_better", "lower_is_better", "in_range"
 

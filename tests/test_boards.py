@@ -8,11 +8,12 @@ import json
 import openpyxl
 import pytest
 
-from kpi_core import board_export, boards, dictionary, org, tiles
-from kpi_core.access import Actor
-from kpi_core.boards import Board, Tile
-from kpi_core.errors import AccessDenied, NotFound, ValidationFailed
-from kpi_core.imports.tables import import_table
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.model.access import Actor
+from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
+from kpi_core.present import board_export, tiles
+from kpi_core.store import boards, dictionary, org
+from kpi_core.store.boards import Board, Tile
 
 from .test_cli import cli
 from .test_phasing import table
@@ -146,7 +147,7 @@ def test_yaml_round_trip_and_paths_of_bad_fields(wh):
 
 
 def test_cli_export_and_apply(wh_path, tmp_path):
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.store.warehouse import open_warehouse
 
     boards.save(open_warehouse(wh_path), board())
     out = tmp_path / "boards.yaml"
@@ -234,7 +235,7 @@ def test_freshness():
 
 
 def test_the_demo_ships_three_boards(demo_template):
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.store.warehouse import open_warehouse
 
     got = {b.code: b for b in boards.all_boards(open_warehouse(demo_template))}
     assert set(got) == {"executive_bsc", "sales", "quality_ops"}

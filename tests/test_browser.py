@@ -106,8 +106,9 @@ PASSWORD = "browser-test-pw"
 
 def _people(path: Path) -> None:
     """Passwords for the demo's users, an admin, and a private board of the executive's."""
-    from kpi_core import boards, users
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.auth import users
+    from kpi_core.store import boards
+    from kpi_core.store.warehouse import open_warehouse
 
     wh = open_warehouse(path)
     users.add(wh, "root", "admin", password=PASSWORD)

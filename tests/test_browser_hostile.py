@@ -37,8 +37,8 @@ def _hostile(path: Path) -> None:
     """The demo, with a team, a metric, a board and its tiles named with markup."""
     import yaml
 
-    from kpi_core import boards, dictionary, org
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.store import boards, dictionary, org
+    from kpi_core.store.warehouse import open_warehouse
 
     _people(path)
     wh = open_warehouse(path)

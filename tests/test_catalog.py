@@ -3,9 +3,11 @@ with the same checks as `metrics apply`; target planning and saving with a reaso
 
 import pytest
 
-from kpi_core import catalog, dictionary, planning
-from kpi_core.errors import KpiError, ValidationFailed
-from kpi_core.imports.tables import import_table
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.services import metric_catalog as catalog
+from kpi_core.services import planning
+from kpi_core.store import dictionary
 
 from .test_phasing import table
 

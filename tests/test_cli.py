@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kpi_core.config import PROJECT_ROOT
+from kpi_core.model.config import PROJECT_ROOT
 
 
 def cli(wh_path, *args, env=None, input=None):

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from kpi_core.config import PROJECT_ROOT
-from kpi_core.warehouse import open_warehouse
+from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.store.warehouse import open_warehouse
 
 from .test_cli import cli
 
@@ -19,8 +19,8 @@ from .test_cli import cli
 APP_LOOP = textwrap.dedent("""
     import json, os, sys, time
     from streamlit.testing.v1 import AppTest
-    from kpi_core import users
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.auth import users
+    from kpi_core.store.warehouse import open_warehouse
     wh = open_warehouse(os.environ["KPI_WAREHOUSE"])
     users.add(wh, "admin", "admin")
     seen, errors, stop = [], [], False
@@ -30,7 +30,7 @@ APP_LOOP = textwrap.dedent("""
         at.session_state["actor"] = users.actor(wh, "admin")  # signed in, with a live session
         at.session_state["session_token"] = users.start_session(wh, users.actor(wh, "admin"))
         at.run()
-        at.switch_page("views/overview.py")
+        at.switch_page("pages/overview.py")
         at.run()
         if at.exception:
             errors.append(str(at.exception[0].value))
@@ -102,9 +102,9 @@ def test_an_org_change_while_a_file_is_checked_is_checked_against(wh, tmp_path, 
     """A large file is validated without holding the warehouse (others write meanwhile); the load
     checks again what it relied on. Here the unit a row names is removed while the file is being
     checked (by this very thread, which also covers another thread of the app's process)."""
-    from kpi_core import batches, org
-    from kpi_core.imports import facts
-    from kpi_core.imports.facts import import_facts
+    from kpi_core.ingest import facts
+    from kpi_core.ingest.facts import import_facts
+    from kpi_core.store import batches, org
 
     monkeypatch.setattr(facts, "CHECK_WHILE_HOLDING", holding)
 

@@ -5,9 +5,9 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from kpi_core import batches, datasets
-from kpi_core.errors import KpiError
-from kpi_core.warehouse import open_warehouse
+from kpi_core.model.errors import KpiError
+from kpi_core.store import batches, datasets
+from kpi_core.store.warehouse import open_warehouse
 
 
 @pytest.fixture

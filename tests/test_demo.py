@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from kpi_core import dictionary, org
-from kpi_core.datasets import list_datasets
-from kpi_core.demo_data import SEED_CASE_DIVISION, UNMAPPED_ORG_CODE, UNMAPPED_ROWS
-from kpi_core.summary import warehouse_summary
-from kpi_core.warehouse import open_warehouse
+from kpi_core.demo.company import SEED_CASE_DIVISION, UNMAPPED_ORG_CODE, UNMAPPED_ROWS
+from kpi_core.store import dictionary, org
+from kpi_core.store.datasets import list_datasets
+from kpi_core.store.summary import warehouse_summary
+from kpi_core.store.warehouse import open_warehouse
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests of the deterministic demo company generator (kpi_core.demo_data)."""
+"""Tests of the deterministic demo company generator (kpi_core.demo.company)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
-from kpi_core import demo_data
-from kpi_core.demo_data import SEED_CASE_DIVISION, DemoCompany, generate
+from kpi_core.demo import company as demo_data
+from kpi_core.demo.company import SEED_CASE_DIVISION, DemoCompany, generate
 
 TODAY = datetime.date(2026, 11, 27)
 ALLOWED_FIELDS = {

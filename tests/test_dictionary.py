@@ -5,10 +5,10 @@ import textwrap
 import pyarrow as pa
 import pytest
 
-from kpi_core import dictionary
-from kpi_core.datasets import import_arrow
-from kpi_core.errors import ValidationFailed
-from kpi_core.warehouse import open_warehouse
+from kpi_core.model.errors import ValidationFailed
+from kpi_core.store import dictionary
+from kpi_core.store.datasets import import_arrow
+from kpi_core.store.warehouse import open_warehouse
 
 BASE = """
 metrics:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kpi_core.config import PROJECT_ROOT
-from kpi_core.warehouse import open_warehouse
+from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.store.warehouse import open_warehouse
 
 from .test_hostile import state
 

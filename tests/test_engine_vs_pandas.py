@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_core import org
-from kpi_core.engine.query import Query, run
-from kpi_core.warehouse import open_warehouse
+from kpi_core.query.api import Query, run
+from kpi_core.store import org
+from kpi_core.store.warehouse import open_warehouse
 
 pytestmark = pytest.mark.slow
 

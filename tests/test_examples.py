@@ -3,9 +3,9 @@ the broken one gives exactly the errors listed here."""
 
 import pytest
 
-from kpi_core.config import PROJECT_ROOT
-from kpi_core.imports.facts import import_facts
-from kpi_core.warehouse import open_warehouse
+from kpi_core.ingest.facts import import_facts
+from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.store.warehouse import open_warehouse
 
 pytestmark = pytest.mark.slow
 EXAMPLES = PROJECT_ROOT / "data" / "examples"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kpi_core.expressions import ExpressionError, check_filter, check_formula, check_measure
+from kpi_core.model.expressions import ExpressionError, check_filter, check_formula, check_measure
 
 COLUMNS = ["amount", "status", "customer_id", "满意度", "Order ID", "order_date"]
 

@@ -10,13 +10,13 @@ import sys
 import textwrap
 import time
 
-from kpi_core import filequeue
-from kpi_core.config import PROJECT_ROOT
+from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.store import filequeue
 
 # A process that waits for the file, says when it is in, holds it a moment and leaves.
 WAITER = textwrap.dedent("""
     import sys, time
-    from kpi_core.warehouse import Warehouse
+    from kpi_core.store.warehouse import Warehouse
     wh = Warehouse(sys.argv[1], timeout=60)
     print("waiting", flush=True)
     with wh.connect():

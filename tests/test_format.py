@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from kpi_core import format as fmt
+from kpi_core.present import format as fmt
 
 
 @pytest.mark.parametrize("v, unit, lang, expected", [

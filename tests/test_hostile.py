@@ -25,19 +25,22 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from kpi_core import board_export, datasets, dictionary, drillthrough, org, sources
-from kpi_core.boards import Board
-from kpi_core.cells import neutralise, neutralise_row
-from kpi_core.cli import main
-from kpi_core.config import PROJECT_ROOT
-from kpi_core.engine.query import Query, run
-from kpi_core.errors import KpiError, NotFound, ValidationFailed, WarehouseBusy
-from kpi_core.imports.facts import import_facts
-from kpi_core.imports.files import FileRefused
-from kpi_core.imports.report import write_error_workbook
-from kpi_core.imports.tables import import_table
-from kpi_core.imports.template import template
-from kpi_core.warehouse import Warehouse
+from kpi_core.cli.main import main
+from kpi_core.ingest import sources
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.error_report import write_error_workbook
+from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.files import FileRefused
+from kpi_core.ingest.template import template
+from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.model.errors import KpiError, NotFound, ValidationFailed, WarehouseBusy
+from kpi_core.model.safe_export import neutralise, neutralise_row
+from kpi_core.present import board_export
+from kpi_core.query import drillthrough
+from kpi_core.query.api import Query, run
+from kpi_core.store import datasets, dictionary, org
+from kpi_core.store.boards import Board
+from kpi_core.store.warehouse import Warehouse
 
 from .conftest import ORG, write_xlsx
 from .test_cli import cli
@@ -593,8 +596,8 @@ READER_KILLERS = {"far.xlsx", "lower.xlsx", "wide.xlsx", "counted.xlsx", "reorde
 CHILD = textwrap.dedent("""
     import json, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
-    from kpi_core.imports.facts import import_facts
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.ingest.facts import import_facts
+    from kpi_core.store.warehouse import open_warehouse
     wh = open_warehouse(sys.argv[1])
     for path in sys.argv[2:]:
         try:

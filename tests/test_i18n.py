@@ -3,7 +3,7 @@
 import pytest
 
 from kpi_core.engine import attainment as att
-from kpi_core.i18n import STRINGS, rule_text
+from kpi_core.present.i18n import STRINGS, rule_text
 
 
 def test_every_string_has_both_languages():
@@ -30,8 +30,8 @@ def test_the_broken_example_file_reads_in_chinese(wh):
     """Every problem in the broken example file has a Chinese text."""
     from pathlib import Path
 
-    from kpi_core.i18n import problem_text
-    from kpi_core.imports.facts import import_facts
+    from kpi_core.ingest.facts import import_facts
+    from kpi_core.present.i18n import problem_text
 
     # the demo's messages (its codes are not in the conftest company, whose file is read below)
     messages = ["duplicate: headcount / D1-SAL-T1 / 2026-01 is also on row 10", "unknown metric 'headcnt'",
@@ -89,7 +89,7 @@ def test_the_broken_example_file_reads_in_chinese(wh):
 def test_the_messages_of_reading_exactly_and_of_access_read_in_chinese(message):
     import re
 
-    from kpi_core.i18n import problem_text
+    from kpi_core.present.i18n import problem_text
 
     zh = problem_text(message, "zh")
     assert zh != message

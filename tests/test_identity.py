@@ -12,12 +12,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kpi_core import org, text, users
-from kpi_core.access import Actor
-from kpi_core.cli import main
-from kpi_core.engine.query import Query, run
-from kpi_core.errors import NotFound, ValidationFailed
-from kpi_core.imports.facts import import_facts
+from kpi_core.auth import users
+from kpi_core.cli.main import main
+from kpi_core.ingest.facts import import_facts
+from kpi_core.model import text
+from kpi_core.model.access import Actor
+from kpi_core.model.errors import NotFound, ValidationFailed
+from kpi_core.query.api import Query, run
+from kpi_core.store import org
 
 from .test_hostile import state
 from .test_read_exactly import facts
@@ -162,7 +164,7 @@ def test_problems_show_invisible_characters_escaped_in_text_and_json(wh_path, tm
 
 
 def test_names_from_an_older_warehouse_reach_the_terminal_escaped(wh_path):
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.store.warehouse import open_warehouse
 
     wh = open_warehouse(wh_path)
     with wh.transaction() as con:
@@ -193,8 +195,8 @@ def test_an_older_collision_in_a_user_name_is_not_guessed(wh):
                      "width; use that name"),
 ])
 def test_a_dataset_name_is_one_identity(wh, tmp_path, name, outcome):
-    from kpi_core import datasets
-    from kpi_core.errors import KpiError
+    from kpi_core.model.errors import KpiError
+    from kpi_core.store import datasets
 
     path = tmp_path / "orders.csv"
     path.write_text("order_date,dept,amount\n2025-01-05,EAST,10\n2025-01-06,EAST,20\n", encoding="utf-8")

@@ -13,12 +13,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from kpi_core import batches
-from kpi_core.cli import main
-from kpi_core.config import PROJECT_ROOT
-from kpi_core.imports.facts import import_facts
-from kpi_core.imports.report import write_error_workbook
-from kpi_core.imports.result import Problem
+from kpi_core.cli.main import main
+from kpi_core.ingest.error_report import write_error_workbook
+from kpi_core.ingest.facts import import_facts
+from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.model.problems import Problem
+from kpi_core.store import batches
 
 H = ["metric", "org", "period", "actual"]
 HT = ["metric", "org", "period", "target"]
@@ -647,7 +647,7 @@ def test_names_with_a_unit_or_code_in_brackets(wh, xlsx, metric, org, expected_v
     ("sales_ytd", False), ("revenue_sum", False), ("checksum", False), ("totally", False), ("EAST", False),
 ])
 def test_what_counts_as_a_total_label(label, total):
-    from kpi_core.imports.headers import is_total
+    from kpi_core.ingest.headers import is_total
 
     assert is_total(label) is total
 

@@ -10,10 +10,10 @@ import pytest
 import xlwt
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from kpi_core.imports.files import FileRefused, check_file
-from kpi_core.imports.headers import FACT_ROLES, ORG_FILE_ROLES, header_finder, map_roles, normalise, role_of
-from kpi_core.imports.read import SeveralSheets, read_grid
-from kpi_core.periods import parse_period
+from kpi_core.ingest.files import FileRefused, check_file
+from kpi_core.ingest.headers import FACT_ROLES, ORG_FILE_ROLES, header_finder, map_roles, normalise, role_of
+from kpi_core.ingest.read import SeveralSheets, read_grid
+from kpi_core.model.periods import parse_period
 
 FACTS_HEADER = header_finder(FACT_ROLES, need=3)  # what the actuals/targets import uses
 MONTHS = [f"{m}月" for m in range(1, 13)]

@@ -3,9 +3,9 @@
 import openpyxl
 import pytest
 
-from kpi_core import batches, org
-from kpi_core.errors import ValidationFailed
-from kpi_core.warehouse import open_warehouse
+from kpi_core.model.errors import ValidationFailed
+from kpi_core.store import batches, org
+from kpi_core.store.warehouse import open_warehouse
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_gbk_csv(wh, tmp_path):
 
 @pytest.mark.parametrize("code", ["=EVIL", "+1", "-X", "@SUM"])
 def test_codes_that_a_spreadsheet_would_run_are_refused(wh, tmp_path, code):
-    from kpi_core.org import import_org
+    from kpi_core.store.org import import_org
 
     f = tmp_path / "org.csv"
     f.write_text(f"code,name,parent\n{code},坏单元,HQ\n", encoding="utf-8")

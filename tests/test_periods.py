@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from kpi_core.periods import Period, PeriodError, find_year, month_range, parse_period, try_parse_period
+from kpi_core.model.periods import Period, PeriodError, find_year, month_range, parse_period, try_parse_period
 
 M, Q, Y = "month", "quarter", "year"
 
@@ -234,7 +234,7 @@ def test_months_in_chinese_numerals(text, expected):
 
 # --- fiscal years: named by the calendar year they end in -------------------------------------
 
-from kpi_core.periods import fiscal_year  # noqa: E402
+from kpi_core.model.periods import fiscal_year  # noqa: E402
 
 
 @pytest.mark.parametrize("start, label, first, last", [

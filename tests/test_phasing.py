@@ -4,11 +4,10 @@ through the engine, on the conftest company (HQ ─ SALES ─ EAST, SOUTH; HQ �
 import pyarrow as pa
 import pytest
 
-from kpi_core import dictionary, settings
-from kpi_core.engine import phasing
-from kpi_core.engine.query import Query, run
-from kpi_core.errors import KpiError, ValidationFailed
-from kpi_core.imports.tables import import_table
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.query.api import Query, run
+from kpi_core.store import dictionary, phasing, settings
 
 from .test_cli import cli
 
@@ -160,7 +159,7 @@ def test_default_thresholds_apply_to_metrics_without_their_own(wh):
 
 
 def test_grade_bands_setting(wh):
-    from kpi_core.engine.scorecard import scorecard
+    from kpi_core.query.scorecard import scorecard
 
     import_table(wh, "actuals", table([("revenue", "EAST", "2025-01", 95)]), source="t")
     import_table(wh, "targets", table([("revenue", "EAST", "2025-01", 100)]), source="t")
@@ -186,7 +185,7 @@ def test_fiscal_year_for_dataset_metrics(fiscal):
 
 
 def test_a_yearly_formula_target_keeps_its_level_and_the_components_shape(wh):
-    from kpi_core.dictionary import Metric
+    from kpi_core.store.dictionary import Metric
 
     dictionary.apply_metrics(wh, [Metric(code="rpe", name="人均收入", source={"formula": "revenue / headcount"})])
     import_table(wh, "targets", table([("revenue", "EAST", "2025", 1200), ("headcount", "EAST", "2025", 10),

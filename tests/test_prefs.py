@@ -2,7 +2,7 @@
 
 import pytest
 
-from kpi_core import prefs
+from kpi_core.store import prefs
 
 
 def test_kept_per_user_without_bumping_the_data_version(wh):

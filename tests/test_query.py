@@ -5,8 +5,8 @@ import json
 import pyarrow as pa
 import pytest
 
-from kpi_core.engine.query import Query, run
-from kpi_core.imports.tables import import_table
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.query.api import Query, run
 
 from .test_cli import cli
 
@@ -161,7 +161,7 @@ def test_children_scope_and_unknown_metric(company):
 
 
 def test_cli_query_csv_and_json(wh_path):
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.store.warehouse import open_warehouse
 
     wh = open_warehouse(wh_path)
     import_table(wh, "actuals", table(ACTUALS), source="t")
@@ -181,8 +181,8 @@ def test_cli_query_csv_and_json(wh_path):
 
 # --- cascade, reconciliation, scorecards ---------------------------------------------------------
 
-from kpi_core.engine.cascade import cascade, reconcile  # noqa: E402
-from kpi_core.engine.scorecard import scorecard  # noqa: E402
+from kpi_core.query.scorecard import scorecard  # noqa: E402
+from kpi_core.services.cascade import cascade, reconcile  # noqa: E402
 
 
 def test_cascade_equal_with_uplift_and_reconcile(company):
@@ -237,7 +237,7 @@ def test_a_write_is_seen_by_the_next_query(company, wh, tmp_path):
     import_table(wh, "actuals", table([("revenue", "EAST", "2025-01", 123)]), source="t4")
     after = cells(company, ["revenue"], org="EAST")[("revenue", "EAST", "2025-01")].actual
     assert (before, after) == (100, 123)
-    from kpi_core.org import import_org
+    from kpi_core.store.org import import_org
 
     (tmp_path / "west.csv").write_text("code,name,parent\nWEST,华西组,SALES\n", encoding="utf-8")
     assert import_org(wh, tmp_path / "west.csv").batch
@@ -245,7 +245,7 @@ def test_a_write_is_seen_by_the_next_query(company, wh, tmp_path):
 
 
 def test_cli_targets_cascade_reconcile_and_scorecard(wh_path):
-    from kpi_core.warehouse import open_warehouse
+    from kpi_core.store.warehouse import open_warehouse
 
     wh = open_warehouse(wh_path)
     import_table(wh, "targets", table([("revenue", "SALES", "2026", 1000)]), source="t")
@@ -277,7 +277,7 @@ def test_a_metric_named_ten_thousand_times_is_computed_once(wh_path):
     import subprocess
     import sys
 
-    from kpi_core.config import PROJECT_ROOT
+    from kpi_core.model.config import PROJECT_ROOT
 
     args = [sys.executable, "-m", "kpi_core", "--warehouse", str(wh_path), "query", "--grain", "month",
             "--from", "1976-01", "--to", "2025-12", "--format", "json", *(["--metric", "revenue"] * 10_000)]
@@ -288,7 +288,7 @@ def test_a_metric_named_ten_thousand_times_is_computed_once(wh_path):
 
 
 def test_a_query_past_its_cell_budget_is_refused_at_once_with_the_count(wh, monkeypatch):
-    from kpi_core.errors import KpiError
+    from kpi_core.model.errors import KpiError
 
     monkeypatch.setenv("KPI_MAX_CELLS_QUERY", "1000")
     with pytest.raises(KpiError) as refused:

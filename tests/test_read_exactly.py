@@ -15,12 +15,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from kpi_core import datasets
-from kpi_core.cli import main
-from kpi_core.engine.query import Query, run
-from kpi_core.errors import ValidationFailed
-from kpi_core.imports.facts import import_facts
-from kpi_core.imports.files import FileRefused
+from kpi_core.cli.main import main
+from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.files import FileRefused
+from kpi_core.model.errors import ValidationFailed
+from kpi_core.query.api import Query, run
+from kpi_core.store import datasets
 
 from .conftest import write_xlsx
 from .test_hostile import H, state
@@ -154,7 +154,7 @@ def test_a_header_formula_without_a_result_refuses_the_file(wh, tmp_path):
 
 @pytest.mark.parametrize("importer", ["dataset", "org"])
 def test_datasets_and_org_files_refuse_formulas_without_results(wh, tmp_path, importer):
-    from kpi_core import org
+    from kpi_core.store import org
 
     before = state(wh)
     if importer == "dataset":
@@ -406,7 +406,7 @@ def test_a_merged_label_still_covers_its_rows(wh, tmp_path):
 
 @pytest.mark.parametrize("importer", ["dataset", "org"])
 def test_datasets_and_org_files_refuse_hidden_rows(wh, tmp_path, importer):
-    from kpi_core import org
+    from kpi_core.store import org
 
     before = state(wh)
     if importer == "dataset":
@@ -442,7 +442,7 @@ def test_a_workbook_on_the_1904_date_system_reads_its_dates(wh, tmp_path):
 def test_a_unit_or_metric_whose_name_ends_like_a_total_is_loaded_not_passed_over(wh, tmp_path):
     """合计/累计 rows are totals and are passed over, but not when the label is a unit's or a
     metric's own name: those rows were lost without a word."""
-    from kpi_core import org
+    from kpi_core.store import org
 
     tree = tmp_path / "tree.csv"
     tree.write_text("code,name,parent\nEAST_SUM,华东合计,SALES\n", encoding="utf-8")

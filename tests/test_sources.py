@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kpi_core import batches, datasets
-from kpi_core.errors import KpiError, ValidationFailed
-from kpi_core.sources import CHUNK_ROWS, import_db
-from kpi_core.warehouse import open_warehouse
+from kpi_core.ingest.sources import CHUNK_ROWS, import_db
+from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.store import batches, datasets
+from kpi_core.store.warehouse import open_warehouse
 
 pytestmark = pytest.mark.db
 

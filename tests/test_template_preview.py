@@ -4,10 +4,10 @@ its status moves."""
 import openpyxl
 import pytest
 
-from kpi_core.imports.facts import import_facts
-from kpi_core.imports.preview import preview
-from kpi_core.imports.tables import import_table
-from kpi_core.imports.template import template
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.preview import preview
+from kpi_core.ingest.template import template
 
 from .test_phasing import table
 

@@ -8,10 +8,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kpi_core import audit, users
-from kpi_core.cli import main
-from kpi_core.errors import AccessDenied, LoginFailed, NotFound, ValidationFailed
-from kpi_core.org import import_org_rows
+from kpi_core.auth import users
+from kpi_core.cli.main import main
+from kpi_core.model.errors import AccessDenied, LoginFailed, NotFound, ValidationFailed
+from kpi_core.store import audit
+from kpi_core.store.org import import_org_rows
 
 from .conftest import ORG
 
@@ -283,7 +284,7 @@ def test_disabling_or_a_new_password_ends_every_session(people, end):
 
 
 def test_batches_listed_are_the_users_own_unless_admin(people, tmp_path):
-    from kpi_core import batches
+    from kpi_core.store import batches
 
     f = write(tmp_path, "east.csv", "metric,org,period,value\nrevenue,P1,2025-02,5\n")
     assert run_cli(people, "import", "actuals", f, user="li").exit_code == 0

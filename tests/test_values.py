@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_core.values import parse_number
+from kpi_core.model.numbers import parse_number
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -189,7 +189,7 @@ def test_plain_forms_still_read(cell, expected):
     ("12万", False, True), ("12", False, False), (0.12, False, False), ("¥12", False, False),
 ])
 def test_a_reading_says_whether_it_was_a_percentage(cell, percent, scaled):
-    from kpi_core.values import read_number
+    from kpi_core.model.numbers import read_number
 
     r = read_number(cell)
     assert (r.percent, r.scaled) == (percent, scaled)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from kpi_core.errors import WarehouseBusy
-from kpi_core.warehouse import Warehouse, migration_files, open_warehouse
+from kpi_core.model.errors import WarehouseBusy
+from kpi_core.store.warehouse import Warehouse, migration_files, open_warehouse
 
 
 def test_migrations_apply_once_and_upgrade_in_place(tmp_path):
@@ -35,7 +35,7 @@ def test_transaction_bumps_version_and_rolls_back(tmp_path):
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from kpi_core.warehouse import Warehouse
+    from kpi_core.store.warehouse import Warehouse
     wh = Warehouse(sys.argv[1])
     with wh.connect():
         print("holding", flush=True)

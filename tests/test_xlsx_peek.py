@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from kpi_core.imports.facts import import_facts
-from kpi_core.imports.headers import FACT_ROLES, header_finder
-from kpi_core.imports.read import read_grid
-from kpi_core.imports.xlsx_peek import merged_xlsx, peek_xlsx
+from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.headers import FACT_ROLES, header_finder
+from kpi_core.ingest.read import read_grid
+from kpi_core.ingest.xlsx_peek import merged_xlsx, peek_xlsx
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">

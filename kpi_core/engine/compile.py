@@ -19,10 +19,10 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..datasets import view_name
-from ..dictionary import DatasetSource, Metric
-from ..expressions import check_filter, check_measure
-from ..org import OrgTree
+from kpi_core.model.expressions import check_filter, check_measure
+from kpi_core.store.datasets import view_name
+from kpi_core.store.dictionary import DatasetSource, Metric
+from kpi_core.store.org import OrgTree
 
 DIALECT = "duckdb"
 CLOSURE = "_org_closure"  # registered per query: (ancestor, descendant), ancestors cut to the units asked

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from sqlglot import exp
 
-from ..expressions import check_formula
+from kpi_core.model.expressions import check_formula
 
 
 class NoValue(Exception):

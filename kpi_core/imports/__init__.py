@@ -1,1 +1,0 @@
-"""Imports: read a file or database table, shape it, validate it, load it as one batch."""

@@ -1,0 +1,641 @@
+"""Reading Excel and CSV files into a Grid: header found below any title rows, data as Arrow.
+
+Excel: the first rows are peeked at to find the header below any title rows (for .xlsx
+straight from the start of the sheet's XML; python-calamine for .xls and .ods), merged cells
+come from the sheet, and fastexcel parses the body once, into typed Arrow arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import fastexcel
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import python_calamine
+
+from kpi_core.ingest.biff import BadXls, EncryptedXls, xls_formulas_without_result, xls_reach
+from kpi_core.ingest.files import FileRefused, check_file
+from kpi_core.ingest.xlsx_peek import (
+    NO_RESULT,
+    SheetScan,
+    UnsafeXml,
+    active_sheet,
+    peek_xlsx,
+    scan_parts,
+    scan_xlsx,
+    workbook_epoch,
+    workbook_sheets,
+)
+from kpi_core.model.config import Limits
+
+PEEK_ROWS = 30
+MAX_COLUMNS = 16_384  # Excel's last column, XFD: a wider "table" is not one anybody filled in
+_EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Num": "#NUM!",
+                 "Null": "#NULL!", "Name": "#NAME?", "GettingData": "#GETTING_DATA"}
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+HeaderFinder = Callable[[list[list[object]]], int | None]
+
+
+@dataclass(frozen=True)
+class Uncached:
+    """A formula cell saved without its result (a file written by a program that does not
+    calculate): a reader sees it empty, where Excel shows the result."""
+
+    formula: str
+    cell: str  # its reference, D3
+    why: str = NO_RESULT
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+class SeveralSheets(FileRefused):
+    """More than one visible sheet holds data and none is the one the workbook opens on."""
+
+    def __init__(self, message: str, sheets: list[str]):
+        super().__init__(message)
+        self.sheets = sheets
+
+
+@dataclass
+class Grid:
+    """A sheet's header and data columns, with the row number each data row had in the file."""
+
+    source: str
+    sheet: str | None
+    header: list[str]
+    header_row: int                      # 1-based row of the last header line
+    context: list[str] = field(default_factory=list)  # sheet name and title lines above
+    columns: list[pa.Array] = field(default_factory=list)
+    rows: pa.Array = field(default_factory=lambda: pa.array([], pa.int64()))
+    # Excel error cells (#N/A, #DIV/0! …), read as empty: {(row number, column index): '#N/A'}
+    cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Formula cells with no saved result, read as empty: {(row number, column index): Uncached}
+    uncached: dict[tuple[int, int], Uncached] = field(default_factory=dict)
+    # Number cells the sheet shows as a percentage: {column index: {row numbers}}
+    percent: dict[int, set[int]] = field(default_factory=dict)
+    other_sheets: list[str] = field(default_factory=list)  # visible sheets with data that were not read
+    first_col: int = 0  # the sheet column (A = 0) of the grid's first column
+    # What the sheet hides from its author: row numbers, column indexes (.xlsx)
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+    # Merged ranges below the header as (first row number, first column, last row number, last column)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+
+def _text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # a header typed as 2025 is read back as 2025.0
+    return "" if v is None else str(v).strip()
+
+
+def first_text_row(rows: list[list[object]]) -> int | None:
+    """Default header finder: the first row as wide as the widest row in the peek."""
+    widths = [sum(1 for v in r if _text(v)) for r in rows]
+    if not widths or max(widths) == 0:
+        return None
+    need = max(2, int(0.6 * max(widths))) if max(widths) > 1 else 1
+    return next(i for i, w in enumerate(widths) if w >= need)
+
+
+def read_grid(path: str | Path, *, sheet: str | None = None, find_header: HeaderFinder = first_text_row,
+              limits: Limits | None = None, exact_numbers: bool = True) -> Grid:
+    """Read a file's sheet (or CSV) into a Grid; FileRefused for what cannot be read.
+
+    exact_numbers: a column of numbers with some text cells is read as numbers, its text
+    cells given in Grid.cell_errors (the importers read them there); datasets, which take
+    columns whole, pass False and get such a column as text.
+    """
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    kind = check_file(path, limits)
+    if kind == "csv":
+        grid = _read_csv(path, find_header, limits)
+    else:
+        grid = _read_excel(path, sheet, find_header, limits, exact_numbers)
+    return _drop_blank_rows(grid)
+
+
+def _no_header(path: Path, sheet: str | None) -> FileRefused:
+    where = f" (sheet '{sheet}')" if sheet else ""
+    return FileRefused(f"{path.name}{where} has no header row in its first {PEEK_ROWS} rows, or no data")
+
+
+def _too_many_rows(path: Path, n: int, limits: Limits) -> FileRefused:
+    return FileRefused(f"{path.name} has {n:,} rows, over the {limits.max_rows:,}-row limit (KPI_MAX_ROWS); "
+                       "split the file or ask an admin to raise the limit")
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (a superset of GBK)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileRefused(f"{name} starts as UTF-16 text but is not ({exc.reason} at byte "
+                              f"{exc.start:,}); save it as CSV UTF-8") from exc
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused(f"{name} is neither UTF-8 nor GBK text; save it as CSV UTF-8")
+
+
+def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
+    text = decode_text(path.read_bytes(), path.name)
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    end = 0
+    try:
+        for rec in reader:
+            rows.append(rec)
+            lines.append(end + 1)  # the line the record starts on (a quoted cell may span lines)
+            end = reader.line_num
+            if len(rows) > limits.max_rows + PEEK_ROWS:
+                raise FileRefused(f"{path.name} has more than {limits.max_rows:,} rows (KPI_MAX_ROWS)")
+            if len(rec) > MAX_COLUMNS:
+                raise FileRefused(f"{path.name}: line {end:,} has {len(rec):,} cells, over the "
+                                  f"{MAX_COLUMNS:,}-column limit of a spreadsheet; is it really a CSV table?")
+    except csv.Error as exc:
+        # csv stops at a cell over 128 KB, which is what a quote that is never closed gives.
+        raise FileRefused(f"{path.name}: line {end + 1:,} cannot be read ({exc}); a cell may open a "
+                          'quote (") that is never closed') from exc
+    h = find_header(rows[:PEEK_ROWS])
+    if h is None:
+        raise _no_header(path, None)
+    header = [c.strip() for c in rows[h]]
+    body, body_lines = rows[h + 1:], lines[h + 1:]
+    if len(body) > limits.max_rows:
+        raise _too_many_rows(path, len(body), limits)
+    width = max([len(header), *(len(r) for r in body)]) if body else len(header)
+    header += [""] * (width - len(header))
+    cols = [pa.array([(r[j] if j < len(r) and r[j].strip() != "" else None) for r in body], pa.string())
+            for j in range(width)]
+    context = [" ".join(c for c in r if c.strip()) for r in rows[:h]]
+    return Grid(path.name, None, header, lines[h], context, cols, pa.array(body_lines, pa.int64()))
+
+
+# --- Excel ---------------------------------------------------------------------------------
+
+def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits: Limits, exact: bool) -> Grid:
+    if path.suffix.lower() == ".xls":
+        check_xls(path, limits)  # before any reader opens it
+    try:
+        reader = fastexcel.read_excel(str(path))
+        names = reader.sheet_names
+    except Exception as exc:  # calamine raises its own error types
+        raise FileRefused(f"{path.name} cannot be read as a workbook: {_reason(exc, path)}") from exc
+    if sheet is not None and sheet not in names:
+        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+    if sheet is not None:  # a sheet named is read, hidden or not
+        name, peek, h = _choose_sheet(path, [sheet], find_header, limits)
+        others: list[str] = []
+    else:
+        name, peek, h, others = _visible_sheet(path, names, find_header, limits)
+    if h is None:
+        raise _no_header(path, name)
+    scan = sheet_scan(path, name, limits)  # refuses a sheet whose grid would not fit first
+    header, last = _header_block(peek, h, scan.merged)
+    _refuse_uncached_header(path, name, scan, h, last)
+    data, bad_cells, start_col = _load_body(path, reader, name, last, _number_columns(peek, last) if exact else set())
+    if data.num_rows > limits.max_rows:
+        raise _too_many_rows(path, data.num_rows, limits)
+    header = header[start_col:] if start_col < len(header) else []
+    header += [""] * (data.num_columns - len(header))
+    cols = [data.column(j) for j in range(data.num_columns)]
+    cols += [pa.nulls(data.num_rows, pa.string())] * (len(header) - len(cols))
+    cols = _fill_merged_body(cols, scan.merged, last + 1, start_col)
+    first = last + 2  # 1-based row number of the first data row
+    rows = pa.array(np.arange(first, first + data.num_rows, dtype=np.int64))
+    context = [name] + [" ".join(_text(v) for v in r if _text(v)) for r in peek[:h]]
+    width = len(header)
+
+    def body(r0: int, c0: int) -> tuple[int, int] | None:
+        """(row number, column index) of a sheet cell (0-based) that lies in the body read."""
+        j = c0 - start_col
+        return (r0 + 1, j) if r0 > last and 0 <= j < width else None
+
+    uncached = {at: Uncached(f, cell_name(r0 + 1, c0 + 1), why) for (r0, c0), (f, why) in scan.uncached.items()
+                if (at := body(r0, c0))}
+    end = max((r for r, _ in uncached), default=0)
+    if end >= first + data.num_rows:  # readers drop trailing rows that read empty: formulas alone
+        extra = end - first - data.num_rows + 1
+        cols = [pa.concat_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c,
+                                  pa.nulls(extra, c.type)]) for c in cols]
+        rows = pa.array(np.arange(first, end + 1, dtype=np.int64))
+    percent: dict[int, set[int]] = {}
+    for c0, rows0 in scan.percent.items():
+        j = c0 - start_col
+        if 0 <= j < width:
+            percent[j] = {r0 + 1 for r0 in rows0 if r0 > last}
+    hidden_rows = {r0 + 1 for r0 in scan.hidden_rows if r0 > last}
+    hidden_cols = {c0 - start_col for c0 in scan.hidden_cols if 0 <= c0 - start_col < width}
+    merged = [(max(r0, last + 1) + 1, c0 - start_col, r1 + 1, c1 - start_col) for (r0, c0), (r1, c1) in scan.merged
+              if r1 > last and (r1 > max(r0, last + 1) or c1 > c0)]
+    return Grid(path.name, name, header, last + 1, context, cols, rows, _error_cells(bad_cells, _epoch_of(path)),
+                uncached=uncached, percent=percent, other_sheets=others, first_col=start_col,
+                hidden_rows=hidden_rows, hidden_cols=hidden_cols, merged=merged)
+
+
+def _refuse_uncached_header(path: Path, name: str, scan: SheetScan, h: int, last: int) -> None:
+    """A header cell that is a formula without its result would be read as an empty header."""
+    cells = sorted((r0, c0) for r0, c0 in scan.uncached if h <= r0 <= last)
+    if cells:
+        r0, c0 = cells[0]
+        formula, why = scan.uncached[cells[0]]
+        raise FileRefused(f"{path.name} (sheet '{name}'): header cell {cell_name(r0 + 1, c0 + 1)} holds the "
+                          f"formula {formula} with {why}; " + CALCULATE)
+
+
+CALCULATE = ("the file was written by a program that does not calculate formulas. Open it in Excel (or "
+             "LibreOffice), save it, and upload it again; or paste the values")
+
+
+def refuse_unseen(grid: Grid) -> None:
+    """For importers that take a sheet whole (datasets, the org tree): a formula cell without a
+    saved result, or data in a hidden row or column, refuses the file, naming them."""
+    rows = sorted(grid.hidden_rows & set(grid.rows.to_pylist()))
+    if rows:
+        raise FileRefused(f"{grid.source}: {_rows_text(rows)} hidden (or filtered out): their author does not "
+                          "see them. Unhide them or delete them, and upload again")
+    cols = sorted(j for j in grid.hidden_cols if grid.header[j] or grid.columns[j].null_count < len(grid.columns[j]))
+    if cols:
+        raise FileRefused(f"{grid.source}: column(s) {', '.join(repr(grid.header[j]) for j in cols)} are hidden: "
+                          "their author does not see them. Unhide them or delete them, and upload again")
+    if grid.uncached:
+        cells = sorted(grid.uncached.values(), key=lambda u: (len(u.cell), u.cell))
+        shown = ", ".join(f"{u.cell} ({u.formula})" for u in cells[:5]) + (" …" if len(cells) > 5 else "")
+        raise FileRefused(f"{grid.source}: {len(cells)} formula cell(s) have {cells[0].why}: {shown}; " + CALCULATE)
+
+
+def _number_columns(peek: list[list[object]], last: int) -> set[int]:
+    """Sheet columns whose cells below the header are mostly numbers.
+
+    fastexcel turns a column that mixes numbers and text ('1,234.5') into text with rounded
+    numbers; read as float instead, its numbers stay exact and its text cells come back as
+    errors carrying their text (see _error_cells)."""
+    out = set()
+    for c in range(max((len(r) for r in peek), default=0)):
+        cells = [r[c] for r in peek[last + 1:] if c < len(r) and r[c] is not None]
+        # Mostly numbers: the odd text cell ('1,234.5', 'n/a') is fetched back from the errors.
+        if cells and 2 * sum(type(v) in (int, float) for v in cells) >= len(cells):
+            out.add(c)
+    return out
+
+
+def _load_body(path: Path, reader, name: str, last: int, numbers: set[int]):
+    """(Arrow body below the header, cell errors, first used column)."""
+    try:
+        # With header_row=None fastexcel counts skip_rows from the sheet's first row (row 1),
+        # even when the used area starts lower down; types are inferred from the body alone.
+        # dtypes take the sheet's column index (A = 0).
+        body = reader.load_sheet(name, header_row=None, skip_rows=last + 1, schema_sample_rows=None,
+                                 dtypes={c: "float" for c in numbers} or None)
+        columns = body.available_columns()
+        data, bad_cells = body.to_arrow_with_errors()
+    except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
+        raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
+                          "its formula or paste values, and upload again") from exc
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+    # fastexcel leaves out empty leading columns.
+    return data, bad_cells, (columns[0].absolute_index if columns else 0)
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    return f"row {shown} is" if len(rows) == 1 else f"rows {shown} are"
+
+
+def sheet_states(path: Path) -> dict[str, str]:
+    """{sheet: visible | hidden | veryHidden} of a workbook."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return dict(workbook_sheets(path))
+        except (KeyError, ValueError, zipfile.BadZipFile):
+            pass  # an unusual package: calamine knows
+    try:
+        meta = python_calamine.CalamineWorkbook.from_path(str(path)).sheets_metadata
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+    hidden, very = python_calamine.SheetVisibleEnum.Hidden, python_calamine.SheetVisibleEnum.VeryHidden
+    return {m.name: "hidden" if m.visible == hidden else "veryHidden" if m.visible == very else "visible" for m in meta}
+
+
+def _opening_sheet(path: Path, names: list[str]) -> str | None:
+    """The sheet the workbook opens on (its active tab); the first sheet where the format has none."""
+    index = 0
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            index = active_sheet(path)
+        except (KeyError, ValueError, zipfile.BadZipFile):
+            index = 0
+    return names[index] if 0 <= index < len(names) else None
+
+
+def _visible_sheet(path: Path, names: list[str], find_header: HeaderFinder, limits: Limits):
+    """(sheet, its first rows, header index, other visible sheets with data) of the sheet to read.
+
+    Only visible sheets are read unless one is named: a hidden sheet often keeps last year's
+    figures or a template's lists. Of several visible sheets with data, the one the workbook
+    opens on wins; without it among them, the file is refused rather than one guessed."""
+    states = sheet_states(path)
+    visible = [n for n in names if states.get(n, "visible") == "visible"]
+    found = []
+    for n in visible:
+        peek = peek_rows(path, n, limits)
+        h = find_header(peek) if any(any(_text(v) for v in r) for r in peek) else None
+        if h is not None:
+            found.append((n, peek, h))
+    if len(found) == 1:
+        return (*found[0], [])
+    if len(found) > 1:
+        opening = _opening_sheet(path, names)
+        chosen = next((f for f in found if f[0] == opening), None)
+        if chosen is None:
+            sheets = [f[0] for f in found]
+            raise SeveralSheets(f"{path.name} has data on {len(sheets)} sheets ({', '.join(sheets)}); choose the "
+                                "one to read (--sheet)", sheets)
+        return (*chosen, [f[0] for f in found if f is not chosen])
+    hidden = [n for n in names if n not in visible]
+    for n in hidden:
+        if find_header(peek_rows(path, n, limits)) is not None:
+            raise FileRefused(f"{path.name}: the data is on the hidden sheet '{n}', and hidden sheets are not "
+                              f"read; unhide it, or name it to read it anyway (--sheet '{n}')")
+    name, peek, h = _choose_sheet(path, visible or names, find_header, limits)
+    return name, peek, h, []
+
+
+def choose_sheet(path: Path, find_header: HeaderFinder, limits: Limits | None = None) -> str | None:
+    """The sheet read_grid reads when none is named."""
+    names = python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+    return _visible_sheet(path, names, find_header, limits or Limits.from_env())[0]
+
+
+def _choose_sheet(path: Path, names: list[str], find_header: HeaderFinder, limits: Limits | None = None):
+    """(sheet, its first rows, header index) of the first sheet whose header the import
+    recognises — passing over a 填报说明 sheet — else of the first sheet with data."""
+    fallback = None
+    for name in names:
+        peek = peek_rows(path, name, limits)
+        if not any(any(_text(v) for v in r) for r in peek):
+            continue
+        h = find_header(peek)
+        if h is not None:
+            return name, peek, h
+        fallback = fallback or (name, peek, None)
+    return fallback or ((names[0] if names else None), [], None)
+
+
+def peek_rows(path: Path, sheet: str, limits: Limits | None = None) -> list[list[object]]:
+    """The sheet's first PEEK_ROWS rows, indexed by sheet column (A = 0)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return peek_xlsx(path, sheet, PEEK_ROWS)
+        except (KeyError, StopIteration, ValueError, zipfile.BadZipFile):
+            # An unusual package layout: calamine reads it, once the sheet is known to fit.
+            check_sheet(path, sheet, limits or Limits.from_env())
+    try:
+        sh = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
+        return sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    """A reader's error as one line, without the server's path to the upload."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.replace(str(path), path.name).replace(str(path.parent), "")
+
+
+def check_sheet(path: Path, sheet: str, limits: Limits) -> SheetScan | None:
+    """The .xlsx sheet's scan (merged ranges, reach of its cells); FileRefused when its cells
+    span a grid over limits.max_cells, which a reader would build whole, or its XML is unsafe.
+
+    None when the package hides which part holds the sheet: then every XML part is checked."""
+    try:
+        scan = scan_xlsx(path, sheet, limits.max_cells)
+        found = {sheet: scan}
+    except (KeyError, StopIteration):
+        scan, found = None, None
+    except UnsafeXml as exc:
+        raise FileRefused(f"{path.name} (sheet '{sheet}') cannot be read: {exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise FileRefused(f"{path.name} is damaged: {_reason(exc, path)}") from exc
+    if found is None:
+        try:
+            found = scan_parts(path, limits.max_cells)
+        except UnsafeXml as exc:
+            raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise FileRefused(f"{path.name} is damaged: {_reason(exc, path)}") from exc
+    for where, s in found.items():
+        if s.cells > limits.max_cells:
+            raise FileRefused(_too_many_cells(path, where, s.rows, s.cols, limits))
+    return scan
+
+
+def check_xls(path: Path, limits: Limits) -> None:
+    """FileRefused for an .xls whose records claim or fill a grid over limits.max_cells."""
+    try:
+        rows, cols = xls_reach(path)
+    except EncryptedXls as exc:
+        raise FileRefused(f"{path.name} is password-protected; remove the password (File > Info > Protect "
+                          "Workbook) and upload it again") from exc
+    except (BadXls, struct.error) as exc:
+        raise FileRefused(f"{path.name} is damaged: {exc}") from exc
+    if rows * cols > limits.max_cells:
+        raise FileRefused(_too_many_cells(path, None, rows, cols, limits))
+
+
+def _too_many_cells(path: Path, sheet: str | None, rows: int, cols: int, limits: Limits) -> str:
+    where = f" (sheet '{sheet}')" if sheet else ""
+    return (f"{path.name}{where} has cells from A1 to {cell_name(rows, cols)}: a grid of {rows:,} rows × "
+            f"{cols:,} columns = {rows * cols:,} cells, over the {limits.max_cells:,}-cell limit "
+            "(KPI_MAX_CELLS). Delete the stray cells far from the data (Ctrl+End shows the last one) "
+            "and upload again")
+
+
+def cell_name(row: int, col: int) -> str:
+    """'XFD1048576' for (1048576, 16384); huge references are shown as they are counted."""
+    if col > 10**6:
+        return f"column {col:,}, row {row:,}"
+    letters = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row}"
+
+
+_GOT = re.compile(r"got '(\w+)\((.*)\)'$", re.S)
+
+
+def _epoch_of(path: Path) -> datetime:
+    """Day 0 of the workbook's date serials (the 1904 system where an .xlsx says so)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return workbook_epoch(path)
+        except (KeyError, zipfile.BadZipFile):
+            pass
+    return _EXCEL_EPOCH
+
+
+def _error_cells(bad_cells, epoch: datetime = _EXCEL_EPOCH) -> dict[tuple[int, int], str]:
+    """{(row number, column): text} for cells the Arrow data holds as empty: Excel errors
+    (#N/A…) and, in a column read as numbers, the text cells, as their text."""
+    out = {}
+    for e in bad_cells.errors if bad_cells else []:
+        m = _GOT.search(e.detail)
+        key = (e.position[0] + 1, e.position[1])  # (0-based sheet row, column in the data read)
+        if m and m[1] == "String":
+            out[key] = _rust_str(m[2])
+        elif m and m[1] == "Error":
+            out[key] = _EXCEL_ERRORS.get(m[2], f"#{m[2].upper()}")
+        elif m and m[1] == "DateTime":
+            serial = re.search(r"value: ([\d.]+)", m[2])
+            out[key] = str(epoch + timedelta(days=float(serial[1]))) if serial else m[2]
+        elif m:
+            out[key] = m[2]
+        elif (err := re.search(r"Error\((\w+)\)", e.detail)):
+            out[key] = _EXCEL_ERRORS.get(err[1], f"#{err[1].upper()}")
+    return out
+
+
+def _rust_str(debug: str) -> str:
+    """The text of a Rust debug-printed string ("a \\"q\\"")."""
+    body = debug[1:-1] if debug.startswith('"') and debug.endswith('"') else debug
+    body = re.sub(r"\\u\{([0-9a-fA-F]+)\}", lambda m: chr(int(m[1], 16)), body)
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m[1], m[1]), body)
+
+
+def sheet_scan(path: Path, sheet: str, limits: Limits | None = None) -> SheetScan:
+    """A sheet's merged ranges as ((r0, c0), (r1, c1)), 0-based, with (for .xlsx) its formula
+    cells that have no saved result and its cells shown as percentages.
+
+    For .xlsx/.xlsm the sheet's XML is scanned as a stream (no cell is parsed), which also
+    refuses a sheet whose grid would not fit (check_sheet); for .xls and .ods python-calamine
+    reads the sheet's merged ranges.
+    """
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        scan = check_sheet(path, sheet, limits or Limits.from_env())
+        if scan is not None:
+            return scan
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        merged = list(book.get_sheet_by_name(sheet).merged_cell_ranges or [])
+    except Exception as exc:
+        raise FileRefused(f"{path.name} cannot be read: {_reason(exc, path)}") from exc
+    uncached = {}
+    if path.suffix.lower() == ".xls":
+        try:
+            found = xls_formulas_without_result(path).get(book.sheet_names.index(sheet), {})
+        except (BadXls, struct.error) as exc:
+            raise FileRefused(f"{path.name} is damaged: {exc}") from exc
+        uncached = {cell: ("(formula)", why) for cell, why in found.items()}
+    return SheetScan(merged, 0, 0, uncached)
+
+
+
+def _fill_merged_body(cols: list[pa.Array], merged, first_row: int, start_col: int) -> list[pa.Array]:
+    """Give every cell of a merged range below the header its top-left value: a 部门 cell merged
+    down over the rows of its three metrics belongs to each of them."""
+    values: dict[int, list] = {}
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < first_row:
+            continue
+        j0 = c0 - start_col
+        if not 0 <= j0 < len(cols) or r0 - first_row >= len(cols[j0]):
+            continue
+        value = values.setdefault(j0, cols[j0].to_pylist())[r0 - first_row]
+        for c in range(c0, c1 + 1):
+            j = c - start_col
+            if not 0 <= j < len(cols):
+                continue
+            column = values.setdefault(j, cols[j].to_pylist())
+            for r in range(r0, min(r1, first_row + len(column) - 1) + 1):
+                column[r - first_row] = value
+    out = list(cols)
+    for j, column in values.items():
+        try:
+            out[j] = pa.array(column, type=cols[j].type)
+        except (pa.ArrowException, TypeError, ValueError):
+            out[j] = pa.array([None if v is None else str(v) for v in column], pa.string())
+    return out
+
+
+def _header_block(peek: list[list[object]], h: int, merged) -> tuple[list[str], int]:
+    """Header texts per column (merged cells filled, stacked header rows joined), last row."""
+    width = max([len(r) for r in peek] + [c1 + 1 for (_, _), (_, c1) in merged])
+    grid = [list(r) + [None] * (width - len(r)) for r in peek]
+    last = h
+    for (r0, c0), (r1, c1) in merged:
+        if r0 == h and r1 > h:
+            last = max(last, r1)  # a cell merged downwards: the header spans those rows
+        if r0 == h and c1 > c0 and h + 1 < len(grid):
+            below = grid[h + 1][c0:c1 + 1]
+            if any(_text(v) for v in below):
+                last = max(last, h + 1)  # a group heading over sub-headings (2025年 over 1月…)
+    last = min(last, len(grid) - 1)
+    for (r0, c0), (r1, c1) in merged:
+        if r0 > last or r1 < h:
+            continue
+        value = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else None
+        for r in range(max(r0, h), min(r1, last) + 1):
+            for c in range(c0, c1 + 1):
+                if c < len(grid[r]):
+                    grid[r][c] = value
+    width = max(len(grid[r]) for r in range(h, last + 1))
+    header = []
+    for c in range(width):
+        parts: list[str] = []
+        for r in range(h, last + 1):
+            t = _text(grid[r][c]) if c < len(grid[r]) else ""
+            if t and t not in parts:
+                parts.append(t)
+        header.append(" ".join(parts))
+    return header, last
+
+
+def _drop_blank_rows(grid: Grid) -> Grid:
+    if not grid.columns or grid.n_rows == 0:
+        return grid
+    blank = None
+    for col in grid.columns:
+        empty = pc.is_null(col)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            empty = pc.or_(empty, pc.equal(pc.utf8_trim_whitespace(col), ""))
+        empty = pc.fill_null(empty, True)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    keep = pc.invert(blank)
+    if grid.uncached:  # a row whose only cells are formulas without results is not blank
+        keep = pc.or_(keep, pc.is_in(grid.rows, pa.array([r for r, _ in grid.uncached], pa.int64())))
+    if pc.all(keep).as_py():
+        return grid
+    grid.columns = [pc.filter(c, keep) for c in grid.columns]
+    grid.rows = pc.filter(grid.rows, keep)
+    return grid

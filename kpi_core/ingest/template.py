@@ -1,0 +1,98 @@
+"""Excel templates for team leads: the units and periods they may fill, pre-filled with what is
+already in the warehouse, in the wide layout the importer reads back.
+
+One row per unit × metric; a column per month (and per quarter for quarterly metrics; the
+year for targets). Header cells say `2026年1月`, so the file imports as it is.
+"""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from kpi_core.model import access
+from kpi_core.model.access import Actor
+from kpi_core.model.periods import Period, fiscal_year
+from kpi_core.model.safe_export import neutralise
+from kpi_core.store import dictionary
+from kpi_core.store.org import load_tree
+from kpi_core.store.warehouse import Warehouse
+
+HEAD = ["组织编码", "组织名称", "指标编码", "指标名称", "单位"]
+HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+NA_FILL = PatternFill("solid", fgColor="EEEEEE")
+
+
+def columns(kind: str, year: int, grains: set[str]) -> list[tuple[str, str, str]]:
+    """(header text, period label, grain) of the value columns."""
+    out = []
+    if kind == "targets":
+        out.append((f"{year}年", str(year), "year"))
+    if "quarter" in grains:
+        out += [(f"{year}年Q{q}", f"{year}-Q{q}", "quarter") for q in range(1, 5)]
+    if "month" in grains:
+        out += [(f"{year}年{m}月", Period("month", year, m).label, "month") for m in range(1, 13)]
+    return out
+
+
+def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = False,
+             metrics: list[str] | None = None, actor: Actor | None = None) -> bytes:
+    """The xlsx bytes of an upload template for `org` (and its children, or whole subtree),
+    holding only units `actor` may read."""
+    with wh.connect() as con:
+        tree = load_tree(con)
+        if actor is not None:
+            access.check(actor, tree, "read", org)
+        fy = int(con.execute("SELECT value FROM setting WHERE key = 'fiscal_year_start'").fetchall()[0][0])
+        units = tree.subtree(org) if subtree else [org, *tree.children.get(org, [])]
+        if actor is not None:
+            units = access.visible_units(actor, tree, units)
+        current = dictionary.current(wh)
+        chosen = [m for m in current.values() if (metrics is None or m.code in metrics)
+                  and (kind == "targets" or m.source_type == "manual")]
+        view = "actual" if kind == "actuals" else "target"
+        have = {(m, o, p): v for m, o, p, v in con.execute(
+            f"SELECT metric, org, period, value FROM {view} WHERE org IN (SELECT unnest(?)) "
+            "AND metric IN (SELECT unnest(?))", [units, [m.code for m in chosen]]).fetchall()}
+    grains = {m.frequency for m in chosen}
+    with fiscal_year(fy):
+        cols = columns(kind, year, grains)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = f"{year}年"
+    what = "实际值" if kind == "actuals" else "目标值"
+    ws["A1"] = neutralise(f"{tree.units[org].name} {year}年 {what}填报")  # the name leads
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = ("填报说明：按单元格填写数值；百分比可写 98.5% 或 0.985；空白表示不填报；灰色单元格不适用。"
+                "Fill in values; percentages as 98.5% or 0.985; leave blank to skip; grey cells do not apply.")
+    header = HEAD + [c[0] for c in cols]
+    for i, text in enumerate(header, start=1):
+        cell = ws.cell(row=3, column=i, value=text)
+        cell.font, cell.fill = Font(bold=True), HEAD_FILL
+        cell.alignment = Alignment(horizontal="center")
+    r = 4
+    for code in units:
+        for m in chosen:
+            ws.cell(row=r, column=1, value=neutralise(code))
+            ws.cell(row=r, column=2, value=neutralise(tree.units[code].name))
+            ws.cell(row=r, column=3, value=m.code)
+            ws.cell(row=r, column=4, value=neutralise(m.name))
+            ws.cell(row=r, column=5, value=neutralise(m.unit or ""))
+            for j, (_, label, grain) in enumerate(cols, start=len(HEAD) + 1):
+                cell = ws.cell(row=r, column=j, value=have.get((m.code, code, label)))
+                if grain != "year" and grain != m.frequency:
+                    cell.fill = NA_FILL
+            r += 1
+    numbers = DataValidation(type="decimal", allow_blank=True, showErrorMessage=False)
+    ws.add_data_validation(numbers)
+    if r > 4:
+        numbers.add(f"F4:{openpyxl.utils.get_column_letter(len(header))}{r - 1}")
+    ws.freeze_panes = "F4"
+    for col, width in zip("ABCDE", (14, 18, 22, 16, 8), strict=True):
+        ws.column_dimensions[col].width = width
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

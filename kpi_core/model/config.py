@@ -1,0 +1,62 @@
+"""Settings as data: where the warehouse lives, import limits, lock waits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+SQL_DIR = PROJECT_ROOT / "sql"
+MB = 1024 * 1024
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an import accepts before it is refused unread."""
+
+    max_file_bytes: int = 200 * MB
+    max_rows: int = 5_000_000
+    # Unzipped size of an xlsx is checked before parsing, against zip bombs.
+    max_unzipped_bytes: int = 2048 * MB
+    # The grid a sheet's cells span (first to last row × column): readers build it whole, at
+    # 32 bytes a cell, so two cells at A1 and XFD1048576 would ask for 550 GB.
+    max_cells: int = 50_000_000
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Limits from KPI_MAX_FILE_MB, KPI_MAX_ROWS, KPI_MAX_UNZIPPED_MB and KPI_MAX_CELLS."""
+        return cls(
+            max_file_bytes=int(_env_float("KPI_MAX_FILE_MB", 200) * MB),
+            max_rows=int(_env_float("KPI_MAX_ROWS", 5_000_000)),
+            max_unzipped_bytes=int(_env_float("KPI_MAX_UNZIPPED_MB", 2048) * MB),
+            max_cells=int(_env_float("KPI_MAX_CELLS", 50_000_000)),
+        )
+
+
+def warehouse_path() -> Path:
+    """The warehouse file: $KPI_WAREHOUSE or data/warehouse.duckdb."""
+    return Path(os.environ.get("KPI_WAREHOUSE") or DEFAULT_WAREHOUSE)
+
+
+def lock_timeout() -> float:
+    """Seconds a connection waits for another process's lock on the warehouse file."""
+    return _env_float("KPI_LOCK_TIMEOUT", 60.0)
+
+
+def session_hours() -> float:
+    """How long a browser stays signed in to the app: $KPI_SESSION_HOURS, default 12."""
+    return _env_float("KPI_SESSION_HOURS", 12.0)
+
+
+def max_query_cells() -> int:
+    """The most metric × unit × period cells one query may ask for: $KPI_MAX_CELLS_QUERY, default
+    250,000 (a year of months for 20 metrics over 1,000 units). A bigger request is refused at
+    once with its count, never after exhausting memory."""
+    return int(_env_float("KPI_MAX_CELLS_QUERY", 250_000))

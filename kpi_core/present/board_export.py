@@ -1,0 +1,99 @@
+"""A board exported: a formatted Excel workbook (one sheet per tile, status colours) and each
+chart as PNG or SVG (vl-convert renders Vega-Lite without a browser; CJK fonts come from the
+system)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from kpi_core.model.access import Actor
+from kpi_core.model.safe_export import neutralise
+from kpi_core.present.tiles import chart, frame, ranking, tile_data
+from kpi_core.store.boards import Board, Tile
+from kpi_core.store.dictionary import Metric
+from kpi_core.store.org import OrgTree
+from kpi_core.store.warehouse import Warehouse
+
+FILLS = {"green": "D5F0E7", "amber": "FBEBC7", "red": "F8D9C9", "no_data": "EEEEEE", "no_target": "DCEFFA"}
+HEAD = {"zh": ["组织单元", "指标", "期间", "实际", "目标", "达成率", "状态", "着色规则"],
+        "en": ["Org unit", "Metric", "Period", "Actual", "Target", "Attainment", "Status", "Colour rule"]}
+STATUS = {"zh": {"green": "达标", "amber": "预警", "red": "未达标", "no_data": "无数据", "no_target": "无目标"},
+          "en": {"green": "On target", "amber": "At risk", "red": "Off target", "no_data": "No data",
+                 "no_target": "No target"}}
+
+
+def _sheet_name(tile: Tile, i: int, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", " ", tile.title or f"{i + 1} {tile.type}")[:28].strip() or f"tile {i + 1}"
+    name, n = base, 2
+    while name in used:
+        name, n = f"{base[:26]} {n}", n + 1
+    used.add(name)
+    return name
+
+
+def workbook(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metric], today: dt.date,
+             lang: str = "zh", actor: Actor | None = None) -> bytes:
+    """The board as an xlsx: a cover sheet, then one sheet per tile (what `actor` may read)."""
+    wb = openpyxl.Workbook()
+    cover = wb.active
+    cover.title = "board"
+    cover["A1"] = neutralise(board.title)
+    cover["A1"].font = Font(bold=True, size=14)
+    cover["A2"] = f"{board.code} · {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    used = {"board"}
+    for i, tile in enumerate(board.ordered_tiles()):
+        ws = wb.create_sheet(_sheet_name(tile, i, used))
+        ws["A1"] = neutralise(tile.title or tile.type)
+        ws["A1"].font = Font(bold=True)
+        if tile.type == "text":
+            ws["A3"] = neutralise(tile.text or "")
+            ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
+            ws.column_dimensions["A"].width = 100
+            continue
+        data = tile_data(wh, board, tile, tree, today, actor=actor)
+        df = frame(data, metrics, tree, lang)
+        if tile.type == "ranking" and not df.empty:
+            df = ranking(df, tile)
+        for j, text in enumerate(HEAD[lang], start=1):
+            cell = ws.cell(row=3, column=j, value=text)
+            cell.font = Font(bold=True)
+        for r, row in enumerate(df.itertuples(index=False), start=4):
+            values = [row.unit, row.metric, row.period, row.actual, row.target, row.attainment,
+                      STATUS[lang][row.status], row.rule]
+            for j, v in enumerate(values, start=1):
+                cell = ws.cell(row=r, column=j, value=neutralise(None if v != v else v))  # NaN -> empty
+                if j == 6 and isinstance(v, float):
+                    cell.number_format = "0.0%"
+            ws.cell(row=r, column=7).fill = PatternFill("solid", fgColor=FILLS[row.status])
+        for col, width in zip("ABCDEFGH", (22, 22, 10, 16, 16, 11, 10, 48), strict=True):
+            ws.column_dimensions[col].width = width
+        ws.freeze_panes = "A4"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def chart_image(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, metrics: dict[str, Metric],
+                today: dt.date, kind: str = "svg", lang: str = "zh", actor: Actor | None = None) -> bytes | None:
+    """The tile's chart as SVG or PNG bytes; None for tiles without a chart."""
+    import vl_convert as vlc
+
+    df = frame(tile_data(wh, board, tile, tree, today, actor=actor), metrics, tree, lang)
+    if tile.type == "ranking" and not df.empty:
+        df = ranking(df, tile)
+    words = {"zh": {"unit": "组织单元", "metric": "指标", "period": "期间", "actual": "实际", "target": "目标",
+                    "attainment": "达成率"},
+             "en": {"unit": "Org unit", "metric": "Metric", "period": "Period", "actual": "Actual",
+                    "target": "Target", "attainment": "Attainment"}}[lang]
+    spec = chart(tile, df, words)
+    if spec is None:
+        return None
+    spec = spec.properties(title=tile.title or "", width=520)
+    if kind == "png":
+        return vlc.vegalite_to_png(spec.to_json(), scale=2)
+    return vlc.vegalite_to_svg(spec.to_json()).encode("utf-8")

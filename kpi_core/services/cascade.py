@@ -1,0 +1,109 @@
+"""Cascading a unit's target to its children, and reconciling parent against children."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.model.access import Actor, as_actor, require
+from kpi_core.model.errors import KpiError
+from kpi_core.model.problems import ImportResult
+from kpi_core.query.api import Query, run
+from kpi_core.store.org import load_tree
+from kpi_core.store.warehouse import Warehouse
+
+Method = Literal["equal", "last_year", "headcount", "weights"]
+HEADCOUNT_METRIC = "headcount"
+
+
+@dataclass(frozen=True)
+class Split:
+    child: str
+    share: float
+    target: float
+
+
+def _shares(wh: Warehouse, method: Method, metric: str, org: str, children: list[str], year: int,
+            weights: dict[str, float] | None) -> dict[str, float]:
+    if method == "equal":
+        raw = {c: 1.0 for c in children}
+    elif method == "weights":
+        if not weights:
+            raise KpiError("method weights needs --weight CHILD=W for the children")
+        unknown = set(weights) - set(children)
+        if unknown:
+            raise KpiError(f"not children of {org}: {', '.join(sorted(unknown))}")
+        raw = {c: float(weights.get(c, 0.0)) for c in children}
+    else:
+        code = metric if method == "last_year" else HEADCOUNT_METRIC
+        cells = run(wh, Query((code,), org, "children", "year", str(year - 1), str(year - 1))).cells
+        raw = {c.org: c.actual or 0.0 for c in cells}
+    if any(v < 0 for v in raw.values()):
+        raise KpiError(f"cannot split by {method}: a child's basis is negative")
+    total = sum(raw.values())
+    if total <= 0:
+        raise KpiError(f"cannot split by {method}: the children's basis for {year - 1} adds up to 0")
+    return {c: raw[c] / total for c in children}
+
+
+def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "equal", *, uplift: float = 1.0,
+            weights: dict[str, float] | None = None, total: float | None = None, dry_run: bool = False,
+            user: str | Actor = "admin", reason: str | None = None) -> tuple[list[Split], ImportResult | None]:
+    """Split the unit's yearly target (or `total`) × uplift over its children; load them as a
+    target batch unless dry_run. Only additive (sum) metrics split; others copy down."""
+    if not dry_run:
+        require(as_actor(user), "targets")
+    with wh.connect() as con:
+        tree = load_tree(con)
+    org = tree.resolve(org)
+    children = tree.children.get(org, [])
+    if not children:
+        raise KpiError(f"{org} has no children to cascade to")
+    if total is None:
+        cell = run(wh, Query((metric,), org, "self", "year", str(year), str(year)),
+                   actor=as_actor(user)).cells[0]
+        if cell.target is None:
+            raise KpiError(f"{org} has no {year} target for {metric} to cascade; set one or give a total")
+        total = cell.target
+    from kpi_core.store.dictionary import get
+
+    m = get(wh, metric)
+    base = total * uplift
+    if m.time_agg == "sum" and m.org_agg == "sum":
+        shares = _shares(wh, method, metric, org, children, year, weights)
+        splits = [Split(c, shares[c], base * shares[c]) for c in children]
+    else:  # a rate or an average: each child gets the parent's target
+        splits = [Split(c, 1.0, base) for c in children]
+    if dry_run:
+        return splits, None
+    table = pa.table({"metric": [metric] * len(splits), "org": [s.child for s in splits],
+                      "period": [str(year)] * len(splits), "value": [s.target for s in splits]})
+    result = import_table(wh, "targets", table, source=f"cascade {metric} {org} {year} by {method} ×{uplift:g}",
+                          user=user, reason=reason)
+    return splits, result
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    parent: float | None
+    children: dict[str, float | None]
+
+    @property
+    def children_total(self) -> float:
+        return sum(v for v in self.children.values() if v is not None)
+
+    @property
+    def gap(self) -> float | None:
+        """Parent target minus the sum of the children's targets."""
+        return None if self.parent is None else self.parent - self.children_total
+
+
+def reconcile(wh: Warehouse, metric: str, org: str, period: str, grain: str = "year",
+              actor: Actor | None = None) -> Reconciliation:
+    """The parent's target against its children's, for one period."""
+    parent = run(wh, Query((metric,), org, "self", grain, period, period), actor=actor).cells[0].target
+    kids = run(wh, Query((metric,), org, "children", grain, period, period), actor=actor).cells
+    return Reconciliation(parent, {c.org: c.target for c in kids})

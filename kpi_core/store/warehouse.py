@@ -1,0 +1,269 @@
+"""The DuckDB warehouse: connections, migrations, transactions and the data version.
+
+A DuckDB file admits one read-write process at a time. Connections here are short-lived
+(one per CLI command, one per page render or write), so the app and a CLI import take
+turns; a connection that finds the file locked waits with back-off up to `lock_timeout()`
+and then fails with a message naming the process that holds the lock.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from kpi_core.model.config import SQL_DIR, lock_timeout, warehouse_path
+from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
+from kpi_core.store import filequeue
+
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower() and isinstance(exc, duckdb.IOException)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write that failed for want of disk space (DuckDB says so in its message, the OS by errno)."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
+def disk_full(path: Path) -> DiskFull:
+    return DiskFull(f"The disk holding {path.parent} is full: nothing was written. Free some space (or ask an "
+                    "admin to) and try again.")
+
+
+def _holder(message: str) -> str:
+    """The 'held in … (PID n)' part of DuckDB's lock message, if any."""
+    m = re.search(r"held in (.+?\(PID \d+\))", message)
+    return m.group(1) if m else "another process"
+
+
+# One writer at a time per warehouse file within this process. DuckDB locks the file against
+# other processes, but the app's sessions are threads of one process sharing one database: two of
+# their transactions that both write (every one bumps the data version) fail with "Conflict on
+# update" instead of waiting. So they queue here, as other processes queue on the file lock.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(str(path.resolve()), threading.RLock())
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless DuckDB already has (a failed COMMIT ends the transaction itself): the
+    error that brought us here is the one to report, not "no transaction is active"."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+def now() -> datetime:
+    """Current time, timezone-aware (stored as TIMESTAMPTZ)."""
+    return datetime.now(UTC)
+
+
+class Warehouse:
+    """One DuckDB warehouse file; hands out short-lived connections and transactions."""
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float | None = None,
+                 on_wait: Callable[[str], None] | None = None):
+        self.path = Path(path) if path else warehouse_path()
+        self.timeout = lock_timeout() if timeout is None else timeout
+        self.on_wait = on_wait
+        self._local = threading.local()
+        self.waited = 0.0  # seconds spent getting connections (waiting for other processes), over its life
+        self._holder = "another process"
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """A connection to the file, in turn: when another process holds it, wait in the queue
+        (filequeue.py) and try only when first, up to `timeout` seconds."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        queue = self.path.with_name(self.path.name + ".queue")
+        if not filequeue.waiting(queue):  # nobody is waiting: try at once
+            con = self._try_connect()
+            if con is not None:
+                self.waited += time.monotonic() - start
+                return con
+        try:
+            ticket = filequeue.Ticket(queue)
+        except OSError:  # a folder we may not write in: wait without a queue
+            ticket = None
+        try:
+            return self._wait_for_turn(ticket, start)
+        finally:
+            if ticket is not None:
+                ticket.close()
+
+    def _wait_for_turn(self, ticket: filequeue.Ticket | None, start: float) -> duckdb.DuckDBPyConnection:
+        deadline, told = start + self.timeout, False
+        while True:
+            head = ticket is None or ticket.first()
+            if head:
+                con = self._try_connect()
+                if con is not None:
+                    self.waited += time.monotonic() - start
+                    return con
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"The warehouse {self.path} is in use by {self._holder}; waited {self.timeout:g} s. "
+                    "Try again when it finishes, or raise KPI_LOCK_TIMEOUT.")
+            if self.on_wait and not told and time.monotonic() - start > 0.5:
+                self.on_wait(f"Waiting for the warehouse: it is in use by {self._holder}…")
+                told = True
+            time.sleep(0.005 if head else 0.02)  # the first in line tries often; the others look
+
+    def _try_connect(self) -> duckdb.DuckDBPyConnection | None:
+        """A connection, or None while another process holds the file (noting which one)."""
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.path) from exc
+            if not _is_lock_error(exc):
+                raise KpiError(f"Cannot open warehouse {self.path}: {exc}") from exc
+            self._holder = _holder(str(exc))
+            return None
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for this thread; nested calls share it, the outermost closes it."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.depth += 1
+            try:
+                yield con
+            finally:
+                self._local.depth -= 1
+            return
+        con = self._open()
+        self._local.con, self._local.depth = con, 1
+        try:
+            yield con
+        finally:
+            self._local.con, self._local.depth = None, 0
+            try:
+                con.close()
+            except duckdb.Error as exc:
+                # Closing folds the write-ahead log into the file; what committed is in the log
+                # either way, and the next connection folds it in once there is room.
+                if not is_disk_full(exc):
+                    raise
+
+    @contextmanager
+    def transaction(self, *, bump: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction that bumps the data version (unless `bump` is False: a write no
+        number depends on, such as a user's language); all or nothing."""
+        with self.connect() as con:
+            if getattr(self._local, "in_tx", False):
+                yield con
+                return
+            lock = _writer_lock(self.path)
+            if not lock.acquire(timeout=self.timeout):
+                raise WarehouseBusy(
+                    f"The warehouse {self.path} is busy with another change; waited {self.timeout:g} s. "
+                    "Nothing was written: try again when it finishes, or raise KPI_LOCK_TIMEOUT.")
+            try:
+                con.execute("BEGIN TRANSACTION")
+                self._local.in_tx = True
+                try:
+                    yield con
+                    if bump:
+                        con.execute(
+                            "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                            "WHERE key = 'data_version'"
+                        )
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    _rollback(con)
+                    if is_disk_full(exc):
+                        raise disk_full(self.path) from exc
+                    if isinstance(exc, duckdb.TransactionException) and "onflict" in str(exc):
+                        raise WarehouseBusy(  # a write outside transaction() touched the same rows
+                            "Another change to the same data was saved at the same moment. Nothing was "
+                            "written: try again.") from exc
+                    raise
+                except BaseException:
+                    _rollback(con)
+                    raise
+                finally:
+                    self._local.in_tx = False
+            finally:
+                lock.release()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations in sql/migrations not yet applied; return their names."""
+        applied: list[str] = []
+        with self.connect() as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration "
+                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ)"
+            )
+            done = {v for (v,) in con.execute("SELECT version FROM schema_migration").fetchall()}
+            for path in migration_files():
+                version = int(path.name[:3])
+                if version in done:
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(path.read_text(encoding="utf-8"))
+                    con.execute("INSERT INTO schema_migration VALUES (?, ?, ?)",
+                                [version, path.name, now()])
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                applied.append(path.name)
+        return applied
+
+    def schema_version(self) -> int:
+        """Highest applied migration, 0 for a new file."""
+        with self.connect() as con:
+            try:
+                row = next(iter(con.execute("SELECT max(version) FROM schema_migration").fetchall()), None)
+            except duckdb.CatalogException:
+                return 0
+        return int(row[0] or 0)
+
+    def data_version(self) -> int:
+        """A counter every committed write bumps; cached reads key on it."""
+        with self.connect() as con:
+            row = next(iter(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()))
+        return int(row[0])
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self.connect() as con:
+            row = next(iter(con.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchall()), None)
+        return row[0] if row else default
+
+
+
+def migration_files() -> list[Path]:
+    """Migration files in order; a misnamed file is an error, not silently skipped."""
+    files = sorted(MIGRATIONS_DIR.glob("*.sql"))
+    for f in files:
+        if not _MIGRATION_NAME.match(f.name):
+            raise KpiError(f"Migration file {f.name} must be named NNN_lowercase_name.sql")
+    return files
+
+
+def open_warehouse(path: str | Path | None = None, **kw) -> Warehouse:
+    """A migrated warehouse (created if missing)."""
+    wh = Warehouse(path, **kw)
+    wh.migrate()
+    return wh

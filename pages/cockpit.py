@@ -1,0 +1,235 @@
+"""驾驶舱 Cockpit: headline KPIs, the BSC view, the children × metrics heat map and what is red."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from kpi_core.model import access
+from kpi_core.present import cockpit as ck
+from kpi_core.present import format as fmt
+from kpi_core.query import drillthrough
+from pages.common import (
+    BADGE_COLOR,
+    STATUS_STYLE,
+    cockpit_data,
+    goto,
+    labels,
+    md,
+    metric_name,
+    open_warehouse_tree,
+    place_widgets,
+    rule,
+    status_text,
+    t,
+    target_text,
+    today,
+    unit_label,
+    user,
+    value,
+    version,
+    warehouse,
+)
+
+
+def breadcrumbs(tr, place: ck.Place) -> None:
+    """Org path and period path as buttons: a click goes back up."""
+    path = ck.breadcrumb(tr, place.org)
+    row = st.container(horizontal=True, gap="small", key="crumbs")
+    for i, code in enumerate(path):
+        last = i == len(path) - 1
+        shut = not access.can(user(), tr, "read", code)  # above the user's part of the tree
+        row.button(md(tr.units[code].name), key=f"crumb_{code}", disabled=last or shut, type="tertiary",
+                   on_click=goto, kwargs={"org": code})
+        if not last:
+            row.markdown("›")
+    periods = ck.coarser_periods(place.period) + [place.period]
+    prow = st.container(horizontal=True, gap="small", key="period_crumbs")
+    for i, p in enumerate(periods):
+        last = i == len(periods) - 1
+        prow.button(p, key=f"pcrumb_{p}", disabled=last, type="tertiary", on_click=goto, kwargs={"period": p})
+        if not last:
+            prow.markdown("›")
+    finer = ck.finer_periods(place.period)
+    if finer:
+        prow.markdown("｜")
+        for p in finer:
+            prow.button(p, key=f"pdown_{p}", on_click=goto, kwargs={"period": p})
+
+
+def card(c: ck.Card, m) -> None:
+    cell = c.cell
+    with st.container(border=True):
+        delta = fmt.change(cell.actual, c.previous.actual if c.previous else None, m.unit)
+        good_up = m.direction != "lower_is_better"
+        spark = [x.actual for x in c.series if fmt.finite(x.actual)]
+        st.metric(md(metric_name(m)), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
+                  delta_color="normal" if good_up else "inverse", chart_data=spark or None, chart_type="area",
+                  delta_description=t("vs_previous"), help=md(rule(cell.rule)) or None)
+        st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
+        yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
+        st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: {fmt.percent(cell.attainment)}"
+                   f" · {t('vs_last_year')}: {yoy}")
+
+
+def heat_map(data: ck.Cockpit, tr) -> None:
+    if not data.children:
+        st.info(t("no_children"))
+        return
+    rows = []
+    for child in data.children:
+        for code in data.perspectives_order():
+            cell = data.heat[(child, code)]
+            rows.append({"unit": unit_label(tr, child), "code": child, "metric": metric_name(data.metrics[code]),
+                         "status": t("status_" + cell.status), "key": cell.status,
+                         "symbol": STATUS_STYLE[cell.status][1],
+                         "attainment": fmt.percent(cell.attainment),
+                         "value": value(cell.actual, data.metrics[code].unit)})
+    df = pd.DataFrame(rows)
+    colours = alt.Scale(domain=list(STATUS_STYLE), range=[s[0] for s in STATUS_STYLE.values()])
+    pick = alt.selection_point(fields=["code"], name="unit")
+    # Units across, metrics down: a unit's column reads top to bottom and names stay legible.
+    base = alt.Chart(df).encode(
+        x=alt.X("unit:N", sort=None, title=None,
+                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=120, labelOverlap=False)),
+        y=alt.Y("metric:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)))
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color("key:N", scale=colours, legend=None),
+        tooltip=[alt.Tooltip("unit:N", title=t("org_unit")), alt.Tooltip("metric:N", title=t("metric")),
+                 alt.Tooltip("value:N", title=t("actual")), alt.Tooltip("attainment:N", title=t("attainment")),
+                 alt.Tooltip("status:N", title=t("status"))]).add_params(pick)
+    text = base.mark_text(fontSize=11).encode(text="symbol:N")
+    chart = (rect + text).properties(height=22 * len(data.perspectives_order()) + 40)
+
+    def clicked() -> None:  # runs before the rerun, so the unit filter may still change
+        picked = st.session_state["heat"].selection.get("unit") or []
+        code = picked[0].get("code") if picked else None
+        if code in data.children:
+            goto(org=code)
+
+    st.altair_chart(chart, on_select=clicked, selection_mode="unit", key="heat", width="stretch")
+    st.caption(t("heat_hint"))
+    row = st.container(horizontal=True, key="drill_buttons")
+    for child in data.children:
+        row.button(f"↓ {md(tr.units[child].name)}", key=f"down_{child}", on_click=goto, kwargs={"org": child})
+
+
+def bsc(data: ck.Cockpit) -> None:
+    cols = st.columns(len(ck.PERSPECTIVES))
+    for col, p in zip(cols, ck.PERSPECTIVES, strict=True):
+        with col:
+            st.markdown(f"**{t('perspective_' + p)}**")
+            st.metric(t("perspective_score"), fmt.score(data.perspective_scores.get(p)), border=True)
+            for code in data.perspectives.get(p, []):
+                c = data.cards[code].cell
+                m = data.metrics[code]
+                st.markdown(f"{STATUS_STYLE[c.status][1]} {md(metric_name(m))}: {value(c.actual, m.unit)} "
+                            f"({fmt.percent(c.attainment)})", help=md(rule(c.rule)) or None)
+
+
+def red_list(data: ck.Cockpit, tr) -> None:
+    if not data.red:
+        st.success(t("nothing_red"))
+        return
+    rows = [{t("org_unit"): unit_label(tr, r.org), t("metric"): metric_name(data.metrics[r.metric]),
+             t("red_since"): (t("since_or_earlier", p=r.since) if r.earlier else r.since),
+             t("actual"): value(r.cell.actual, data.metrics[r.metric].unit),
+             t("target"): target_text(r.cell, data.metrics[r.metric]),
+             t("attainment"): fmt.percent(r.cell.attainment), t("rule"): rule(r.cell.rule)}
+            for r in data.red]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def behind_data(data_version: int, metric: str, org: str, period: str, actor):
+    return drillthrough.behind(warehouse(), metric, org, period, actor=actor)
+
+
+def drill_through(data: ck.Cockpit, tr) -> None:
+    """The rows behind one of this place's numbers, and the rule that coloured it."""
+    codes = data.perspectives_order()
+    shown = labels({c: metric_name(data.metrics[c]) for c in codes})
+    code = st.selectbox(t("metric"), codes, format_func=shown, key="dt_metric")
+    m = data.metrics[code]
+    b = behind_data(version(), code, data.org, data.period, user())
+    c = b.cell
+    cols = st.columns(4)
+    cols[0].metric(t("actual"), value(c.actual, m.unit))
+    cols[1].metric(t("target"), target_text(c, m))
+    cols[2].metric(t("attainment"), fmt.percent(c.attainment))
+    cols[3].markdown(f"{t('status')}\n\n{status_text(c.status)}")
+    st.markdown(f"**{t('rule')}**: {md(rule(c.rule)) or '—'}")
+    if c.source:
+        st.caption(f"{t('value_source')}: {t('value_source_' + c.source)}" + (f" · {md(c.note)}" if c.note else ""))
+    elif c.note:
+        st.caption(md(c.note))
+    if b.kind == "manual":
+        st.markdown(f"**{t('uploaded_values')}**")
+        if b.facts:
+            st.dataframe(pd.DataFrame([{t("org_unit"): unit_label(tr, f["org"]), t("period"): f["period"],
+                                        t("actual"): value(f["value"], m.unit), t("col_id"): f["batch"],
+                                        t("col_source"): f["file"], t("col_row"): f["source_row"],
+                                        t("col_user_name"): f["by"],
+                                        t("col_created_at"): f["at"].strftime("%Y-%m-%d %H:%M")} for f in b.facts]),
+                         hide_index=True, width="stretch", placeholder="—", key="dt_facts")
+        else:
+            st.caption(t("nothing_uploaded"))
+    elif b.kind == "dataset":
+        st.markdown(f"**{t('dataset_rows', n=b.rows_total, shown=len(b.rows))}**")
+        st.code(f"{m.source.dataset}: {m.source.measure}" + (f" WHERE {m.source.filter}" if m.source.filter else ""),
+                language="sql")
+        if b.rows:
+            st.dataframe(pd.DataFrame(b.rows), hide_index=True, width="stretch", placeholder="—", key="dt_rows")
+    else:
+        st.markdown(f"**{t('components')}**")
+        st.code(m.source.formula, language="sql")
+        st.dataframe(pd.DataFrame([{t("metric"): metric_name(data.metrics[x.metric]) if x.metric in data.metrics
+                                    else x.metric, t("actual"): value(x.actual, data.metrics[x.metric].unit
+                                                                      if x.metric in data.metrics else None),
+                                    t("target"): value(x.target, data.metrics[x.metric].unit
+                                                       if x.metric in data.metrics else None)}
+                                   for x in b.components]), hide_index=True, width="stretch", placeholder="—",
+                     key="dt_parts")
+    if b.targets:
+        st.markdown(f"**{t('targets_set')}**")
+        st.dataframe(pd.DataFrame([{t("period"): f["period"], t("target"): value(f["value"], m.unit),
+                                    t("col_id"): f["batch"], t("col_source"): f["file"], t("col_user_name"): f["by"],
+                                    t("col_created_at"): f["at"].strftime("%Y-%m-%d %H:%M")} for f in b.targets]),
+                     hide_index=True, width="stretch", placeholder="—", key="dt_targets")
+
+
+def page() -> None:
+    opened = open_warehouse_tree()
+    if opened is None:
+        return
+    v, tr = opened
+    place = place_widgets(tr)
+    data = cockpit_data(v, place.org, place.period, today(), user())
+    st.title(f"{t('cockpit')} · {md(tr.units[place.org].name)}")
+    breadcrumbs(tr, place)
+    if not data.cards:
+        st.info(t("no_metrics"))
+        return
+    top = st.columns([1, 1, 3])
+    top[0].metric(t("total_score"), fmt.score(data.score), border=True)
+    top[1].metric(t("grade"), data.grade or fmt.DASH, border=True)
+    top[2].caption(t("score_hint"))
+    st.subheader(t("headline"))
+    cols = st.columns(4)
+    for i, code in enumerate(data.headline):
+        with cols[i % 4]:
+            card(data.cards[code], data.metrics[code])
+    tab_heat, tab_bsc, tab_red, tab_dt = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red"),
+                                                  t("drill_through")])
+    with tab_heat:
+        heat_map(data, tr)
+    with tab_bsc:
+        bsc(data)
+    with tab_red:
+        red_list(data, tr)
+    with tab_dt:
+        drill_through(data, tr)
+
+
+page()

@@ -1,0 +1,231 @@
+"""What every page shares: the warehouse, the language, the place in the URL, cached reads.
+
+Pages only lay out widgets; numbers come from kpi_core. Cached reads key on the warehouse data
+version, which every import bumps, so a page shows new data on its next render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import streamlit as st
+
+from kpi_core.model import access
+from kpi_core.model.access import Actor
+from kpi_core.model.config import warehouse_path
+from kpi_core.model.errors import WarehouseBusy
+from kpi_core.model.periods import parse_period
+from kpi_core.model.text import visible
+from kpi_core.present import cockpit
+from kpi_core.present import format as fmt
+from kpi_core.present.i18n import problem_text, rule_text
+from kpi_core.present.i18n import t as _t
+from kpi_core.store import dictionary, org
+from kpi_core.store.org import OrgTree
+from kpi_core.store.warehouse import Warehouse
+
+# Okabe–Ito colours, told apart by colour-blind readers, and a symbol for each status so the
+# colour is never the only cue.
+STATUS_STYLE = {
+    "green": ("#009E73", "✔"), "amber": ("#E69F00", "▲"), "red": ("#D55E00", "✖"),
+    "no_data": ("#999999", "○"), "no_target": ("#56B4E9", "–"),
+}
+BADGE_COLOR = {"green": "green", "amber": "orange", "red": "red", "no_data": "gray", "no_target": "blue"}
+
+
+def warehouse() -> Warehouse:
+    """One Warehouse per app process and file; it hands out short-lived connections (see warehouse.py)."""
+    return _warehouse(str(warehouse_path()))
+
+
+@st.cache_resource
+def _warehouse(path: str) -> Warehouse:
+    wh = Warehouse(path, timeout=10)
+    wh.migrate()
+    return wh
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "zh")
+
+
+def t(key: str, **kw) -> str:
+    text = _t(key, lang())
+    return text.format(**kw) if kw else text
+
+
+def today() -> dt.date:
+    """The app's today; KPI_TODAY pins it for demos and tests."""
+    import os
+
+    pinned = os.environ.get("KPI_TODAY")
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+def version() -> int:
+    return warehouse().data_version()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def tree(data_version: int) -> OrgTree:
+    return org.tree(warehouse())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def metrics(data_version: int) -> dict:
+    return dictionary.current(warehouse())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cockpit_data(data_version: int, unit: str, period: str, today_: dt.date, actor: Actor) -> cockpit.Cockpit:
+    wh = warehouse()
+    return cockpit.build(wh, tree(data_version), unit, period, today=today_, actor=actor)
+
+
+def unit_label(tr: OrgTree, code: str) -> str:
+    u = tr.units.get(code)
+    return f"{u.name} ({code})" if u else code
+
+
+def metric_name(m) -> str:
+    return m.display_name(lang())
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_STYLE[status][1]} {t('status_' + status)}"
+
+
+def value(v, unit) -> str:
+    return fmt.value(v, unit, lang())
+
+
+def target_text(cell, m) -> str:
+    """The target as shown: a range for in-range metrics, else the value."""
+    if m.direction == "in_range" and m.range:
+        return f"{value(m.range.low, m.unit)} – {value(m.range.high, m.unit)}"
+    return value(cell.target, m.unit)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$@])")
+# Where GFM turns plain text into a link after escapes are read (http://…, www.…, a@b.c): a word
+# joiner there, which shows nothing, keeps it text.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=www)(?=\.)|(?<=@)")
+
+
+def md(text: object) -> str:
+    """User text made inert for Streamlit's markdown (titles, captions, messages, widget labels
+    and help): every markdown, colour (`:red[…]`), icon and maths character is escaped, web and
+    mail addresses are kept from turning into links, and line breaks become spaces, so a name
+    or a cell cannot become a link, an image fetched from elsewhere, a heading or formatting.
+    Invisible characters show escaped (\\u200b). (Raw HTML is never enabled anywhere.)"""
+    plain = visible(" ".join(str(text).splitlines()))
+    return _MARKDOWN.sub(r"\\\1", _AUTOLINK.sub("\u2060", plain))
+
+
+def tm(key: str, **params) -> str:
+    """A UI string for a place that renders markdown, its parameters (names, file names,
+    messages quoting a cell) made inert by md."""
+    return t(key, **{k: md(v) if isinstance(v, str) else v for k, v in params.items()})
+
+
+def error(exc: object) -> None:
+    """A refusal from kpi_core, in the UI language, as plain text."""
+    st.error(md(problem_text(str(exc), lang())))
+
+
+def rule(text: str) -> str:
+    """A status rule in the UI language (plain: pass it through md where markdown renders)."""
+    return rule_text(text, lang())
+
+
+def user() -> Actor:
+    """The signed-in user: app.py runs no page without one, and checks the session each run."""
+    return st.session_state["actor"]
+
+
+def readable(tr: OrgTree) -> list[str]:
+    """The units the signed-in user may read, in tree order."""
+    return access.visible_units(user(), tr, tr.subtree(tr.root))
+
+
+def version_or_busy() -> int | None:
+    """The data version, or None after telling the user an import holds the warehouse."""
+    try:
+        return version()
+    except WarehouseBusy:
+        st.warning(t("busy"))
+        return None
+
+
+def open_warehouse_tree() -> tuple[int, OrgTree] | None:
+    """(data version, org tree) for a page, or None after saying why the page cannot show
+    (the warehouse is busy, or holds no org tree yet)."""
+    v = version_or_busy()
+    if v is None:
+        return None
+    tr = tree(v)
+    if tr.root is None:
+        st.info(t("empty_warehouse"))
+        return None
+    return v, tr
+
+
+def show_problems(exc) -> None:
+    """A refused change: the summary, then each problem (ValidationFailed lists them)."""
+    error(exc)
+    for p in getattr(exc, "problems", []):
+        st.markdown(f"- {md(problem_text(str(p), lang()))}")
+
+
+def labels(shown: dict):
+    """A format_func over labels made now, in this render's language: widget labels must not
+    look the language up later (Streamlit may format an option outside the script run)."""
+    return lambda v: shown.get(v, str(v))
+
+
+def goto(**params) -> None:
+    """Move to another place: the URL's query parameters change and the page reruns."""
+    for k, v in params.items():
+        st.session_state[k] = v
+
+
+def period_options(today_: dt.date, years: int = 4) -> list[str]:
+    """Years, quarters and months to choose from, newest first."""
+    from kpi_core.model.periods import Period
+
+    out = []
+    for y in range(today_.year, today_.year - years, -1):
+        out.append(str(y))
+        out += [f"{y}-Q{q}" for q in range(4, 0, -1)]
+        out += [Period("month", y, m).label for m in range(12, 0, -1)]
+    return out
+
+
+def place_widgets(tr: OrgTree) -> cockpit.Place:
+    """The shared filters (org unit, period) in the sidebar, kept in the URL's query parameters
+    (codes and labels, so a link can be shared and read)."""
+    td = today()
+    if "org" not in st.session_state or st.session_state["org"] not in tr:
+        params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
+        place, problems = cockpit.place_from(params, tr, td)
+        for p in problems:
+            st.toast(tm("bad_link", what=problem_text(p, lang())))
+        st.session_state["org"], st.session_state["period"] = place.org, place.period
+    options = period_options(td)
+    if st.session_state.get("period") not in options:
+        try:
+            options.insert(0, parse_period(st.session_state.get("period")).label)
+            st.session_state["period"] = options[0]
+        except ValueError:
+            st.session_state["period"] = cockpit.default_period(td)
+    with st.sidebar:
+        codes = readable(tr)
+        if st.session_state.get("org") not in codes:  # a unit outside the user's part of the tree
+            st.session_state["org"] = access.home(user(), tr)
+        st.selectbox(t("org_unit"), codes, key="org",
+                     format_func=lambda c: "\u3000" * tr.units[c].depth + unit_label(tr, c))
+        st.selectbox(t("period"), options, key="period")
+    place = cockpit.Place(st.session_state["org"], st.session_state["period"])
+    st.query_params.update({"org": place.org, "period": place.period})
+    return place

@@ -1,0 +1,147 @@
+"""目标管理 Targets: the unit's targets for a year, edited with a reason; cascade to the children
+by the engine's methods with an uplift; phasing to months; parent against children."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kpi_core.model.errors import KpiError
+from kpi_core.present.i18n import problem_text
+from kpi_core.services import planning
+from kpi_core.services.cascade import cascade
+from pages.common import (
+    error,
+    labels,
+    lang,
+    md,
+    metric_name,
+    metrics,
+    open_warehouse_tree,
+    place_widgets,
+    t,
+    today,
+    unit_label,
+    user,
+    value,
+    warehouse,
+)
+
+METHODS = ("equal", "last_year", "headcount", "weights")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def plan_rows(data_version: int, org: str, year: int, actor) -> list[planning.PlanRow]:
+    return planning.plan(warehouse(), org, year, actor=actor)
+
+
+def _month(label: str) -> str:
+    return f"{int(label[5:])}{t('month_suffix')}" if t("month_suffix") else label[5:]
+
+
+def targets_table(ms, rows, org: str, year: int) -> None:
+    st.subheader(t("targets_of", year=year))
+    st.caption(t("targets_hint"))
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    frame = pd.DataFrame([{"code": r.metric, t("metric"): metric_name(ms[r.metric]), t("unit"): ms[r.metric].unit or "",
+                           t("explicit_year"): r.explicit_year,
+                           **{_month(m): value(r.months.get(m), ms[r.metric].unit) for m in months}}
+                          for r in rows])
+    frame[t("explicit_year")] = pd.to_numeric(frame[t("explicit_year")])
+    edited = st.data_editor(frame, hide_index=True, width="stretch", placeholder="—", key="target_editor",
+                            disabled=["code", t("metric"), t("unit"), *[_month(m) for m in months]],
+                            column_config={"code": None, t("explicit_year"): st.column_config.NumberColumn(
+                                format="localized", help=t("explicit_year_help"))})
+    changed = [(frame.at[i, "code"], org, str(year), float(edited.at[i, t("explicit_year")]))
+               for i in frame.index
+               if pd.notna(edited.at[i, t("explicit_year")]) and edited.at[i, t("explicit_year")] != frame.at[i, t(
+                   "explicit_year")]]
+    reason = st.text_input(t("reason"), key="target_reason")
+    if st.button(t("save_targets", n=len(changed)), disabled=not changed, type="primary", key="save_targets"):
+        try:
+            res = planning.save_targets(warehouse(), changed, reason=reason,
+                                        user=user())
+            st.success(t("targets_saved", batch=res.batch, n=res.loaded))
+        except KpiError as exc:
+            error(exc)
+
+
+def reconciliation(ms, rows, tr, org: str) -> None:
+    st.subheader(t("reconciliation"))
+    if not tr.children.get(org):
+        st.info(t("no_children"))
+        return
+    data = [{t("metric"): metric_name(ms[r.metric]), t("own_target"): value(r.year_target, ms[r.metric].unit),
+             t("children_total"): value(r.children_total, ms[r.metric].unit),
+             t("gap"): value(r.gap, ms[r.metric].unit)} for r in rows if r.children_total is not None]
+    if not data:
+        st.caption(t("nothing_to_reconcile"))
+        return
+    st.dataframe(pd.DataFrame(data), hide_index=True, width="stretch", placeholder="—", key="recon_table")
+
+
+def cascade_form(ms, tr, org: str, year: int) -> None:
+    st.subheader(t("cascade"))
+    children = tr.children.get(org, [])
+    if not children:
+        st.info(t("no_children"))
+        return
+    c1, c2, c3 = st.columns(3)
+    shown = labels({c: metric_name(ms[c]) for c in ms})
+    code = c1.selectbox(t("metric"), list(ms), format_func=shown, key="cas_metric")
+    shown = labels({m: t("method_" + m) for m in METHODS})
+    method = c2.selectbox(t("method"), METHODS, format_func=shown, key="cas_method")
+    uplift = c3.number_input(t("uplift"), min_value=0.5, max_value=3.0, value=1.0, step=0.01, key="cas_uplift")
+    weights = None
+    if method == "weights":
+        w = st.data_editor(pd.DataFrame({"code": children, t("org_unit"): [unit_label(tr, c) for c in children],
+                                         t("weight"): [1.0] * len(children)}),
+                           hide_index=True, key="cas_weights", column_config={"code": None},
+                           disabled=["code", t("org_unit")])
+        weights = dict(zip(w["code"], w[t("weight")], strict=True))
+    try:
+        splits, _ = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights, dry_run=True,
+                            user=user())
+    except KpiError as exc:
+        st.warning(md(problem_text(str(exc), lang())))
+        return
+    unit = ms[code].unit
+    st.dataframe(pd.DataFrame([{t("org_unit"): unit_label(tr, s.child), t("share"): f"{s.share:.1%}",
+                                t("target"): value(s.target, unit)} for s in splits]),
+                 hide_index=True, width="stretch", placeholder="—", key="cas_preview")
+    reason = st.text_input(t("reason"), key="cas_reason")
+    if st.button(t("apply_cascade"), type="primary", key="cas_apply"):
+        if not reason.strip():
+            st.error(t("reason_needed"))
+            return
+        try:
+            _, res = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights,
+                             user=user(), reason=reason)
+            st.success(t("targets_saved", batch=res.batch, n=res.loaded))
+        except KpiError as exc:
+            error(exc)
+
+
+def page() -> None:
+    opened = open_warehouse_tree()
+    if opened is None:
+        return
+    v, tr = opened
+    place = place_widgets(tr)
+    ms = metrics(v)
+    st.title(f"{t('targets_page')} · {md(tr.units[place.org].name)}")
+    year = st.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tp_year")
+    if not ms:
+        st.info(t("no_metrics_yet"))
+        return
+    rows = plan_rows(v, place.org, int(year), user())
+    tab_t, tab_c, tab_r = st.tabs([t("targets_tab"), t("cascade"), t("reconciliation")])
+    with tab_t:
+        targets_table(ms, rows, place.org, int(year))
+    with tab_c:
+        cascade_form(ms, tr, place.org, int(year))
+    with tab_r:
+        reconciliation(ms, rows, tr, place.org)
+
+
+page()
