@@ -26,13 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
-from kpi_core.demo.load import load_demo  # noqa: E402
 
+from kpi_core.demo.load import load_demo  # noqa: E402
+from kpi_core.ingest.datasets import load_batch  # noqa: E402
 from kpi_core.model.config import Limits  # noqa: E402
+from kpi_core.model.metric import Metric  # noqa: E402
 from kpi_core.query import api as query  # noqa: E402
 from kpi_core.query.api import Query, run  # noqa: E402
-from kpi_core.store import datasets, dictionary, org  # noqa: E402
-from kpi_core.store.dictionary import Metric  # noqa: E402
+from kpi_core.store import dictionary, org  # noqa: E402
 from kpi_core.store.warehouse import open_warehouse  # noqa: E402
 
 TODAY = dt.date(2026, 11, 27)
@@ -109,7 +110,7 @@ def main() -> int:
         print(f"demo built in {time.perf_counter() - t0:.1f} s; {len(people)} people")
         t0 = time.perf_counter()
         reader = generate(people, args.rows)
-        datasets._load(wh, "sales_big", "replace", {}, "bench", "generated", None,
+        load_batch(wh, "sales_big", "replace", {}, "bench", "generated", None,
                        record_batches=lambda: iter(reader), limits=Limits(max_rows=10**10))
         print(f"{args.rows:,} rows imported in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()

@@ -42,7 +42,8 @@ import openpyxl  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from kpi_core.ingest.facts import import_facts  # noqa: E402
-from kpi_core.store.dictionary import Metric, apply_metrics  # noqa: E402
+from kpi_core.model.metric import Metric  # noqa: E402
+from kpi_core.store.dictionary import apply_metrics  # noqa: E402
 from kpi_core.store.org import import_org_rows  # noqa: E402
 from kpi_core.store.warehouse import open_warehouse  # noqa: E402
 

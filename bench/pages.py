@@ -75,7 +75,6 @@ def main() -> int:
         path = Path(args.warehouse)
     else:
         from kpi_core.demo.load import load_demo
-
         from kpi_core.store.warehouse import open_warehouse
 
         tmp = Path(tempfile.mkdtemp(prefix="kpi-bench-pages-"))

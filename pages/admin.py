@@ -12,11 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.auth import users
+from kpi_core.ingest.org_file import import_org
 from kpi_core.model.access import ROLES
 from kpi_core.model.errors import KpiError
 from kpi_core.present.i18n import problem_text
 from kpi_core.store import audit, closing, phasing, settings
-from kpi_core.store.org import import_org
 from pages.common import error, labels, lang, md, t, tm, tree, user, version_or_busy, warehouse
 from pages.login import live_user
 

@@ -11,12 +11,12 @@ import streamlit as st
 
 from kpi_core.model import access
 from kpi_core.model.access import Actor
+from kpi_core.model.board import TILE_TYPES, Board, Tile, new_tile
 from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
 from kpi_core.present import board_export, tiles
 from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
 from kpi_core.store import boards
-from kpi_core.store.boards import Board, Tile
 from pages.common import (
     BADGE_COLOR,
     error,
@@ -106,7 +106,7 @@ def _resize(board: Board, tid: str, width: int) -> Board:
 
 def _duplicate(board: Board, tid: str) -> Board:
     src = next(tl for tl in board.tiles if tl.id == tid)
-    copy = Tile.model_validate({**src.model_dump(), "id": boards.new_tile(src.type, src.metrics, text=src.text).id})
+    copy = Tile.model_validate({**src.model_dump(), "id": new_tile(src.type, src.metrics, text=src.text).id})
     order = [tl.id for tl in board.ordered_tiles()]
     order.insert(order.index(tid) + 1, copy.id)
     return _relaid(board.model_copy(update={"tiles": [*board.tiles, copy]}), order)
@@ -258,8 +258,8 @@ def palette(board: Board, ms) -> None:
     with st.container(border=True, key="palette"):
         st.markdown(f"**{t('add_tile')}**")
         c1, c2 = st.columns([1, 3])
-        kind = c1.selectbox(t("tile_type"), boards.TILE_TYPES, key="pal_type",
-                            format_func=labels({k: t("tile_" + k) for k in boards.TILE_TYPES}))
+        kind = c1.selectbox(t("tile_type"), TILE_TYPES, key="pal_type",
+                            format_func=labels({k: t("tile_" + k) for k in TILE_TYPES}))
         if kind == "text":
             c2.text_area(t("tile_text"), key="pal_text")
         else:
@@ -275,7 +275,7 @@ def _add_tile(board: Board) -> None:
     """The palette's choice as a new tile at the end; the palette is cleared for the next one."""
     kind = st.session_state.get("pal_type", "kpi_card")
     try:
-        tile = boards.new_tile(kind, list(st.session_state.get("pal_metrics") or []) if kind != "text" else [],
+        tile = new_tile(kind, list(st.session_state.get("pal_metrics") or []) if kind != "text" else [],
                                title=(st.session_state.get("pal_title") or "").strip() or None,
                                text=st.session_state.get("pal_text") if kind == "text" else None,
                                place={"row": 99, "order": 99, "width": 12 if kind in ("heatmap", "table", "text")

@@ -15,6 +15,7 @@ from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.config import warehouse_path
 from kpi_core.model.errors import WarehouseBusy
+from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import parse_period
 from kpi_core.model.text import visible
 from kpi_core.present import cockpit
@@ -22,7 +23,6 @@ from kpi_core.present import format as fmt
 from kpi_core.present.i18n import problem_text, rule_text
 from kpi_core.present.i18n import t as _t
 from kpi_core.store import dictionary, org
-from kpi_core.store.org import OrgTree
 from kpi_core.store.warehouse import Warehouse
 
 # Okabe–Ito colours, told apart by colour-blind readers, and a symbol for each status so the

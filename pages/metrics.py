@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.model.metric import smart_gaps
 from kpi_core.services import metric_catalog as catalog
 from kpi_core.store import dictionary
 from pages.common import (
@@ -70,7 +71,7 @@ def row(m) -> dict:
             t("facet_perspective"): t(f"perspective_{m.perspective}") if m.perspective else "—",
             t("facet_kind"): t(f"kind_{m.kind}") if m.kind else "—",
             t("source"): t("source_" + m.source_type), t("unit"): m.unit or "—", t("facet_owner"): m.owner or "—",
-            t("smart"): " ".join(g[0] for g in dictionary.smart_gaps(m)) or "✔"}
+            t("smart"): " ".join(g[0] for g in smart_gaps(m)) or "✔"}
 
 
 def detail(ms: dict, code: str) -> None:
@@ -80,7 +81,7 @@ def detail(ms: dict, code: str) -> None:
     with tab_def:
         if m.description:
             st.markdown(md(m.description))
-        gaps = dictionary.smart_gaps(m)
+        gaps = smart_gaps(m)
         if gaps:
             st.warning(t("smart_gaps") + "\n\n" + "\n".join(f"- {t('smart_gap_' + g[0])}" for g in gaps))
         else:

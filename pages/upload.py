@@ -18,6 +18,7 @@ from kpi_core.ingest.read import SeveralSheets
 from kpi_core.ingest.template import template
 from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
 from kpi_core.present.i18n import problem_text
+from kpi_core.services.revert import revert
 from kpi_core.store import batches
 from pages.common import (
     error,
@@ -171,7 +172,7 @@ def history_section() -> None:
                 st.error(t("reason_needed"))
             else:
                 try:
-                    batches.revert(warehouse(), int(bid), user=user(), reason=reason)
+                    revert(warehouse(), int(bid), user=user(), reason=reason)
                     st.success(t("reverted", batch=bid))
                 except KpiError as exc:
                     error(exc)

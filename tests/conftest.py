@@ -12,7 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kpi_core.store import datasets, dictionary
+from kpi_core.ingest.datasets import import_file
+from kpi_core.store import dictionary
 from kpi_core.store.org import import_org_rows
 from kpi_core.store.warehouse import open_warehouse
 
@@ -89,7 +90,7 @@ def template_warehouse(tmp_path_factory) -> Path:
     import_org_rows(wh, ORG, source="t")
     orders = root / "sales_orders.csv"
     orders.write_text("order_date,dept,amount\n2025-01-05,EAST,10\n", encoding="utf-8")
-    datasets.import_file(wh, "sales_orders", orders)
+    import_file(wh, "sales_orders", orders)
     yaml_path = root / "metrics.yaml"
     yaml_path.write_text(METRICS_YAML, encoding="utf-8")
     dictionary.apply(wh, yaml_path)

@@ -11,7 +11,9 @@ import pytest
 
 from kpi_core.auth import users
 from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.datasets import import_file
 from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.org_file import import_org
 from kpi_core.ingest.template import template
 from kpi_core.model import access
 from kpi_core.model.access import Actor
@@ -20,6 +22,7 @@ from kpi_core.present import board_export, cockpit
 from kpi_core.query import drillthrough
 from kpi_core.query.api import Query, run
 from kpi_core.services.planning import save_targets
+from kpi_core.services.revert import revert
 from kpi_core.store import audit, batches, boards, closing, dictionary, org, settings
 
 from .conftest import ORG
@@ -198,13 +201,13 @@ def test_reverts_follow_the_same_scope(company, tmp_path):
     theirs = import_facts(company, "actuals", _csv(tmp_path, [("revenue", "P3", "2025-03", 5)], "b.csv"),
                           user=ADMIN).batch
     with pytest.raises(AccessDenied, match=f"may not revert batch {theirs}: it holds actuals of P3"):
-        batches.revert(company, theirs, user=LI)
+        revert(company, theirs, user=LI)
     with pytest.raises(AccessDenied):
-        batches.revert(company, mine, user=SUN)  # a manager loads no actuals, so reverts none
-    assert batches.revert(company, mine, user=LI)["status"] == "reverted"
+        revert(company, mine, user=SUN)  # a manager loads no actuals, so reverts none
+    assert revert(company, mine, user=LI)["status"] == "reverted"
     org_batch = batches.list_batches(company)[-1]["id"]
     with pytest.raises(AccessDenied, match="admin"):
-        batches.revert(company, org_batch, user=SUN)
+        revert(company, org_batch, user=SUN)
 
 
 @pytest.mark.parametrize("actor", [CEO, SUN, LI, ZHANG])
@@ -215,12 +218,12 @@ def test_admin_only_changes_are_refused_to_everyone_else(company, tmp_path, acto
     org_file.write_text("code,name,parent\nNEW,新部门,HQ\n", encoding="utf-8")
     ds = tmp_path / "ds.csv"
     ds.write_text("a,b\n1,2\n", encoding="utf-8")
-    from kpi_core.store import datasets, phasing
+    from kpi_core.store import phasing
 
     attempts = [
         lambda: dictionary.apply(company, yaml_file, user=actor),
-        lambda: org.import_org(company, org_file, user=actor),
-        lambda: datasets.import_file(company, "ds", ds, user=actor),
+        lambda: import_org(company, org_file, user=actor),
+        lambda: import_file(company, "ds", ds, user=actor),
         lambda: settings.put(company, "fiscal_year_start", "4", user=actor),
         lambda: phasing.set_profile(company, "p", [1] * 12, user=actor),
         lambda: users.add(company, "eve", "admin", password="0123456789", by=actor),
@@ -268,10 +271,10 @@ def test_reverting_into_a_closed_period_needs_a_reason(company, tmp_path):
     bid = import_facts(company, "actuals", _csv(tmp_path, [("revenue", "P1", "2025-05", 3)]), user=LI).batch
     closing.close(company, "2025-05", by=ADMIN)
     with pytest.raises(AccessDenied, match="closed"):
-        batches.revert(company, bid, user=LI)
+        revert(company, bid, user=LI)
     with pytest.raises(Exception, match="give a reason"):
-        batches.revert(company, bid, user=ADMIN)
-    assert batches.revert(company, bid, user=ADMIN, reason="wrong file")["status"] == "reverted"
+        revert(company, bid, user=ADMIN)
+    assert revert(company, bid, user=ADMIN, reason="wrong file")["status"] == "reverted"
     closing.reopen(company, "2025-05", by=ADMIN, reason="reopened")
     assert closing.list_closed(company) == []
 
@@ -293,7 +296,7 @@ def _attempt(company, tmp_path, actor, capability):
     yaml_file = tmp_path / "m.yaml"
     yaml_file.write_text("metrics:\n  - {code: x1, name: X, source: manual}\n", encoding="utf-8")
     from kpi_core.services.cascade import cascade
-    from kpi_core.store import datasets, phasing
+    from kpi_core.store import phasing
 
     do = {
         "read the company": lambda: run(company, Query(("revenue",), "HQ", "self", "year", "2025", "2025"),
@@ -312,7 +315,7 @@ def _attempt(company, tmp_path, actor, capability):
         "change metrics": lambda: dictionary.apply(company, yaml_file, user=actor),
         "change settings": lambda: settings.put(company, "default_amber", "0.85", user=actor),
         "change phasing": lambda: phasing.set_profile(company, "flat", [1] * 12, user=actor),
-        "load datasets": lambda: datasets.import_file(company, "ds", _csv(tmp_path, [("a", "b", "c", 1)]),
+        "load datasets": lambda: import_file(company, "ds", _csv(tmp_path, [("a", "b", "c", 1)]),
                                                       user=actor),
         "manage users": lambda: users.add(company, "new_one", "executive", by=actor),
         "read the audit log": lambda: audit.search(company, user=actor),
@@ -385,9 +388,8 @@ def test_an_employee_drilling_into_the_team_sees_the_total_and_only_their_own_ro
     orders = tmp_path / "orders.csv"
     orders.write_text("order_date,dept,amount\n2025-01-05,P1,10\n2025-01-06,P2,20\n2025-01-07,P2,30\n"
                       "2025-01-08,EAST,5\n", encoding="utf-8")
-    from kpi_core.store import datasets
 
-    datasets.import_file(company, "sales_orders", orders)
+    import_file(company, "sales_orders", orders)
     whole = drillthrough.behind(company, "orders", "EAST", "2025-01")
     assert whole.cell.actual == 4.0 and whole.rows_total == 4
     mine = drillthrough.behind(company, "orders", "EAST", "2025-01", actor=ZHANG)

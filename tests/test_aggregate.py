@@ -6,11 +6,12 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
+from kpi_core.ingest.datasets import import_arrow
+from kpi_core.model.metric import Metric
 from kpi_core.query.api import Query, run
-from kpi_core.store import batches, dictionary
+from kpi_core.services.revert import revert
+from kpi_core.store import dictionary
 from kpi_core.store import partials as aggregate
-from kpi_core.store.datasets import import_arrow
-from kpi_core.store.dictionary import Metric
 
 ROWS = [
     (dt.date(2025, 1, 3), "EAST", "c1", 10.0, "ok"),
@@ -89,7 +90,7 @@ def test_each_import_adds_its_partials_and_a_revert_leaves_them_out(tickets):
         held = con.execute("SELECT DISTINCT batch_id FROM agg_t_sum_v1 ORDER BY 1").fetchall()
     assert [b for (b,) in held][-1] == bid
     assert values(tickets, ["t_sum"])[("t_sum", "EAST", "2025-Q1")] == 35.0
-    batches.revert(tickets, bid)
+    revert(tickets, bid)
     assert values(tickets, ["t_sum"])[("t_sum", "EAST", "2025-Q1")] == 30.0
 
 

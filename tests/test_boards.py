@@ -10,10 +10,10 @@ import pytest
 
 from kpi_core.ingest.arrow_facts import import_table
 from kpi_core.model.access import Actor
+from kpi_core.model.board import Board, Tile
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
 from kpi_core.present import board_export, tiles
 from kpi_core.store import boards, dictionary, org
-from kpi_core.store.boards import Board, Tile
 
 from .test_cli import cli
 from .test_phasing import table

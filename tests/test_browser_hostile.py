@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from kpi_core.ingest.org_file import import_org
+
 from .test_browser import ARTIFACTS, PASSWORD, _people, idle, launch, serve, sign_in, wait_title
 
 pytestmark = pytest.mark.slow
@@ -37,14 +39,14 @@ def _hostile(path: Path) -> None:
     """The demo, with a team, a metric, a board and its tiles named with markup."""
     import yaml
 
-    from kpi_core.store import boards, dictionary, org
+    from kpi_core.store import boards, dictionary
     from kpi_core.store.warehouse import open_warehouse
 
     _people(path)
     wh = open_warehouse(path)
     tree_file = path.with_name("rename.csv")
     tree_file.write_text(f'code,name,parent\nD1-SAL-T1,"{UNIT}",D1-SAL\n', encoding="utf-8")
-    assert org.import_org(wh, tree_file).batch
+    assert import_org(wh, tree_file).batch
     revenue = dictionary.current(wh)["revenue"].definition()
     revenue.update(name=METRIC, name_en=f"Revenue{LINK}", description=f"{IMAGE} {LINK} {TAG} {AUTO}")
     metric_file = path.with_name("metric.yaml")

@@ -18,10 +18,10 @@ from kpi_core.engine.compile import (
     periods_table,
     scoped,
 )
+from kpi_core.ingest.datasets import import_arrow
+from kpi_core.model.metric import Metric
 from kpi_core.model.periods import parse_period
 from kpi_core.store import datasets, dictionary, org
-from kpi_core.store.datasets import import_arrow
-from kpi_core.store.dictionary import Metric
 
 # HQ ─ SALES ─ EAST, SOUTH ; HQ ─ OPS ─ SVC (conftest.ORG). Rows on EAST, SOUTH, on SALES
 # itself, by name (华南组 = SOUTH) and one legacy code that maps to no unit.

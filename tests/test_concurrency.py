@@ -9,7 +9,9 @@ import textwrap
 
 import pytest
 
+from kpi_core.ingest.org_file import import_org
 from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.services.revert import revert
 from kpi_core.store.warehouse import open_warehouse
 
 from .test_cli import cli
@@ -104,19 +106,19 @@ def test_an_org_change_while_a_file_is_checked_is_checked_against(wh, tmp_path, 
     checked (by this very thread, which also covers another thread of the app's process)."""
     from kpi_core.ingest import facts
     from kpi_core.ingest.facts import import_facts
-    from kpi_core.store import batches, org
+    from kpi_core.store import batches
 
     monkeypatch.setattr(facts, "CHECK_WHILE_HOLDING", holding)
 
     tree = tmp_path / "tree.csv"
     tree.write_text("code,name,parent\nNEWT,新组,SALES\n", encoding="utf-8")
-    added = org.import_org(wh, tree).batch
+    added = import_org(wh, tree).batch
     path = tmp_path / "a.csv"
     path.write_text("metric,org,period,actual\nrevenue,NEWT,2025-01,5\nrevenue,EAST,2025-01,6\n", encoding="utf-8")
 
     def revert_meanwhile(stage, done, total):
         if stage == "validate" and done == 0 and not batches.list_batches(wh, 1)[0]["status"] == "reverted":
-            batches.revert(wh, added)
+            revert(wh, added)
 
     r = import_facts(wh, "actuals", path, progress=revert_meanwhile)
     assert r.batch is None

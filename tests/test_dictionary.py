@@ -5,9 +5,10 @@ import textwrap
 import pyarrow as pa
 import pytest
 
+from kpi_core.ingest.datasets import import_arrow
 from kpi_core.model.errors import ValidationFailed
+from kpi_core.model.metric import smart_gaps
 from kpi_core.store import dictionary
-from kpi_core.store.datasets import import_arrow
 from kpi_core.store.warehouse import open_warehouse
 
 BASE = """
@@ -142,8 +143,8 @@ def test_bad_definitions_are_refused_naming_the_problem(applied, tmp_path, case,
 
 def test_smart_gaps(applied):
     m = dictionary.current(applied)
-    assert dictionary.smart_gaps(m["revenue"]) == []
-    gaps = dictionary.smart_gaps(m["nps"])
+    assert smart_gaps(m["revenue"]) == []
+    gaps = smart_gaps(m["nps"])
     assert [g[0] for g in gaps] == ["S", "M", "A", "R", "T"]
 
 

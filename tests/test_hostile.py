@@ -28,18 +28,20 @@ from click.testing import CliRunner
 from kpi_core.cli.main import main
 from kpi_core.ingest import sources
 from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.datasets import import_file
 from kpi_core.ingest.error_report import write_error_workbook
 from kpi_core.ingest.facts import import_facts
 from kpi_core.ingest.files import FileRefused
+from kpi_core.ingest.org_file import import_org
 from kpi_core.ingest.template import template
+from kpi_core.model.board import Board
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.model.errors import KpiError, NotFound, ValidationFailed, WarehouseBusy
 from kpi_core.model.safe_export import neutralise, neutralise_row
 from kpi_core.present import board_export
 from kpi_core.query import drillthrough
 from kpi_core.query.api import Query, run
-from kpi_core.store import datasets, dictionary, org
-from kpi_core.store.boards import Board
+from kpi_core.store import dictionary, org
 from kpi_core.store.warehouse import Warehouse
 
 from .conftest import ORG, write_xlsx
@@ -172,9 +174,9 @@ TYPED = [
      KpiError, "is not a period"),
     ("drill metric", lambda wh, _: drillthrough.behind(wh, "x' OR 1=1 --", "HQ", "2025-01"),
      NotFound, "no metric"),
-    ("dataset name", lambda wh, f: datasets.import_file(wh, "x; DROP TABLE batch", f),
+    ("dataset name", lambda wh, f: import_file(wh, "x; DROP TABLE batch", f),
      KpiError, "dataset name 'x; DROP TABLE batch' must be"),
-    ("dataset name newline", lambda wh, f: datasets.import_file(wh, "sales\norders", f),  # trailing ones are trimmed
+    ("dataset name newline", lambda wh, f: import_file(wh, "sales\norders", f),  # trailing ones are trimmed
      KpiError, "must be 1-63 letters"),
     ("source table", lambda wh, f: sources.import_db(wh, "pulled", f"sqlite:///{f.with_suffix('.db')}",
                                                      table='x"; DROP TABLE batch; --'),
@@ -271,7 +273,7 @@ def hostile_names(wh, tmp_path):
     """EAST is renamed '=HYPERLINK(…)' and revenue '+cmd|…': names users typed."""
     path = tmp_path / "org.csv"
     path.write_text('code,name,parent\nEAST,"=HYPERLINK(""http://evil"",""east"")",SALES\n', encoding="utf-8")
-    assert org.import_org(wh, path).batch is not None
+    assert import_org(wh, path).batch is not None
     revenue = dictionary.current(wh)["revenue"]
     dictionary.apply_metrics(wh, [revenue.model_copy(update={"name": "+cmd|' /C calc'!A0", "name_en": "@SUM(1)"})])
     return wh
@@ -681,9 +683,9 @@ def test_datasets_and_org_files_meet_the_same_checks(wh, tmp_path, monkeypatch, 
     before = state(wh)
     with pytest.raises(KpiError) as err:
         if importer == "dataset":
-            datasets.import_file(wh, "hostile", path)
+            import_file(wh, "hostile", path)
         else:
-            org.import_org(wh, path)
+            import_org(wh, path)
     assert fragment in str(err.value)
     assert state(wh) == before
 
@@ -693,7 +695,7 @@ def test_a_dataset_csv_duckdb_cannot_read_is_a_message_not_a_crash(wh, tmp_path)
     path.write_bytes(b'a,b\n1,"' + b"x" * (3 << 20) + b'"\n')  # one 3 MB cell: DuckDB's CSV reader gives up
     before = state(wh)
     with pytest.raises(KpiError, match=r"^cell\.csv cannot be read as CSV: .{0,300}$"):
-        datasets.import_file(wh, "cells", path)
+        import_file(wh, "cells", path)
     assert state(wh) == before
 
 

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from kpi_core.auth import users
 from kpi_core.cli.main import main
+from kpi_core.ingest.datasets import import_file
 from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.org_file import import_org
 from kpi_core.model import text
 from kpi_core.model.access import Actor
 from kpi_core.model.errors import NotFound, ValidationFailed
@@ -64,7 +66,7 @@ def test_a_code_that_folds_onto_an_existing_one_is_refused_at_creation(wh, tree_
     """EAST exists. A unit whose code folds onto it is refused (an exact repeat of EAST after
     folding is an update of EAST, not a new unit: its name and parent change)."""
     before = state(wh)
-    r = org.import_org(wh, tree_file(f"{code},新东区,OPS\n"))
+    r = import_org(wh, tree_file(f"{code},新东区,OPS\n"))
     if other is None:  # full width or invisible characters only: it IS EAST, moved under OPS, renamed
         assert r.batch and org.tree(wh).unit("EAST").parent == "OPS"
         assert [c for c in org.tree(wh).units if text.key(c) == "east"] == ["EAST"]
@@ -77,14 +79,14 @@ def test_a_code_that_folds_onto_an_existing_one_is_refused_at_creation(wh, tree_
 
 def test_codes_that_collide_within_one_file_are_refused(wh, tree_file):
     before = state(wh)
-    r = org.import_org(wh, tree_file("N1,甲,HQ\nn1,乙,HQ\n"))
+    r = import_org(wh, tree_file("N1,甲,HQ\nn1,乙,HQ\n"))
     assert r.batch is None and state(wh) == before
     assert [(p.row, p.value) for p in r.errors] == [(3, "n1")] and "on row 2" in r.errors[0].message
 
 
 @pytest.mark.parametrize("cell", ["\x1bX", "X\nY", "X\x07"])
 def test_control_characters_are_refused_in_codes_and_names(wh, tree_file, cell):
-    r = org.import_org(wh, tree_file(f'"{cell}",名,HQ\nOK1,"坏{cell}",HQ\n'))
+    r = import_org(wh, tree_file(f'"{cell}",名,HQ\nOK1,"坏{cell}",HQ\n'))
     assert r.batch is None
     second = 3 + cell.count("\n")  # a CSV record's row is the line it starts on
     assert [(p.row, p.column) for p in r.errors] == [(2, "code"), (second, "name")]
@@ -92,7 +94,7 @@ def test_control_characters_are_refused_in_codes_and_names(wh, tree_file, cell):
 
 
 def test_codes_are_stored_folded(wh, tree_file):
-    assert org.import_org(wh, tree_file("Ｎ９,新组,ＳＡＬＥＳ\n")).batch
+    assert import_org(wh, tree_file("Ｎ９,新组,ＳＡＬＥＳ\n")).batch
     t = org.tree(wh)
     assert t.unit("N9").parent == "SALES" and "Ｎ９" not in t
 
@@ -201,11 +203,11 @@ def test_a_dataset_name_is_one_identity(wh, tmp_path, name, outcome):
     path = tmp_path / "orders.csv"
     path.write_text("order_date,dept,amount\n2025-01-05,EAST,10\n2025-01-06,EAST,20\n", encoding="utf-8")
     if outcome == "the same dataset":
-        assert datasets.import_file(wh, name, path).batch
+        assert import_file(wh, name, path).batch
         assert [d["name"] for d in datasets.list_datasets(wh)] == ["sales_orders"]
         assert run(wh, Query(("orders",), "EAST", "self", "month", "2025-01", "2025-01")).cells[0].actual == 2.0
         return
     before = state(wh)
     with pytest.raises(KpiError) as refused:
-        datasets.import_file(wh, name, path)
+        import_file(wh, name, path)
     assert str(refused.value) == outcome and state(wh) == before

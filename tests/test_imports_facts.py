@@ -18,6 +18,7 @@ from kpi_core.ingest.error_report import write_error_workbook
 from kpi_core.ingest.facts import import_facts
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.model.problems import Problem
+from kpi_core.services.revert import revert
 from kpi_core.store import batches
 
 H = ["metric", "org", "period", "actual"]
@@ -435,11 +436,11 @@ def test_reupload_replaces_not_doubles_and_revert_restores(wh, xlsx):
     assert written(wh) == (3, 6, 0)  # history kept
     with wh.connect() as con:
         assert con.execute("SELECT batch_id FROM actual WHERE period = '2025-02'").fetchone()[0] == r3.batch
-    batches.revert(wh, r3.batch)
+    revert(wh, r3.batch)
     assert current(wh)[("revenue", "EAST", "2025-02")] == 2.0
-    batches.revert(wh, r2.batch)
+    revert(wh, r2.batch)
     assert current(wh)[("revenue", "EAST", "2025-02")] == 2.0
-    batches.revert(wh, r1.batch)
+    revert(wh, r1.batch)
     assert current(wh) == {}
 
 

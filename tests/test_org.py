@@ -3,7 +3,9 @@
 import openpyxl
 import pytest
 
+from kpi_core.ingest.org_file import import_org
 from kpi_core.model.errors import ValidationFailed
+from kpi_core.services.revert import revert
 from kpi_core.store import batches, org
 from kpi_core.store.warehouse import open_warehouse
 
@@ -23,7 +25,7 @@ GOOD = "编码,名称,上级\nHQ,集团,\nD1,华东事业部,HQ\nD2,华南事业
 
 
 def test_import_chinese_headers_any_depth(wh, tmp_path):
-    r = org.import_org(wh, _csv(tmp_path, GOOD))
+    r = import_org(wh, _csv(tmp_path, GOOD))
     assert r.batch and r.loaded == 5 and not r.errors
     t = org.tree(wh)
     assert t.root == "HQ"
@@ -43,7 +45,7 @@ def test_excel_with_title_row_english_headers_parent_by_name(wh, tmp_path):
     ws.append(["D1", 1001, "Team 1001"])
     p = tmp_path / "org.xlsx"
     wb.save(p)
-    r = org.import_org(wh, p)
+    r = import_org(wh, p)
     assert not r.errors, r.errors
     t = org.tree(wh)
     assert t.unit("D1").parent == "HQ" and t.unit("1001").parent == "D1"
@@ -61,7 +63,7 @@ BAD = [
 
 @pytest.mark.parametrize("case, text, expected", BAD, ids=[b[0] for b in BAD])
 def test_refusals_name_the_row_and_write_nothing(wh, tmp_path, case, text, expected):
-    r = org.import_org(wh, _csv(tmp_path, text))
+    r = import_org(wh, _csv(tmp_path, text))
     assert r.batch is None
     row, col, value, fragment = expected
     assert any(e.row == row and e.column == col and e.value == value and fragment in e.message for e in r.errors), \
@@ -70,30 +72,30 @@ def test_refusals_name_the_row_and_write_nothing(wh, tmp_path, case, text, expec
 
 
 def test_update_moves_unit_and_revert_restores(wh, tmp_path):
-    org.import_org(wh, _csv(tmp_path, GOOD))
-    r = org.import_org(wh, _csv(tmp_path, "code,name,parent\nT1,一组(调整),D2\n", "move.csv"))
+    import_org(wh, _csv(tmp_path, GOOD))
+    r = import_org(wh, _csv(tmp_path, "code,name,parent\nT1,一组(调整),D2\n", "move.csv"))
     assert r.batch
     assert org.tree(wh).unit("T1").parent == "D2" and org.tree(wh).unit("T1").name == "一组(调整)"
-    batches.revert(wh, r.batch)
+    revert(wh, r.batch)
     assert org.tree(wh).unit("T1").parent == "D1"
 
 
 def test_revert_that_breaks_the_tree_is_refused(wh, tmp_path):
-    first = org.import_org(wh, _csv(tmp_path, GOOD)).batch
-    org.import_org(wh, _csv(tmp_path, "code,name,parent\nT9,新组,D2\n", "add.csv"))
+    first = import_org(wh, _csv(tmp_path, GOOD)).batch
+    import_org(wh, _csv(tmp_path, "code,name,parent\nT9,新组,D2\n", "add.csv"))
     with pytest.raises(ValidationFailed, match="break the org tree"):
-        batches.revert(wh, first)  # T9's parent D2 would vanish
+        revert(wh, first)  # T9's parent D2 would vanish
     assert "D2" in org.tree(wh)
 
 
 def test_gbk_csv(wh, tmp_path):
-    r = org.import_org(wh, _csv(tmp_path, GOOD, encoding="gbk"))
+    r = import_org(wh, _csv(tmp_path, GOOD, encoding="gbk"))
     assert r.loaded == 5 and org.tree(wh).unit("D1").name == "华东事业部"
 
 
 @pytest.mark.parametrize("code", ["=EVIL", "+1", "-X", "@SUM"])
 def test_codes_that_a_spreadsheet_would_run_are_refused(wh, tmp_path, code):
-    from kpi_core.store.org import import_org
+    from kpi_core.ingest.org_file import import_org
 
     f = tmp_path / "org.csv"
     f.write_text(f"code,name,parent\n{code},坏单元,HQ\n", encoding="utf-8")

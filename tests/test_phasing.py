@@ -4,6 +4,7 @@ through the engine, on the conftest company (HQ ─ SALES ─ EAST, SOUTH; HQ �
 import pyarrow as pa
 import pytest
 
+from kpi_core.engine.phasing import share
 from kpi_core.ingest.arrow_facts import import_table
 from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.query.api import Query, run
@@ -37,7 +38,7 @@ def set_phasing(wh, code, how):
 ])
 def test_share(months, whole, weights, expected):
     w = None if weights is None else weights.get
-    assert phasing.share(100.0, months, whole, w) == pytest.approx(expected)
+    assert share(100.0, months, whole, w) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("name, weights, message", [
@@ -185,7 +186,7 @@ def test_fiscal_year_for_dataset_metrics(fiscal):
 
 
 def test_a_yearly_formula_target_keeps_its_level_and_the_components_shape(wh):
-    from kpi_core.store.dictionary import Metric
+    from kpi_core.model.metric import Metric
 
     dictionary.apply_metrics(wh, [Metric(code="rpe", name="人均收入", source={"formula": "revenue / headcount"})])
     import_table(wh, "targets", table([("revenue", "EAST", "2025", 1200), ("headcount", "EAST", "2025", 10),

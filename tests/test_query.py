@@ -237,7 +237,7 @@ def test_a_write_is_seen_by_the_next_query(company, wh, tmp_path):
     import_table(wh, "actuals", table([("revenue", "EAST", "2025-01", 123)]), source="t4")
     after = cells(company, ["revenue"], org="EAST")[("revenue", "EAST", "2025-01")].actual
     assert (before, after) == (100, 123)
-    from kpi_core.store.org import import_org
+    from kpi_core.ingest.org_file import import_org
 
     (tmp_path / "west.csv").write_text("code,name,parent\nWEST,华西组,SALES\n", encoding="utf-8")
     assert import_org(wh, tmp_path / "west.csv").batch

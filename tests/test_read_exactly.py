@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from kpi_core.cli.main import main
+from kpi_core.ingest.datasets import import_file
 from kpi_core.ingest.facts import import_facts
 from kpi_core.ingest.files import FileRefused
+from kpi_core.ingest.org_file import import_org
 from kpi_core.model.errors import ValidationFailed
 from kpi_core.query.api import Query, run
-from kpi_core.store import datasets
 
 from .conftest import write_xlsx
 from .test_hostile import H, state
@@ -154,18 +155,17 @@ def test_a_header_formula_without_a_result_refuses_the_file(wh, tmp_path):
 
 @pytest.mark.parametrize("importer", ["dataset", "org"])
 def test_datasets_and_org_files_refuse_formulas_without_results(wh, tmp_path, importer):
-    from kpi_core.store import org
 
     before = state(wh)
     if importer == "dataset":
         path = write_xlsx(tmp_path / "d.xlsx", [["order_date", "dept", "amount"], ["2025-01-05", "EAST", 10],
                                                 ["2025-01-06", "EAST", "=C2*3"]])
         with pytest.raises(FileRefused, match=r"1 formula cell\(s\) have no saved result: C3 \(=C2\*3\)"):
-            datasets.import_file(wh, "sales_orders", path)
+            import_file(wh, "sales_orders", path)
     else:
         path = write_xlsx(tmp_path / "o.xlsx", [["code", "name", "parent"], ["X1", '=UPPER("x")', "HQ"]])
         with pytest.raises(FileRefused, match=r"B2 \(=UPPER\(\"x\"\)\)"):
-            org.import_org(wh, path)
+            import_org(wh, path)
     assert state(wh) == before
 
 
@@ -314,7 +314,7 @@ def test_a_dataset_refuses_infinities_and_impossible_days_by_row(wh, tmp_path, t
     path = tmp_path / "orders.csv"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValidationFailed) as refused:
-        datasets.import_file(wh, "sales_orders", path)
+        import_file(wh, "sales_orders", path)
     assert [(p.row, p.column, p.value) for p in refused.value.problems] == [problem]
     assert state(wh) == before
     assert run(wh, Query(("orders",), "EAST", "self", "month", "2025-01", "2025-01")).cells[0].actual == 1.0
@@ -406,19 +406,18 @@ def test_a_merged_label_still_covers_its_rows(wh, tmp_path):
 
 @pytest.mark.parametrize("importer", ["dataset", "org"])
 def test_datasets_and_org_files_refuse_hidden_rows(wh, tmp_path, importer):
-    from kpi_core.store import org
 
     before = state(wh)
     if importer == "dataset":
         path = sheet(tmp_path, [["order_date", "dept", "amount"], ["2025-01-05", "EAST", 10],
                                 ["2025-01-06", "EAST", 999]], lambda ws: setattr(ws.row_dimensions[3], "hidden", True))
         with pytest.raises(FileRefused, match="row 3 is hidden"):
-            datasets.import_file(wh, "sales_orders", path)
+            import_file(wh, "sales_orders", path)
     else:
         path = sheet(tmp_path, [["code", "name", "parent"], ["X1", "甲", "HQ"], ["X2", "乙", "HQ"]],
                      lambda ws: setattr(ws.column_dimensions["B"], "hidden", True))
         with pytest.raises(FileRefused, match="column\\(s\\) 'name' are hidden"):
-            org.import_org(wh, path)
+            import_org(wh, path)
     assert state(wh) == before
 
 
@@ -442,11 +441,10 @@ def test_a_workbook_on_the_1904_date_system_reads_its_dates(wh, tmp_path):
 def test_a_unit_or_metric_whose_name_ends_like_a_total_is_loaded_not_passed_over(wh, tmp_path):
     """合计/累计 rows are totals and are passed over, but not when the label is a unit's or a
     metric's own name: those rows were lost without a word."""
-    from kpi_core.store import org
 
     tree = tmp_path / "tree.csv"
     tree.write_text("code,name,parent\nEAST_SUM,华东合计,SALES\n", encoding="utf-8")
-    assert org.import_org(wh, tree).batch
+    assert import_org(wh, tree).batch
     path = tmp_path / "a.csv"
     path.write_text("metric,org,period,actual\nrevenue,华东合计,2025-01,5\nrevenue,合计,2025-01,99\n"
                     "revenue,EAST,2025-01,2\n", encoding="utf-8")

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from kpi_core.engine.formula import evaluate
 from kpi_core.engine.rollup import roll_up_period
-from kpi_core.store.org import build_tree
+from kpi_core.model.org import build_tree
 
 MONTHS = ["2025-01", "2025-02", "2025-03"]
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from kpi_core.ingest.sources import CHUNK_ROWS, import_db
 from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.services.revert import revert
 from kpi_core.store import batches, datasets
 from kpi_core.store.warehouse import open_warehouse
 
@@ -289,7 +290,7 @@ def test_replace_append_and_revert(server: Source, source_table: str, wh):
     assert count(wh, name) == 2 * N_ALL
     assert duck(wh, f"SELECT count(DISTINCT id) FROM {view(name)}")[0][0] == N_ALL
 
-    batches.revert(wh, appended.batch)
+    revert(wh, appended.batch)
     assert count(wh, name) == N_ALL
     assert {b["id"]: b["status"] for b in batches.list_batches(wh)} == {
         first.batch: "loaded", appended.batch: "reverted"}

@@ -20,14 +20,18 @@ from pathlib import Path
 import click
 
 from kpi_core.auth import users as users_mod
+from kpi_core.ingest.datasets import TYPE_NAMES, import_file
 from kpi_core.ingest.error_report import write_error_workbook
 from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.org_file import import_org
 from kpi_core.model import access
 from kpi_core.model.access import Actor, require
 from kpi_core.model.errors import DiskFull, KpiError, ValidationFailed
+from kpi_core.model.metric import smart_gaps
 from kpi_core.model.problems import ImportResult
 from kpi_core.model.safe_export import neutralise
 from kpi_core.model.text import is_invisible, visible
+from kpi_core.services.revert import revert
 from kpi_core.store import audit as audit_mod
 from kpi_core.store import batches as batches_mod
 from kpi_core.store import closing, dictionary, org
@@ -169,7 +173,7 @@ def org_group() -> None:
 @click.pass_context
 def org_import(ctx, file: str, sheet: str | None, dry_run: bool) -> None:
     """Add or update org units from a code, name, parent file (Chinese headers too)."""
-    result = org.import_org(_wh(ctx), file, sheet=sheet, user=_user(ctx), dry_run=dry_run)
+    result = import_org(_wh(ctx), file, sheet=sheet, user=_user(ctx), dry_run=dry_run)
     _finish_import(ctx, result, dry_run=dry_run)
 
 
@@ -226,7 +230,7 @@ def metrics_export(ctx, out_dir: str | None) -> None:
 def metrics_list(ctx) -> None:
     """Every metric: code, name, source, direction and SMART gaps."""
     rows = [{"code": m.code, "name": m.name, "source": m.source_type, "direction": m.direction,
-             "perspective": m.perspective, "unit": m.unit, "smart_gaps": dictionary.smart_gaps(m)}
+             "perspective": m.perspective, "unit": m.unit, "smart_gaps": smart_gaps(m)}
             for m in dictionary.current(_wh(ctx)).values()]
     lines = [f"{r['code']:<28} {r['source']:<8} {r['direction']:<17} {r['name']}"
              + (f"  [SMART: {' '.join(g[0] for g in r['smart_gaps'])}]" if r["smart_gaps"] else "")
@@ -242,7 +246,7 @@ def metrics_show(ctx, code: str) -> None:
     """One metric: its definition, SMART gaps and version history."""
     wh = _wh(ctx)
     m = dictionary.get(wh, code)
-    data = {"definition": m.definition(), "smart_gaps": dictionary.smart_gaps(m),
+    data = {"definition": m.definition(), "smart_gaps": smart_gaps(m),
             "versions": dictionary.history(wh, code)}
     text = dictionary.to_yaml([m]) + "SMART gaps:\n" + (
         "\n".join(f"  {g}" for g in data["smart_gaps"]) or "  none") + "\nversions:\n" + "\n".join(
@@ -345,12 +349,12 @@ def _parse_types(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--sheet")
 @click.option("--mode", type=click.Choice(["replace", "append"]), default="replace")
 @click.option("--type", "types", multiple=True, help="Override a column type: 'COLUMN=date' "
-              f"(types: {', '.join(datasets_mod.TYPE_NAMES)}).")
+              f"(types: {', '.join(TYPE_NAMES)}).")
 @_format_option
 @click.pass_context
 def import_dataset(ctx, name, file, sheet, mode, types) -> None:
     """Load a file as dataset NAME (column names kept as written)."""
-    result = datasets_mod.import_file(_wh(ctx), name, file, sheet=sheet, mode=mode,
+    result = import_file(_wh(ctx), name, file, sheet=sheet, mode=mode,
                                       types=_parse_types(types), user=_user(ctx))
     _finish_import(ctx, result)
 
@@ -433,7 +437,7 @@ def batches_list(ctx, limit: int) -> None:
 @click.pass_context
 def batches_revert(ctx, batch_id: int, reason: str | None) -> None:
     """Revert a batch: the values it replaced become current again."""
-    b = batches_mod.revert(_wh(ctx), batch_id, user=_user(ctx), reason=reason)
+    b = revert(_wh(ctx), batch_id, user=_user(ctx), reason=reason)
     _emit(ctx, {"batch": batch_id, "status": b["status"]}, f"batch {batch_id} reverted")
 
 

@@ -12,8 +12,9 @@ import yaml
 from kpi_core.auth import users
 from kpi_core.demo.company import generate
 from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.datasets import import_arrow
 from kpi_core.model.config import PROJECT_ROOT
-from kpi_core.store import boards, datasets, dictionary, org
+from kpi_core.store import boards, dictionary, org
 from kpi_core.store.warehouse import Warehouse
 
 Progress = Callable[[str, int, int], None]
@@ -42,7 +43,7 @@ def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress
         org.import_org_rows(wh, demo.org, source="demo: org tree")
         step("datasets", 2, steps)
         for name, table in demo.datasets.items():
-            datasets.import_arrow(wh, name, table, source=f"demo: {name}")
+            import_arrow(wh, name, table, source=f"demo: {name}")
         step("metrics", 3, steps)
         dictionary.apply_metrics(wh, metrics, problems=problems, reason="demo company")
         step("actuals", 4, steps)

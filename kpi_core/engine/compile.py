@@ -20,9 +20,9 @@ import sqlglot
 from sqlglot import exp
 
 from kpi_core.model.expressions import check_filter, check_measure
-from kpi_core.store.datasets import view_name
-from kpi_core.store.dictionary import DatasetSource, Metric
-from kpi_core.store.org import OrgTree
+from kpi_core.model.metric import DatasetSource, Metric
+from kpi_core.model.names import view_name
+from kpi_core.model.org import OrgTree
 
 DIALECT = "duckdb"
 CLOSURE = "_org_closure"  # registered per query: (ancestor, descendant), ancestors cut to the units asked
@@ -59,17 +59,17 @@ def org_keys(closure: pa.Table) -> pa.Table:
     return pa.table({"key": pc.unique(closure["descendant"])})
 
 
-def _col(name: str, table: str = "d") -> exp.Column:
+def col(name: str, table: str = "d") -> exp.Column:
     return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table))
 
 
-def _bind_columns(tree: exp.Expression, columns: list[str]) -> exp.Expression:
+def bind_columns(tree: exp.Expression, columns: list[str]) -> exp.Expression:
     """Qualify the fragment's columns with the dataset alias, spelled as the dataset spells them."""
     lookup = {c.lower(): c for c in columns}
 
     def fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table:
-            return _col(node.name if node.name in columns else lookup[node.name.lower()])
+            return col(node.name if node.name in columns else lookup[node.name.lower()])
         return node
 
     return tree.copy().transform(fix)
@@ -96,14 +96,14 @@ def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.dat
     of joining every row to up to twelve periods."""
     src = metric.source
     assert isinstance(src, DatasetSource), f"{metric.code} is not a dataset metric"
-    measure = _bind_columns(check_measure(src.measure, columns), columns)
-    day = exp.cast(_col(src.time_column), "DATE")
+    measure = bind_columns(check_measure(src.measure, columns), columns)
+    day = exp.cast(col(src.time_column), "DATE")
     where = exp.and_(
         exp.GTE(this=day.copy(), expression=exp.Placeholder()),
         exp.LT(this=day.copy(), expression=exp.Placeholder()),
     )
     if src.filter:
-        where = exp.and_(where, exp.paren(_bind_columns(check_filter(src.filter, columns), columns)))
+        where = exp.and_(where, exp.paren(bind_columns(check_filter(src.filter, columns), columns)))
     in_period = exp.EQ(this=month_of(day.copy()), expression=exp.column("month", "p"))
     distinct = _distinct_of(measure)
     if cumulative and distinct is not None:
@@ -113,7 +113,7 @@ def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.dat
                        exp.alias_(exp.column("label", table="p"), "period"), exp.alias_(measure, "value"))
         .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))
         .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
-              on=exp.EQ(this=exp.cast(_col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
+              on=exp.EQ(this=exp.cast(col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
         .join(exp.alias_(exp.to_table(PERIODS), "p", table=True), on=in_period)
         .where(where)
         .group_by(exp.column("ancestor", table="c"), exp.column("label", table="p"))
@@ -138,7 +138,7 @@ def _first_seen(src: DatasetSource, value: exp.Expression, day: exp.Expression, 
                        exp.alias_(exp.Min(this=month_of(day.copy())), "first"))
         .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))
         .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
-              on=exp.EQ(this=exp.cast(_col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
+              on=exp.EQ(this=exp.cast(col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
         .join(exp.alias_(exp.Subquery(this=spans), "y", table=True),
               on=exp.EQ(this=month_of(day.copy()), expression=exp.column("month", "y")))
         .where(exp.and_(where.copy(), exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
@@ -178,8 +178,8 @@ def compile_unmapped(metric: Metric, first_day: dt.date, end_day: dt.date) -> Co
     """How many rows of the metric's dataset, in the period range, map to no org unit."""
     src = metric.source
     assert isinstance(src, DatasetSource)
-    day = exp.cast(_col(src.time_column), "DATE")
-    key = exp.cast(_col(src.org_column), "VARCHAR")
+    day = exp.cast(col(src.time_column), "DATE")
+    key = exp.cast(col(src.org_column), "VARCHAR")
     query = (
         sqlglot.select(exp.alias_(exp.Count(this=exp.Star()), "rows"))
         .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kpi_core.store.org import OrgTree
+from kpi_core.model.org import OrgTree
 
 REPORTED, ROLLED_UP, COMPUTED = "reported", "rolled_up", "computed"
 

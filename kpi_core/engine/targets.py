@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
+from kpi_core.engine.phasing import Weights, share
 from kpi_core.engine.rollup import over_time
 from kpi_core.model.periods import Period, month_labels, parse_period
-from kpi_core.store.phasing import Weights, share
 
 
 def from_own(own: Mapping[str, float], span: Sequence[Period], label: str | None, time_agg: str,

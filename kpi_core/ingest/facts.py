@@ -29,13 +29,14 @@ from kpi_core.ingest.headers import (
 )
 from kpi_core.ingest.read import CALCULATE, Grid, Uncached, cell_name, read_grid
 from kpi_core.model.access import Actor, as_actor, outside, require
+from kpi_core.model.metric import Metric
 from kpi_core.model.numbers import LIMIT, ShownAsPercent, read_number
+from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Period, find_year, parse_period, try_parse_period
 from kpi_core.model.problems import ImportResult, Problem
 from kpi_core.model.text import fold, key, visible
 from kpi_core.store import batches, closing, dictionary
-from kpi_core.store.dictionary import Metric
-from kpi_core.store.org import OrgTree, load_tree
+from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
 FactKind = Literal["actuals", "targets"]

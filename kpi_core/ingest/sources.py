@@ -15,11 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
+from kpi_core.ingest.datasets import Mode, load_batch
 from kpi_core.model.access import acting
 from kpi_core.model.config import Limits
 from kpi_core.model.errors import KpiError
+from kpi_core.model.names import check_name
 from kpi_core.model.problems import ImportResult
-from kpi_core.store.datasets import Mode, _check_name, _load
 from kpi_core.store.warehouse import Warehouse
 
 CHUNK_ROWS = 50_000
@@ -146,10 +147,10 @@ def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, q
               mode: Mode = "replace", user: str = "admin") -> ImportResult:
     """Pull a table or a query's rows from a source database into dataset `name` (admins only)."""
     user = acting(user, "datasets")
-    name = _check_name(name)
+    name = check_name(name)
     _statement(table, query)  # fail fast on bad arguments, before connecting
     source = f"{safe_url(url)} {'table ' + table if table else 'query'}"
     with tempfile.TemporaryDirectory(prefix="kpi-db-pull-") as spool:
         schema, parts = _pull(url, table, query, Path(spool))
-        return _load(wh, name, mode, {}, user, source, None,
+        return load_batch(wh, name, mode, {}, user, source, None,
                      record_batches=lambda: _batches(schema, parts), limits=Limits.from_env())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from kpi_core.model.errors import AccessDenied
 
 if TYPE_CHECKING:  # org builds on batches, which checks access
-    from kpi_core.store.org import OrgTree
+    from kpi_core.model.org import OrgTree
 
 Role = Literal["admin", "executive", "manager", "team_lead", "employee"]
 ROLES: tuple[Role, ...] = ("admin", "executive", "manager", "team_lead", "employee")

@@ -12,11 +12,11 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from kpi_core.model.access import Actor
+from kpi_core.model.board import Board, Tile
+from kpi_core.model.metric import Metric
+from kpi_core.model.org import OrgTree
 from kpi_core.model.safe_export import neutralise
 from kpi_core.present.tiles import chart, frame, ranking, tile_data
-from kpi_core.store.boards import Board, Tile
-from kpi_core.store.dictionary import Metric
-from kpi_core.store.org import OrgTree
 from kpi_core.store.warehouse import Warehouse
 
 FILLS = {"green": "D5F0E7", "amber": "FBEBC7", "red": "F8D9C9", "no_data": "EEEEEE", "no_target": "DCEFFA"}

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from kpi_core.engine import attainment as att
 from kpi_core.model import access
 from kpi_core.model.access import Actor
+from kpi_core.model.metric import Metric
+from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, parse_period
 from kpi_core.model.text import visible
 from kpi_core.query.api import Cell, Query, run
 from kpi_core.store import dictionary, settings
-from kpi_core.store.dictionary import Metric
-from kpi_core.store.org import OrgTree
 from kpi_core.store.warehouse import Warehouse
 
 PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")

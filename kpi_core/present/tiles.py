@@ -15,13 +15,13 @@ import pandas as pd
 
 from kpi_core.model import access
 from kpi_core.model.access import Actor
+from kpi_core.model.board import Board, Tile
+from kpi_core.model.metric import Metric
+from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
 from kpi_core.query.api import Cell, Query, run
-from kpi_core.store.boards import Board, Tile
-from kpi_core.store.dictionary import Metric
-from kpi_core.store.org import OrgTree
 from kpi_core.store.warehouse import Warehouse
 
 STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "no_data": "#999999",

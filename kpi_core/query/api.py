@@ -26,20 +26,22 @@ from kpi_core.engine.compile import (
     scoped,
 )
 from kpi_core.engine.formula import NoValue, components, evaluate
+from kpi_core.engine.partials import compile_from_partials, compile_unmapped_from_partials
+from kpi_core.engine.phasing import EVEN, LAST_YEAR, Weights
 from kpi_core.engine.rollup import COMPUTED, ROLLED_UP, roll_up_period
 from kpi_core.engine.targets import from_own
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.config import max_query_cells
 from kpi_core.model.errors import AccessDenied, KpiError, NotFound
+from kpi_core.model.metric import FormulaSource, Metric
+from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, fiscal_start, fiscal_year, month_labels, month_range, parse_period
 from kpi_core.model.text import visible
 from kpi_core.store import dictionary, phasing, settings
 from kpi_core.store import partials as aggregate
 from kpi_core.store.datasets import column_names, live_batches
-from kpi_core.store.dictionary import FormulaSource, Metric
-from kpi_core.store.org import OrgTree, load_tree
-from kpi_core.store.phasing import Weights
+from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
 Scope = Literal["self", "children", "subtree"]
@@ -276,7 +278,7 @@ class _Engine:
             if from_partials:
                 live = tuple(self._live(m.source.dataset))
                 sql = _text(("unmapped-partials", m.code, self.versions[m.code], live),
-                            lambda: aggregate.compile_unmapped_from_partials(m, self.versions[m.code], list(live)))
+                            lambda: compile_unmapped_from_partials(m, self.versions[m.code], list(live)))
                 lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
             else:
                 any_day = dt.date(2000, 1, 1)
@@ -352,9 +354,9 @@ class _Engine:
 
     def _weights(self, m: Metric, unit: str) -> Weights | None:
         """How a coarser target of `m` spreads over months for `unit` (None: evenly)."""
-        if m.phasing == phasing.EVEN or m.source_type == "formula":
+        if m.phasing == EVEN or m.source_type == "formula":
             return None
-        if m.phasing == phasing.LAST_YEAR:
+        if m.phasing == LAST_YEAR:
             values = self._last_year(m)
             return lambda month: values.get((unit, month))
         profile = self._kept(("phasing", m.phasing), lambda: phasing.profiles(self.con).get(m.phasing))
@@ -417,7 +419,7 @@ def _text(key: tuple, build) -> str:
 def _partials_sql(items: tuple[tuple[str, int, tuple[str, ...], tuple[int, ...]], ...],
                   metrics: dict[str, Metric]) -> str:
     """One query over the partials of many metrics; items are (code, version, columns, live)."""
-    return _text(("partials", items), lambda: aggregate.compile_from_partials(
+    return _text(("partials", items), lambda: compile_from_partials(
         [(metrics[code], version, list(cols), list(live)) for code, version, cols, live in items]))
 
 

@@ -9,16 +9,17 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from kpi_core.engine.compile import _bind_columns, _col
+from kpi_core.engine.compile import bind_columns, col
 from kpi_core.engine.formula import components
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.expressions import check_filter
+from kpi_core.model.metric import DatasetSource, FormulaSource
+from kpi_core.model.names import view_name
 from kpi_core.model.periods import parse_period
 from kpi_core.query.api import Cell, Query, run
 from kpi_core.store import dictionary
-from kpi_core.store.datasets import column_names, view_name
-from kpi_core.store.dictionary import DatasetSource, FormulaSource
+from kpi_core.store.datasets import column_names
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
@@ -90,20 +91,20 @@ def _dataset_rows(con, src: DatasetSource, tree, units: list[str], p) -> tuple[l
     """The dataset rows of the units' subtree in the period, with the metric's filter."""
     columns = column_names(con, src.dataset)
     keys = list(units) + [tree.units[u].name for u in units]
-    day = exp.cast(_col(src.time_column), "DATE")
+    day = exp.cast(col(src.time_column), "DATE")
     where = exp.and_(
-        exp.cast(_col(src.org_column), "VARCHAR").isin(query=sqlglot.select("k").from_(
+        exp.cast(col(src.org_column), "VARCHAR").isin(query=sqlglot.select("k").from_(
             exp.Unnest(expressions=[exp.Placeholder()], alias=exp.TableAlias(this=exp.to_identifier("u"),
                                                                               columns=[exp.to_identifier("k")])))),
         exp.GTE(this=day.copy(), expression=exp.Placeholder()),
         exp.LT(this=day.copy(), expression=exp.Placeholder()),
     )
     if src.filter:
-        where = exp.and_(where, exp.paren(_bind_columns(check_filter(src.filter, columns), columns)))
+        where = exp.and_(where, exp.paren(bind_columns(check_filter(src.filter, columns), columns)))
     table = exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True)
     params = [keys, p.first_day(), p.end_day()]
     total = con.execute(sqlglot.select(exp.Count(this=exp.Star())).from_(table).where(where).sql("duckdb"),
                         params).fetchall()[0][0]
-    sql = (sqlglot.select(*[_col(c) for c in columns]).from_(table.copy()).where(where.copy())
+    sql = (sqlglot.select(*[col(c) for c in columns]).from_(table.copy()).where(where.copy())
            .order_by(day.copy()).limit(MAX_ROWS).sql("duckdb"))
     return _rows(con, sql, params), int(total)

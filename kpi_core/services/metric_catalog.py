@@ -10,8 +10,8 @@ import yaml
 
 from kpi_core.engine.formula import components
 from kpi_core.model.errors import ValidationFailed
+from kpi_core.model.metric import DatasetSource, FormulaSource, Metric
 from kpi_core.store import dictionary
-from kpi_core.store.dictionary import DatasetSource, FormulaSource, Metric
 from kpi_core.store.warehouse import Warehouse
 
 FACETS = ("perspective", "kind", "owner", "tags")

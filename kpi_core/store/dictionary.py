@@ -5,135 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kpi_core.model import yamldoc
 from kpi_core.model.access import Actor, acting
 from kpi_core.model.errors import NotFound, ValidationFailed
-from kpi_core.model.expressions import ExpressionError, check_filter, check_formula, check_measure
+from kpi_core.model.metric import DatasetSource, Metric, check_references, parse_metrics, to_yaml
 from kpi_core.store import audit
 from kpi_core.store.warehouse import Warehouse, now
-
-Direction = Literal["higher_is_better", "lower_is_better", "in_range"]
-Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
-Kind = Literal["result", "process", "growth"]
-Frequency = Literal["month", "quarter", "year"]
-TimeAgg = Literal["sum", "avg", "last", "min", "max"]
-OrgAgg = Literal["sum", "avg", "none"]
-Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DatasetSource(_Strict):
-    dataset: str = Field(min_length=1)
-    measure: str = Field(min_length=1)
-    filter: str | None = None
-    time_column: str = Field(min_length=1)
-    org_column: str = Field(min_length=1)
-
-
-class FormulaSource(_Strict):
-    formula: str = Field(min_length=1)
-
-
-class Range(_Strict):
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Range:
-        if self.low > self.high:
-            raise ValueError(f"range low {self.low:g} is above high {self.high:g}")
-        return self
-
-
-class Thresholds(_Strict):
-    green: float = 1.0
-    amber: float = 0.9
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Thresholds:
-        if self.amber > self.green:
-            raise ValueError(f"amber threshold {self.amber:g} is above green {self.green:g}")
-        return self
-
-
-class ScoreRule(_Strict):
-    floor: float = 0.0
-    cap: float = 1.2
-
-
-class Allowed(_Strict):
-    """The values an uploaded actual may take (e.g. 0..1 for a fraction)."""
-
-    min: float | None = None
-    max: float | None = None
-
-
-class Metric(_Strict):
-    """One metric definition, as in SPEC §4."""
-
-    code: Code
-    name: str = Field(min_length=1)
-    name_en: str | None = None
-    description: str | None = None
-    unit: str | None = None
-    direction: Direction = "higher_is_better"
-    range: Range | None = None
-    perspective: Perspective | None = None
-    kind: Kind | None = None
-    owner: str | None = None
-    frequency: Frequency = "month"
-    time_agg: TimeAgg = "sum"
-    org_agg: OrgAgg = "sum"
-    source: Literal["manual"] | DatasetSource | FormulaSource
-    thresholds: Thresholds = Thresholds()
-    score: ScoreRule = ScoreRule()
-    tags: list[str] = []
-    allowed: Allowed | None = None
-    # How a yearly/quarterly target spreads over months: even | last_year | a named profile.
-    phasing: str = Field(default="even", pattern=r"^[a-z][a-z0-9_]*$")
-
-    @model_validator(mode="after")
-    def _range_for_in_range(self) -> Metric:
-        if self.direction == "in_range" and self.range is None:
-            raise ValueError("direction in_range needs range: {low, high}")
-        return self
-
-    @property
-    def source_type(self) -> str:
-        if self.source == "manual":
-            return "manual"
-        return "dataset" if isinstance(self.source, DatasetSource) else "formula"
-
-    def definition(self) -> dict:
-        """The definition as written: fields left out stay out (SMART reads that)."""
-        return self.model_dump(mode="json", exclude_unset=True)
-
-    def display_name(self, lang: str = "zh") -> str:
-        return (self.name_en or self.name) if lang == "en" else self.name
-
-
-SMART_CHECKS: list[tuple[str, str, str]] = [
-    # (letter, field, what its absence means)
-    ("S", "description", "specific: no description says what is counted"),
-    ("M", "unit", "measurable: no unit"),
-    ("A", "owner", "achievable: no owner is accountable"),
-    ("R", "perspective", "relevant: no BSC perspective links it to strategy"),
-    ("T", "frequency", "time-bound: no frequency says when it is measured"),
-]
-
-
-def smart_gaps(metric: Metric) -> list[str]:
-    """The SMART criteria a definition leaves open, as 'S: …' lines."""
-    written = metric.definition()
-    return [f"{letter} {text}" for letter, fld, text in SMART_CHECKS if not written.get(fld)]
 
 
 @dataclass
@@ -150,17 +28,6 @@ def _canonical(definition: dict) -> str:
     return json.dumps(definition, sort_keys=True, ensure_ascii=False)
 
 
-def _pydantic_message(code: str, err: ValidationError) -> list[str]:
-    out = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "literal[")))
-        # Union branches repeat the same location; keep the most useful message.
-        msg = e["msg"].replace("Value error, ", "")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        out.append(f"metric '{code}': {loc or 'definition'}: {msg}"
-                   + (f" (got {e['input']!r})" if e["type"] in ("literal_error", "string_pattern_mismatch") else ""))
-    return list(dict.fromkeys(out))
 
 
 def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
@@ -181,74 +48,10 @@ def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
     return out
 
 
-def parse_metrics(raw: list[tuple[str, dict]]) -> tuple[list[Metric], list[str]]:
-    """Validated models and every problem found (each naming the metric and field)."""
-    metrics, problems, seen = [], [], {}
-    for i, (fname, item) in enumerate(raw, 1):
-        if not isinstance(item, dict):
-            problems.append(f"{fname}: metric #{i} is not a mapping")
-            continue
-        code = str(item.get("code", f"#{i}"))
-        try:
-            m = Metric.model_validate(item)
-        except ValidationError as err:
-            problems.extend(f"{fname}: {p}" for p in _pydantic_message(code, err))
-            continue
-        if m.code in seen:
-            problems.append(f"{fname}: metric '{m.code}' is defined twice (also in {seen[m.code]})")
-            continue
-        seen[m.code] = fname
-        metrics.append(m)
-    return metrics, problems
 
 
-def check_references(metrics: dict[str, Metric], dataset_columns: dict[str, list[str]]) -> list[str]:
-    """Datasets, columns, functions and formula references of a whole dictionary."""
-    problems = []
-    graph: dict[str, list[str]] = {}
-    for m in metrics.values():
-        src = m.source
-        try:
-            if isinstance(src, DatasetSource):
-                cols = dataset_columns.get(src.dataset)
-                if cols is None:
-                    known = ", ".join(sorted(dataset_columns)) or "none yet"
-                    raise ExpressionError(f"dataset '{src.dataset}' is not imported (datasets: {known})")
-                check_measure(src.measure, cols)
-                if src.filter:
-                    check_filter(src.filter, cols)
-                for what, col in (("time_column", src.time_column), ("org_column", src.org_column)):
-                    if col not in cols:
-                        raise ExpressionError(f"{what} '{col}' is not a column of dataset '{src.dataset}'")
-            elif isinstance(src, FormulaSource):
-                _, codes = check_formula(src.formula)
-                unknown = [c for c in codes if c not in metrics]
-                if unknown:
-                    raise ExpressionError(f"formula '{src.formula}' names unknown metric(s): {', '.join(unknown)}")
-                graph[m.code] = codes
-        except ExpressionError as exc:
-            problems.append(f"metric '{m.code}': {exc}")
-    problems += [f"metric '{c[0]}': formula cycle {' -> '.join(c)}" for c in _cycles(graph)]
-    return problems
 
 
-def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
-    """One cycle per strongly tangled start, found by depth-first search."""
-    found, state = [], {}
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = "open"
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == "open":
-                found.append(path[path.index(nxt):] + [nxt])
-            elif nxt not in state:
-                visit(nxt, path + [nxt])
-        state[node] = "done"
-
-    for start in sorted(graph):
-        if start not in state:
-            visit(start, [start])
-    return found
 
 
 def current(wh: Warehouse) -> dict[str, Metric]:
@@ -280,7 +83,8 @@ def apply(wh: Warehouse, path: str | Path, *, reason: str | None = None, user: s
 
 def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[str]:
     """A named phasing profile must exist before a metric uses it."""
-    from kpi_core.store.phasing import BUILT_IN, profiles
+    from kpi_core.engine.phasing import BUILT_IN
+    from kpi_core.store.phasing import profiles
 
     named = {m.phasing for m in metrics} - set(BUILT_IN)
     if not named:
@@ -350,10 +154,6 @@ def history(wh: Warehouse, code: str) -> list[dict]:
             for v, d, r, u, at in rows]
 
 
-def to_yaml(metrics: list[Metric]) -> str:
-    """YAML that applies back to the same definitions."""
-    return yaml.safe_dump({"metrics": [m.definition() for m in metrics]}, allow_unicode=True,
-                          sort_keys=False, width=100)
 
 
 def export(wh: Warehouse, out_dir: str | Path | None = None) -> str:

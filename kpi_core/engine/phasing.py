@@ -1,0 +1,51 @@
+"""Phasing: how a yearly or quarterly target is spread over its months for `sum` metrics.
+
+`even` gives each month the same share; `last_year` gives each month the share the same unit's
+actual had in the same month a year before (even when last year has no usable actuals); a named
+profile gives each month of the fiscal year a weight (e.g. retail: heavier in Q4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from kpi_core.model.errors import KpiError
+
+EVEN, LAST_YEAR = "even", "last_year"
+BUILT_IN = (EVEN, LAST_YEAR)
+
+
+Weights = Callable[[str], float | None]  # month label -> weight (None: unknown)
+
+
+def check_weights(name: str, weights: Sequence[float]) -> list[float]:
+    """Twelve finite, non-negative weights that do not all be zero; a clear error otherwise."""
+    if name in BUILT_IN:
+        raise KpiError(f"'{name}' is a built-in phasing; choose another name")
+    if len(weights) != 12:
+        raise KpiError(f"phasing profile '{name}' needs 12 monthly weights, got {len(weights)}")
+    out = []
+    for i, w in enumerate(weights, start=1):
+        try:
+            v = float(w)
+        except (TypeError, ValueError):
+            raise KpiError(f"phasing profile '{name}': month {i} weight '{w}' is not a number") from None
+        if not math.isfinite(v) or v < 0:
+            raise KpiError(f"phasing profile '{name}': month {i} weight {w} must be a number ≥ 0")
+        out.append(v)
+    if sum(out) <= 0:
+        raise KpiError(f"phasing profile '{name}': the weights add up to 0")
+    return out
+
+
+def share(value: float, months: Sequence[str], whole: Sequence[str], weights: Weights | None) -> float:
+    """The part of `value` (set for the months `whole`) that falls in `months`: by the weights
+    when every month of `whole` has one and they add up to more than 0, else evenly."""
+    if weights is not None:
+        w = {m: weights(m) for m in whole}
+        if all(x is not None and math.isfinite(x) and x >= 0 for x in w.values()):
+            total = sum(w.values())  # type: ignore[arg-type]
+            if total > 0:
+                return value * sum(w[m] for m in months if m in w) / total  # type: ignore[misc]
+    return value * len(months) / len(whole)
