@@ -20,22 +20,30 @@ from pathlib import Path
 import click
 
 from kpi_core.auth import users as users_mod
+from kpi_core.demo.load import load_demo
 from kpi_core.ingest.datasets import TYPE_NAMES, import_file
 from kpi_core.ingest.error_report import write_error_workbook
 from kpi_core.ingest.facts import import_facts
 from kpi_core.ingest.org_file import import_org
+from kpi_core.ingest.sources import import_db as pull
 from kpi_core.model import access
 from kpi_core.model.access import Actor, require
 from kpi_core.model.errors import DiskFull, KpiError, ValidationFailed
 from kpi_core.model.metric import smart_gaps
+from kpi_core.model.periods import parse_period
 from kpi_core.model.problems import ImportResult
 from kpi_core.model.safe_export import neutralise
 from kpi_core.model.text import is_invisible, visible
+from kpi_core.query.api import Query, run
+from kpi_core.query.scorecard import scorecard
+from kpi_core.services.cascade import cascade, reconcile
 from kpi_core.services.revert import revert
 from kpi_core.store import audit as audit_mod
 from kpi_core.store import batches as batches_mod
-from kpi_core.store import closing, dictionary, org
+from kpi_core.store import boards as boards_mod
+from kpi_core.store import closing, dictionary, org, phasing
 from kpi_core.store import datasets as datasets_mod
+from kpi_core.store import settings as settings_mod
 from kpi_core.store.warehouse import Warehouse
 
 FORMATS = click.Choice(["text", "json"])
@@ -148,7 +156,6 @@ def init(ctx, demo: bool) -> None:
     wh = _wh(ctx)
     summary = {"warehouse": str(wh.path), "schema_version": wh.schema_version()}
     if demo:
-        from kpi_core.demo.load import load_demo
 
         held = batches_mod.list_batches(wh, limit=1)
         if held:  # never pile the demo onto real (or earlier demo) data; `make run` relies on this
@@ -369,8 +376,6 @@ def import_dataset(ctx, name, file, sheet, mode, types) -> None:
 @click.pass_context
 def import_db(ctx, name, url, table, query, mode) -> None:
     """Pull a table or query from a source database as dataset NAME."""
-    from kpi_core.ingest.sources import import_db as pull
-
     result = pull(_wh(ctx), name, url, table=table, query=query, mode=mode, user=_user(ctx))
     _finish_import(ctx, result)
 
@@ -393,8 +398,6 @@ QUERY_COLUMNS = ["metric", "org", "period", "actual", "target", "attainment", "s
 @click.pass_context
 def query(ctx, metrics, org, children, grain, first, last, ytd, fmt) -> None:
     """One row per metric × org unit × period: actual, target, attainment, status."""
-    from kpi_core.query.api import Query, run
-
     fmt = fmt or ("json" if ctx.find_root().obj["format"] == "json" else "csv")
     result = run(_wh(ctx), Query(tuple(metrics), org, "children" if children else "self", grain, first, last, ytd),
                  actor=_user(ctx))
@@ -467,7 +470,6 @@ def settings_group() -> None:
 @_format_option
 @click.pass_context
 def settings_list(ctx) -> None:
-    from kpi_core.store import settings as settings_mod
 
     values = settings_mod.all_settings(_wh(ctx))
     _emit(ctx, values, "\n".join(f"{k:<20} {v:<24} {settings_mod.SETTINGS[k].help}" for k, v in values.items()))
@@ -480,7 +482,6 @@ def settings_list(ctx) -> None:
 @_format_option
 @click.pass_context
 def settings_set(ctx, key: str, value: str, reason: str | None) -> None:
-    from kpi_core.store import settings as settings_mod
 
     settings_mod.put(_wh(ctx), key, value, user=_user(ctx), reason=reason)
     _emit(ctx, {key: value}, f"{key} = {value}")
@@ -499,8 +500,6 @@ def phasing_group() -> None:
 @click.pass_context
 def phasing_set(ctx, name: str, weights: str, reason: str | None) -> None:
     """WEIGHTS: 12 numbers, comma-separated, from the fiscal year's first month."""
-    from kpi_core.store import phasing
-
     phasing.set_profile(_wh(ctx), name, [w.strip() for w in weights.split(",")], user=_user(ctx), reason=reason)
     _emit(ctx, {"profile": name}, f"phasing profile {name} saved")
 
@@ -509,7 +508,6 @@ def phasing_set(ctx, name: str, weights: str, reason: str | None) -> None:
 @_format_option
 @click.pass_context
 def phasing_list(ctx) -> None:
-    from kpi_core.store import phasing
 
     with _wh(ctx).connect() as con:
         got = phasing.profiles(con)
@@ -537,8 +535,6 @@ def targets_group() -> None:
 @click.pass_context
 def targets_cascade(ctx, metric, org, year, method, uplift, weights, total, dry_run, reason) -> None:
     """Split the unit's yearly target over its direct children."""
-    from kpi_core.services.cascade import cascade
-
     w = {}
     for item in weights:
         child, sep, value = item.partition("=")
@@ -564,9 +560,6 @@ def targets_cascade(ctx, metric, org, year, method, uplift, weights, total, dry_
 @click.pass_context
 def targets_reconcile(ctx, metric, org, period) -> None:
     """The unit's target against the sum of its children's."""
-    from kpi_core.model.periods import parse_period
-    from kpi_core.services.cascade import reconcile
-
     r = reconcile(_wh(ctx), metric, org, period, parse_period(period).grain, actor=_user(ctx))
     data = {"parent": r.parent, "children": r.children, "children_total": r.children_total, "gap": r.gap}
     lines = [f"{org:<16} {_fmt(r.parent)}"] + [f"  {c:<14} {_fmt(v)}" for c, v in r.children.items()]
@@ -587,9 +580,6 @@ def _fmt(v: float | None) -> str:
 @click.pass_context
 def scorecard_cmd(ctx, org, period, weights, pweights) -> None:
     """A weighted scorecard: each metric's score, the perspectives' scores, the total and grade."""
-    from kpi_core.model.periods import parse_period
-    from kpi_core.query.scorecard import scorecard
-
     def pairs(items, what):
         out = {}
         for item in items:
@@ -623,7 +613,6 @@ def boards_group() -> None:
 @_format_option
 @click.pass_context
 def boards_list(ctx) -> None:
-    from kpi_core.store import boards as boards_mod
 
     rows = [{"code": b.code, "title": b.title, "owner": b.owner, "share": b.share, "tiles": len(b.tiles)}
             for b in boards_mod.visible(_wh(ctx), _user(ctx))]
@@ -635,7 +624,6 @@ def boards_list(ctx) -> None:
 @click.option("--out", help="Write to this file instead of stdout.")
 @click.pass_context
 def boards_export(ctx, out: str | None) -> None:
-    from kpi_core.store import boards as boards_mod
 
     text = boards_mod.export(_wh(ctx), out, user=_user(ctx))
     if out:
@@ -653,7 +641,6 @@ def boards_apply(ctx, path: str, reason: str | None) -> None:
     """Create or update the boards in a YAML file; all checked first, nothing saved on a problem."""
     from pathlib import Path
 
-    from kpi_core.store import boards as boards_mod
 
     saved = boards_mod.apply(_wh(ctx), Path(path).read_text(encoding="utf-8"), source=Path(path).name,
                              user=_user(ctx), reason=reason)

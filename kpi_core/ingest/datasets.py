@@ -24,6 +24,7 @@ from kpi_core.model.problems import ImportResult, Problem
 from kpi_core.model.text import collisions
 from kpi_core.store import batches
 from kpi_core.store.datasets import refresh_view
+from kpi_core.store.partials import refresh_dataset
 from kpi_core.store.warehouse import Warehouse
 
 Mode = Literal["replace", "append"]
@@ -173,7 +174,6 @@ def load_batch(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user
         con.execute("UPDATE batch SET rows_in = ?, rows_loaded = ? WHERE id = ?", [n, n, bid])
         con.execute("INSERT INTO dataset_batch VALUES (?, ?, ?)", [bid, name, table])
         refresh_view(con, name, check_append=(mode == "append"))
-        from kpi_core.store.partials import refresh_dataset  # late: the engine builds on this module
 
         refresh_dataset(con, name)  # the metrics on this dataset add this batch's partials
     return ImportResult(batch=bid, rows=n, loaded=n, rejected=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import openpyxl
@@ -9,7 +11,9 @@ import python_calamine
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
-from kpi_core.ingest.headers import normalise
+from kpi_core.ingest.headers import FACT_ROLES, header_finder, normalise
+from kpi_core.ingest.read import check_sheet, check_xls, choose_sheet, decode_text
+from kpi_core.model.config import Limits
 from kpi_core.model.problems import Problem
 from kpi_core.model.safe_export import neutralise_row
 
@@ -19,16 +23,7 @@ _ROW = PatternFill("solid", fgColor="FFF2CC")
 
 def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        import csv
-        import io
-
-        from kpi_core.ingest.read import decode_text
-
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
-    from kpi_core.ingest.headers import FACT_ROLES, header_finder
-    from kpi_core.ingest.read import check_sheet, check_xls, choose_sheet
-    from kpi_core.model.config import Limits
-
     if path.suffix.lower() == ".xls":
         check_xls(path, Limits.from_env())  # calamine reads every sheet of an .xls on opening
     wb = python_calamine.CalamineWorkbook.from_path(str(path))

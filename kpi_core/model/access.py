@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from kpi_core.model.errors import AccessDenied
-
-if TYPE_CHECKING:  # org builds on batches, which checks access
-    from kpi_core.model.org import OrgTree
+from kpi_core.model.org import OrgTree
 
 Role = Literal["admin", "executive", "manager", "team_lead", "employee"]
 ROLES: tuple[Role, ...] = ("admin", "executive", "manager", "team_lead", "employee")

@@ -12,6 +12,7 @@ from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import KpiError
 from kpi_core.model.problems import ImportResult
 from kpi_core.query.api import Query, run
+from kpi_core.store.dictionary import get
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
@@ -68,7 +69,6 @@ def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "e
         if cell.target is None:
             raise KpiError(f"{org} has no {year} target for {metric} to cascade; set one or give a total")
         total = cell.target
-    from kpi_core.store.dictionary import get
 
     m = get(wh, metric)
     base = total * uplift

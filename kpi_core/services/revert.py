@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import duckdb
+
 from kpi_core.model.access import Actor, as_actor, outside, require
 from kpi_core.model.errors import AccessDenied, KpiError
-from kpi_core.store import audit, batches
+from kpi_core.store import audit, batches, closing, datasets, org
 from kpi_core.store.warehouse import Warehouse, now
+
+FACT_TABLES = {"actuals": "actual_fact", "targets": "target_fact"}
+CAPABILITY = {"actuals": "actuals", "targets": "targets", "org": "org", "dataset": "datasets"}
+
+
+def _facts_reverted(con, batch: dict) -> None:
+    """Nothing to rebuild: current facts are read through the live batches."""
+
+
+def _org_reverted(con, batch: dict) -> None:
+    org.check_tree(con)  # refuses (and rolls back) a revert that would break the tree
+
+
+# What each kind of batch needs once it is marked reverted, inside the same transaction.
+AFTER_REVERT: dict[str, Callable[[duckdb.DuckDBPyConnection, dict], None]] = {
+    "actuals": _facts_reverted,
+    "targets": _facts_reverted,
+    "org": _org_reverted,
+    "dataset": datasets.after_revert,
+}
 
 
 def _check_revert(con, actor: Actor, b: dict, reason: str | None) -> None:
     """A batch of facts may be reverted by whoever may write all of its facts; others by an admin."""
-    from kpi_core.store import closing, org  # late: both build on this module
-
-    if b["kind"] not in ("actuals", "targets"):
-        require(actor, "org" if b["kind"] == "org" else "datasets")
+    require(actor, CAPABILITY[b["kind"]])
+    if b["kind"] not in FACT_TABLES:
         return
-    require(actor, b["kind"])
-    table = "actual_fact" if b["kind"] == "actuals" else "target_fact"
+    table = FACT_TABLES[b["kind"]]
     rows = con.execute(f"SELECT DISTINCT org, period FROM {table} WHERE batch_id = ?", [b["id"]]).fetchall()
     foreign = outside(actor, org.load_tree(con), b["kind"], sorted({o for o, _ in rows}))
     if foreign:
@@ -27,8 +48,6 @@ def _check_revert(con, actor: Actor, b: dict, reason: str | None) -> None:
 
 def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason: str | None = None) -> dict:
     """Take a batch back: the values it replaced become current again."""
-    from kpi_core.store import datasets, org  # late: both build on this module
-
     actor = as_actor(user)
     user = actor.name
     with wh.transaction() as con:
@@ -38,10 +57,7 @@ def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason:
             raise KpiError(f"batch {batch_id} was already reverted on {b['reverted_at']:%Y-%m-%d %H:%M}")
         con.execute("UPDATE batch SET status = 'reverted', reverted_at = ?, reverted_by = ? WHERE id = ?",
                     [now(), user, batch_id])
-        if b["kind"] == "dataset":
-            datasets.after_revert(con, b)
-        elif b["kind"] == "org":
-            org.check_tree(con)  # refuses (and rolls back) a revert that would break the tree
+        AFTER_REVERT[b["kind"]](con, b)
         audit.record(con, user, "revert", "batch", str(batch_id), before={"status": "loaded"},
                      after={"status": "reverted"}, reason=reason)
         return batches.get(con, batch_id)

@@ -8,14 +8,12 @@ from collections.abc import Iterable
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
 from kpi_core.model.periods import fiscal_year, month_labels, parse_period
-from kpi_core.store import audit
+from kpi_core.store import audit, settings
 from kpi_core.store.warehouse import Warehouse, now
 
 
 def closed(con) -> dict[str, str]:
     """Each closed month, with the closed period that covers it (closing a year closes its months)."""
-    from kpi_core.store import settings
-
     out: dict[str, str] = {}
     with fiscal_year(int(settings.raw(con, "fiscal_year_start"))):
         for (label,) in con.execute("SELECT period FROM closed_period ORDER BY period").fetchall():

@@ -6,11 +6,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kpi_core.engine.phasing import BUILT_IN
 from kpi_core.model import yamldoc
 from kpi_core.model.access import Actor, acting
 from kpi_core.model.errors import NotFound, ValidationFailed
 from kpi_core.model.metric import DatasetSource, Metric, check_references, parse_metrics, to_yaml
 from kpi_core.store import audit
+from kpi_core.store.datasets import column_names
+from kpi_core.store.partials import refresh
+from kpi_core.store.phasing import profiles
 from kpi_core.store.warehouse import Warehouse, now
 
 
@@ -83,9 +87,6 @@ def apply(wh: Warehouse, path: str | Path, *, reason: str | None = None, user: s
 
 def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[str]:
     """A named phasing profile must exist before a metric uses it."""
-    from kpi_core.engine.phasing import BUILT_IN
-    from kpi_core.store.phasing import profiles
-
     named = {m.phasing for m in metrics} - set(BUILT_IN)
     if not named:
         return []
@@ -134,9 +135,6 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
 
 def _build_partials(con, changed: list[tuple[Metric, int]]) -> None:
     """New versions of dataset metrics get their month × org partials (engine/aggregate.py)."""
-    from kpi_core.store.datasets import column_names  # late: both build on this module
-    from kpi_core.store.partials import refresh
-
     for m, version in changed:
         if isinstance(m.source, DatasetSource):
             refresh(con, m, version, column_names(con, m.source.dataset))

@@ -23,6 +23,7 @@ from kpi_core.model.errors import NotFound
 from kpi_core.model.expressions import ExpressionError, check_filter, check_measure
 from kpi_core.model.metric import DatasetSource, Metric
 from kpi_core.model.names import quoted
+from kpi_core.store.datasets import column_names, live_batches
 
 AGG_STATE = "agg_batch"  # (table_name, batch_id): which batches a partials table holds
 
@@ -34,7 +35,6 @@ AGG_STATE = "agg_batch"  # (table_name, batch_id): which batches a partials tabl
 
 
 def _live_batches(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[int, str]]:
-    from kpi_core.store.datasets import live_batches
 
     return live_batches(con, dataset)
 
@@ -95,7 +95,6 @@ def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: li
 def refresh_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """Bring every current metric on `dataset` up to date (called by the dataset import)."""
     rows = con.execute("SELECT definition, version FROM metric").fetchall()
-    from kpi_core.store.datasets import column_names  # late: datasets calls this module during its imports
 
     try:
         columns = column_names(con, dataset)
