@@ -41,8 +41,10 @@ warehouse: setup
 run: setup warehouse
 	KPI_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
+# ruff for style; import-linter for the layers (.importlinter): each package imports only those below it.
 lint: setup-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 test: setup-dev lint
 	$(PY) -m pytest

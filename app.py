@@ -8,9 +8,11 @@ from kpi_core.auth import users
 from kpi_core.model.errors import WarehouseBusy
 from kpi_core.present.i18n import LANGS
 from kpi_core.store import prefs
-from pages import login
+from pages import login, through_app
 from pages.common import t, tm, warehouse
 from pages.nav import PAGES, menu
+
+through_app()  # the first run of a new server comes here in Streamlit's legacy folder mode
 
 # An emoji icon: a :material/…: one makes the browser fetch it from fonts.gstatic.com, and the app
 # makes no request outside its own origin (companies run it inside their network).

@@ -5,7 +5,7 @@
 For each row count it builds (once, cached under bench/.cache/) an xlsx of unique
 metric × org × period facts, ~2% of the values typed as text ("1,234.5", "12.3%"), then times:
 
-- ours      kpi_core.ingest.facts.import_facts end to end (read + shape + validate + load,
+- ours      kpi_core.ingest.facts.load.import_facts end to end (read + shape + validate + load,
             one transaction) on a fresh copy of a synthetic warehouse; best of 2 under 1M rows;
 - pandas    pandas.read_excel(path, engine="openpyxl") — read only, no validation, no load;
 - fastexcel fastexcel.read_excel(path).load_sheet(0).to_arrow() — the raw read;
@@ -41,7 +41,7 @@ import fastexcel  # noqa: E402
 import openpyxl  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kpi_core.ingest.facts import import_facts  # noqa: E402
+from kpi_core.ingest.facts.load import import_facts  # noqa: E402
 from kpi_core.model.metric import Metric  # noqa: E402
 from kpi_core.store.dictionary import apply_metrics  # noqa: E402
 from kpi_core.store.org import import_org_rows  # noqa: E402
@@ -85,7 +85,7 @@ def build_template(path: Path) -> None:
     # Measured in %: the file types some values as percentages ("12.3%"), which only a metric
     # measured in % takes (SPEC §5); the rest are plain numbers, which any metric takes.
     apply_metrics(wh, [Metric(code=c, name=c.upper(), unit="%", source="manual", frequency="month")
-                       for c in metric_codes()], user="bench")
+                       for c in metric_codes()], user="bench", reason="benchmark")
 
 
 def periods_needed(n_rows: int, n_keys_per_period: int) -> list[str]:

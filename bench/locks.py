@@ -70,7 +70,7 @@ def upload_file(folder: Path, worker: int) -> Path:
 
 def worker(kind: str, number: int, until: float, out: Path) -> None:
     """One process: repeat one kind of operation until `until`, writing a line per operation."""
-    from kpi_core.ingest.facts import import_facts
+    from kpi_core.ingest.facts.load import import_facts
     from kpi_core.query.api import Query, run
 
     wh = Warehouse(os.environ["KPI_WAREHOUSE"])

@@ -11,12 +11,26 @@ import streamlit as st
 
 from kpi_core.model import access
 from kpi_core.model.access import Actor
-from kpi_core.model.board import TILE_TYPES, Board, Tile, new_tile
+from kpi_core.model.board import (
+    TILE_TYPES,
+    WIDTHS,
+    Board,
+    Tile,
+    add_tile,
+    delete_tile,
+    duplicate_tile,
+    move_tile,
+    new_tile,
+    relaid,
+    resize_tile,
+    share_choices,
+)
 from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
+from kpi_core.model.periods import GRAINS, period_choice
 from kpi_core.present import board_export, tiles
 from kpi_core.present import format as fmt
-from kpi_core.present.cockpit import default_period
 from kpi_core.store import boards
+from pages import through_app
 from pages.common import (
     BADGE_COLOR,
     error,
@@ -25,7 +39,6 @@ from pages.common import (
     md,
     metric_name,
     metrics,
-    period_options,
     readable,
     show_problems,
     status_text,
@@ -41,6 +54,8 @@ from pages.common import (
     warehouse,
 )
 from pages.login import live_user
+
+through_app()  # never straight from this folder: see pages/__init__.py
 
 EDIT = "board_edit"      # the board being edited (its definition), in the session
 UNDO = "board_undo"      # earlier definitions, newest last
@@ -75,47 +90,6 @@ def _start_edit(board: Board) -> None:
 def _stop_edit() -> None:
     st.session_state.pop(EDIT, None)
     st.session_state.pop(UNDO, None)
-
-
-def _relaid(board: Board, order: list[str]) -> Board:
-    """Tiles placed in `order`, keeping each one's row width; rows fill up to 12 columns."""
-    by_id = {tl.id: tl for tl in board.tiles}
-    placed, row, used = [], 0, 0
-    for i, tid in enumerate(order):
-        tile = by_id[tid]
-        if used + tile.place.width > 12 and used:
-            row, used = row + 1, 0
-        placed.append(tile.model_copy(update={"place": tile.place.model_copy(update={"row": row, "order": i})}))
-        used += tile.place.width
-    return board.model_copy(update={"tiles": placed})
-
-
-def _move(board: Board, tid: str, step: int) -> Board:
-    order = [tl.id for tl in board.ordered_tiles()]
-    i = order.index(tid)
-    j = max(0, min(len(order) - 1, i + step))
-    order[i], order[j] = order[j], order[i]
-    return _relaid(board, order)
-
-
-def _resize(board: Board, tid: str, width: int) -> Board:
-    tiles_ = [tl.model_copy(update={"place": tl.place.model_copy(update={"width": width})}) if tl.id == tid else tl
-              for tl in board.tiles]
-    return _relaid(board.model_copy(update={"tiles": tiles_}), [tl.id for tl in board.ordered_tiles()])
-
-
-def _duplicate(board: Board, tid: str) -> Board:
-    src = next(tl for tl in board.tiles if tl.id == tid)
-    copy = Tile.model_validate({**src.model_dump(), "id": new_tile(src.type, src.metrics, text=src.text).id})
-    order = [tl.id for tl in board.ordered_tiles()]
-    order.insert(order.index(tid) + 1, copy.id)
-    return _relaid(board.model_copy(update={"tiles": [*board.tiles, copy]}), order)
-
-
-def _delete(board: Board, tid: str) -> Board:
-    kept = [tl for tl in board.tiles if tl.id != tid]
-    return _relaid(board.model_copy(update={"tiles": kept}), [tl.id for tl in sorted(
-        kept, key=lambda x: (x.place.row, x.place.order))])
 
 
 # --- viewing ---------------------------------------------------------------------------------------
@@ -238,16 +212,14 @@ def filters_bar(board: Board, tr) -> Board:
     org = board.filters.org or tr.root
     if org not in codes:  # the board's unit is outside the viewer's part: show them theirs
         org = access.home(user(), tr)
-    periods = period_options(today())
-    period = board.filters.period or default_period(today())
+    periods, period = period_choice(today(), board.filters.period)
     shown = labels({c: "\u3000" * tr.units[c].depth + unit_label(tr, c) for c in codes})
     new_org = c1.selectbox(t("org_unit"), codes, index=codes.index(org) if org in codes else 0, format_func=shown,
                            key=f"bf_org_{board.code}")
-    grains = ["month", "quarter", "year"]
+    grains = list(GRAINS)
     new_grain = c3.selectbox(t("grain"), grains, index=grains.index(board.filters.grain),
                              format_func=labels({g: t("grain_" + g) for g in grains}), key=f"bf_grain_{board.code}")
-    new_period = c2.selectbox(t("period"), periods, index=periods.index(period) if period in periods else 0,
-                              key=f"bf_period_{board.code}")
+    new_period = c2.selectbox(t("period"), periods, index=periods.index(period), key=f"bf_period_{board.code}")
     return board.model_copy(update={"filters": board.filters.model_copy(update={
         "org": new_org, "period": new_period, "grain": new_grain})})
 
@@ -276,16 +248,12 @@ def _add_tile(board: Board) -> None:
     kind = st.session_state.get("pal_type", "kpi_card")
     try:
         tile = new_tile(kind, list(st.session_state.get("pal_metrics") or []) if kind != "text" else [],
-                               title=(st.session_state.get("pal_title") or "").strip() or None,
-                               text=st.session_state.get("pal_text") if kind == "text" else None,
-                               place={"row": 99, "order": 99, "width": 12 if kind in ("heatmap", "table", "text")
-                                      else 6})
-    except (KpiError, ValueError) as exc:
-        msg = str(exc)
-        st.session_state["pal_error"] = msg.splitlines()[-2].strip() if "validation error" in msg else msg
+                        title=(st.session_state.get("pal_title") or "").strip() or None,
+                        text=st.session_state.get("pal_text") if kind == "text" else None)
+        _change(add_tile(board, tile))
+    except KpiError as exc:
+        st.session_state["pal_error"] = str(exc)
         return
-    new = board.model_copy(update={"tiles": [*board.tiles, tile]})
-    _change(_relaid(new, [tl.id for tl in board.ordered_tiles()] + [tile.id]))
     st.session_state["pal_metrics"], st.session_state["pal_title"], st.session_state["pal_text"] = [], "", ""
 
 
@@ -302,7 +270,7 @@ def arrange(board: Board, ms) -> None:
         dragged = sort_items([names[tl.id] for tl in ordered], key=f"sort_{len(st.session_state.get(UNDO, []))}")
         ids = [next(i for i, n in names.items() if n == label) for label in dragged]
         if ids != [tl.id for tl in ordered]:
-            _change(_relaid(board, ids))
+            _change(relaid(board, ids))
             st.rerun()
     except ImportError:  # the fallback below always works
         pass
@@ -310,21 +278,21 @@ def arrange(board: Board, ms) -> None:
         c = st.columns([4, 1, 1, 2, 1.5, 1.5])
         c[0].markdown(md(names[tl.id]))
         if c[1].button("↑", key=f"up_{tl.id}", help=t("move_up")):
-            _change(_move(board, tl.id, -1))
+            _change(move_tile(board, tl.id, -1))
             st.rerun()
         if c[2].button("↓", key=f"down_{tl.id}", help=t("move_down")):
-            _change(_move(board, tl.id, 1))
+            _change(move_tile(board, tl.id, 1))
             st.rerun()
-        width = c[3].select_slider(t("width"), options=list(range(2, 13)), value=max(2, tl.place.width),
+        width = c[3].select_slider(t("width"), options=list(WIDTHS), value=tl.place.width,
                                    key=f"w_{tl.id}_{tl.place.width}", label_visibility="collapsed")
         if width != tl.place.width:
-            _change(_resize(board, tl.id, width))
+            _change(resize_tile(board, tl.id, width))
             st.rerun()
         if c[4].button(t("duplicate"), key=f"dup_{tl.id}", icon=":material/content_copy:"):
-            _change(_duplicate(board, tl.id))
+            _change(duplicate_tile(board, tl.id))
             st.rerun()
         if c[5].button(t("delete"), key=f"del_{tl.id}", icon=":material/delete:"):
-            _change(_delete(board, tl.id))
+            _change(delete_tile(board, tl.id))
             st.rerun()
 
 
@@ -332,7 +300,7 @@ def save_form(board: Board, tr) -> None:
     with st.form("board_save"):
         c1, c2, c3 = st.columns([2, 1, 1])
         title = c1.text_input(t("board_title"), board.title)
-        shares = ["private", "org", "everyone"] if user().reach("boards") == "all" else ["private", "org"]
+        shares = list(share_choices(user()))
         share = c2.selectbox(t("sharing"), shares, index=shares.index(board.share) if board.share in shares else 0,
                              format_func=labels({s: t("share_" + s) for s in shares}))
         codes = access.visible_units(user(), tr, tr.subtree(tr.root), "boards")

@@ -10,6 +10,7 @@ from kpi_core.model import access
 from kpi_core.present import cockpit as ck
 from kpi_core.present import format as fmt
 from kpi_core.query import drillthrough
+from pages import through_app
 from pages.common import (
     BADGE_COLOR,
     STATUS_STYLE,
@@ -31,6 +32,8 @@ from pages.common import (
     version,
     warehouse,
 )
+
+through_app()  # never straight from this folder: see pages/__init__.py
 
 
 def breadcrumbs(tr, place: ck.Place) -> None:

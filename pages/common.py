@@ -16,7 +16,7 @@ from kpi_core.model.access import Actor
 from kpi_core.model.config import warehouse_path
 from kpi_core.model.errors import WarehouseBusy
 from kpi_core.model.org import OrgTree
-from kpi_core.model.periods import parse_period
+from kpi_core.model.periods import period_choice
 from kpi_core.model.text import visible
 from kpi_core.present import cockpit
 from kpi_core.present import format as fmt
@@ -24,6 +24,9 @@ from kpi_core.present.i18n import problem_text, rule_text
 from kpi_core.present.i18n import t as _t
 from kpi_core.store import dictionary, org
 from kpi_core.store.warehouse import Warehouse
+from pages import through_app
+
+through_app()  # never straight from this folder: see pages/__init__.py
 
 # Okabe–Ito colours, told apart by colour-blind readers, and a symbol for each status so the
 # colour is never the only cue.
@@ -190,18 +193,6 @@ def goto(**params) -> None:
         st.session_state[k] = v
 
 
-def period_options(today_: dt.date, years: int = 4) -> list[str]:
-    """Years, quarters and months to choose from, newest first."""
-    from kpi_core.model.periods import Period
-
-    out = []
-    for y in range(today_.year, today_.year - years, -1):
-        out.append(str(y))
-        out += [f"{y}-Q{q}" for q in range(4, 0, -1)]
-        out += [Period("month", y, m).label for m in range(12, 0, -1)]
-    return out
-
-
 def place_widgets(tr: OrgTree) -> cockpit.Place:
     """The shared filters (org unit, period) in the sidebar, kept in the URL's query parameters
     (codes and labels, so a link can be shared and read)."""
@@ -212,13 +203,9 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
         for p in problems:
             st.toast(tm("bad_link", what=problem_text(p, lang())))
         st.session_state["org"], st.session_state["period"] = place.org, place.period
-    options = period_options(td)
-    if st.session_state.get("period") not in options:
-        try:
-            options.insert(0, parse_period(st.session_state.get("period")).label)
-            st.session_state["period"] = options[0]
-        except ValueError:
-            st.session_state["period"] = cockpit.default_period(td)
+    options, chosen = period_choice(td, st.session_state.get("period"))
+    if st.session_state.get("period") != chosen:  # not a period, or written another way
+        st.session_state["period"] = chosen
     with st.sidebar:
         codes = readable(tr)
         if st.session_state.get("org") not in codes:  # a unit outside the user's part of the tree

@@ -8,8 +8,10 @@ import streamlit as st
 from kpi_core.auth import users
 from kpi_core.model.config import session_hours
 from kpi_core.model.errors import KpiError
+from pages import through_app
+from pages.common import error, t, warehouse
 
-from .common import error, t, warehouse
+through_app()  # never straight from this folder: see pages/__init__.py
 
 
 def sso_configured() -> bool:

@@ -10,6 +10,7 @@ from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.model.metric import smart_gaps
 from kpi_core.services import metric_catalog as catalog
 from kpi_core.store import dictionary
+from pages import through_app
 from pages.common import (
     error,
     labels,
@@ -22,6 +23,8 @@ from pages.common import (
     version_or_busy,
     warehouse,
 )
+
+through_app()  # never straight from this folder: see pages/__init__.py
 
 NEW_METRIC = """code: new_metric
 name: 新指标
@@ -129,12 +132,8 @@ def editor(initial: str, key: str) -> None:
         save = c2.form_submit_button(t("save"), type="primary")
     if not (check or save):
         return
-    if save and not reason.strip():
-        st.error(t("reason_needed"))
-        return
     try:
-        res = catalog.apply_text(warehouse(), text, reason=reason or None,
-                                 user=user(), dry_run=check)
+        res = catalog.apply_text(warehouse(), text, reason=reason, user=user(), dry_run=check)
     except ValidationFailed as exc:
         show_problems(exc)
         return

@@ -5,6 +5,10 @@ refuses whatever the signed-in user may not see or change."""
 
 from __future__ import annotations
 
+from pages import through_app
+
+through_app()  # never straight from this folder: see pages/__init__.py
+
 # key: (script, title key, icon, roles that see it; None = everyone)
 PAGES: dict[str, tuple[str, str, str, frozenset[str] | None]] = {
     "cockpit": ("pages/cockpit.py", "cockpit", ":material/speed:", None),

@@ -5,7 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from kpi_core.store.summary import warehouse_summary
+from pages import through_app
 from pages.common import t, version_or_busy, warehouse
+
+through_app()  # never straight from this folder: see pages/__init__.py
 
 
 @st.cache_data(max_entries=8)

@@ -7,9 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model.errors import KpiError
+from kpi_core.model.periods import planning_years
 from kpi_core.present.i18n import problem_text
 from kpi_core.services import planning
-from kpi_core.services.cascade import cascade
+from kpi_core.services.cascade import METHODS, UPLIFT, cascade
+from pages import through_app
 from pages.common import (
     error,
     labels,
@@ -27,7 +29,7 @@ from pages.common import (
     warehouse,
 )
 
-METHODS = ("equal", "last_year", "headcount", "weights")
+through_app()  # never straight from this folder: see pages/__init__.py
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -91,7 +93,8 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
     code = c1.selectbox(t("metric"), list(ms), format_func=shown, key="cas_metric")
     shown = labels({m: t("method_" + m) for m in METHODS})
     method = c2.selectbox(t("method"), METHODS, format_func=shown, key="cas_method")
-    uplift = c3.number_input(t("uplift"), min_value=0.5, max_value=3.0, value=1.0, step=0.01, key="cas_uplift")
+    uplift = c3.number_input(t("uplift"), min_value=UPLIFT[0], max_value=UPLIFT[1], value=1.0, step=0.01,
+                             key="cas_uplift")
     weights = None
     if method == "weights":
         w = st.data_editor(pd.DataFrame({"code": children, t("org_unit"): [unit_label(tr, c) for c in children],
@@ -111,9 +114,6 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
                  hide_index=True, width="stretch", placeholder="—", key="cas_preview")
     reason = st.text_input(t("reason"), key="cas_reason")
     if st.button(t("apply_cascade"), type="primary", key="cas_apply"):
-        if not reason.strip():
-            st.error(t("reason_needed"))
-            return
         try:
             _, res = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights,
                              user=user(), reason=reason)
@@ -130,7 +130,8 @@ def page() -> None:
     place = place_widgets(tr)
     ms = metrics(v)
     st.title(f"{t('targets_page')} · {md(tr.units[place.org].name)}")
-    year = st.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tp_year")
+    years = planning_years(today())
+    year = st.selectbox(t("year"), years, index=years.index(today().year), key="tp_year")
     if not ms:
         st.info(t("no_metrics_yet"))
         return

@@ -12,14 +12,16 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.ingest.error_report import write_error_workbook
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.preview import preview
-from kpi_core.ingest.read import SeveralSheets
+from kpi_core.ingest.sheets import SeveralSheets
 from kpi_core.ingest.template import template
 from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
+from kpi_core.model.periods import planning_years
 from kpi_core.present.i18n import problem_text
 from kpi_core.services.revert import revert
 from kpi_core.store import batches
+from pages import through_app
 from pages.common import (
     error,
     labels,
@@ -37,6 +39,8 @@ from pages.common import (
     version,
     warehouse,
 )
+
+through_app()  # never straight from this folder: see pages/__init__.py
 
 KINDS = ("actuals", "targets")
 TYPES = ["xlsx", "xlsm", "xls", "ods", "csv"]
@@ -56,7 +60,8 @@ def template_section(tr, org: str) -> None:
     c1, c2, c3 = st.columns([1, 1, 2])
     shown = labels({k: _kind_label(k) for k in KINDS})
     kind = c1.radio(t("kind"), kinds() or KINDS, format_func=shown, key="tpl_kind", horizontal=True)
-    year = c2.selectbox(t("year"), [today().year + 1, today().year, today().year - 1], index=1, key="tpl_year")
+    years = planning_years(today())
+    year = c2.selectbox(t("year"), years, index=years.index(today().year), key="tpl_year")
     whole = c3.checkbox(t("whole_subtree"), key="tpl_subtree")
     data = template(warehouse(), kind, org, int(year), subtree=whole, actor=user())
     st.download_button(tm("download_template", unit=tr.units[org].name), data, key="tpl_download",
@@ -168,14 +173,11 @@ def history_section() -> None:
         bid = c1.selectbox(t("col_id"), live, key="revert_id")
         reason = c2.text_input(t("reason"), key="revert_reason")
         if st.form_submit_button(t("revert")):
-            if not reason.strip():
-                st.error(t("reason_needed"))
-            else:
-                try:
-                    revert(warehouse(), int(bid), user=user(), reason=reason)
-                    st.success(t("reverted", batch=bid))
-                except KpiError as exc:
-                    error(exc)
+            try:
+                revert(warehouse(), int(bid), user=user(), reason=reason)
+                st.success(t("reverted", batch=bid))
+            except KpiError as exc:
+                error(exc)
 
 
 def page() -> None:

@@ -93,7 +93,7 @@ def template_warehouse(tmp_path_factory) -> Path:
     import_file(wh, "sales_orders", orders)
     yaml_path = root / "metrics.yaml"
     yaml_path.write_text(METRICS_YAML, encoding="utf-8")
-    dictionary.apply(wh, yaml_path)
+    dictionary.apply(wh, yaml_path, reason="test company")
     return path
 
 
@@ -175,3 +175,20 @@ def demo_path(demo_template, tmp_path) -> Path:
     path = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_template, path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _streamlit_after_its_first_run(monkeypatch):
+    """AppTest starts every run as a new server would: in Streamlit's legacy folder mode (there is a
+    `pages/` folder), which the app leaves with a rerun (pages/__init__.py). A rerun drops a button's
+    click, so AppTest runs here as every run after a server's first does: with that mode off. The
+    first run of a real server is tested in a browser (test_browser_hostile.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def without_folder_mode(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", without_folder_mode)

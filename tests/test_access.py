@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from kpi_core.auth import users
-from kpi_core.ingest.arrow_facts import import_table
 from kpi_core.ingest.datasets import import_file
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.org_file import import_org
 from kpi_core.ingest.template import template
 from kpi_core.model import access
@@ -96,7 +96,7 @@ def test_cockpit_of_a_team_lead_shows_only_their_subtree(company, tmp_path):
     yaml_file = tmp_path / "bsc.yaml"  # the cockpit shows metrics with a BSC perspective
     yaml_file.write_text("metrics:\n  - {code: revenue, name: 销售收入, unit: CNY, perspective: financial, "
                          "source: manual}\n", encoding="utf-8")
-    dictionary.apply(company, yaml_file)
+    dictionary.apply(company, yaml_file, reason="a BSC perspective")
     tree = org.tree(company)
     data = cockpit.build(company, tree, "EAST", "2025-01", today=TODAY, actor=ZHANG)
     assert data.children == ["P1"]
@@ -204,7 +204,7 @@ def test_reverts_follow_the_same_scope(company, tmp_path):
         revert(company, theirs, user=LI)
     with pytest.raises(AccessDenied):
         revert(company, mine, user=SUN)  # a manager loads no actuals, so reverts none
-    assert revert(company, mine, user=LI)["status"] == "reverted"
+    assert revert(company, mine, user=LI, reason="wrong file")["status"] == "reverted"
     org_batch = batches.list_batches(company)[-1]["id"]
     with pytest.raises(AccessDenied, match="admin"):
         revert(company, org_batch, user=SUN)
@@ -242,8 +242,8 @@ def test_admin_only_changes_are_refused_to_everyone_else(company, tmp_path, acto
 def test_admin_may_do_each_of_those(company, tmp_path):
     yaml_file = tmp_path / "m.yaml"
     yaml_file.write_text("metrics:\n  - {code: x1, name: X, source: manual}\n", encoding="utf-8")
-    dictionary.apply(company, yaml_file, user=ADMIN)
-    settings.put(company, "fiscal_year_start", "4", user=ADMIN)
+    dictionary.apply(company, yaml_file, user=ADMIN, reason="new metric")
+    settings.put(company, "fiscal_year_start", "4", user=ADMIN, reason="April fiscal year")
     users.add(company, "eve", "executive", password="0123456789", by=ADMIN)
     closing.close(company, "2025-01", by=ADMIN)
     actions = {(e["user_name"], e["action"], e["object_type"]) for e in audit.search(company)}
@@ -312,8 +312,8 @@ def _attempt(company, tmp_path, actor, capability):
                                             user=actor),
         "share a board with everyone": lambda: boards.save(company, boards.Board(
             code="ours", title="Ours", owner=actor.name, share="everyone"), user=actor),
-        "change metrics": lambda: dictionary.apply(company, yaml_file, user=actor),
-        "change settings": lambda: settings.put(company, "default_amber", "0.85", user=actor),
+        "change metrics": lambda: dictionary.apply(company, yaml_file, user=actor, reason="r"),
+        "change settings": lambda: settings.put(company, "default_amber", "0.85", user=actor, reason="r"),
         "change phasing": lambda: phasing.set_profile(company, "flat", [1] * 12, user=actor),
         "load datasets": lambda: import_file(company, "ds", _csv(tmp_path, [("a", "b", "c", 1)]),
                                                       user=actor),

@@ -41,7 +41,7 @@ def tickets(wh):
     import_arrow(wh, "tickets", _table(ROWS), source="t")
     dictionary.apply_metrics(wh, [Metric(code=c, name=c, source={"dataset": "tickets", "measure": m, "filter": f,
                                                                   "time_column": "day", "org_column": "unit"})
-                                  for c, (m, f) in MEASURES.items()])
+                                  for c, (m, f) in MEASURES.items()], reason="ticket metrics")
     return wh
 
 
@@ -90,13 +90,14 @@ def test_each_import_adds_its_partials_and_a_revert_leaves_them_out(tickets):
         held = con.execute("SELECT DISTINCT batch_id FROM agg_t_sum_v1 ORDER BY 1").fetchall()
     assert [b for (b,) in held][-1] == bid
     assert values(tickets, ["t_sum"])[("t_sum", "EAST", "2025-Q1")] == 35.0
-    revert(tickets, bid)
+    revert(tickets, bid, reason="wrong file")
     assert values(tickets, ["t_sum"])[("t_sum", "EAST", "2025-Q1")] == 30.0
 
 
 def test_a_changed_definition_gets_new_partials(tickets):
     dictionary.apply_metrics(tickets, [Metric(code="t_sum", name="t_sum", source={
-        "dataset": "tickets", "measure": "sum(minutes) * 2", "time_column": "day", "org_column": "unit"})])
+        "dataset": "tickets", "measure": "sum(minutes) * 2", "time_column": "day", "org_column": "unit"})],
+                             reason="doubled")
     with tickets.connect() as con:
         assert aggregate.ready(con, dictionary.get(tickets, "t_sum"), 2)
     assert values(tickets, ["t_sum"])[("t_sum", "EAST", "2025-Q1")] == 180.0

@@ -93,7 +93,8 @@ def test_drill_down_and_back_by_breadcrumb(app):
     app.run()
     assert app.title[0].value.endswith("华锐智能制造集团")
     app.button(key="down_D1").click().run()
-    assert app.query_params["org"] == ["D1"] or app.session_state["org"] == "D1"
+    assert app.session_state["org"] == "D1"  # the click moves the place (goto)…
+    assert app.query_params["org"] == "D1"  # …and the link carries it, to be shared (place_widgets)
     first_dept = next(b.key for b in app.button if b.key and b.key.startswith("down_"))
     app.button(key=first_dept).click().run()
     assert app.session_state["org"] == first_dept.removeprefix("down_")
@@ -208,7 +209,7 @@ def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):
     """What `st.fragment(run_every=…)` does on a timer: the next run reads the new data version."""
     import pyarrow as pa
 
-    from kpi_core.ingest.arrow_facts import import_table
+    from kpi_core.ingest.facts.from_arrow import import_table
 
     app.query_params["board"] = "quality_ops"
     app.run()

@@ -8,7 +8,7 @@ import json
 import openpyxl
 import pytest
 
-from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.access import Actor
 from kpi_core.model.board import Board, Tile
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed

@@ -241,3 +241,29 @@ def _passwd(path: Path, name: str, password: str) -> None:
                            "--password-stdin"], input=password + "\n", cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("first_url", ["cockpit", "admin", "common"])
+def test_the_first_visit_to_a_new_server_goes_through_sign_in(demo_template, tmp_path, chromium, first_url):
+    """Streamlit starts a new server in its legacy folder mode when `pages/` sits beside app.py: a
+    first visit straight to a page would run it before sign-in, with every file of `pages/` in the
+    sidebar. Each page leaves that mode first (pages/__init__.py), so the visit signs in."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_template, path)
+    _people(path)
+    servers = serve(path)
+    url = next(servers)
+    try:
+        ctx = chromium.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+        pg = ctx.new_page()
+        pg.set_default_timeout(90_000)
+        pg.goto(f"{url}/{first_url}?lang=zh")
+        wait_title(pg, "登录")
+        idle(pg)
+        body = pg.inner_text("body")
+        assert "common" not in body and "nav" not in body.split()  # no legacy sidebar of files
+        assert not pg.locator("[data-testid='stMetric'], [data-testid='stDataFrame']").count()
+        assert pg.get_by_label("用户名").count() == 1
+        ctx.close()
+    finally:
+        servers.close()

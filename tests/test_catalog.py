@@ -3,7 +3,7 @@ with the same checks as `metrics apply`; target planning and saving with a reaso
 
 import pytest
 
-from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.services import metric_catalog as catalog
 from kpi_core.services import planning

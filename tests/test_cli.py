@@ -56,7 +56,7 @@ def test_dry_run_writes_nothing_and_exits_zero(wh_path, long_csv):
 
 def test_batches_revert_and_errors(wh_path, long_csv):
     bid = json.loads(cli(wh_path, "import", "actuals", long_csv, "--format", "json").stdout)["batch"]
-    assert cli(wh_path, "batches", "revert", bid).returncode == 0
+    assert cli(wh_path, "batches", "revert", bid, "--reason", "wrong file").returncode == 0
     again = cli(wh_path, "batches", "revert", bid)
     assert again.returncode == 1 and "already reverted" in again.stderr
     missing = cli(wh_path, "batches", "revert", 99999)

@@ -50,7 +50,7 @@ def setup(wh):
         "avg_minutes": Metric(code="avg_minutes", name="平均时长", source={
             "dataset": "tickets", "measure": "avg(Minutes)", "time_column": "day", "org_column": "unit"}),
     }
-    dictionary.apply_metrics(wh, list(metrics.values()))
+    dictionary.apply_metrics(wh, list(metrics.values()), reason="test metrics")
     return wh, metrics
 
 

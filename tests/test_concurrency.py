@@ -43,6 +43,21 @@ APP_LOOP = textwrap.dedent("""
 """)
 
 
+# A load that stops once its rows are written and before they are committed (the import's own
+# progress report says when), so that the test can kill it there.
+LOAD_AND_HOLD = textwrap.dedent("""
+    import sys, time
+    from kpi_core.ingest.facts.load import import_facts
+    from kpi_core.store.warehouse import open_warehouse
+
+    def hold(stage, done, total):
+        if stage == "commit" and done == 0:
+            print("loading, transaction open", flush=True)
+            time.sleep(60)
+
+    import_facts(open_warehouse(sys.argv[1]), "actuals", sys.argv[2], progress=hold)
+""")
+
 def test_cli_import_while_app_is_reading(wh_path, tmp_path):
     files = []
     for i, org in enumerate(["EAST", "SOUTH", "SVC"]):
@@ -82,11 +97,10 @@ def test_killed_import_leaves_the_warehouse_as_before(wh_path, tmp_path):
     with wh.connect() as con:
         before = con.execute("SELECT * FROM actual ORDER BY ALL").fetchall()
         batches_before = con.execute("SELECT id, status FROM batch ORDER BY id").fetchall()
-    env = {**os.environ, "KPI_TEST_PAUSE_BEFORE_COMMIT": "60"}
-    proc = subprocess.Popen([sys.executable, "-m", "kpi_core", "--warehouse", str(wh_path), "import", "actuals",
-                             str(big)], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", LOAD_AND_HOLD, str(wh_path), str(big)], cwd=PROJECT_ROOT,
+                            stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline().startswith("KPI_TEST: loading")  # rows inserted, not committed
+        assert proc.stdout.readline().startswith("loading, transaction open")  # rows inserted, not committed
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -104,11 +118,11 @@ def test_an_org_change_while_a_file_is_checked_is_checked_against(wh, tmp_path, 
     """A large file is validated without holding the warehouse (others write meanwhile); the load
     checks again what it relied on. Here the unit a row names is removed while the file is being
     checked (by this very thread, which also covers another thread of the app's process)."""
-    from kpi_core.ingest import facts
-    from kpi_core.ingest.facts import import_facts
+    from kpi_core.ingest.facts import load
+    from kpi_core.ingest.facts.load import import_facts
     from kpi_core.store import batches
 
-    monkeypatch.setattr(facts, "CHECK_WHILE_HOLDING", holding)
+    monkeypatch.setattr(load, "CHECK_WHILE_HOLDING", holding)
 
     tree = tmp_path / "tree.csv"
     tree.write_text("code,name,parent\nNEWT,新组,SALES\n", encoding="utf-8")
@@ -118,7 +132,7 @@ def test_an_org_change_while_a_file_is_checked_is_checked_against(wh, tmp_path, 
 
     def revert_meanwhile(stage, done, total):
         if stage == "validate" and done == 0 and not batches.list_batches(wh, 1)[0]["status"] == "reverted":
-            revert(wh, added)
+            revert(wh, added, reason="wrong file")
 
     r = import_facts(wh, "actuals", path, progress=revert_meanwhile)
     assert r.batch is None

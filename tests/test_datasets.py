@@ -72,11 +72,11 @@ def test_replace_append_and_revert(wh, tmp_path):
     assert _rows(wh, "o", "SELECT count(*) FROM {v}") == [(4,)]
     replaced = import_file(wh, "o", _xlsx(tmp_path, more, "more.xlsx"), mode="replace").batch
     assert _rows(wh, "o", "SELECT count(*) FROM {v}") == [(1,)]
-    revert(wh, replaced)
+    revert(wh, replaced, reason="wrong file")
     assert _rows(wh, "o", "SELECT count(*) FROM {v}") == [(4,)]
-    revert(wh, first)  # the append stays, on its own
+    revert(wh, first, reason="wrong file")  # the append stays, on its own
     assert _rows(wh, "o", 'SELECT "Order ID" FROM {v}') == [("A4",)]
-    revert(wh, appended)
+    revert(wh, appended, reason="wrong file")
     assert "o" not in {d["name"] for d in datasets.list_datasets(wh)}
 
 

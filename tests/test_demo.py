@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kpi_core.demo.company import SEED_CASE_DIVISION, UNMAPPED_ORG_CODE, UNMAPPED_ROWS
+from kpi_core.demo.shape import SEED_CASE_DIVISION, UNMAPPED_ORG_CODE, UNMAPPED_ROWS
 from kpi_core.model.metric import smart_gaps
 from kpi_core.store import dictionary, org
 from kpi_core.store.datasets import list_datasets

@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from kpi_core.demo import company as demo_data
-from kpi_core.demo.company import SEED_CASE_DIVISION, DemoCompany, generate
+from kpi_core.demo.company import generate
+from kpi_core.demo.shape import SEED_CASE_DIVISION, SEED_CASE_MONTHS, UNMAPPED_ORG_CODE, UNMAPPED_ROWS, DemoCompany
+from kpi_core.engine.formula import components
 
 TODAY = datetime.date(2026, 11, 27)
 ALLOWED_FIELDS = {
@@ -183,7 +185,7 @@ def test_formulas_refer_to_known_metrics_and_nest(metrics: list[dict]) -> None:
     formulas = {c: m["source"]["formula"] for c, m in by_code.items() if _source_type(m) == "formula"}
     nested = False
     for code, expression in formulas.items():
-        parts = demo_data.formula_components(expression)
+        parts = components(expression)
         assert parts and all(p in by_code and p != code for p in parts), code
         nested |= any(p in formulas for p in parts)
     assert nested, "no formula over a formula"
@@ -247,8 +249,8 @@ def test_org_columns_map_to_units_except_the_legacy_rows(
         values = demo.datasets[name][column]
         unmapped = pc.filter(values, pc.invert(pc.is_in(values, value_set=codes)))
         if name == "sales_orders":
-            assert len(unmapped) == demo_data.UNMAPPED_ROWS
-            assert set(unmapped.to_pylist()) == {demo_data.UNMAPPED_ORG_CODE}
+            assert len(unmapped) == UNMAPPED_ROWS
+            assert set(unmapped.to_pylist()) == {UNMAPPED_ORG_CODE}
         else:
             assert len(unmapped) == 0, name
     reps = set(pc.unique(demo.datasets["sales_orders"]["sales_rep"]).to_pylist())
@@ -343,7 +345,7 @@ def _window_labels(demo: DemoCompany) -> tuple[list[str], list[str]]:
     """Month labels of the seed window and of the twelve months before it."""
     months = [f"{y}-{m:02d}" for y in range(2020, 2031) for m in range(1, 13)]
     end = months.index(demo.last_period) + 1
-    n = demo_data.SEED_CASE_MONTHS
+    n = SEED_CASE_MONTHS
     return months[end - n:end], months[end - n - 12:end - n]
 
 

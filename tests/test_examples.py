@@ -3,7 +3,7 @@ the broken one gives exactly the errors listed here."""
 
 import pytest
 
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.store.warehouse import open_warehouse
 

@@ -27,10 +27,10 @@ from click.testing import CliRunner
 
 from kpi_core.cli.main import main
 from kpi_core.ingest import sources
-from kpi_core.ingest.arrow_facts import import_table
 from kpi_core.ingest.datasets import import_file
 from kpi_core.ingest.error_report import write_error_workbook
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.files import FileRefused
 from kpi_core.ingest.org_file import import_org
 from kpi_core.ingest.template import template
@@ -66,7 +66,7 @@ def apply_source(wh, tmp_path, source: dict):
     path = tmp_path / "probe.yaml"
     path.write_text(yaml.safe_dump({"metrics": [{"code": "probe", "name": "探针", "source": source}]},
                                    allow_unicode=True), encoding="utf-8")
-    return dictionary.apply(wh, path)
+    return dictionary.apply(wh, path, reason="probe")
 
 
 def dataset_source(measure="sum(amount)", flt=None) -> dict:
@@ -275,7 +275,8 @@ def hostile_names(wh, tmp_path):
     path.write_text('code,name,parent\nEAST,"=HYPERLINK(""http://evil"",""east"")",SALES\n', encoding="utf-8")
     assert import_org(wh, path).batch is not None
     revenue = dictionary.current(wh)["revenue"]
-    dictionary.apply_metrics(wh, [revenue.model_copy(update={"name": "+cmd|' /C calc'!A0", "name_en": "@SUM(1)"})])
+    dictionary.apply_metrics(wh, [revenue.model_copy(update={"name": "+cmd|' /C calc'!A0", "name_en": "@SUM(1)"})],
+                             reason="hostile names")
     return wh
 
 
@@ -598,7 +599,7 @@ READER_KILLERS = {"far.xlsx", "lower.xlsx", "wide.xlsx", "counted.xlsx", "reorde
 CHILD = textwrap.dedent("""
     import json, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
-    from kpi_core.ingest.facts import import_facts
+    from kpi_core.ingest.facts.load import import_facts
     from kpi_core.store.warehouse import open_warehouse
     wh = open_warehouse(sys.argv[1])
     for path in sys.argv[2:]:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from kpi_core.cli.main import main
 from kpi_core.ingest.error_report import write_error_workbook
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.model.problems import Problem
 from kpi_core.services.revert import revert
@@ -436,11 +436,11 @@ def test_reupload_replaces_not_doubles_and_revert_restores(wh, xlsx):
     assert written(wh) == (3, 6, 0)  # history kept
     with wh.connect() as con:
         assert con.execute("SELECT batch_id FROM actual WHERE period = '2025-02'").fetchone()[0] == r3.batch
-    revert(wh, r3.batch)
+    revert(wh, r3.batch, reason="wrong file")
     assert current(wh)[("revenue", "EAST", "2025-02")] == 2.0
-    revert(wh, r2.batch)
+    revert(wh, r2.batch, reason="wrong file")
     assert current(wh)[("revenue", "EAST", "2025-02")] == 2.0
-    revert(wh, r1.batch)
+    revert(wh, r1.batch, reason="wrong file")
     assert current(wh) == {}
 
 

@@ -12,7 +12,8 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from kpi_core.ingest.files import FileRefused, check_file
 from kpi_core.ingest.headers import FACT_ROLES, ORG_FILE_ROLES, header_finder, map_roles, normalise, role_of
-from kpi_core.ingest.read import SeveralSheets, read_grid
+from kpi_core.ingest.read import read_grid
+from kpi_core.ingest.sheets import SeveralSheets
 from kpi_core.model.periods import parse_period
 
 FACTS_HEADER = header_finder(FACT_ROLES, need=3)  # what the actuals/targets import uses

@@ -76,7 +76,7 @@ def test_update_moves_unit_and_revert_restores(wh, tmp_path):
     r = import_org(wh, _csv(tmp_path, "code,name,parent\nT1,一组(调整),D2\n", "move.csv"))
     assert r.batch
     assert org.tree(wh).unit("T1").parent == "D2" and org.tree(wh).unit("T1").name == "一组(调整)"
-    revert(wh, r.batch)
+    revert(wh, r.batch, reason="wrong file")
     assert org.tree(wh).unit("T1").parent == "D1"
 
 
@@ -84,7 +84,7 @@ def test_revert_that_breaks_the_tree_is_refused(wh, tmp_path):
     first = import_org(wh, _csv(tmp_path, GOOD)).batch
     import_org(wh, _csv(tmp_path, "code,name,parent\nT9,新组,D2\n", "add.csv"))
     with pytest.raises(ValidationFailed, match="break the org tree"):
-        revert(wh, first)  # T9's parent D2 would vanish
+        revert(wh, first, reason="wrong file")  # T9's parent D2 would vanish
     assert "D2" in org.tree(wh)
 
 

@@ -4,7 +4,18 @@ from datetime import date, datetime
 
 import pytest
 
-from kpi_core.model.periods import Period, PeriodError, find_year, month_range, parse_period, try_parse_period
+from kpi_core.model.periods import (
+    Period,
+    PeriodError,
+    find_year,
+    last_full_month,
+    month_range,
+    parse_period,
+    period_choice,
+    period_options,
+    planning_years,
+    try_parse_period,
+)
 
 M, Q, Y = "month", "quarter", "year"
 
@@ -302,3 +313,50 @@ def test_a_date_that_is_not_on_the_calendar_is_refused_not_read_as_its_month(tex
 ])
 def test_real_days_still_read_as_their_month(text, label):
     assert parse_period(text).label == label
+
+
+# --- periods to choose from (the app's period pickers and year lists) --------------------------
+
+
+@pytest.mark.parametrize("today, years, head, length, tail", [
+    (date(2026, 11, 5), 4, ["2026", "2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2026-12", "2026-11"], 68,
+     ["2023-02", "2023-01"]),
+    (date(2026, 1, 1), 1, ["2026", "2026-Q4"], 17, ["2026-02", "2026-01"]),
+    (date(2025, 6, 30), 2, ["2025", "2025-Q4"], 34, ["2024-01"]),
+])
+def test_period_options_newest_first(today, years, head, length, tail):
+    got = period_options(today, years)
+    assert got[:len(head)] == head and got[-len(tail):] == tail and len(got) == length
+    assert len(set(got)) == len(got) and all(parse_period(p).label == p for p in got)
+
+
+def test_period_options_need_a_year():
+    with pytest.raises(PeriodError, match="at least 1"):
+        period_options(date(2026, 1, 1), 0)
+
+
+@pytest.mark.parametrize("today, wanted, chosen, first", [
+    (date(2026, 11, 5), "2026-Q3", "2026-Q3", "2026"),        # offered already: kept
+    (date(2026, 11, 5), "2026-3", "2026-03", "2026"),         # written another way: its label
+    (date(2026, 11, 5), "2019-05", "2019-05", "2019-05"),     # older than the list: offered first
+    (date(2026, 11, 5), "2027", "2027", "2027"),              # later than the list too
+    (date(2026, 11, 5), None, "2026-10", "2026"),             # none: the last full month
+    (date(2026, 11, 5), "", "2026-10", "2026"),
+    (date(2026, 11, 5), "2026-13", "2026-10", "2026"),        # not a period: the last full month
+    (date(2026, 1, 5), "nonsense", "2025-12", "2026"),        # the last full month is last year's
+])
+def test_period_choice(today, wanted, chosen, first):
+    options, got = period_choice(today, wanted)
+    assert got == chosen and options[0] == first and options.count(chosen) == 1
+
+
+@pytest.mark.parametrize("today, month", [
+    (date(2026, 11, 5), "2026-10"), (date(2026, 1, 31), "2025-12"), (date(2024, 3, 1), "2024-02")])
+def test_last_full_month(today, month):
+    assert last_full_month(today).label == month
+
+
+@pytest.mark.parametrize("today, years", [
+    (date(2026, 11, 5), [2027, 2026, 2025]), (date(2025, 1, 1), [2026, 2025, 2024])])
+def test_planning_years(today, years):
+    assert planning_years(today) == years

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from kpi_core.engine.phasing import share
-from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.query.api import Query, run
 from kpi_core.store import dictionary, phasing, settings
@@ -25,7 +25,7 @@ def targets(wh, grain, first, last, org="EAST", metric="revenue", ytd=False, fis
 
 def set_phasing(wh, code, how):
     m = dictionary.current(wh)[code]
-    dictionary.apply_metrics(wh, [m.model_copy(update={"phasing": how})])
+    dictionary.apply_metrics(wh, [m.model_copy(update={"phasing": how})], reason=f"phasing {how}")
 
 
 @pytest.mark.parametrize("months, whole, weights, expected", [
@@ -155,7 +155,7 @@ def test_default_thresholds_apply_to_metrics_without_their_own(wh):
     import_table(wh, "targets", table([("revenue", "EAST", "2025-01", 100)]), source="t")
     status = lambda: run(wh, Query(("revenue",), "EAST", "self", "month", "2025-01", "2025-01")).cells[0].status  # noqa: E731
     assert status() == "amber"  # 95 % ≥ 90 %
-    settings.put(wh, "default_amber", "0.96")
+    settings.put(wh, "default_amber", "0.96", reason="stricter amber")
     assert status() == "red"
 
 
@@ -165,7 +165,7 @@ def test_grade_bands_setting(wh):
     import_table(wh, "actuals", table([("revenue", "EAST", "2025-01", 95)]), source="t")
     import_table(wh, "targets", table([("revenue", "EAST", "2025-01", 100)]), source="t")
     assert scorecard(wh, "EAST", "2025-01", "month", {"revenue": 1}).grade == "B"
-    settings.put(wh, "grade_bands", "A:95,B:80")
+    settings.put(wh, "grade_bands", "A:95,B:80", reason="new bands")
     assert scorecard(wh, "EAST", "2025-01", "month", {"revenue": 1}).grade == "A"
 
 
@@ -188,7 +188,8 @@ def test_fiscal_year_for_dataset_metrics(fiscal):
 def test_a_yearly_formula_target_keeps_its_level_and_the_components_shape(wh):
     from kpi_core.model.metric import Metric
 
-    dictionary.apply_metrics(wh, [Metric(code="rpe", name="人均收入", source={"formula": "revenue / headcount"})])
+    dictionary.apply_metrics(wh, [Metric(code="rpe", name="人均收入", source={"formula": "revenue / headcount"})],
+                             reason="revenue per head")
     import_table(wh, "targets", table([("revenue", "EAST", "2025", 1200), ("headcount", "EAST", "2025", 10),
                                        ("rpe", "EAST", "2025", 150)]), source="t")
     got = lambda grain, p: targets(wh, grain, p, p, metric="rpe")[p]  # noqa: E731

@@ -5,7 +5,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.query.api import Query, run
 
 from .test_cli import cli
@@ -186,7 +186,8 @@ from kpi_core.services.cascade import cascade, reconcile  # noqa: E402
 
 
 def test_cascade_equal_with_uplift_and_reconcile(company):
-    splits, result = cascade(company, "revenue", "OPS", 2025, "equal", uplift=1.05, total=1000)
+    splits, result = cascade(company, "revenue", "OPS", 2025, "equal", uplift=1.05, total=1000,
+                             reason="plan")
     assert [(s.child, s.target) for s in splits] == [("SVC", pytest.approx(1050))]
     assert result.batch is not None
     rec = reconcile(company, "revenue", "SALES", "2025")

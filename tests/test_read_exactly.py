@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from kpi_core.cli.main import main
 from kpi_core.ingest.datasets import import_file
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.files import FileRefused
 from kpi_core.ingest.org_file import import_org
 from kpi_core.model.errors import ValidationFailed

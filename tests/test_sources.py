@@ -290,7 +290,7 @@ def test_replace_append_and_revert(server: Source, source_table: str, wh):
     assert count(wh, name) == 2 * N_ALL
     assert duck(wh, f"SELECT count(DISTINCT id) FROM {view(name)}")[0][0] == N_ALL
 
-    revert(wh, appended.batch)
+    revert(wh, appended.batch, reason="wrong file")
     assert count(wh, name) == N_ALL
     assert {b["id"]: b["status"] for b in batches.list_batches(wh)} == {
         first.batch: "loaded", appended.batch: "reverted"}

@@ -4,8 +4,8 @@ its status moves."""
 import openpyxl
 import pytest
 
-from kpi_core.ingest.arrow_facts import import_table
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.preview import preview
 from kpi_core.ingest.template import template
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from kpi_core.ingest.facts import import_facts
+from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.headers import FACT_ROLES, header_finder
 from kpi_core.ingest.read import read_grid
 from kpi_core.ingest.xlsx_peek import merged_xlsx, peek_xlsx

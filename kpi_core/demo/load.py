@@ -1,4 +1,4 @@
-"""Load the deterministic demo company (demo_data.py) into a warehouse, through the same
+"""Load the deterministic demo company (kpi_core.demo.company) into a warehouse, through the same
 validated paths a user's imports take."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import yaml
 
 from kpi_core.auth import users
 from kpi_core.demo.company import generate
-from kpi_core.ingest.arrow_facts import import_table
 from kpi_core.ingest.datasets import import_arrow
+from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.store import boards, dictionary, org
 from kpi_core.store.warehouse import Warehouse

@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from kpi_core.ingest.files import FileRefused, check_file
-from kpi_core.ingest.read import MAX_COLUMNS, PEEK_ROWS, decode_text, first_text_row, read_grid, refuse_unseen
+from kpi_core.ingest.read import decode_text, read_grid, refuse_unseen
+from kpi_core.ingest.sheets import MAX_COLUMNS, PEEK_ROWS, first_text_row
 from kpi_core.model.access import acting
 from kpi_core.model.config import Limits
 from kpi_core.model.errors import KpiError, ValidationFailed

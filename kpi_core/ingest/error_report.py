@@ -12,7 +12,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
 from kpi_core.ingest.headers import FACT_ROLES, header_finder, normalise
-from kpi_core.ingest.read import check_sheet, check_xls, choose_sheet, decode_text
+from kpi_core.ingest.read import decode_text
+from kpi_core.ingest.sheets import check_sheet, check_xls, choose_sheet
 from kpi_core.model.config import Limits
 from kpi_core.model.problems import Problem
 from kpi_core.model.safe_export import neutralise_row
@@ -38,7 +39,7 @@ def write_error_workbook(source: str | Path, problems: list[Problem], out: str |
                          sheet: str | None = None) -> Path:
     """Write `out`: sheet 'errors' (row, column, value, message) and 'data' with bad cells red.
 
-    `sheet` is the sheet the import read (default: the first with data)."""
+    `sheet` is the sheet the import read (default: the one read_grid picks)."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "errors"

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kpi_core.model import access
 from kpi_core.model.access import Actor
-from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
 from kpi_core.model.org import OrgTree
 from kpi_core.model.text import visible as shown
 
@@ -148,7 +148,106 @@ def can_edit(board: Board, actor: Actor) -> bool:
     return actor.is_admin or (board.owner == actor.name and actor.reach("boards") is not None)
 
 
+def share_choices(actor: Actor) -> tuple[str, ...]:
+    """How the actor may share a board: with everyone only when their reach is the whole tree."""
+    return ("private", "org", "everyone") if actor.reach("boards") == "all" else ("private", "org")
+
+
+# --- layout: tiles on a 12-column grid, each a pure function from board to board ------------------
+
+GRID = 12                                     # grid columns in a row
+WIDTHS: tuple[int, ...] = tuple(range(1, GRID + 1))
+_WIDE = ("heatmap", "table", "text")          # tile types that want a whole row
+
+
+def default_width(kind: str) -> int:
+    """A new tile's width: a whole row for heat maps, tables and text, half a row for the rest."""
+    return GRID if kind in _WIDE else GRID // 2
+
+
 def new_tile(kind: str, metrics: list[str], **kw) -> Tile:
+    """A tile of `kind` (its type's default width unless `place` is given); ValidationFailed
+    naming each problem (a gauge takes one metric, a text tile needs its text, …)."""
     if kind not in TILE_TYPES:
         raise KpiError(f"no tile type '{kind}' (types: {', '.join(TILE_TYPES)})")
-    return Tile(type=kind, metrics=metrics, **kw)
+    kw.setdefault("place", {"width": default_width(kind)})
+    try:
+        return Tile(type=kind, metrics=metrics, **kw)
+    except ValidationError as err:
+        problems = [p.lstrip(".").removeprefix(": ") for p in _messages("", err)]
+        raise ValidationFailed("; ".join(problems), problems) from None
+
+
+def _tile(board: Board, tile_id: str) -> Tile:
+    for tile in board.tiles:
+        if tile.id == tile_id:
+            return tile
+    raise NotFound(f"no tile '{shown(tile_id)}' on board '{board.code}'")
+
+
+def _order(board: Board) -> list[str]:
+    return [tl.id for tl in board.ordered_tiles()]
+
+
+def relaid(board: Board, order: list[str]) -> Board:
+    """The board's tiles placed in `order` (every tile id once): each keeps its width; a row takes
+    tiles while they fit in 12 columns, then the next row starts."""
+    ids = [tl.id for tl in board.tiles]
+    if sorted(order) != sorted(ids):
+        missing, extra = set(ids) - set(order), set(order) - set(ids)
+        why = (f"leaves out {', '.join(sorted(missing))}" if missing else
+               f"names {', '.join(sorted(extra))}, not on the board" if extra else "names a tile twice")
+        raise ValidationFailed(f"the new order of board '{board.code}' {shown(why)}")
+    by_id = {tl.id: tl for tl in board.tiles}
+    placed, row, used = [], 0, 0
+    for i, tid in enumerate(order):
+        tile = by_id[tid]
+        if used and used + tile.place.width > GRID:
+            row, used = row + 1, 0
+        placed.append(tile.model_dump(mode="json") | {"place": {**tile.place.model_dump(), "row": row, "order": i}})
+        used += tile.place.width
+    return parse(board.model_dump(mode="json") | {"tiles": placed})
+
+
+def add_tile(board: Board, tile: Tile) -> Board:
+    """The tile added after the others."""
+    if tile.id in {tl.id for tl in board.tiles}:
+        raise ValidationFailed(f"board '{board.code}' has a tile '{shown(tile.id)}' already")
+    return relaid(board.model_copy(update={"tiles": [*board.tiles, tile]}), [*_order(board), tile.id])
+
+
+def move_tile(board: Board, tile_id: str, step: int) -> Board:
+    """The tile `step` places later (earlier when negative) in reading order, kept on the board."""
+    order = _order(board)
+    i = order.index(_tile(board, tile_id).id)
+    order.insert(max(0, min(len(order) - 1, i + step)), order.pop(i))
+    return relaid(board, order)
+
+
+def resize_tile(board: Board, tile_id: str, width: int) -> Board:
+    """The tile `width` grid columns wide (1-12); the rows re-flow."""
+    if isinstance(width, bool) or width not in WIDTHS:
+        raise ValidationFailed(f"a tile is {WIDTHS[0]} to {WIDTHS[-1]} grid columns wide, not {shown(width)}")
+    tile = _tile(board, tile_id)
+    wider = tile.model_copy(update={"place": tile.place.model_copy(update={"width": int(width)})})
+    tiles = [wider if tl.id == tile_id else tl for tl in board.tiles]
+    return relaid(board.model_copy(update={"tiles": tiles}), _order(board))
+
+
+def duplicate_tile(board: Board, tile_id: str) -> Board:
+    """A copy of the tile, with its own id, right after it."""
+    src = _tile(board, tile_id)
+    taken = {tl.id for tl in board.tiles}
+    copy = Tile.model_validate(src.model_dump(exclude={"id"}))
+    while copy.id in taken:  # eight hex digits: practically never
+        copy = Tile.model_validate(src.model_dump(exclude={"id"}))
+    order = _order(board)
+    order.insert(order.index(tile_id) + 1, copy.id)
+    return relaid(board.model_copy(update={"tiles": [*board.tiles, copy]}), order)
+
+
+def delete_tile(board: Board, tile_id: str) -> Board:
+    """The board without the tile; the others close up."""
+    _tile(board, tile_id)
+    kept = board.model_copy(update={"tiles": [tl for tl in board.tiles if tl.id != tile_id]})
+    return relaid(kept, _order(kept))

@@ -303,3 +303,40 @@ def month_labels(label: str) -> frozenset[str]:
 @lru_cache(maxsize=8192)
 def _month_labels(label: str, start: int) -> frozenset[str]:  # the fiscal start is part of the key
     return frozenset(m.label for m in parse_period(label).months())
+
+
+# --- periods to choose from --------------------------------------------------------------------
+
+def last_full_month(today: date) -> Period:
+    """The last full month before `today`: the latest period whose actuals are usually in."""
+    return Period("month", today.year, today.month).shift(-1)
+
+
+def period_options(today: date, years: int = 4) -> list[str]:
+    """Years, quarters and months to choose from, newest first: this year and `years` − 1 before
+    it, each year followed by its quarters and then its months, latest first."""
+    if years < 1:
+        raise PeriodError(f"{years} years of periods to choose from: give at least 1")
+    out: list[str] = []
+    for y in range(today.year, today.year - years, -1):
+        out.append(Period("year", y).label)
+        out += [Period("quarter", y, q).label for q in range(4, 0, -1)]
+        out += [Period("month", y, m).label for m in range(12, 0, -1)]
+    return out
+
+
+def period_choice(today: date, wanted: object, years: int = 4) -> tuple[list[str], str]:
+    """(the periods to offer, the one chosen): `wanted` as its label, offered first when it is
+    outside the usual options (an older period from a link or a saved board), or the last full
+    month when `wanted` is empty or not a period."""
+    options = period_options(today, years)
+    chosen = try_parse_period(wanted) if wanted not in (None, "") else None
+    label = (chosen or last_full_month(today)).label
+    if label not in options:
+        options.insert(0, label)
+    return options, label
+
+
+def planning_years(today: date) -> list[int]:
+    """The years targets are planned and templates made for: next year, this year, last year."""
+    return [today.year + 1, today.year, today.year - 1]

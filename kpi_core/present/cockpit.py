@@ -15,7 +15,7 @@ from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
-from kpi_core.model.periods import Grain, Period, parse_period
+from kpi_core.model.periods import Grain, Period, last_full_month, parse_period
 from kpi_core.model.text import visible
 from kpi_core.query.api import Cell, Query, run
 from kpi_core.store import dictionary, settings
@@ -154,7 +154,7 @@ class Place:
 
 def default_period(today) -> str:
     """The last full month before today: the latest period whose actuals are usually in."""
-    return Period("month", today.year, today.month).shift(-1).label
+    return last_full_month(today).label
 
 
 def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[str]]:

@@ -122,7 +122,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "batch_reverted": {"zh": "已撤销", "en": "Reverted"},
     "reason": {"zh": "原因", "en": "Reason"},
     "revert": {"zh": "撤销该批次", "en": "Revert the batch"},
-    "reason_needed": {"zh": "请填写原因。", "en": "Please give a reason."},
     "reverted": {"zh": "批次 {batch} 已撤销，之前的数值已恢复。", "en": "Batch {batch} reverted; the earlier "
                  "values are back."},
     # metric center
@@ -477,6 +476,9 @@ _PROBLEMS_ZH = [
                      ("change the org tree", "修改组织树"), ("load datasets", "导入数据集"),
                      ("change settings", "修改设置"), ("manage users", "管理用户"),
                      ("read the audit log", "查看审计日志"), ("close or reopen periods", "关账或重开期间"))],
+    *[(rf"^a reason is required to {re.escape(en)}$", f"请填写原因：{zh}须说明原因")
+      for en, zh in (("change the metric dictionary", "修改指标库"), ("change settings", "修改设置"),
+                     ("change targets", "修改目标"), ("cascade targets", "分解目标"), ("revert a batch", "撤销批次"))],
     (r"^The disk holding (.+) is full: nothing was written\. Free some space \(or ask an admin to\) and try again\.$",
      r"\1 所在磁盘已满：未写入任何数据。请清理空间（或请管理员处理）后重试。"),
     (r"^the query asks for ([\d,]+) cells \(([\d,]+) metrics × ([\d,]+) units × ([\d,]+) periods\), over the "

@@ -8,44 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Literal
 
 import pyarrow as pa
 
 from kpi_core.engine import attainment as att
-from kpi_core.engine.compile import (
-    CLOSURE,
-    KEYS,
-    PERIODS,
-    compile_dataset_metric,
-    compile_unmapped,
-    org_closure,
-    org_keys,
-    periods_table,
-    scoped,
-)
-from kpi_core.engine.formula import NoValue, components, evaluate
-from kpi_core.engine.partials import compile_from_partials, compile_unmapped_from_partials
-from kpi_core.engine.phasing import EVEN, LAST_YEAR, Weights
-from kpi_core.engine.rollup import COMPUTED, ROLLED_UP, roll_up_period
-from kpi_core.engine.targets import from_own
+from kpi_core.engine.compile import KEYS, org_closure, org_keys
+from kpi_core.engine.rollup import ROLLED_UP
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.config import max_query_cells
 from kpi_core.model.errors import AccessDenied, KpiError, NotFound
-from kpi_core.model.metric import FormulaSource, Metric
+from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
-from kpi_core.model.periods import Grain, Period, fiscal_start, fiscal_year, month_labels, month_range, parse_period
+from kpi_core.model.periods import Grain, Period, fiscal_year, parse_period
 from kpi_core.model.text import visible
-from kpi_core.store import dictionary, phasing, settings
-from kpi_core.store import partials as aggregate
-from kpi_core.store.datasets import column_names, live_batches
+from kpi_core.query import cache
+from kpi_core.query.evaluator import Evaluator, needed
+from kpi_core.store import dictionary, settings
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
 Scope = Literal["self", "children", "subtree"]
-FROM_DATASET = "dataset"
 MAX_PERIODS = 600  # fifty years of months
 
 
@@ -107,358 +91,6 @@ def periods_of(q: Query, today: dt.date | None = None) -> list[Period]:
     return out
 
 
-def span_of(p: Period, ytd: bool) -> list[Period]:
-    """The months a cell covers: the period's, or from the fiscal year's first month to its end
-    for year-to-date."""
-    months = p.months()
-    return month_range(p.to("year").months()[0], months[-1]) if ytd else months
-
-
-class _Engine:
-    def __init__(self, con, tree: OrgTree, metrics: dict[str, Metric], units: list[str],
-                 periods: list[Period], ytd: bool, closure: pa.Table):
-        self.con, self.tree, self.metrics, self.closure = con, tree, metrics, closure
-        self.units, self.periods, self.ytd = units, periods, ytd
-        self.spans = {p.label: span_of(p, ytd) for p in periods}
-        self._facts: dict[str, dict[str, dict[str, dict[str, float]]]] = {}  # view -> metric -> org -> label
-        self._dataset: dict[str, dict[tuple[str, str], float]] = {}
-        self._rolled: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
-        self._target_memo: dict[tuple[str, str, str], float | None] = {}
-        self.unmapped: dict[str, int] = {}
-        self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
-        self.cache_key: tuple = ()
-        self.wanted = set(metrics)  # narrowed by run() to the metrics asked and their components
-        self._target_zone: dict[str, set[str]] = {}
-        self._unmapped_memo: dict[tuple, int] = {}
-        self._prior: dict[str, dict[tuple[str, str], float]] = {}
-
-    # --- facts ------------------------------------------------------------------------------
-    def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
-        """{org: {period: value}} of the current facts of `metric`."""
-        return self._all_facts(view)[0].get(metric, {})
-
-    def facts_by_period(self, view: str, metric: str) -> dict[str, dict[str, float]]:
-        """{period: {org: value}}: the same facts, for picking a period's values."""
-        return self._all_facts(view)[1].get(metric, {})
-
-    def _all_facts(self, view: str) -> tuple[dict, dict]:
-        """One query per view for all metrics asked, kept while the data version holds."""
-        if view not in self._facts:
-            self._facts[view] = self._kept(("facts", view, frozenset(self.wanted)), lambda: self._read_facts(view))
-        return self._facts[view]
-
-    def _read_facts(self, view: str) -> tuple[dict, dict]:
-        table = "actual_fact" if view == "actual" else "target_fact"
-        # The latest live batch per key, as the `actual`/`target` views, filtered first.
-        rows = self.con.execute(
-            f"SELECT metric, org, period, arg_max(value, batch_id) FROM {table} "
-            "WHERE metric IN (SELECT unnest(?)) AND batch_id IN (SELECT id FROM batch WHERE status = 'loaded') "
-            "GROUP BY metric, org, period", [sorted(self.wanted)]).fetchall()
-        by_org: dict[str, dict[str, dict[str, float]]] = {}
-        by_period: dict[str, dict[str, dict[str, float]]] = {}
-        for code, org, period, value in rows:
-            by_org.setdefault(code, {}).setdefault(org, {})[period] = value
-            by_period.setdefault(code, {}).setdefault(period, {})[org] = value
-        return by_org, by_period
-
-    def _kept(self, key: tuple, read):
-        """A fact about the warehouse kept while its data version holds."""
-        key = (self.cache_key, *key)
-        if key not in _META:
-            if len(_META) > 4096:
-                _META.clear()
-            _META[key] = read()
-        return _META[key]
-
-    def default_thresholds(self) -> tuple[float, float]:
-        """(green, amber) for metrics that set none: the warehouse settings."""
-        return self._kept(("thresholds",), lambda: (float(settings.raw(self.con, "default_green")),
-                                                     float(settings.raw(self.con, "default_amber"))))
-
-    def _live(self, dataset: str) -> list[int]:
-        return self._kept(("live", dataset), lambda: [b for b, _ in live_batches(self.con, dataset)])
-
-    def _columns(self, dataset: str) -> tuple[str, ...]:
-        return self._kept(("columns", dataset), lambda: tuple(column_names(self.con, dataset)))
-
-    def _ready(self, m: Metric) -> bool:
-        """Whether the metric's month × org partials hold every live batch of its dataset."""
-        version = self.versions[m.code]
-        return self._kept(("ready", m.code, version),
-                          lambda: aggregate.ready(self.con, m, version, self._live(m.source.dataset)))
-
-    # --- actuals ----------------------------------------------------------------------------
-    def actual(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...] = ()) -> tuple[float | None, str, str]:
-        """(value, source, note)."""
-        if m.source_type == "manual":
-            if not self.ytd and _finer(p.grain, m.frequency):
-                return None, "", f"{m.code} is reported by {m.frequency}"
-            got = self._manual(m, p).get(unit)
-            return (got[0], got[1], "") if got else (None, "", "no value reported")
-        if m.source_type == "dataset":
-            v = self._dataset_values(m).get((unit, p.label))
-            return (v, FROM_DATASET, "") if v is not None else (None, "", "no rows in the dataset")
-        return self._formula(m, unit, p, stack, self.actual)
-
-    def _manual(self, m: Metric, p: Period) -> dict[str, tuple[float, str]]:
-        key = (m.code, p.label)
-        if key not in self._rolled:
-            span = self.spans[p.label]
-            months = {x.label for x in span}
-            bases = sorted({x.to(m.frequency).label for x in span
-                            if month_labels(x.to(m.frequency).label) <= months})
-            self._rolled[key] = self._kept(("rolled", m.code, tuple(bases)), lambda: self._roll(m, bases))
-        return self._rolled[key]
-
-    def _roll(self, m: Metric, bases: list[str]) -> dict[str, tuple[float, str]]:
-        """Every unit's value over the reporting periods `bases` (kept for the next query)."""
-        own: dict[str, dict[str, float]] = {}
-        by_period = self.facts_by_period("actual", m.code)
-        for b in bases:
-            for org, v in by_period.get(b, {}).items():
-                own.setdefault(org, {})[b] = v
-        return roll_up_period(self.tree, own, bases, m.time_agg, m.org_agg, list(self.tree.units))
-
-    def _dataset_values(self, m: Metric) -> dict[tuple[str, str], float]:
-        if m.code not in self._dataset:
-            self.load_datasets([m])
-        return self._dataset[m.code]
-
-    def _values_key(self, code: str) -> tuple:
-        return (self.cache_key, code, tuple(self.units), tuple(p.label for p in self.periods), self.ytd, fiscal_start())
-
-    def load_datasets(self, wanted: list[Metric]) -> None:
-        """Values of the dataset metrics asked for: those kept for this data version, the
-        pre-aggregated ones in one query over their partials, the rest one query each over rows."""
-        todo = []
-        for m in wanted:
-            if m.code in self._dataset:
-                continue
-            held = _VALUES.get(self._values_key(m.code))
-            if held is not None:  # the same tile data asked again at the same data version
-                self._dataset[m.code], self.unmapped[m.code] = held
-            else:
-                todo.append(m)
-        if not todo:
-            return
-        spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods for s in [self.spans[p.label]]]
-        lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
-        fast, slow = [], []
-        for m in todo:
-            (fast if self._ready(m) else slow).append(m)
-        self.con.register(PERIODS, periods_table(spans))
-        self.con.register(CLOSURE, scoped(self.closure, self.units))
-        try:
-            if fast:
-                for m in fast:
-                    self._dataset[m.code] = {}
-                sql = _partials_sql(tuple((m.code, self.versions[m.code], self._columns(m.source.dataset),
-                                           tuple(self._live(m.source.dataset))) for m in fast), self.metrics)
-                for code, org, period, value in self.con.execute(sql).fetchall():
-                    if value is not None:
-                        self._dataset[code][(org, period)] = value
-            for m in slow:
-                sql = _rows_sql(m, self.versions[m.code], self._columns(m.source.dataset), self.ytd)
-                rows = self.con.execute(sql, [lo, hi]).fetchall()
-                self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
-            for m in todo:
-                self.unmapped[m.code] = self._unmapped(m, lo, hi, m in fast)
-        finally:
-            self.con.unregister(PERIODS)
-            self.con.unregister(CLOSURE)
-        if len(_VALUES) > 512:
-            _VALUES.clear()
-        for m in todo:
-            _VALUES[self._values_key(m.code)] = (self._dataset[m.code], self.unmapped[m.code])
-
-    def _unmapped(self, m: Metric, lo: dt.date, hi: dt.date, from_partials: bool) -> int:
-        """Rows of the metric's dataset in the range whose org value is no unit's (once per dataset)."""
-        key = (m.source.dataset, m.source.org_column, m.source.time_column, lo, hi)
-        if key not in self._unmapped_memo:
-            if from_partials:
-                live = tuple(self._live(m.source.dataset))
-                sql = _text(("unmapped-partials", m.code, self.versions[m.code], live),
-                            lambda: compile_unmapped_from_partials(m, self.versions[m.code], list(live)))
-                lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
-            else:
-                any_day = dt.date(2000, 1, 1)
-                sql = _text(("unmapped-rows", m.code, self.versions[m.code]),
-                            lambda: compile_unmapped(m, any_day, any_day))
-                lo_m, hi_m = lo, hi
-            self._unmapped_memo[key] = self.con.execute(sql, [lo_m, hi_m]).fetchall()[0][0]
-        return self._unmapped_memo[key]
-
-    def _formula(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...], part):
-        src = m.source
-        assert isinstance(src, FormulaSource)
-        if m.code in stack:
-            return None, "", f"formula cycle through {m.code}"
-        values, notes = {}, []
-        for code in components(src.formula):
-            v, _, note = part(self.metrics[code], unit, p, (*stack, m.code))
-            values[code] = v
-            if v is None:
-                notes.append(f"{code}: {note}")
-        try:
-            return evaluate(src.formula, values), COMPUTED, ""
-        except NoValue as exc:
-            return None, "", "; ".join(notes) if notes else str(exc)
-
-    # --- targets ----------------------------------------------------------------------------
-    def target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...] = ()) -> tuple[float | None, str, str]:
-        key = (m.code, unit, p.label)
-        if key not in self._target_memo:
-            self._target_memo[key] = self._target(m, unit, p, stack)
-        v = self._target_memo[key]
-        return (v, "", "") if v is not None else (None, "", "no target")
-
-    def _target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...]) -> float | None:
-        own = self.facts("target", m.code).get(unit, {})
-        label = None if self.ytd else p.label
-        if m.source_type == "formula":
-            got = self._formula_target(m, unit, p, stack, own, label)
-            if got is not None:
-                return got
-        time_agg = "avg" if m.source_type == "formula" else m.time_agg
-        v = from_own(own, self.spans[p.label], label, time_agg, self._weights(m, unit)) if own else None
-        if v is not None:
-            return v
-        if m.org_agg == "sum":
-            zone = self._targets_below(m.code)
-            kids = [t for c in self.tree.children.get(unit, [])
-                    if c in zone and (t := self.target(m, c, p)[0]) is not None]
-            if kids:
-                return float(sum(kids))
-        return None
-
-    def _formula_target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...], own: dict[str, float],
-                        label: str | None) -> float | None:
-        """A formula's target: one set for exactly this period wins. A coarser one set for the
-        unit keeps its level and takes the shape of the components' targets: × f(here) / f(there),
-        so a yearly 40 % margin stays 40 % in each month, while a yearly revenue per employee
-        becomes a month's share of it. Without a coarser one: the formula over the components'
-        targets; else None (the caller repeats what it can)."""
-        if label is not None and label in own:
-            return own[label]
-        here, _, _ = self._formula(m, unit, p, stack, self.target)
-        span = {x.label for x in self.spans[p.label]}
-        for coarse_label, v in sorted(own.items(), key=lambda kv: len(month_labels(kv[0]))):
-            if span < month_labels(coarse_label) or (self.ytd and span <= month_labels(coarse_label)):
-                coarse = parse_period(coarse_label)
-                self.spans.setdefault(coarse.label, coarse.months())
-                there, _, _ = self._formula(m, unit, coarse, stack, self.target)
-                if here is not None and there:
-                    return v * here / there
-                return None  # the caller repeats the coarser target
-        return here
-
-    def _weights(self, m: Metric, unit: str) -> Weights | None:
-        """How a coarser target of `m` spreads over months for `unit` (None: evenly)."""
-        if m.phasing == EVEN or m.source_type == "formula":
-            return None
-        if m.phasing == LAST_YEAR:
-            values = self._last_year(m)
-            return lambda month: values.get((unit, month))
-        profile = self._kept(("phasing", m.phasing), lambda: phasing.profiles(self.con).get(m.phasing))
-        if profile is None:
-            return None
-        return lambda month: profile[_fiscal_position(month)]
-
-    def _last_year(self, m: Metric) -> dict[tuple[str, str], float]:
-        """{(unit, month): actual a year before that month} for the units asked: the months of
-        every fiscal year the query touches, each read from the same month of the year before."""
-        if m.code not in self._prior:
-            years = {x.to("year") for span in self.spans.values() for x in span}
-            months = [x for y in sorted(years) for x in y.months()]
-            before = [x.shift(-12) for x in months]
-            # The units asked and every unit holding a target below them (their phased targets
-            # add up to a parent's).
-            units = sorted(set(self.units) | (self._targets_below(m.code) & set(self._subtrees())))
-            sub = _Engine(self.con, self.tree, self.metrics, units, before, ytd=False, closure=self.closure)
-            sub.wanted, sub.cache_key = _needed(self.metrics, (m.code,)), self.cache_key
-            out = {}
-            for unit in units:
-                for now, then in zip(months, before, strict=True):
-                    v = sub.actual(m, unit, then)[0]
-                    if v is not None:
-                        out[(unit, now.label)] = v
-            self._prior[m.code] = out
-        return self._prior[m.code]
-
-    def _subtrees(self) -> list[str]:
-        return [u for root in self.units for u in self.tree.subtree(root)]
-
-    def _targets_below(self, code: str) -> set[str]:
-        """Units with a target of `code` set on them or somewhere below (the rest need no visit)."""
-        if code not in self._target_zone:
-            zone: set[str] = set()
-            for unit in self.facts("target", code):
-                if unit in self.tree:
-                    zone.update(self.tree.unit(unit).path)
-            self._target_zone[code] = zone
-        return self._target_zone[code]
-
-
-_SQL: dict[tuple, tuple[str, str]] = {}
-# Dataset values per (warehouse, data version, metric, units, periods): a board asks for the
-# same components in several tiles; any write changes the data version and so the key.
-_VALUES: dict[tuple, tuple[dict, int]] = {}
-_META: dict[tuple, object] = {}  # live batches, columns, partials readiness per data version
-
-
-def _text(key: tuple, build) -> str:
-    """SQL text compiled once per key: building and rendering syntax trees costs more than
-    running the query."""
-    if key not in _SQL:
-        if len(_SQL) > 1024:
-            _SQL.clear()
-        _SQL[key] = build().render()
-    return _SQL[key]
-
-
-def _partials_sql(items: tuple[tuple[str, int, tuple[str, ...], tuple[int, ...]], ...],
-                  metrics: dict[str, Metric]) -> str:
-    """One query over the partials of many metrics; items are (code, version, columns, live)."""
-    return _text(("partials", items), lambda: compile_from_partials(
-        [(metrics[code], version, list(cols), list(live)) for code, version, cols, live in items]))
-
-
-def _rows_sql(m: Metric, version: int, cols: tuple[str, ...], ytd: bool) -> str:
-    """The metric over its dataset's rows; the date range is bound at run time."""
-    any_day = dt.date(2000, 1, 1)
-    return _text(("rows", m.code, version, cols, ytd),
-                 lambda: compile_dataset_metric(m, list(cols), any_day, any_day, cumulative=ytd))
-
-
-def _needed(metrics: dict[str, Metric], codes: tuple[str, ...]) -> set[str]:
-    """The metrics asked for and, through their formulas, every component they reach."""
-    out, todo = set(), list(codes)
-    while todo:
-        code = todo.pop()
-        if code in out or code not in metrics:
-            continue
-        out.add(code)
-        src = metrics[code].source
-        if isinstance(src, FormulaSource):
-            todo.extend(components(src.formula))
-    return out
-
-
-def _finer(grain: Grain, than: str) -> bool:
-    order = ["month", "quarter", "year"]
-    return order.index(grain) < order.index(than)
-
-
-def _fiscal_position(month: str) -> int:
-    """0-based place of a month in its fiscal year."""
-    return _position_in(month, fiscal_start())
-
-
-@lru_cache(maxsize=8192)
-def _position_in(month: str, start: int) -> int:
-    return (parse_period(month).num - start) % 12
-
-
 def run(wh: Warehouse, q: Query, *, today: dt.date | None = None, actor: Actor | None = None) -> Result:
     """Compute every metric × unit × period cell of the query, within what `actor` may read
     (None: a trusted in-process caller, who reads everything)."""
@@ -475,7 +107,7 @@ def _scoped(actor: Actor, tree: OrgTree, q: Query, root: str, units: list[str]) 
 
 def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | None = None) -> Result:
     periods = periods_of(q, today)
-    tree, closure, keys, metrics = _context(wh, con)
+    version, (tree, closure, keys, metrics) = _context(wh, con)
     asked = tuple(dict.fromkeys(q.metrics))  # a metric named twice is computed once
     unknown = [c for c in asked if c not in metrics]
     if unknown:
@@ -499,9 +131,9 @@ def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | Non
                        "ask for fewer metrics, units or periods")
     con.register(KEYS, keys)
     try:
-        engine = _Engine(con, tree, metrics, units, periods, q.ytd, closure)
-        engine.wanted = _needed(metrics, asked)
-        engine.cache_key = (_file_key(wh), _CONTEXT[_file_key(wh)][0])
+        engine = Evaluator(con, tree, metrics, units, periods, q.ytd, closure)
+        engine.wanted = needed(metrics, asked)
+        engine.cache_key = (_file_key(wh), version)
         engine.load_datasets([metrics[c] for c in sorted(engine.wanted) if metrics[c].source_type == "dataset"])
         cells = [_cell(engine, metrics[code], unit, p) for code in asked for unit in units for p in periods]
     finally:
@@ -509,30 +141,27 @@ def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | Non
     return Result(cells, engine.unmapped)
 
 
-_CONTEXT: dict[str, tuple[int, tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]]] = {}
-
-
 def _file_key(wh: Warehouse) -> str:
     st = wh.path.stat()
     return f"{wh.path.resolve()}:{st.st_ino}"
 
 
-def _context(wh: Warehouse, con) -> tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]:
+def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]]:
     """The org tree, its closure and the metric dictionary, kept while the data version holds:
     a board's dozen queries build them once, and any write makes the next query read them anew."""
     version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
     # The file's identity too: a warehouse rebuilt at the same path starts its version again.
     key = _file_key(wh)
-    held = _CONTEXT.get(key)
+    held = cache.CONTEXT.peek(key)
     if held is None or held[0] != version:
         tree = load_tree(con)
         closure = org_closure(tree)
         held = (version, (tree, closure, org_keys(closure), dictionary.current(wh)))
-        _CONTEXT[key] = held
-    return held[1]
+        cache.CONTEXT.put(key, held)
+    return held
 
 
-def _cell(engine: _Engine, m: Metric, unit: str, p: Period) -> Cell:
+def _cell(engine: Evaluator, m: Metric, unit: str, p: Period) -> Cell:
     actual, source, note = engine.actual(m, unit, p)
     target, _, tnote = engine.target(m, unit, p) if m.direction != "in_range" else (None, "", "")
     low, high = (m.range.low, m.range.high) if m.range else (None, None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import pyarrow as pa
 
-from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.model import reasons
 from kpi_core.model.access import Actor, as_actor, require
-from kpi_core.model.errors import KpiError
+from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.model.problems import ImportResult
 from kpi_core.query.api import Query, run
 from kpi_core.store.dictionary import get
@@ -17,6 +18,8 @@ from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
 Method = Literal["equal", "last_year", "headcount", "weights"]
+METHODS: tuple[str, ...] = get_args(Method)
+UPLIFT = (0.5, 3.0)  # the uplift a cascade takes: from half the parent's target to three times it
 HEADCOUNT_METRIC = "headcount"
 
 
@@ -53,10 +56,15 @@ def _shares(wh: Warehouse, method: Method, metric: str, org: str, children: list
 def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "equal", *, uplift: float = 1.0,
             weights: dict[str, float] | None = None, total: float | None = None, dry_run: bool = False,
             user: str | Actor = "admin", reason: str | None = None) -> tuple[list[Split], ImportResult | None]:
-    """Split the unit's yearly target (or `total`) × uplift over its children; load them as a
-    target batch unless dry_run. Only additive (sum) metrics split; others copy down."""
+    """Split the unit's yearly target (or `total`) × uplift (0.5 to 3) over its children; load them as a
+    target batch unless dry_run, with the reason that loading needs. Only additive (sum) metrics
+    split; others copy down."""
     if not dry_run:
         require(as_actor(user), "targets")
+    if method not in METHODS:
+        raise ValidationFailed(f"no cascade method '{method}' (methods: {', '.join(METHODS)})")
+    if not UPLIFT[0] <= uplift <= UPLIFT[1]:  # NaN fails too
+        raise ValidationFailed(f"uplift {uplift:g} is outside {UPLIFT[0]:g} to {UPLIFT[1]:g} (1.05 is +5 %)")
     with wh.connect() as con:
         tree = load_tree(con)
     org = tree.resolve(org)
@@ -79,6 +87,7 @@ def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "e
         splits = [Split(c, 1.0, base) for c in children]
     if dry_run:
         return splits, None
+    reason = reasons.required_reason(reason, reasons.CASCADE)
     table = pa.table({"metric": [metric] * len(splits), "org": [s.child for s in splits],
                       "period": [str(year)] * len(splits), "value": [s.target for s in splits]})
     result = import_table(wh, "targets", table, source=f"cascade {metric} {org} {year} by {method} ×{uplift:g}",

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from kpi_core.ingest.arrow_facts import import_table
+from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.model import reasons
 from kpi_core.model.access import Actor
 from kpi_core.model.errors import KpiError
 from kpi_core.model.periods import Period
@@ -59,10 +60,9 @@ def plan(wh: Warehouse, org: str, year: int, metrics: list[str] | None = None,
 def save_targets(wh: Warehouse, edits: list[tuple[str, str, str, float]], *, reason: str,
                  user: str | Actor = "admin") -> ImportResult:
     """Store edited targets (metric, org, period, value) as one batch; a reason is required."""
-    if not reason or not reason.strip():
-        raise KpiError("a reason is required for a target change")
+    reason = reasons.required_reason(reason, reasons.TARGETS)
     if not edits:
         raise KpiError("no target was changed")
     table = pa.table({"metric": [e[0] for e in edits], "org": [e[1] for e in edits],
                       "period": [e[2] for e in edits], "value": pa.array([float(e[3]) for e in edits])})
-    return import_table(wh, "targets", table, source="target editor", user=user, reason=reason.strip())
+    return import_table(wh, "targets", table, source="target editor", user=user, reason=reason)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from kpi_core.model import reasons
 from kpi_core.model.access import Actor, as_actor, outside, require
 from kpi_core.model.errors import AccessDenied, KpiError
 from kpi_core.store import audit, batches, closing, datasets, org
@@ -47,7 +48,7 @@ def _check_revert(con, actor: Actor, b: dict, reason: str | None) -> None:
 
 
 def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason: str | None = None) -> dict:
-    """Take a batch back: the values it replaced become current again."""
+    """Take a batch back: the values it replaced become current again. A reason is required."""
     actor = as_actor(user)
     user = actor.name
     with wh.transaction() as con:
@@ -55,6 +56,7 @@ def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason:
         _check_revert(con, actor, b, reason)
         if b["status"] == "reverted":
             raise KpiError(f"batch {batch_id} was already reverted on {b['reverted_at']:%Y-%m-%d %H:%M}")
+        reason = reasons.required_reason(reason, reasons.REVERT)
         con.execute("UPDATE batch SET status = 'reverted', reverted_at = ?, reverted_by = ? WHERE id = ?",
                     [now(), user, batch_id])
         AFTER_REVERT[b["kind"]](con, b)

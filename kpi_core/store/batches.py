@@ -1,4 +1,4 @@
-"""Import batches: every stored fact points to one; a batch can be listed and reverted."""
+"""Import batches: every stored fact points to one; listed here, reverted by kpi_core/services/revert.py."""
 
 from __future__ import annotations
 
@@ -53,7 +53,5 @@ def get(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict:
     if row is None:
         raise NotFound(f"no batch {batch_id}")
     return dict(zip(BATCH_COLUMNS, row, strict=True))
-
-
 
 

@@ -1,4 +1,5 @@
-"""Self-service KPI boards: the model, storage per owner with sharing, and boards as code (YAML).
+"""Self-service KPI boards in the warehouse: storage per owner with sharing, and boards as code (YAML);
+the model and who may see or change a board are kpi_core/model/board.py.
 
 A board has a title, filters (org unit, period, grain) and tiles. A tile has a type, its metrics,
 an optional scope/grain/org override, and a place on a 12-column grid (row, order, width,
@@ -15,7 +16,7 @@ import yaml
 
 from kpi_core.model import access, yamldoc
 from kpi_core.model.access import Actor, as_actor, require
-from kpi_core.model.board import Board, can_edit, can_see, no_unit, parse
+from kpi_core.model.board import Board, can_edit, can_see, no_unit, parse, share_choices
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
 from kpi_core.model.periods import parse_period
 from kpi_core.store import audit, dictionary
@@ -46,10 +47,6 @@ def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[str]
     return problems
 
 
-
-
-
-
 # --- storage -----------------------------------------------------------------------------------
 
 def _check_may_save(con, board: Board, actor: Actor) -> None:
@@ -64,7 +61,7 @@ def _check_may_save(con, board: Board, actor: Actor) -> None:
                                f"{current.owner}")
     if board.owner != actor.name and not actor.is_admin:
         raise AccessDenied(f"{actor.describe()} may not save a board owned by {board.owner}")
-    if board.share == "everyone" and actor.reach("boards") != "all":
+    if board.share not in share_choices(actor):
         raise AccessDenied(f"{actor.describe()} may share boards with their own units, not with everyone")
     if board.share == "org" and board.share_org:
         access.check(actor, load_tree(con), "boards", board.share_org)
@@ -118,10 +115,6 @@ def all_boards(wh: Warehouse) -> list[Board]:
         rows = con.execute("SELECT arg_max(definition, version), arg_max(deleted, version) FROM board_version "
                            "GROUP BY code ORDER BY code").fetchall()
     return [Board.model_validate(json.loads(d)) for d, deleted in rows if not deleted]
-
-
-
-
 
 
 def open_for(wh: Warehouse, code: str, user: str | Actor = "admin") -> Board:

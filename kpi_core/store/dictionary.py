@@ -1,4 +1,5 @@
-"""The metric dictionary (指标中心): the YAML model, validation, versions, export, SMART."""
+"""The metric dictionary (指标中心) in the warehouse: current definitions, versions with reasons,
+YAML apply and export (the model and its checks are kpi_core/model/metric.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_core.engine.phasing import BUILT_IN
-from kpi_core.model import yamldoc
+from kpi_core.model import reasons, yamldoc
 from kpi_core.model.access import Actor, acting
 from kpi_core.model.errors import NotFound, ValidationFailed
 from kpi_core.model.metric import DatasetSource, Metric, check_references, parse_metrics, to_yaml
@@ -32,8 +33,6 @@ def _canonical(definition: dict) -> str:
     return json.dumps(definition, sort_keys=True, ensure_ascii=False)
 
 
-
-
 def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
     """(file name, raw metric dict) pairs from a YAML file or a directory of them."""
     path = Path(path)
@@ -50,12 +49,6 @@ def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
         for raw in yamldoc.items(f.read_text(encoding="utf-8"), "metrics", f.name):
             out.append((f.name, raw))
     return out
-
-
-
-
-
-
 
 
 def current(wh: Warehouse) -> dict[str, Metric]:
@@ -80,7 +73,8 @@ def dataset_columns(wh: Warehouse) -> dict[str, list[str]]:
 
 def apply(wh: Warehouse, path: str | Path, *, reason: str | None = None, user: str = "admin",
           dry_run: bool = False) -> ApplyResult:
-    """Create or update definitions from YAML; all or nothing; changed ones get a new version."""
+    """Create or update definitions from YAML; all or nothing; changed ones get a new version
+    (with the reason, which a change needs)."""
     metrics, problems = parse_metrics(load_yaml_files(path))
     return apply_metrics(wh, metrics, problems=problems, reason=reason, user=user, dry_run=dry_run)
 
@@ -99,7 +93,10 @@ def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[str]:
 
 def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] | None = None,
                   reason: str | None = None, user: str | Actor = "admin", dry_run: bool = False) -> ApplyResult:
-    """Validate `metrics` against the whole dictionary and store the changed ones (admins only)."""
+    """Validate `metrics` against the whole dictionary and store the changed ones (admins only).
+
+    A change needs a reason (kept with the new versions); a dry run, or applying definitions
+    that are all unchanged, writes nothing and needs none."""
     user = acting(user, "metrics")
     problems = list(problems or [])
     existing = current(wh)
@@ -122,6 +119,7 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
         changes.append((m, old, versions.get(m.code, 0) + 1))
     if dry_run or not changes:
         return result
+    reason = reasons.required_reason(reason, reasons.METRICS)
     with wh.transaction() as con:
         at = now()
         for m, old, version in changes:
@@ -150,8 +148,6 @@ def history(wh: Warehouse, code: str) -> list[dict]:
         raise NotFound(f"no metric '{code}'")
     return [{"version": v, "definition": json.loads(d), "reason": r, "user": u, "at": at.isoformat()}
             for v, d, r, u, at in rows]
-
-
 
 
 def export(wh: Warehouse, out_dir: str | Path | None = None) -> str:

@@ -23,10 +23,6 @@ def tree(wh: Warehouse) -> OrgTree:
         return load_tree(con)
 
 
-
-
-
-
 def check_tree(con: duckdb.DuckDBPyConnection) -> None:
     """Raise if the current tree is not one tree (used after a revert)."""
     rows = {c: (n, p) for c, n, p in con.execute("SELECT code, name, parent FROM org_unit").fetchall()}
@@ -34,8 +30,6 @@ def check_tree(con: duckdb.DuckDBPyConnection) -> None:
     if problems:
         raise ValidationFailed("that change would break the org tree: "
                                + "; ".join(f"{c}: {m}" for c, m in problems[:5]))
-
-
 
 
 def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, source: str,
@@ -56,9 +50,5 @@ def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, s
         con.executemany("INSERT INTO org_unit_version VALUES (?, ?, ?, ?, ?)",
                         [(c, n, p, i, bid) for i, (c, n, p) in enumerate(rows)])
     return bid
-
-
-
-
 
 

@@ -28,17 +28,6 @@ from kpi_core.store.datasets import column_names, live_batches
 AGG_STATE = "agg_batch"  # (table_name, batch_id): which batches a partials table holds
 
 
-
-
-
-
-
-
-def _live_batches(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[int, str]]:
-
-    return live_batches(con, dataset)
-
-
 def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, columns: list[str]) -> str | None:
     """Add the partials of every live batch not yet in the metric's table; its name, or None
     when the measure does not decompose. Call inside the writer's transaction."""
@@ -57,7 +46,7 @@ def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, column
     done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?", [name]).fetchall()}
     day = exp.cast(col(src.time_column), "DATE")
     month = exp.func("DATE_TRUNC", exp.Literal.string("month"), day)
-    for bid, table in _live_batches(con, src.dataset):
+    for bid, table in live_batches(con, src.dataset):
         if bid in done:
             continue
         # The filter moves into each partial (FILTER (WHERE …)), so n still counts every row.
@@ -74,10 +63,6 @@ def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, column
     return name
 
 
-
-
-
-
 def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: list[int] | None = None) -> bool:
     """Whether the metric's partials table holds every live batch of its dataset."""
     name = table_name(metric, version)
@@ -86,10 +71,8 @@ def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: li
                                           [name]).fetchall()}
     except duckdb.CatalogException:
         return False
-    live_set = set(live if live is not None else [b for b, _ in _live_batches(con, metric.source.dataset)])
+    live_set = set(live if live is not None else [b for b, _ in live_batches(con, metric.source.dataset)])
     return bool(live_set) and live_set <= done
-
-
 
 
 def refresh_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:

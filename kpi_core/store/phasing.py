@@ -22,8 +22,6 @@ def profiles(con: duckdb.DuckDBPyConnection) -> dict[str, list[float]]:
     return out
 
 
-
-
 def set_profile(wh: Warehouse, name: str, weights: Sequence[float], *, user: str = "admin",
                 reason: str | None = None) -> None:
     """Create or replace a named profile (admins only; audited)."""

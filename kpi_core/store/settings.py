@@ -1,7 +1,7 @@
 """Warehouse-wide settings, as data: each has a type, a default, a check and a description.
 
-Read with `get`/`all_settings`; `put` validates, writes in a transaction and records the change
-in the audit log with its reason.
+Read with `get`/`all_settings`; `put` (one) and `put_many` (several, together) validate, write
+in a transaction and record each change in the audit log with its reason, which is required.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kpi_core.model import reasons
 from kpi_core.model.access import acting
 from kpi_core.model.errors import KpiError, NotFound
 from kpi_core.store import audit
@@ -82,22 +83,56 @@ def all_settings(wh: Warehouse) -> dict[str, str]:
         return {k: raw(con, k) for k in SETTINGS}
 
 
-def put(wh: Warehouse, key: str, value: str, *, user: str = "admin", reason: str | None = None) -> object:
-    """Validate and store a setting (admins only); the typed value. Thresholds are checked as a pair."""
-    user = acting(user, "settings")
+THRESHOLDS = ("default_green", "default_amber")
+
+
+def _typed(key: str, value: object) -> tuple[str, object]:
+    """(the text stored, the typed value) of a setting, or KpiError saying what is wrong."""
     spec = _spec(key)
     text = str(value).strip()
     try:
-        typed = spec.parse(text)
+        return text, spec.parse(text)
     except ValueError as exc:
         raise KpiError(f"setting {key} = '{value}': {exc}") from None
+
+
+def check_thresholds(green: float, amber: float) -> None:
+    """The default thresholds as a pair: amber may not be above green."""
+    if float(amber) > float(green):
+        raise KpiError(f"default_amber {float(amber):g} must not be above default_green {float(green):g}")
+
+
+def put(wh: Warehouse, key: str, value: str, *, user: str = "admin", reason: str | None = None) -> object:
+    """Validate and store a setting (admins only, with a reason); the typed value. Thresholds are
+    checked as a pair."""
+    return _write(wh, {key: value}, user=user, reason=reason, unchanged_too=True)[key]
+
+
+def put_many(wh: Warehouse, values: dict[str, str], *, user: str = "admin",
+             reason: str | None = None) -> dict[str, object]:
+    """Validate every setting given and store those whose value differs from the stored one, together,
+    in one transaction (admins only, with a reason); {key: typed value} of those changed.
+
+    The thresholds are checked as the pair they will be once all are stored, so raising (or
+    lowering) both at once never depends on the order in which they are written."""
+    return _write(wh, values, user=user, reason=reason, unchanged_too=False)
+
+
+def _write(wh: Warehouse, values: dict[str, str], *, user: str, reason: str | None,
+           unchanged_too: bool) -> dict[str, object]:
+    user = acting(user, "settings")
+    typed = {key: _typed(key, value) for key, value in values.items()}
     with wh.transaction() as con:
-        before = raw(con, key)
-        if key in ("default_green", "default_amber"):
-            green = typed if key == "default_green" else float(raw(con, "default_green"))
-            amber = typed if key == "default_amber" else float(raw(con, "default_amber"))
-            if amber > green:
-                raise KpiError(f"default_amber {amber:g} must not be above default_green {green:g}")
-        con.execute("INSERT OR REPLACE INTO setting VALUES (?, ?)", [key, text])
-        audit.record(con, user, "set", "setting", key, before=before, after=text, reason=reason)
-    return typed
+        before = {key: raw(con, key) for key in typed}
+        if any(key in THRESHOLDS for key in typed):
+            pair = {k: typed[k][1] if k in typed else float(raw(con, k)) for k in THRESHOLDS}
+            check_thresholds(pair["default_green"], pair["default_amber"])
+        reason = reasons.required_reason(reason, reasons.SETTINGS)
+        written = {}
+        for key, (text, value) in typed.items():
+            if not unchanged_too and _typed(key, before[key])[1] == value:
+                continue
+            con.execute("INSERT OR REPLACE INTO setting VALUES (?, ?)", [key, text])
+            audit.record(con, user, "set", "setting", key, before=before[key], after=text, reason=reason)
+            written[key] = value
+    return written

@@ -252,7 +252,6 @@ class Warehouse:
         return row[0] if row else default
 
 
-
 def migration_files() -> list[Path]:
     """Migration files in order; a misnamed file is an error, not silently skipped."""
     files = sorted(MIGRATIONS_DIR.glob("*.sql"))

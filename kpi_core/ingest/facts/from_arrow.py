@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from kpi_core.ingest.facts import _TABLE, FactKind, _allowed, _Facts, _facts_table, validate
+from kpi_core.ingest.facts.found import FACT_TABLE, FactKind, Facts, facts_table
+from kpi_core.ingest.facts.gate import allowed
+from kpi_core.ingest.facts.resolve import validate
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import ValidationFailed
 from kpi_core.model.problems import ImportResult
@@ -20,21 +22,21 @@ def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str,
     require(actor, kind)
     n = table.num_rows
     cols = {c: table.column(c).to_pylist() for c in ("metric", "org", "period", "value")}
-    facts = _Facts(cols["metric"], cols["org"], cols["period"], cols["value"], list(range(1, n + 1)),
+    facts = Facts(cols["metric"], cols["org"], cols["period"], cols["value"], list(range(1, n + 1)),
                    "metric", "org", ["period"] * n, ["value"] * n)
     with wh.connect() as con:
         org = load_tree(con)
     good, errors = validate(facts, kind, dictionary.current(wh), org, lambda *_: None)
     with wh.connect() as con:
-        good, refused = _allowed(con, facts, good, kind, org, actor, reason)
+        good, refused = allowed(con, facts, good, kind, org, actor, reason)
     errors += refused
     if errors:
         raise ValidationFailed(f"{source}: {len(errors)} problem(s) in {kind}", [str(e) for e in errors[:50]])
-    data = _facts_table(facts, good)
+    data = facts_table(facts, good)
     with wh.transaction() as con:
         bid = batches.create(con, kind=kind, source=source, user=actor.name, rows_in=n, rows_loaded=len(good),
                              rows_rejected=0, note=reason)
         con.register("_incoming", data)
-        con.execute(f"INSERT INTO {_TABLE[kind]} SELECT metric, org, period, value, ?, NULL FROM _incoming", [bid])
+        con.execute(f"INSERT INTO {FACT_TABLE[kind]} SELECT metric, org, period, value, ?, NULL FROM _incoming", [bid])
         con.unregister("_incoming")
     return ImportResult(batch=bid, rows=n, loaded=len(good))

@@ -1,0 +1,53 @@
+"""kpi batches and kpi datasets: what was loaded, and taking a batch back."""
+
+from __future__ import annotations
+
+import click
+
+from kpi_core.cli.app import actor_of, emit, format_option, main, warehouse_of
+from kpi_core.services.revert import revert
+from kpi_core.store import batches as batches_mod
+from kpi_core.store import datasets as datasets_mod
+
+
+@main.group("batches")
+def batches_group() -> None:
+    """Import batches: list and revert."""
+
+
+@batches_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@format_option
+@click.pass_context
+def batches_list(ctx, limit: int) -> None:
+    """Newest batches first."""
+    rows = batches_mod.list_batches(warehouse_of(ctx), limit, user=actor_of(ctx))
+    lines = [f"{b['id']:>5}  {b['created_at']:%Y-%m-%d %H:%M}  {b['kind']:<8} {b['status']:<8} "
+             f"{b['rows_loaded']:>10,}  {b['user_name']:<10} {b['dataset'] or '':<20} {b['source']}" for b in rows]
+    emit(ctx, rows, "\n".join(lines) or "(no batches)")
+
+
+@batches_group.command("revert")
+@click.argument("batch_id", type=int)
+@click.option("--reason")
+@format_option
+@click.pass_context
+def batches_revert(ctx, batch_id: int, reason: str | None) -> None:
+    """Revert a batch: the values it replaced become current again."""
+    b = revert(warehouse_of(ctx), batch_id, user=actor_of(ctx), reason=reason)
+    emit(ctx, {"batch": batch_id, "status": b["status"]}, f"batch {batch_id} reverted")
+
+
+@main.group("datasets")
+def datasets_group() -> None:
+    """Imported datasets."""
+
+
+@datasets_group.command("list")
+@format_option
+@click.pass_context
+def datasets_list(ctx) -> None:
+    rows = datasets_mod.list_datasets(warehouse_of(ctx))
+    emit(ctx, rows, "\n".join(f"{r['name']:<24} {r['rows']:>10,} rows  "
+                               + ", ".join(f"{c['name']}:{c['type']}" for c in r["columns"])
+                               for r in rows) or "(no datasets)")

@@ -1,0 +1,64 @@
+"""Per-process caches of what queries compute, each bounded and evicting the least recently used.
+
+Every key that depends on data includes the warehouse file's identity and its data version,
+which each write bumps: a stale entry is never read again and ages out. No cache is cleared
+wholesale, so a busy process keeps its hot entries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class Cache(Generic[V]):
+    """A thread-safe mapping of at most `size` entries, least recently used evicted first."""
+
+    def __init__(self, name: str, size: int):
+        if size < 1:
+            raise ValueError("a cache holds at least one entry")
+        self.name, self.size = name, size
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], V]) -> V:
+        """The value kept for `key`, built (outside the lock) and kept if there is none."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        self.put(key, value)
+        return value
+
+    def peek(self, key: Hashable) -> V | None:
+        """The value kept for `key`, or None; does not count as a use."""
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: Hashable, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (benchmarks measure a cold process this way)."""
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# The bounds, by what an entry holds. SQL text and facts about the warehouse are small; dataset
+# values are a metric's month × unit figures (a few MB at most for the demo's largest board).
+SQL_TEXT: Cache[str] = Cache("SQL text per compiled metric", 1024)
+FACTS: Cache[object] = Cache("live batches, columns and partials readiness per data version", 4096)
+VALUES: Cache[tuple[dict, int]] = Cache("a dataset metric's values per data version, units and periods", 512)
+CONTEXT: Cache[tuple] = Cache("org tree, closure and dictionary per warehouse file", 16)
