@@ -44,7 +44,7 @@ def org_section(tr) -> None:
     try:
         check = import_org(warehouse(), path, dry_run=True, user=user())
     except KpiError as exc:
-        st.error(tm("file_refused", why=problem_text(str(exc), lang())))
+        st.error(tm("file_refused", why=problem_text(exc, lang())))
         return
     if check.errors:
         st.error(tm("errors_found", n=len(check.errors), file=upload.name))

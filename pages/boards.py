@@ -252,7 +252,7 @@ def _add_tile(board: Board) -> None:
                         text=st.session_state.get("pal_text") if kind == "text" else None)
         _change(add_tile(board, tile))
     except KpiError as exc:
-        st.session_state["pal_error"] = str(exc)
+        st.session_state["pal_error"] = exc  # shown on the next run, in the UI language
         return
     st.session_state["pal_metrics"], st.session_state["pal_title"], st.session_state["pal_text"] = [], "", ""
 

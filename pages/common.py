@@ -134,7 +134,7 @@ def tm(key: str, **params) -> str:
 
 def error(exc: object) -> None:
     """A refusal from kpi_core, in the UI language, as plain text."""
-    st.error(md(problem_text(str(exc), lang())))
+    st.error(md(problem_text(exc, lang())))
 
 
 def rule(text: str) -> str:
@@ -178,7 +178,7 @@ def show_problems(exc) -> None:
     """A refused change: the summary, then each problem (ValidationFailed lists them)."""
     error(exc)
     for p in getattr(exc, "problems", []):
-        st.markdown(f"- {md(problem_text(str(p), lang()))}")
+        st.markdown(f"- {md(problem_text(p, lang()))}")
 
 
 def labels(shown: dict):

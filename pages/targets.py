@@ -106,7 +106,7 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
         splits, _ = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights, dry_run=True,
                             user=user())
     except KpiError as exc:
-        st.warning(md(problem_text(str(exc), lang())))
+        st.warning(md(problem_text(exc, lang())))
         return
     unit = ms[code].unit
     st.dataframe(pd.DataFrame([{t("org_unit"): unit_label(tr, s.child), t("share"): f"{s.share:.1%}",

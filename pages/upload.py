@@ -17,6 +17,7 @@ from kpi_core.ingest.preview import preview
 from kpi_core.ingest.sheets import SeveralSheets
 from kpi_core.ingest.template import template
 from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
+from kpi_core.model.messages import Msg
 from kpi_core.model.periods import planning_years
 from kpi_core.present.i18n import problem_text
 from kpi_core.services.revert import revert
@@ -93,7 +94,7 @@ def upload_section(tr) -> None:
     try:
         path = _save(upload)
     except OSError as exc:  # the server's temporary folder is full
-        error(DiskFull(f"the server cannot keep the upload: {exc.strerror}") if exc.errno == errno.ENOSPC else exc)
+        error(DiskFull(Msg("present_upload_disk_full")) if exc.errno == errno.ENOSPC else exc)
         return
     sheet = st.session_state.get("up_sheet") if st.session_state.get("up_sheet_of") == upload.file_id else None
     bar = st.progress(0.0, text=t("checking"))
@@ -112,7 +113,7 @@ def upload_section(tr) -> None:
         return
     except KpiError as exc:
         bar.empty()
-        st.error(tm("file_refused", why=problem_text(str(exc), lang())))
+        st.error(tm("file_refused", why=problem_text(exc, lang())))
         return
     bar.empty()
     if result.other_sheets:
@@ -124,7 +125,7 @@ def upload_section(tr) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="error_table")
         out = path.with_name(path.stem + "_errors.xlsx")
         try:
-            write_error_workbook(path, result.errors, out, sheet=sheet or result.sheet)
+            write_error_workbook(path, result.errors, out, sheet=sheet or result.sheet, lang=lang())
             st.download_button(t("download_errors"), out.read_bytes(), file_name=out.name, key="dl_errors",
                                icon=":material/download:")
         except (KpiError, OSError, ValueError):

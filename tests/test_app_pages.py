@@ -9,9 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi_core.auth import users
+from kpi_core.model.board import new_tile
+from kpi_core.model.errors import KpiError
 from kpi_core.present import cockpit
 from kpi_core.present import format as fmt
-from kpi_core.present.i18n import STRINGS
+from kpi_core.present.i18n import STRINGS, problem_text
 from kpi_core.store import org
 from kpi_core.store.warehouse import open_warehouse
 
@@ -145,6 +147,30 @@ def test_other_pages_render(app, page, lang):
     app.run()
     assert not app.exception
     no_raw_keys_or_nan(app)
+    if lang == "zh":
+        no_english_sentence(app)
+
+
+# Three English words in a row: a sentence the Chinese UI should not show (names and codes are
+# single words; the demo's data is Chinese).
+SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?:[ ,'’-]+[A-Za-z]{2,}){2,}\b")
+
+
+def no_english_sentence(at) -> None:
+    shown = texts(at) + [w.label for kind in ("selectbox", "text_input", "number_input", "radio", "checkbox",
+                                              "multiselect", "text_area", "date_input", "toggle")
+                         for w in getattr(at, kind)]
+    shown += [str(c) for df in at.dataframe for c in df.value.columns]
+    assert [s for s in shown if SENTENCE.search(s)] == []
+
+
+@pytest.mark.parametrize("page", ["pages/cockpit.py", "pages/boards.py", "pages/overview.py"])
+def test_the_chinese_ui_shows_no_english_sentence(app, page):
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception
+    no_english_sentence(app)
 
 
 def test_metric_center_refuses_a_bad_edit_and_names_the_problem(app):
@@ -191,7 +217,10 @@ def test_builder_adds_a_tile_undoes_and_saves(app, app_warehouse):
     app.button(key="undo").click().run()
     assert not any("收入仪表" in m.value for m in app.markdown)
     app.button(key="pal_add").click().run()  # an empty palette: refused with a reason, nothing added
-    assert any("takes 1 metric" in e.value for e in app.error)
+    with pytest.raises(KpiError) as refused:
+        new_tile("gauge", [])
+    assert "takes 1 metric" in str(refused.value)
+    assert [rendered(e.value) for e in app.error] == [problem_text(refused.value, "zh")]  # said in Chinese
     assert len(boards.get(open_warehouse(app_warehouse), code).tiles) == n  # nothing saved yet
     app.selectbox(key="pal_type").set_value("gauge")
     app.multiselect(key="pal_metrics").set_value(["revenue"])

@@ -346,7 +346,7 @@ def test_team_lead_sees_only_their_team_and_cannot_load_another_teams_rows(serve
     assert page.get_by_role("button", name="确认写入").count() == 0
     marked = openpyxl.load_workbook(io.BytesIO(_download(page, "下载标注了错误的文件")))
     listed = " ".join(str(c.value) for ws in marked for row in ws.iter_rows() for c in row if c.value is not None)
-    assert "D1-SAL-T2 is outside the units you may load actuals for (D1-SAL-T1)" in listed
+    assert "D1-SAL-T2 不在你可上报实际值的组织范围内（D1-SAL-T1）" in listed  # the workbook speaks Chinese too
 
 
 def test_a_workbook_with_several_data_sheets_asks_which_to_read(server, page, tmp_path):

@@ -481,6 +481,20 @@ def test_error_workbook_marks_the_bad_cell_on_the_sheet_that_was_read(tmp_path):
     assert data["D3"].comment.text == "'abc' is not a number"
 
 
+
+def test_error_workbook_in_chinese_says_every_problem_in_chinese(wh, tmp_path):
+    """The workbook a Chinese user downloads: headings, sheet names, messages and cell notes."""
+    src = tmp_path / "a.csv"
+    src.write_text("metric,org,period,actual\nrevenue,EAST,2025-01,abc\nnope,EAST,2025-01,1\n", encoding="utf-8")
+    result = import_facts(wh, "actuals", src)
+    book = openpyxl.load_workbook(write_error_workbook(src, result.errors, tmp_path / "e.xlsx", lang="zh"))
+    assert book.sheetnames == ["错误", "数据"]
+    rows = [list(r) for r in book["错误"].iter_rows(values_only=True)]
+    assert rows == [["行", "列", "值", "问题"],
+                    *[[e.row, e.column, e.value, e.message.render("zh")] for e in result.errors]]
+    assert [r[3] for r in rows[1:]] == ["“abc”不是数字", "未知指标“nope”"]
+    assert book["数据"]["D2"].comment.text == "“abc”不是数字"
+
 def test_error_workbook_writes_formula_like_text_as_text(tmp_path):
     src = tmp_path / "src.csv"
     src.write_text("metric,org,period,actual\nrevenue,EAST,2025-01,=cmd|' /C calc'!A0\n", encoding="utf-8")

@@ -15,8 +15,7 @@ CODE = CORE + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
 # debts to pay (a file on this list may shrink, never grow).
 MAX_LINES = 420
 LONGER = {
-    "kpi_core/present/i18n.py": 560,    # the zh/en message tables
-    "kpi_core/ingest/xlsx_peek.py": 512,  # one OOXML reader: styles, hidden rows, formulas, merged cells
+    "kpi_core/ingest/xlsx_peek.py": 447,  # one OOXML reader: styles, hidden rows, formulas, merged cells
     "pages/boards.py": 440,             # the board editor page
 }
 

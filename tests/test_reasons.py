@@ -5,6 +5,7 @@ the app refuses; dry runs and writes that change nothing need none."""
 import pytest
 
 from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.model import reasons
 from kpi_core.model.errors import ValidationFailed
 from kpi_core.model.metric import Metric
 from kpi_core.model.reasons import required_reason
@@ -32,9 +33,9 @@ BLANK = [None, "", "   ", "\t\n", "\u3000", "\u200b", " \u200b\ufeff "]
 def test_required_reason(reason, expected):
     if expected is None:
         with pytest.raises(ValidationFailed, match="^a reason is required to revert a batch$"):
-            required_reason(reason, "revert a batch")
+            required_reason(reason, reasons.REVERT)
     else:
-        assert required_reason(reason, "revert a batch") == expected
+        assert required_reason(reason, reasons.REVERT) == expected
 
 
 def _batch(wh) -> int:
@@ -82,11 +83,14 @@ def test_what_writes_nothing_needs_no_reason(wh, write):
     assert len(audit.search(wh)) == before
 
 
-@pytest.mark.parametrize("change", ["change the metric dictionary", "change settings", "change targets",
-                                    "cascade targets", "revert a batch"])
-def test_the_refusal_reads_in_chinese(change):
-    zh = problem_text(f"a reason is required to {change}", "zh")
-    assert zh.startswith("请填写原因：") and "required" not in zh
+@pytest.mark.parametrize(("change", "zh"), [
+    (reasons.METRICS, "请填写原因：修改指标库须说明原因"), (reasons.SETTINGS, "请填写原因：修改设置须说明原因"),
+    (reasons.TARGETS, "请填写原因：修改目标须说明原因"), (reasons.CASCADE, "请填写原因：分解目标须说明原因"),
+    (reasons.REVERT, "请填写原因：撤销批次须说明原因")])
+def test_the_refusal_reads_in_chinese(change, zh):
+    with pytest.raises(ValidationFailed) as refused:
+        required_reason("  ", change)
+    assert problem_text(refused.value, "zh") == zh
 
 
 # --- the CLI refuses the same input ------------------------------------------------------------

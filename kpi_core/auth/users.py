@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from kpi_core.model.access import ROLES, Actor, as_actor, require
 from kpi_core.model.config import session_hours
 from kpi_core.model.errors import AccessDenied, LoginFailed, NotFound, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.text import fold, visible
 from kpi_core.store import audit
 from kpi_core.store.org import load_tree
@@ -32,7 +33,7 @@ _HASHER = PasswordHasher()            # argon2id with the library's current reco
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY = _HASHER.hash("no such user, timing only")
 # One answer to every failed sign-in: which names exist, are locked or disabled is not told.
-REFUSED = "wrong user name or password, or the account is locked after repeated failures (an admin can unlock it)"
+REFUSED = Msg("auth_refused")
 
 
 @dataclass(frozen=True)
@@ -51,25 +52,24 @@ class User:
 
 def _check_name(name: str) -> None:
     if not _NAME.fullmatch(name or ""):
-        raise ValidationFailed(f"user name '{visible(name)}' is not allowed: use 1-64 letters, digits, '_', '.', "
-                               "'@' or '-'")
+        raise ValidationFailed(Msg("auth_bad_name", name=visible(name)))
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise ValidationFailed(f"role {role!r} is not one of {', '.join(ROLES)}")
+        raise ValidationFailed(Msg("auth_bad_role", role=repr(role), roles=list(ROLES)))
 
 
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationFailed(f"the password must have at least {MIN_PASSWORD} characters")
+        raise ValidationFailed(Msg("auth_password_too_short", n=MIN_PASSWORD))
 
 
 def _check_orgs(con, role: str, orgs: tuple[str, ...]) -> tuple[str, ...]:
     """The user's units as codes (typed in any width or case); NotFound naming one that is none."""
     tree = load_tree(con)
     if role in ("manager", "team_lead", "employee") and not orgs:
-        raise ValidationFailed(f"a {role} needs at least one org unit (--org CODE)")
+        raise ValidationFailed(Msg("auth_needs_unit", role=Msg(f"role_{role}")))
     return tuple(dict.fromkeys(tree.resolve(o) for o in orgs))
 
 
@@ -96,7 +96,7 @@ def get(wh: Warehouse, name: str) -> User:
     with wh.connect() as con:
         u = _row(con, name)
     if u is None:
-        raise NotFound(f"no user '{visible(name)}' (python -m kpi_core users list)")
+        raise NotFound(Msg("auth_no_user_hint", name=visible(name)))
     return u
 
 
@@ -110,7 +110,7 @@ def actor(wh: Warehouse, name: str) -> Actor:
     """The acting user `name` (for the CLI's --user): an active user's role and units."""
     u = get(wh, name)
     if not u.active:
-        raise AccessDenied(f"user '{name}' is disabled")
+        raise AccessDenied(Msg("auth_user_disabled", name=name))
     return u.actor()
 
 
@@ -134,13 +134,13 @@ def add(wh: Warehouse, name: str, role: str, *, orgs: tuple[str, ...] | list[str
         if first_admin:
             if role != "admin" or con.execute(
                     "SELECT count(*) FROM app_user WHERE role = 'admin' AND active").fetchall()[0][0]:
-                raise AccessDenied("an admin exists already: sign in as that admin to add users")
+                raise AccessDenied(Msg("auth_admin_exists"))
         else:
             require(acting, "users")
         same = con.execute("SELECT name FROM app_user WHERE lower(name) = lower(?)", [name]).fetchall()
         if same:
-            raise ValidationFailed(f"user '{same[0][0]}' exists already" + (
-                "" if same[0][0] == name else f"; '{name}' differs from it only by letter case"))
+            raise ValidationFailed(Msg("auth_user_exists", name=same[0][0]) if same[0][0] == name
+                                   else Msg("auth_user_exists_case", name=same[0][0], typed=name))
         orgs = _check_orgs(con, role, orgs)
         con.execute("INSERT INTO app_user VALUES (?, ?, ?, ?, ?, true, ?)",
                     [name, display_name, role, _HASHER.hash(password) if password else None, email, now()])
@@ -160,7 +160,7 @@ def update(wh: Warehouse, name: str, *, role: str | None = None, orgs: list[str]
     with wh.transaction(bump=False) as con:
         before = _row(con, name)
         if before is None:
-            raise NotFound(f"no user '{visible(name)}'")
+            raise NotFound(Msg("auth_no_user", name=visible(name)))
         name = before.name
         new_role = role or before.role
         _check_role(new_role)
@@ -169,7 +169,7 @@ def update(wh: Warehouse, name: str, *, role: str | None = None, orgs: list[str]
         if before.role == "admin" and (new_role != "admin" or active is False) and con.execute(
                 "SELECT count(*) FROM app_user WHERE role = 'admin' AND active AND name <> ?",
                 [name]).fetchall()[0][0] == 0:
-            raise ValidationFailed("this is the last active admin: make another admin first")
+            raise ValidationFailed(Msg("auth_last_admin"))
         if active is False:
             con.execute("DELETE FROM user_session WHERE user_name = ?", [name])
         con.execute("UPDATE app_user SET role = ?, active = ?, email = ? WHERE name = ?",
@@ -193,7 +193,7 @@ def set_password(wh: Warehouse, name: str, password: str, *, by: str | Actor = "
         if u is None or acting.name != u.name:
             require(acting, "users")  # first: an outsider learns nothing about which names exist
         if u is None:
-            raise NotFound(f"no user '{visible(name)}'")
+            raise NotFound(Msg("auth_no_user", name=visible(name)))
         name = u.name
         con.execute("UPDATE app_user SET password_hash = ? WHERE name = ?", [_HASHER.hash(password), name])
         con.execute("DELETE FROM login_failure WHERE user_name = ?", [name])
@@ -207,7 +207,7 @@ def unlock(wh: Warehouse, name: str, *, by: str | Actor = "admin") -> None:
     with wh.transaction(bump=False) as con:
         u = _row(con, name)
         if u is None:
-            raise NotFound(f"no user '{visible(name)}'")
+            raise NotFound(Msg("auth_no_user", name=visible(name)))
         con.execute("DELETE FROM login_failure WHERE user_name = ?", [u.name])
         audit.record(con, acting.name, "unlock", "user", u.name)
 
@@ -242,7 +242,7 @@ def authenticate(wh: Warehouse, name: str, password: str) -> Actor:
                 con.execute("INSERT INTO login_failure VALUES (?, ?)", [who, now()])
             audit.record(con, who, "login_refused" if locked else "login_failed", "user", who, after={"why": why})
     if why is not None:
-        raise LoginFailed(REFUSED)
+        raise LoginFailed(Msg("auth_refused"))
     return u.actor()  # type: ignore[union-attr]
 
 
@@ -256,15 +256,14 @@ def _verify(stored: str | None, password: str) -> bool:
 def by_email(wh: Warehouse, email: str | None) -> Actor:
     """The local user an OIDC identity maps to (by email, case-insensitive)."""
     if not email:
-        raise LoginFailed("the identity provider sent no email address")
+        raise LoginFailed(Msg("auth_no_email"))
     with wh.transaction(bump=False) as con:
         rows = con.execute("SELECT name FROM app_user WHERE lower(email) = lower(?) AND active", [email]).fetchall()
         if len(rows) == 1:
             audit.record(con, rows[0][0], "login", "user", rows[0][0], after={"via": "oidc"})
             return _row(con, rows[0][0]).actor()  # type: ignore[union-attr]
         audit.record(con, email[:64], "login_failed", "user", email[:64], after={"via": "oidc"})
-    raise LoginFailed(f"no active user has the email {email}: ask an admin to add you"
-                      if not rows else f"several users have the email {email}")
+    raise LoginFailed(Msg("auth_email_unknown", email=email) if not rows else Msg("auth_email_ambiguous", email=email))
 
 
 def _digest(token: str) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kpi_core.model.messages import Msg
+
 Direction = Literal["higher_is_better", "lower_is_better", "in_range"]
 StatusCode = Literal["green", "amber", "red", "no_data", "no_target"]
 DEFAULT_GRADES: tuple[tuple[str, float], ...] = (("S", 110.0), ("A", 100.0), ("B", 90.0), ("C", 75.0))
@@ -22,7 +24,7 @@ class Status:
     """A status and the rule that gave it, in words a person can read."""
 
     code: StatusCode
-    rule: str
+    rule: str  # a Msg: the English text, its code and parameters
 
 
 def _finite(v: float | None) -> bool:
@@ -59,26 +61,26 @@ def status(actual: float | None, target: float | None, direction: Direction = "h
            amber: float = 0.9) -> Status:
     """The colour of one value, first matching rule wins, with the rule that made it."""
     if not _finite(actual):
-        return Status("no_data", "no actual value")
+        return Status("no_data", Msg("engine_rule_no_actual"))
     if direction == "in_range":
         if low is None or high is None:
-            return Status("no_target", "no target range")
+            return Status("no_target", Msg("engine_rule_no_range"))
     elif not _finite(target):
-        return Status("no_target", "no target")
+        return Status("no_target", Msg("engine_rule_no_target"))
     elif target == 0:
         met = actual <= 0 if direction == "lower_is_better" else actual >= 0
         sign = "≤" if direction == "lower_is_better" else "≥"
         if met:
-            return Status("green", f"zero target met ({_num(actual)} {sign} 0)")
-        return Status("red", f"zero target missed ({_num(actual)} is not {sign} 0)")
+            return Status("green", Msg("engine_rule_zero_met", actual=_num(actual), sign=sign))
+        return Status("red", Msg("engine_rule_zero_missed", actual=_num(actual), sign=sign))
     a = attainment(actual, target, direction, low, high)
     if a is None:
-        return Status("no_target", f"target {_num(target)} is too close to 0 for an attainment")
+        return Status("no_target", Msg("engine_rule_too_close", target=_num(target)))
     if a >= green:
-        return Status("green", f"attainment {_pct(a)} ≥ green threshold {_pct(green)}")
+        return Status("green", Msg("engine_rule_green", attainment=_pct(a), green=_pct(green)))
     if a >= amber:
-        return Status("amber", f"attainment {_pct(a)} ≥ amber threshold {_pct(amber)}, below green {_pct(green)}")
-    return Status("red", f"attainment {_pct(a)} below amber threshold {_pct(amber)}")
+        return Status("amber", Msg("engine_rule_amber", attainment=_pct(a), amber=_pct(amber), green=_pct(green)))
+    return Status("red", Msg("engine_rule_red", attainment=_pct(a), amber=_pct(amber)))
 
 
 def score(a: float | None, floor: float = 0.0, cap: float = 1.2) -> float | None:

@@ -10,10 +10,11 @@ from functools import lru_cache
 from sqlglot import exp
 
 from kpi_core.model.expressions import check_formula
+from kpi_core.model.messages import Msg
 
 
 class NoValue(Exception):
-    """A formula without a value here; the message says why."""
+    """A formula without a value here; the message (a Msg) says why."""
 
 
 @lru_cache(maxsize=1024)
@@ -32,7 +33,7 @@ def evaluate(formula: str, values: Mapping[str, float | None]) -> float:
     tree = _checked(formula)[0]  # read only: _eval never changes the tree
     result = _eval(tree, values)
     if result is None or math.isnan(result) or math.isinf(result):
-        raise NoValue("the result is not a finite number")
+        raise NoValue(Msg("engine_formula_not_finite"))
     return result
 
 
@@ -42,7 +43,7 @@ def _eval(node: exp.Expression, values: Mapping[str, float | None]) -> float | N
     if isinstance(node, exp.Column):
         v = values.get(node.name)
         if v is None:
-            raise NoValue(f"{node.name} has no value")
+            raise NoValue(Msg("engine_formula_no_value", metric=node.name))
         return float(v)
     if isinstance(node, exp.Literal):
         return float(node.this)
@@ -57,7 +58,7 @@ def _eval(node: exp.Expression, values: Mapping[str, float | None]) -> float | N
         if isinstance(node, exp.Mul):
             return a * b
         if b == 0:
-            raise NoValue(f"division by zero ({node.expression.sql()} = 0)")
+            raise NoValue(Msg("engine_formula_division_by_zero", divisor=node.expression.sql()))
         return a / b
     if isinstance(node, exp.Abs):
         return abs(_eval(node.this, values))
@@ -71,13 +72,14 @@ def _eval(node: exp.Expression, values: Mapping[str, float | None]) -> float | N
                 return _eval(a, values)
             except NoValue:
                 continue
-        raise NoValue(f"every argument of {node.sql()} is empty")
+        raise NoValue(Msg("engine_formula_all_empty", expression=node.sql()))
     if isinstance(node, exp.Greatest | exp.Least):
         vals = [_eval(a, values) for a in args]
         return max(vals) if isinstance(node, exp.Greatest) else min(vals)
     if isinstance(node, exp.Nullif):
         a, b = _eval(node.this, values), _eval(node.expression, values)
         if a == b:
-            raise NoValue(f"{node.sql()} is empty")
+            raise NoValue(Msg("engine_formula_empty", expression=node.sql()))
         return a
-    raise NoValue(f"cannot evaluate {node.sql()}")  # check_formula refuses anything else first
+    # check_formula refuses anything else first
+    raise NoValue(Msg("engine_formula_cannot_evaluate", expression=node.sql()))

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 
 EVEN, LAST_YEAR = "even", "last_year"
 BUILT_IN = (EVEN, LAST_YEAR)
@@ -22,20 +23,20 @@ Weights = Callable[[str], float | None]  # month label -> weight (None: unknown)
 def check_weights(name: str, weights: Sequence[float]) -> list[float]:
     """Twelve finite, non-negative weights that do not all be zero; a clear error otherwise."""
     if name in BUILT_IN:
-        raise KpiError(f"'{name}' is a built-in phasing; choose another name")
+        raise KpiError(Msg("engine_phasing_built_in", name=name))
     if len(weights) != 12:
-        raise KpiError(f"phasing profile '{name}' needs 12 monthly weights, got {len(weights)}")
+        raise KpiError(Msg("engine_phasing_needs_12", name=name, n=len(weights)))
     out = []
     for i, w in enumerate(weights, start=1):
         try:
             v = float(w)
         except (TypeError, ValueError):
-            raise KpiError(f"phasing profile '{name}': month {i} weight '{w}' is not a number") from None
+            raise KpiError(Msg("engine_phasing_not_number", name=name, month=i, weight=f"{w}")) from None
         if not math.isfinite(v) or v < 0:
-            raise KpiError(f"phasing profile '{name}': month {i} weight {w} must be a number ≥ 0")
+            raise KpiError(Msg("engine_phasing_negative", name=name, month=i, weight=f"{w}"))
         out.append(v)
     if sum(out) <= 0:
-        raise KpiError(f"phasing profile '{name}': the weights add up to 0")
+        raise KpiError(Msg("engine_phasing_zero", name=name))
     return out
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+from kpi_core.model.messages import Msg
+
 _FREE_OR_END = 0xFFFFFFFA  # sector numbers from here up mark free sectors and chain ends
 # BIFF5/8 records that place a cell: row and column are their first two u16 fields.
 _CELLS = {0x0006, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x00D6, 0x0406}
@@ -37,7 +39,7 @@ def xls_reach(path: str | Path) -> tuple[int, int]:
         kind, size = struct.unpack_from("<HH", stream, at)
         body = at + 4
         if kind == _FILEPASS:
-            raise EncryptedXls("password-protected")
+            raise EncryptedXls(Msg("ingest_xls_encrypted"))
         if kind == _DIMENSIONS and size >= 14:  # BIFF8: u32 first/last+1 row, u16 first/last+1 col
             _, last_row, _, last_col = struct.unpack_from("<IIHH", stream, body)
             rows, cols = max(rows, last_row), max(cols, last_col)
@@ -85,10 +87,10 @@ def xls_formulas_without_result(path: str | Path) -> dict[int, dict[tuple[int, i
 def _workbook_stream(data: bytes) -> bytes:
     """The 'Workbook' (or BIFF5 'Book') stream of an OLE compound file."""
     if len(data) < 512 or data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise BadXls("not an OLE compound file")
+        raise BadXls(Msg("ingest_xls_not_ole"))
     shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
     if shift not in (9, 12) or mini_shift != 6:
-        raise BadXls("unknown sector size")
+        raise BadXls(Msg("ingest_xls_sector_size"))
     size = 1 << shift
     n_sectors = max(0, len(data) - size) // size
     (first_dir, cutoff, first_minifat, _n_minifat, first_difat, n_difat) = struct.unpack_from(
@@ -96,7 +98,7 @@ def _workbook_stream(data: bytes) -> bytes:
 
     def sector(n: int) -> bytes:
         if n >= n_sectors:
-            raise BadXls(f"sector {n} is past the end of the file")
+            raise BadXls(Msg("ingest_xls_sector_past_end", sector=n))
         return data[(n + 1) * size:(n + 2) * size]
 
     # The FAT's own sectors: 109 listed in the header, the rest in a chain of DIFAT sectors.
@@ -112,7 +114,7 @@ def _workbook_stream(data: bytes) -> bytes:
         out, n = [], start
         while n < _FREE_OR_END:
             if n >= len(table) or len(out) > len(table):
-                raise BadXls("a sector chain is broken or loops")
+                raise BadXls(Msg("ingest_xls_chain_broken"))
             out.append(n)
             n = table[n]
         return out
@@ -120,7 +122,7 @@ def _workbook_stream(data: bytes) -> bytes:
     directory = b"".join(sector(s) for s in chain(first_dir, fat))
     entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
     if not entries:
-        raise BadXls("no directory")
+        raise BadXls(Msg("ingest_xls_no_directory"))
     root_start, = struct.unpack_from("<I", entries[0], 0x74)
     for entry in entries:
         name_len, kind = struct.unpack_from("<HB", entry, 0x40)
@@ -136,4 +138,4 @@ def _workbook_stream(data: bytes) -> bytes:
                 mini_data = b"".join(sector(s) for s in chain(root_start, fat))
                 stream = b"".join(mini_data[m * 64:(m + 1) * 64] for m in chain(start, mini_fat))
             return stream[:length]
-    raise BadXls("no Workbook stream")
+    raise BadXls(Msg("ingest_xls_no_workbook_stream"))

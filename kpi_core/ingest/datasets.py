@@ -20,6 +20,7 @@ from kpi_core.ingest.sheets import MAX_COLUMNS, PEEK_ROWS, first_text_row
 from kpi_core.model.access import acting
 from kpi_core.model.config import Limits
 from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.names import check_name, quoted, slug
 from kpi_core.model.problems import ImportResult, Problem
 from kpi_core.model.text import collisions
@@ -39,9 +40,9 @@ def _check_columns(names: list[str]) -> list[Problem]:
     problems, seen = [], {}
     for i, n in enumerate(names, 1):
         if not n:
-            problems.append(Problem(None, f"column {i}", "", "column has no header"))
+            problems.append(Problem(None, f"column {i}", "", Msg("ingest_column_no_header")))
         elif n.lower() in seen:
-            problems.append(Problem(None, n, n, f"duplicate column name (also column {seen[n.lower()]})"))
+            problems.append(Problem(None, n, n, Msg("ingest_duplicate_column", column=seen[n.lower()])))
         else:
             seen[n.lower()] = i
     return problems
@@ -82,8 +83,7 @@ def _csv_relation_source(path: Path) -> tuple[str, int]:
     lines = list(csv.reader(io.StringIO(text[:65536], newline="")))[:PEEK_ROWS]
     header_at = first_text_row(lines) or 0
     if max((len(line) for line in lines), default=0) > MAX_COLUMNS:  # DuckDB would take minutes
-        raise FileRefused(f"{path.name} has a line of over {MAX_COLUMNS:,} cells, more columns than a "
-                          "spreadsheet holds; is it really a CSV table?")
+        raise FileRefused(Msg("ingest_csv_line_over_columns", name=path.name, limit=f"{MAX_COLUMNS:,}"))
     if raw.startswith(b"\xef\xbb\xbf") or not _is_utf8(raw):
         tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
         tmp.write_text(text, encoding="utf-8")
@@ -122,15 +122,14 @@ def load_batch(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user
     """Load one batch of a dataset. A row a problem names is `first_row` + its position, or
     `rows`[position] (the spreadsheet's own row numbers)."""
     if mode not in ("replace", "append"):
-        raise KpiError(f"mode must be replace or append, not '{mode}'")
+        raise KpiError(Msg("ingest_bad_mode", mode=mode))
     bad_types = {c: t for c, t in types.items() if t not in TYPE_NAMES}
     if bad_types:
-        raise KpiError(f"unknown column type(s) {bad_types}; use one of {', '.join(TYPE_NAMES)}")
+        raise KpiError(Msg("ingest_unknown_types", types=str(bad_types), names=", ".join(TYPE_NAMES)))
     with wh.transaction() as con:
         clash = collisions([name], [n for (n,) in con.execute("SELECT name FROM dataset").fetchall()])
         if clash:
-            raise KpiError(f"dataset name '{name}' differs from the dataset '{clash[name]}' only by letter case or "
-                           "width; use that name")
+            raise KpiError(Msg("ingest_dataset_name_clash", name=name, other=clash[name]))
         bid = batches.create(con, kind="dataset", dataset=name, mode=mode, source=source, sha256=sha,
                              user=user, rows_in=0, rows_loaded=0, rows_rejected=0)
         table = _batch_table(name, bid)
@@ -144,7 +143,8 @@ def load_batch(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user
                 con.execute(f"CREATE TABLE {tq} AS SELECT * FROM read_csv(?, header = true, skip = ?)",
                             [csv_source[0], csv_source[1]])
             except duckdb.InvalidInputException as exc:  # DuckDB's CSV errors quote whole lines
-                raise KpiError(f"{source} cannot be read as CSV: {str(exc).splitlines()[0][:300]}") from exc
+                raise KpiError(Msg("ingest_csv_unreadable", source=source,
+                                   detail=str(exc).splitlines()[0][:300])) from exc
         else:
             first = True
             for rb in record_batches():  # type: ignore[misc]
@@ -156,22 +156,22 @@ def load_batch(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user
                     con.execute(f"INSERT INTO {tq} SELECT * FROM _incoming")
                 con.unregister("_incoming")
             if first:
-                raise KpiError(f"{source} returned no columns")
+                raise KpiError(Msg("ingest_no_columns", source=source))
         cols = [r[0] for r in con.execute(f"DESCRIBE {tq}").fetchall()]
         problems = _check_columns([c.strip() for c in cols])
         if problems:
-            raise ValidationFailed(f"{source}: bad column names", problems)
+            raise ValidationFailed(Msg("ingest_bad_column_names", source=source), problems)
         _rename_trimmed(con, tq, cols)
         _apply_types(con, tq, types)
         problems = _inexact_values(con, tq, lambda i: int(rows[i].as_py()) if rows is not None else first_row + i)
         if problems:
-            raise ValidationFailed(f"{source}: {len(problems)} value(s) cannot be read exactly; nothing was written",
-                                   problems)
+            raise ValidationFailed(Msg("ingest_inexact_values", source=source, count=len(problems)), problems)
         [(n,)] = con.execute(f"SELECT count(*) FROM {tq}").fetchall()
         if n == 0:
-            raise KpiError(f"{source} has no data rows")
+            raise KpiError(Msg("ingest_no_data_rows", source=source))
         if n > limits.max_rows:
-            raise KpiError(f"{source} has {n:,} rows, over the {limits.max_rows:,}-row limit (KPI_MAX_ROWS)")
+            raise KpiError(Msg("ingest_dataset_too_many_rows", source=source, rows=f"{n:,}",
+                               limit=f"{limits.max_rows:,}"))
         con.execute("UPDATE batch SET rows_in = ?, rows_loaded = ? WHERE id = ?", [n, n, bid])
         con.execute("INSERT INTO dataset_batch VALUES (?, ?, ?)", [bid, name, table])
         refresh_view(con, name, check_append=(mode == "append"))
@@ -195,13 +195,13 @@ def _inexact_values(con, tq: str, row_of: Callable[[int], int], most: int = 20) 
         if kind in ("DOUBLE", "FLOAT", "REAL"):
             sql = (f"SELECT rowid, CAST({c} AS VARCHAR) FROM {tq} WHERE {c} IS NOT NULL AND NOT isfinite({c}) "
                    f"ORDER BY rowid LIMIT {most}")
-            problems += [Problem(row_of(i - base), col, v, f"'{v}' is not a finite number")
+            problems += [Problem(row_of(i - base), col, v, Msg("ingest_not_finite", value=v))
                          for i, v in con.execute(sql).fetchall()]
         elif kind == "VARCHAR":
             sql = (f"SELECT rowid, {c} FROM {tq} WHERE regexp_matches({c}, ?) AND TRY_CAST(trim({c}) AS DATE) IS NULL "
                    f"AND EXISTS (SELECT 1 FROM {tq} WHERE TRY_CAST(trim({c}) AS DATE) IS NOT NULL) "
                    f"ORDER BY rowid LIMIT {most}")
-            problems += [Problem(row_of(i - base), col, v, f"'{v}' is not a day on the calendar")
+            problems += [Problem(row_of(i - base), col, v, Msg("ingest_not_calendar_day", value=v))
                          for i, v in con.execute(sql, [_DATE_LIKE]).fetchall()]
     return problems
 
@@ -217,14 +217,13 @@ def _apply_types(con, tq: str, types: dict[str, str]) -> None:
     cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE {tq}").fetchall()}
     for col, t in types.items():
         if col not in cols:
-            raise KpiError(f"--type names column '{col}', which the data does not have "
-                           f"(columns: {', '.join(cols)})")
+            raise KpiError(Msg("ingest_type_unknown_column", column=col, columns=", ".join(cols)))
         target = TYPE_NAMES[t]
         c = quoted(col).sql("duckdb")
         sql = f"SELECT {c} FROM {tq} WHERE {c} IS NOT NULL AND TRY_CAST({c} AS {target}) IS NULL LIMIT 1"
         bad = next(iter(con.execute(sql).fetchall()), None)
         if bad is not None:
-            raise KpiError(f"column '{col}' cannot be read as {t}: value '{bad[0]}'")
+            raise KpiError(Msg("ingest_type_cannot_cast", column=col, type=t, value=str(bad[0])))
         con.execute(f"ALTER TABLE {tq} ALTER COLUMN {c} SET DATA TYPE {target} USING TRY_CAST({c} AS {target})")
 
 

@@ -15,6 +15,7 @@ from kpi_core.ingest.headers import FACT_ROLES, header_finder, normalise
 from kpi_core.ingest.read import decode_text
 from kpi_core.ingest.sheets import check_sheet, check_xls, choose_sheet
 from kpi_core.model.config import Limits
+from kpi_core.model.messages import Msg, render
 from kpi_core.model.problems import Problem
 from kpi_core.model.safe_export import neutralise_row
 
@@ -36,25 +37,26 @@ def _source_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
 
 
 def write_error_workbook(source: str | Path, problems: list[Problem], out: str | Path, *,
-                         sheet: str | None = None) -> Path:
-    """Write `out`: sheet 'errors' (row, column, value, message) and 'data' with bad cells red.
+                         sheet: str | None = None, lang: str = "en") -> Path:
+    """Write `out` in `lang`: a sheet of errors (row, column, value, message) and one of the data
+    with bad cells red.
 
     `sheet` is the sheet the import read (default: the one read_grid picks)."""
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.title = "errors"
-    ws.append(["row", "column", "value", "message"])
+    ws.title = render(Msg("ingest_workbook_errors_sheet"), lang)
+    ws.append([render(Msg(f"ingest_workbook_{k}"), lang) for k in ("row", "column", "value", "message")])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for p in problems:
-        ws.append([p.row, *neutralise_row([p.column, p.value, p.message])])
+        ws.append([p.row, *neutralise_row([p.column, p.value, render(p.message, lang)])])
     ws.column_dimensions["D"].width = 90
     try:
         rows = _source_rows(Path(source), sheet)
     except Exception:  # the list alone is still useful when the source cannot be re-read
         rows = []
     if rows:
-        data = wb.create_sheet("data")
+        data = wb.create_sheet(render(Msg("ingest_workbook_data_sheet"), lang))
         for r in rows:
             data.append(neutralise_row(r))
         headers = {}
@@ -71,7 +73,7 @@ def write_error_workbook(source: str | Path, problems: list[Problem], out: str |
             if col:
                 cell = data.cell(row=p.row, column=col)
                 cell.fill = _BAD
-                cell.comment = Comment(p.message, "KPI Cockpit")
+                cell.comment = Comment(render(p.message, lang), "KPI Cockpit")
     out = Path(out)
     wb.save(out)
     return out

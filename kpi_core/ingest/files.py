@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kpi_core.model.config import Limits
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 
 EXCEL_EXTS = {".xlsx", ".xlsm", ".xls", ".ods"}
 CSV_EXTS = {".csv", ".txt", ".tsv"}
@@ -22,18 +23,24 @@ class FileRefused(KpiError):
     """The file is not something we will read; the message says what to do."""
 
 
-def _describe(head: bytes) -> str:
+def said(exc: BaseException) -> str:
+    """What an exception says: its message (a Msg keeps its code), else its text."""
+    message = exc.args[0] if len(exc.args) == 1 else None
+    return message if isinstance(message, Msg) else str(exc)
+
+
+def _describe(head: bytes) -> Msg:
     if head.startswith(b"%PDF"):
-        return "a PDF document"
+        return Msg("ingest_looks_pdf")
     if head.startswith(_ZIP):
-        return "a zip archive"
+        return Msg("ingest_looks_zip")
     if head.startswith(_OLE):
-        return "an old Office (OLE) file"
+        return Msg("ingest_looks_ole")
     if head[:1] in (b"<",) or head.lstrip()[:5].lower() in (b"<html", b"<?xml", b"<!doc"):
-        return "an HTML/XML document"
+        return Msg("ingest_looks_html")
     if b"\x00" in head[:4096]:
-        return "a binary file"
-    return "a text file"
+        return Msg("ingest_looks_binary")
+    return Msg("ingest_looks_text")
 
 
 def _mb(n: float) -> str:
@@ -48,39 +55,32 @@ def check_file(path: str | Path, limits: Limits | None = None) -> str:
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise FileRefused(f"{name}: no such file")
+        raise FileRefused(Msg("ingest_no_such_file", name=name))
     size = path.stat().st_size
     if size == 0:
-        raise FileRefused(f"{name} is empty (0 bytes)")
+        raise FileRefused(Msg("ingest_file_empty", name=name))
     if size > limits.max_file_bytes:
-        raise FileRefused(
-            f"{name} is {_mb(size)}; the limit is {_mb(limits.max_file_bytes)} "
-            "(KPI_MAX_FILE_MB). Split the file or ask an admin to raise the limit."
-        )
+        raise FileRefused(Msg("ingest_file_too_big", name=name, size=_mb(size), limit=_mb(limits.max_file_bytes)))
     ext = path.suffix.lower()
     with path.open("rb") as fh:
         head = fh.read(65536)
     if ext in CSV_EXTS:
         if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise FileRefused(f"{name} is not a CSV text file (it looks like {_describe(head)})")
+            raise FileRefused(Msg("ingest_not_csv", name=name, kind=_describe(head)))
         return "csv"
     if ext not in EXCEL_EXTS:
-        raise FileRefused(
-            f"{name}: unsupported file type '{ext or 'none'}'; upload .xlsx, .xlsm, .xls, .ods or .csv"
-        )
+        raise FileRefused(Msg("ingest_unsupported_type", name=name, ext=ext) if ext
+                          else Msg("ingest_unsupported_no_type", name=name))
     if ext == ".xls":
         if not head.startswith(_OLE):
-            raise FileRefused(f"{name} is not an Excel .xls workbook (it looks like {_describe(head)})")
+            raise FileRefused(Msg("ingest_not_xls", name=name, kind=_describe(head)))
         return "excel"
     if head.startswith(_OLE):
         if _ENCRYPTED in _read_all_small(path, head):
-            raise FileRefused(
-                f"{name} is password-protected; remove the password (File > Info > Protect "
-                "Workbook) and upload it again"
-            )
-        raise FileRefused(f"{name} is an old .xls workbook saved with a {ext} name; save it as {ext}")
+            raise FileRefused(Msg("ingest_password_protected", name=name))
+        raise FileRefused(Msg("ingest_old_xls_renamed", name=name, ext=ext))
     if not head.startswith(_ZIP):
-        raise FileRefused(f"{name} is not an Excel workbook (it looks like {_describe(head)})")
+        raise FileRefused(Msg("ingest_not_workbook", name=name, kind=_describe(head)))
     _check_zip(path, ext, limits)
     return "excel"
 
@@ -111,26 +111,20 @@ def _check_zip(path: Path, ext: str, limits: Limits) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_PARTS:
-                raise FileRefused(f"{name} holds {len(infos):,} parts; a workbook has dozens. It is "
-                                  "not a file a spreadsheet program saved")
+                raise FileRefused(Msg("ingest_too_many_parts", name=name, parts=f"{len(infos):,}"))
             members = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
             if ext == ".ods":
                 manifest = zf.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in members else b""
                 if b"encryption-data" in manifest:
-                    raise FileRefused(f"{name} is password-protected; remove the password and upload it again")
+                    raise FileRefused(Msg("ingest_password_protected_ods", name=name))
             declared = _declares_doctype(zf, infos)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise FileRefused(f"{name} is damaged: not a readable workbook ({exc})") from exc
+        raise FileRefused(Msg("ingest_zip_damaged", name=name, detail=str(exc))) from exc
     if declared:
-        raise FileRefused(
-            f"{name}: part {declared} declares a DOCTYPE (XML entities), which no spreadsheet program "
-            "writes; it may be an attack (XXE, billion laughs). Open and save it again in Excel")
+        raise FileRefused(Msg("ingest_part_doctype", name=name, part=declared))
     need = "content.xml" if ext == ".ods" else "xl/workbook.xml"
     if need not in members:
-        raise FileRefused(f"{name} is a zip archive but not a {ext} workbook")
+        raise FileRefused(Msg("ingest_zip_not_workbook", name=name, ext=ext))
     if total > limits.max_unzipped_bytes:
-        raise FileRefused(
-            f"{name} unpacks to {_mb(total)}, over the {_mb(limits.max_unzipped_bytes)} "
-            "limit (KPI_MAX_UNZIPPED_MB); it may be a zip bomb"
-        )
+        raise FileRefused(Msg("ingest_zip_bomb", name=name, size=_mb(total), limit=_mb(limits.max_unzipped_bytes)))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from kpi_core.model.messages import Msg
 from kpi_core.model.periods import try_parse_period
 from kpi_core.model.problems import Problem
 
@@ -34,6 +35,16 @@ ORG_FILE_ROLES: dict[str, tuple[str, ...]] = {
     "parent": ("parent", "parentcode", "parentorg", "上级", "上级组织", "上级编码", "上级组织编码",
                "上级部门", "父级"),
 }
+
+
+def role_name(role: str) -> Msg:
+    """What a column of this role holds, as a message names it ('metric', 'parent')."""
+    return {"metric": Msg("ingest_role_metric"), "metric_name": Msg("ingest_role_metric_name"),
+            "org": Msg("ingest_role_org"), "org_name": Msg("ingest_role_org_name"),
+            "period": Msg("ingest_role_period"), "actual": Msg("ingest_role_actual"),
+            "value": Msg("ingest_role_value"), "unit": Msg("ingest_role_unit"), "target": Msg("ingest_role_target"),
+            "code": Msg("ingest_role_code"), "name": Msg("ingest_role_name"),
+            "parent": Msg("ingest_role_parent")}[role]
 
 
 def normalise(header: object) -> str:
@@ -78,14 +89,15 @@ def map_roles(header: list[str], roles: dict[str, tuple[str, ...]],
         if role is None:
             continue
         if role in found:
-            problems.append(Problem(None, h, "", f"two columns mean '{role}': '{header[found[role]]}' and '{h}'"))
+            problems.append(Problem(None, h, "", Msg("ingest_two_columns_mean", role=role_name(role),
+                                                     first=header[found[role]], second=h)))
             continue
         found[role] = i
     for role in required:
         if role not in found:
             names = "/".join(roles[role][:1] + tuple(n for n in roles[role] if not n.isascii())[:3])
-            problems.append(Problem(None, "", "", f"no '{names}' column; the header row is: "
-                                    + ", ".join(h for h in header if h)))
+            problems.append(Problem(None, "", "", Msg("ingest_no_role_column", names=names,
+                                                      header=", ".join(h for h in header if h))))
     return found, problems
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from kpi_core.ingest.headers import ORG_FILE_ROLES, header_finder, map_roles
 from kpi_core.ingest.read import read_grid, refuse_unseen
 from kpi_core.model.access import acting
+from kpi_core.model.messages import Msg
 from kpi_core.model.org import clean_name, tree_problems
 from kpi_core.model.problems import ImportResult, Problem
 from kpi_core.model.safe_export import TRIGGERS
@@ -43,15 +44,15 @@ def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, use
             errors += [Problem(rownum, header[role], visible(raw), why) for role, raw, why in bad]
             continue
         if not code:
-            errors.append(Problem(rownum, header["code"], "", "code is empty"))
+            errors.append(Problem(rownum, header["code"], "", Msg("ingest_code_empty")))
             continue
         if code[0] in TRIGGERS:  # a code is an identifier, and one like =X would run as a formula in Excel
-            errors.append(Problem(rownum, header["code"], code, f"a code may not start with {code[0]!r}"))
+            errors.append(Problem(rownum, header["code"], code, Msg("ingest_code_starts_with", char=repr(code[0]))))
             continue
         if not name:
-            errors.append(Problem(rownum, header["name"], "", f"unit '{code}' has no name"))
+            errors.append(Problem(rownum, header["name"], "", Msg("ingest_unit_no_name", unit=code)))
         if code in where:
-            errors.append(Problem(rownum, header["code"], code, f"duplicate code (also on row {where[code]})"))
+            errors.append(Problem(rownum, header["code"], code, Msg("ingest_duplicate_code", row=where[code])))
             continue
         where[code] = rownum
         incoming[code] = (name, parent)
@@ -87,14 +88,14 @@ def import_org(wh: Warehouse, path: str | Path, *, sheet: str | None = None, use
     return result
 
 
-def _control(v: object) -> str | None:
+def _control(v: object) -> Msg | None:
     """Why a cell cannot name a unit: it holds a control character (ESC, a line break …)."""
     text = "" if v is None else str(v).strip()
     bad = next((ch for ch in text if is_control(ch)), None)
-    return f"holds a control character ({visible(bad)}); retype it" if bad else None
+    return Msg("ingest_control_character", char=visible(bad)) if bad else None
 
 
-def _collision(code: str, other: str, where: dict[str, int]) -> str:
-    also = f" on row {where[other]}" if other in where else " already in the org tree"
-    return (f"code '{visible(code)}' is the same as '{visible(other)}'{also} when width, letter case and "
-            "invisible characters are ignored; an upload naming one could land on the other")
+def _collision(code: str, other: str, where: dict[str, int]) -> Msg:
+    if other in where:
+        return Msg("ingest_code_collides_on_row", unit=visible(code), other=visible(other), row=where[other])
+    return Msg("ingest_code_collides_in_tree", unit=visible(code), other=visible(other))

@@ -29,13 +29,13 @@ from kpi_core.ingest.sheets import (
     error_cells,
     first_text_row,
     read_error,
-    rows_text,
     sheet_scan,
     sheet_with_header,
     visible_sheet,
 )
 from kpi_core.ingest.xlsx_peek import NO_RESULT, SheetScan
 from kpi_core.model.config import Limits
+from kpi_core.model.messages import Msg
 
 
 @dataclass(frozen=True)
@@ -100,13 +100,13 @@ def read_grid(path: str | Path, *, sheet: str | None = None, find_header: Header
 
 
 def _no_header(path: Path, sheet: str | None) -> FileRefused:
-    where = f" (sheet '{sheet}')" if sheet else ""
-    return FileRefused(f"{path.name}{where} has no header row in its first {PEEK_ROWS} rows, or no data")
+    if sheet:
+        return FileRefused(Msg("ingest_sheet_no_header", name=path.name, sheet=sheet, peek=PEEK_ROWS))
+    return FileRefused(Msg("ingest_no_header", name=path.name, peek=PEEK_ROWS))
 
 
 def _too_many_rows(path: Path, n: int, limits: Limits) -> FileRefused:
-    return FileRefused(f"{path.name} has {n:,} rows, over the {limits.max_rows:,}-row limit (KPI_MAX_ROWS); "
-                       "split the file or ask an admin to raise the limit")
+    return FileRefused(Msg("ingest_too_many_rows", name=path.name, rows=f"{n:,}", limit=f"{limits.max_rows:,}"))
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -117,14 +117,13 @@ def decode_text(data: bytes, name: str) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise FileRefused(f"{name} starts as UTF-16 text but is not ({exc.reason} at byte "
-                              f"{exc.start:,}); save it as CSV UTF-8") from exc
+            raise FileRefused(Msg("ingest_bad_utf16", name=name, reason=exc.reason, byte=f"{exc.start:,}")) from exc
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise FileRefused(f"{name} is neither UTF-8 nor GBK text; save it as CSV UTF-8")
+    raise FileRefused(Msg("ingest_not_utf8_or_gbk", name=name))
 
 
 def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
@@ -145,14 +144,14 @@ def _read_csv(path: Path, find_header: HeaderFinder, limits: Limits) -> Grid:
             lines.append(end + 1)  # the line the record starts on (a quoted cell may span lines)
             end = reader.line_num
             if len(rows) > limits.max_rows + PEEK_ROWS:
-                raise FileRefused(f"{path.name} has more than {limits.max_rows:,} rows (KPI_MAX_ROWS)")
+                raise FileRefused(Msg("ingest_csv_over_rows", name=path.name, limit=f"{limits.max_rows:,}"))
             if len(rec) > MAX_COLUMNS:
-                raise FileRefused(f"{path.name}: line {end:,} has {len(rec):,} cells, over the "
-                                  f"{MAX_COLUMNS:,}-column limit of a spreadsheet; is it really a CSV table?")
+                raise FileRefused(Msg("ingest_csv_line_too_wide", name=path.name, line=f"{end:,}",
+                                      cells=f"{len(rec):,}", limit=f"{MAX_COLUMNS:,}"))
     except csv.Error as exc:
         # csv stops at a cell over 128 KB, which is what a quote that is never closed gives.
-        raise FileRefused(f"{path.name}: line {end + 1:,} cannot be read ({exc}); a cell may open a "
-                          'quote (") that is never closed') from exc
+        raise FileRefused(Msg("ingest_csv_line_unreadable", name=path.name, line=f"{end + 1:,}",
+                              detail=str(exc))) from exc
     h = find_header(rows[:PEEK_ROWS])
     if h is None:
         raise _no_header(path, None)
@@ -177,9 +176,9 @@ def _read_excel(path: Path, sheet: str | None, find_header: HeaderFinder, limits
         reader = fastexcel.read_excel(str(path))
         names = reader.sheet_names
     except Exception as exc:  # calamine raises its own error types
-        raise FileRefused(f"{path.name} cannot be read as a workbook: {read_error(exc, path)}") from exc
+        raise FileRefused(Msg("ingest_not_readable_workbook", name=path.name, detail=read_error(exc, path))) from exc
     if sheet is not None and sheet not in names:
-        raise FileRefused(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+        raise FileRefused(Msg("ingest_no_such_sheet", name=path.name, sheet=sheet, sheets=", ".join(names)))
     if sheet is not None:  # a sheet named is read, hidden or not
         name, peek, h = sheet_with_header(path, [sheet], find_header, limits)
         others: list[str] = []
@@ -236,12 +235,9 @@ def _refuse_uncached_header(path: Path, name: str, scan: SheetScan, h: int, last
     if cells:
         r0, c0 = cells[0]
         formula, why = scan.uncached[cells[0]]
-        raise FileRefused(f"{path.name} (sheet '{name}'): header cell {cell_name(r0 + 1, c0 + 1)} holds the "
-                          f"formula {formula} with {why}; " + CALCULATE)
-
-
-CALCULATE = ("the file was written by a program that does not calculate formulas. Open it in Excel (or "
-             "LibreOffice), save it, and upload it again; or paste the values")
+        where = {"name": path.name, "sheet": name, "cell": cell_name(r0 + 1, c0 + 1), "formula": formula}
+        raise FileRefused(Msg("ingest_header_formula_no_result", **where) if why == NO_RESULT
+                          else Msg("ingest_header_formula_recalculated", **where))
 
 
 def refuse_unseen(grid: Grid) -> None:
@@ -249,16 +245,19 @@ def refuse_unseen(grid: Grid) -> None:
     saved result, or data in a hidden row or column, refuses the file, naming them."""
     rows = sorted(grid.hidden_rows & set(grid.rows.to_pylist()))
     if rows:
-        raise FileRefused(f"{grid.source}: {rows_text(rows)} hidden (or filtered out): their author does not "
-                          "see them. Unhide them or delete them, and upload again")
+        shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+        raise FileRefused(Msg("ingest_hidden_row_refused", source=grid.source, rows=shown) if len(rows) == 1
+                          else Msg("ingest_hidden_rows_refused", source=grid.source, rows=shown))
     cols = sorted(j for j in grid.hidden_cols if grid.header[j] or grid.columns[j].null_count < len(grid.columns[j]))
     if cols:
-        raise FileRefused(f"{grid.source}: column(s) {', '.join(repr(grid.header[j]) for j in cols)} are hidden: "
-                          "their author does not see them. Unhide them or delete them, and upload again")
+        raise FileRefused(Msg("ingest_hidden_columns_refused", source=grid.source,
+                              columns=", ".join(repr(grid.header[j]) for j in cols)))
     if grid.uncached:
         cells = sorted(grid.uncached.values(), key=lambda u: (len(u.cell), u.cell))
-        shown = ", ".join(f"{u.cell} ({u.formula})" for u in cells[:5]) + (" …" if len(cells) > 5 else "")
-        raise FileRefused(f"{grid.source}: {len(cells)} formula cell(s) have {cells[0].why}: {shown}; " + CALCULATE)
+        shown = [Msg("ingest_cell_and_formula", cell=u.cell, formula=u.formula) for u in cells[:5]]
+        found = {"source": grid.source, "count": len(cells), "cells": shown, "more": " …" if len(cells) > 5 else ""}
+        raise FileRefused(Msg("ingest_formula_cells_no_result", **found) if cells[0].why == NO_RESULT
+                          else Msg("ingest_formula_cells_recalculated", **found))
 
 
 def _number_columns(peek: list[list[object]], last: int) -> set[int]:
@@ -287,10 +286,9 @@ def _load_body(path: Path, reader, name: str, last: int, numbers: set[int]):
         columns = body.available_columns()
         data, bad_cells = body.to_arrow_with_errors()
     except fastexcel.CalamineCellError as exc:  # raised for #NAME? cells
-        raise FileRefused(f"{path.name}: a cell holds an Excel error ({str(exc).splitlines()[0]}); correct "
-                          "its formula or paste values, and upload again") from exc
+        raise FileRefused(Msg("ingest_excel_error_cell", name=path.name, detail=str(exc).splitlines()[0])) from exc
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {read_error(exc, path)}") from exc
+        raise FileRefused(Msg("ingest_cannot_read", name=path.name, detail=read_error(exc, path))) from exc
     # fastexcel leaves out empty leading columns.
     return data, bad_cells, (columns[0].absolute_index if columns else 0)
 

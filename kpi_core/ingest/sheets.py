@@ -14,10 +14,9 @@ from pathlib import Path
 import python_calamine
 
 from kpi_core.ingest.biff import BadXls, EncryptedXls, xls_formulas_without_result, xls_reach
-from kpi_core.ingest.files import FileRefused
+from kpi_core.ingest.files import FileRefused, said
 from kpi_core.ingest.xlsx_peek import (
     SheetScan,
-    UnsafeXml,
     active_sheet,
     peek_xlsx,
     scan_parts,
@@ -25,7 +24,9 @@ from kpi_core.ingest.xlsx_peek import (
     workbook_epoch,
     workbook_sheets,
 )
+from kpi_core.ingest.xlsx_reach import UnsafeXml
 from kpi_core.model.config import Limits
+from kpi_core.model.messages import Msg
 
 PEEK_ROWS = 30
 
@@ -46,7 +47,7 @@ HeaderFinder = Callable[[list[list[object]]], int | None]
 class SeveralSheets(FileRefused):
     """More than one visible sheet holds data and none is the one the workbook opens on."""
 
-    def __init__(self, message: str, sheets: list[str]):
+    def __init__(self, message: Msg, sheets: list[str]):
         super().__init__(message)
         self.sheets = sheets
 
@@ -66,11 +67,6 @@ def first_text_row(rows: list[list[object]]) -> int | None:
     return next(i for i, w in enumerate(widths) if w >= need)
 
 
-def rows_text(rows: list[int]) -> str:
-    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
-    return f"row {shown} is" if len(rows) == 1 else f"rows {shown} are"
-
-
 def sheet_states(path: Path) -> dict[str, str]:
     """{sheet: visible | hidden | veryHidden} of a workbook."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -81,7 +77,7 @@ def sheet_states(path: Path) -> dict[str, str]:
     try:
         meta = python_calamine.CalamineWorkbook.from_path(str(path)).sheets_metadata
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {read_error(exc, path)}") from exc
+        raise FileRefused(Msg("ingest_cannot_read", name=path.name, detail=read_error(exc, path))) from exc
     hidden, very = python_calamine.SheetVisibleEnum.Hidden, python_calamine.SheetVisibleEnum.VeryHidden
     return {m.name: "hidden" if m.visible == hidden else "veryHidden" if m.visible == very else "visible" for m in meta}
 
@@ -118,14 +114,13 @@ def visible_sheet(path: Path, names: list[str], find_header: HeaderFinder, limit
         chosen = next((f for f in found if f[0] == opening), None)
         if chosen is None:
             sheets = [f[0] for f in found]
-            raise SeveralSheets(f"{path.name} has data on {len(sheets)} sheets ({', '.join(sheets)}); choose the "
-                                "one to read (--sheet)", sheets)
+            raise SeveralSheets(Msg("ingest_several_sheets", name=path.name, count=len(sheets),
+                                    sheets=", ".join(sheets)), sheets)
         return (*chosen, [f[0] for f in found if f is not chosen])
     hidden = [n for n in names if n not in visible]
     for n in hidden:
         if find_header(peek_rows(path, n, limits)) is not None:
-            raise FileRefused(f"{path.name}: the data is on the hidden sheet '{n}', and hidden sheets are not "
-                              f"read; unhide it, or name it to read it anyway (--sheet '{n}')")
+            raise FileRefused(Msg("ingest_data_on_hidden_sheet", name=path.name, sheet=n))
     name, peek, h = sheet_with_header(path, visible or names, find_header, limits)
     return name, peek, h, []
 
@@ -163,7 +158,7 @@ def peek_rows(path: Path, sheet: str, limits: Limits | None = None) -> list[list
         sh = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
         return sh.to_python(skip_empty_area=False, nrows=PEEK_ROWS)
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {read_error(exc, path)}") from exc
+        raise FileRefused(Msg("ingest_cannot_read", name=path.name, detail=read_error(exc, path))) from exc
 
 
 def read_error(exc: Exception, path: Path) -> str:
@@ -183,16 +178,16 @@ def check_sheet(path: Path, sheet: str, limits: Limits) -> SheetScan | None:
     except (KeyError, StopIteration):
         scan, found = None, None
     except UnsafeXml as exc:
-        raise FileRefused(f"{path.name} (sheet '{sheet}') cannot be read: {exc}") from exc
+        raise FileRefused(Msg("ingest_sheet_cannot_read", name=path.name, sheet=sheet, detail=said(exc))) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise FileRefused(f"{path.name} is damaged: {read_error(exc, path)}") from exc
+        raise FileRefused(Msg("ingest_damaged", name=path.name, detail=read_error(exc, path))) from exc
     if found is None:
         try:
             found = scan_parts(path, limits.max_cells)
         except UnsafeXml as exc:
-            raise FileRefused(f"{path.name} cannot be read: {exc}") from exc
+            raise FileRefused(Msg("ingest_cannot_read", name=path.name, detail=said(exc))) from exc
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-            raise FileRefused(f"{path.name} is damaged: {read_error(exc, path)}") from exc
+            raise FileRefused(Msg("ingest_damaged", name=path.name, detail=read_error(exc, path))) from exc
     for where, s in found.items():
         if s.cells > limits.max_cells:
             raise FileRefused(_too_many_cells(path, where, s.rows, s.cols, limits))
@@ -204,26 +199,25 @@ def check_xls(path: Path, limits: Limits) -> None:
     try:
         rows, cols = xls_reach(path)
     except EncryptedXls as exc:
-        raise FileRefused(f"{path.name} is password-protected; remove the password (File > Info > Protect "
-                          "Workbook) and upload it again") from exc
+        raise FileRefused(Msg("ingest_password_protected", name=path.name)) from exc
     except (BadXls, struct.error) as exc:
-        raise FileRefused(f"{path.name} is damaged: {exc}") from exc
+        raise FileRefused(Msg("ingest_damaged", name=path.name, detail=said(exc))) from exc
     if rows * cols > limits.max_cells:
         raise FileRefused(_too_many_cells(path, None, rows, cols, limits))
 
 
-def _too_many_cells(path: Path, sheet: str | None, rows: int, cols: int, limits: Limits) -> str:
-    where = f" (sheet '{sheet}')" if sheet else ""
-    return (f"{path.name}{where} has cells from A1 to {cell_name(rows, cols)}: a grid of {rows:,} rows × "
-            f"{cols:,} columns = {rows * cols:,} cells, over the {limits.max_cells:,}-cell limit "
-            "(KPI_MAX_CELLS). Delete the stray cells far from the data (Ctrl+End shows the last one) "
-            "and upload again")
+def _too_many_cells(path: Path, sheet: str | None, rows: int, cols: int, limits: Limits) -> Msg:
+    grid = {"last": cell_name(rows, cols), "rows": f"{rows:,}", "cols": f"{cols:,}", "cells": f"{rows * cols:,}",
+            "limit": f"{limits.max_cells:,}"}
+    if sheet:
+        return Msg("ingest_sheet_too_many_cells", name=path.name, sheet=sheet, **grid)
+    return Msg("ingest_too_many_cells", name=path.name, **grid)
 
 
 def cell_name(row: int, col: int) -> str:
     """'XFD1048576' for (1048576, 16384); huge references are shown as they are counted."""
     if col > 10**6:
-        return f"column {col:,}, row {row:,}"
+        return Msg("ingest_far_cell", col=f"{col:,}", row=f"{row:,}")
     letters = ""
     while col > 0:
         col, rem = divmod(col - 1, 26)
@@ -288,12 +282,12 @@ def sheet_scan(path: Path, sheet: str, limits: Limits | None = None) -> SheetSca
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         merged = list(book.get_sheet_by_name(sheet).merged_cell_ranges or [])
     except Exception as exc:
-        raise FileRefused(f"{path.name} cannot be read: {read_error(exc, path)}") from exc
+        raise FileRefused(Msg("ingest_cannot_read", name=path.name, detail=read_error(exc, path))) from exc
     uncached = {}
     if path.suffix.lower() == ".xls":
         try:
             found = xls_formulas_without_result(path).get(book.sheet_names.index(sheet), {})
         except (BadXls, struct.error) as exc:
-            raise FileRefused(f"{path.name} is damaged: {exc}") from exc
-        uncached = {cell: ("(formula)", why) for cell, why in found.items()}
+            raise FileRefused(Msg("ingest_damaged", name=path.name, detail=said(exc))) from exc
+        uncached = {cell: (Msg("ingest_formula_unknown"), why) for cell, why in found.items()}
     return SheetScan(merged, 0, 0, uncached)

@@ -19,6 +19,7 @@ from kpi_core.ingest.datasets import Mode, load_batch
 from kpi_core.model.access import acting
 from kpi_core.model.config import Limits
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 from kpi_core.model.names import check_name
 from kpi_core.model.problems import ImportResult
 from kpi_core.store.warehouse import Warehouse
@@ -31,12 +32,12 @@ def safe_url(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
-        return "<invalid url>"
+        return Msg("ingest_invalid_url")
 
 
 def _statement(table: str | None, query: str | None) -> sa.Executable:
     if (table is None) == (query is None):
-        raise KpiError("give exactly one of --table or --query")
+        raise KpiError(Msg("ingest_table_or_query"))
     if query is not None:
         return sa.text(query)
     schema, _, name = table.rpartition(".")
@@ -111,7 +112,7 @@ def _pull(url: str, table: str | None, query: str | None, spool: Path) -> tuple[
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-        raise KpiError(f"bad database url {safe_url(url)}: {exc}") from exc
+        raise KpiError(Msg("ingest_bad_db_url", url=safe_url(url), detail=str(exc))) from exc
     parts: list[Path] = []
     names: list[str] = []
     types: list[pa.DataType] = []
@@ -127,7 +128,8 @@ def _pull(url: str, table: str | None, query: str | None, spool: Path) -> tuple[
                 _spool(parts[-1], pa.record_batch(cols, names=names))
     except sa.exc.SQLAlchemyError as exc:
         msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise KpiError(f"reading {table or 'the query'} from {safe_url(url)} failed: {msg}") from exc
+        raise KpiError(Msg("ingest_db_read_failed", table=table, url=safe_url(url), detail=msg) if table
+                       else Msg("ingest_db_query_failed", url=safe_url(url), detail=msg)) from exc
     finally:
         engine.dispose()
     # A column with no value at all is text, as it is in an imported file.
@@ -149,7 +151,8 @@ def import_db(wh: Warehouse, name: str, url: str, *, table: str | None = None, q
     user = acting(user, "datasets")
     name = check_name(name)
     _statement(table, query)  # fail fast on bad arguments, before connecting
-    source = f"{safe_url(url)} {'table ' + table if table else 'query'}"
+    source = (Msg("ingest_db_source_table", url=safe_url(url), table=table) if table
+              else Msg("ingest_db_source_query", url=safe_url(url)))
     with tempfile.TemporaryDirectory(prefix="kpi-db-pull-") as spool:
         schema, parts = _pull(url, table, query, Path(spool))
         return load_batch(wh, name, mode, {}, user, source, None,

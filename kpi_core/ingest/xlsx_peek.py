@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import html
 import re
-import xml.parsers.expat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from kpi_core.ingest.xlsx_reach import column_index, column_number, member_stream, reach_of_references, reach_parsed
+from kpi_core.model.messages import Msg
 
 _ROW_END = re.compile(rb"</(?:\w+:)?row>|<(?:\w+:)?row\b[^>]*/>")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
@@ -35,11 +37,6 @@ _EPOCH_1904 = datetime(1904, 1, 1)  # workbooks saved with the 1904 date system 
 _DATE_FORMATS = set(range(14, 23)) | {45, 46, 47}
 
 
-def _col(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
 
 
 def _text(raw: bytes) -> str:
@@ -122,7 +119,7 @@ def peek_xlsx(path, sheet: str, nrows: int) -> list[list[object]]:
             ref = _REF.match(attrs.get(b"r", b""))
             if not ref:
                 continue
-            row, col = int(ref[2]) - 1, _col(ref[1])
+            row, col = int(ref[2]) - 1, column_index(ref[1])
             if row >= nrows:
                 continue
             body = m[2] or b""
@@ -197,13 +194,9 @@ _FAR = (r"""r\s*=\s*["'](?:[A-Za-z]{3}|[A-Za-z]*(?:[0-9]{8,}|[2-9][0-9]{6}|1[1-9
         r"""|1049[0-9]{3}|1048[6-9][0-9]{2}|10485[89][0-9]|104857[7-9])["'])""")
 _ROW_10K = r"""r\s*=\s*["'][A-Za-z]*[0-9]{5}"""
 _TWO_LETTERS = re.compile(rb"""r\s*=\s*["']([A-Za-z]{2})[0-9]""")
-_REF_BYTES = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)([0-9]+)["']""")
-_REF_TEXT = re.compile(r"([A-Za-z]+)([0-9]+)")
 EXCEL_ROWS = 1_048_576  # the last row a spreadsheet can hold (its last cell is XFD1048576)
 
 
-class UnsafeXml(ValueError):
-    """The sheet's XML declares a DOCTYPE or is not well-formed."""
 
 
 @dataclass(frozen=True)
@@ -306,11 +299,11 @@ def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None,
     odd = far = False
     cols, rows = 26, 9_999  # bounds: one-letter columns, rows under 10,000, until seen otherwise
     percent_cell = _percent_cell(percent)
-    for buf in _whole_rows(_stream(zf, member)):
+    for buf in _whole_rows(member_stream(zf, member)):
         if b"mergeCell" in buf:
             for m in _MERGE.finditer(buf):
-                c0, r0 = _col(m[1]), int(m[2]) - 1
-                c1, r1 = (_col(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
+                c0, r0 = column_index(m[1]), int(m[2]) - 1
+                c1, r1 = (column_index(m[3]), int(m[4]) - 1) if m[3] else (c0, r0)
                 merged.append(((r0, c0), (r1, c1)))
         arr = pa.array([buf], pa.binary())
         if not (odd or far):  # once either is seen, the exact pass decides
@@ -319,7 +312,7 @@ def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None,
                 far = _has(arr, _FAR)
                 two = _TWO_LETTERS.findall(buf)  # cells past column Z only: few in most sheets
                 if two:
-                    cols = max(cols, max(_column(c) for c in set(two)))
+                    cols = max(cols, max(column_number(c) for c in set(two)))
             if rows < EXCEL_ROWS and _has(arr, _ROW_10K):
                 rows = EXCEL_ROWS  # any further is _FAR
         if _has(arr, _ANY_FORMULA if recalculates else _NO_RESULT):  # a cheap look first; then cell by cell
@@ -332,9 +325,9 @@ def _scan_member(zf: zipfile.ZipFile, member: str, max_cells: int | None,
             hidden_rows |= rows_
             hidden_cols |= cols_
     if odd:
-        rows, cols = _reach_parsed(zf, member)
+        rows, cols = reach_parsed(zf, member)
     elif far or (max_cells is not None and rows * cols > max_cells):
-        rows, cols = _reach_of_references(zf, member)
+        rows, cols = reach_of_references(zf, member)
     return SheetScan(merged, rows, cols, uncached, shown_percent, hidden_rows, hidden_cols)
 
 
@@ -415,8 +408,8 @@ def _formulas_without_result(arr: pa.Array, every: bool = False) -> dict[tuple[i
             continue
         ref = _REF.match(attrs.get(b"r", b""))
         if ref:
-            formula = "=" + _text(hit["f"]) if hit["f"] else "(shared formula)"
-            out[(int(ref[2]) - 1, _col(ref[1]))] = (formula, RECALCULATED if saved else NO_RESULT)
+            formula = "=" + _text(hit["f"]) if hit["f"] else Msg("ingest_shared_formula")
+            out[(int(ref[2]) - 1, column_index(ref[1]))] = (formula, RECALCULATED if saved else NO_RESULT)
     return out
 
 
@@ -438,75 +431,17 @@ def _cells_styled(arr: pa.Array, pattern: str) -> list[tuple[int, int]]:
             continue
         ref = _REF.match(attrs.get(b"r", b""))
         if ref:
-            out.append((int(ref[2]) - 1, _col(ref[1])))
+            out.append((int(ref[2]) - 1, column_index(ref[1])))
     return out
 
 
-_HUGE = 10**12  # a reference this far is beyond any grid (and int() of 5,000 digits would raise)
 
 
-def _number(digits: bytes | str) -> int:
-    return int(digits) if len(digits) <= 12 else _HUGE
 
 
-def _column(letters: bytes | str) -> int:
-    """1-based column of letters in either case (a reader takes 'xfd' as XFD)."""
-    if len(letters) > 8:
-        return _HUGE
-    return _col(letters.upper().encode() if isinstance(letters, str) else letters.upper()) + 1
 
 
-def _stream(zf: zipfile.ZipFile, member: str):
-    with zf.open(member) as fh:
-        while chunk := fh.read(1 << 20):
-            yield chunk
 
 
-def _reach_of_references(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """(last row, last column), 1-based, over every cell reference of a plainly written sheet."""
-    rows = cols = 0
-    tail = b""
-    for chunk in _stream(zf, member):
-        buf = tail + chunk  # a maximum does not mind the overlap seeing a reference twice
-        refs = _REF_BYTES.findall(buf)
-        if refs:
-            rows = max(rows, max(_number(r) for r in {r for _, r in refs}))
-            cols = max(cols, max(_column(c) for c in {c for c, _ in refs}))
-        tail = buf[-256:]
-    return rows, cols
 
 
-def _reach_parsed(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """(last row, last column), 1-based, placing cells as calamine does: by their reference, or
-    one after the previous cell (and row) where there is none. A full XML parse, for sheets not
-    written plainly; a DOCTYPE or malformed XML raises UnsafeXml."""
-    rows = cols = row = col = 0
-
-    def start(name: str, attrs: dict) -> None:
-        nonlocal rows, cols, row, col
-        local = name.rpartition(":")[2]
-        if local == "row":
-            r = attrs.get("r", "")
-            row, col = (_number(r) if r.isdigit() else row + 1), 0
-        elif local == "c":
-            ref = _REF_TEXT.fullmatch(attrs.get("r", ""))
-            if ref:
-                col, at = _column(ref[1]), _number(ref[2])
-            else:
-                col, at = col + 1, row
-            rows, cols = max(rows, at), max(cols, col)
-
-    def doctype(*_) -> None:
-        raise UnsafeXml("it declares a DOCTYPE")
-
-    parser = xml.parsers.expat.ParserCreate()
-    parser.StartElementHandler = start
-    parser.StartDoctypeDeclHandler = doctype
-    parser.EntityDeclHandler = doctype
-    try:
-        for chunk in _stream(zf, member):
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    except xml.parsers.expat.ExpatError as exc:
-        raise UnsafeXml(f"its XML is not well-formed ({exc})") from exc
-    return rows, cols

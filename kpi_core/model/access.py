@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kpi_core.model.errors import AccessDenied
+from kpi_core.model.messages import Msg
 from kpi_core.model.org import OrgTree
 
 Role = Literal["admin", "executive", "manager", "team_lead", "employee"]
@@ -50,9 +51,11 @@ class Actor:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-    def describe(self) -> str:
-        where = f" of {', '.join(self.orgs)}" if self.orgs else ""
-        return f"{self.name} ({self.role}{where})"
+    def describe(self) -> Msg:
+        """Who this is, as a refusal names them: 'li (team_lead of EAST)'."""
+        if self.orgs:
+            return Msg("actor_of_units", name=self.name, role=Msg(f"role_{self.role}"), units=", ".join(self.orgs))
+        return Msg("actor", name=self.name, role=Msg(f"role_{self.role}"))
 
 
 def as_actor(user: str | Actor) -> Actor:
@@ -88,9 +91,7 @@ def can(actor: Actor, tree: OrgTree, capability: Capability, unit: str) -> bool:
 def check(actor: Actor, tree: OrgTree, capability: Capability, unit: str) -> None:
     """Refuse, naming the unit, unless the actor may use `capability` on it."""
     if not can(actor, tree, capability, unit):
-        verb = {"read": "read", "actuals": "load actuals for", "targets": "change targets of",
-                "boards": "share boards with"}[capability]
-        raise AccessDenied(f"{actor.describe()} may not {verb} org unit '{unit}'")
+        raise AccessDenied(Msg(f"access_unit_{capability}", who=actor.describe(), unit=unit))
 
 
 def outside(actor: Actor, tree: OrgTree, capability: Capability, wanted: Iterable[str]) -> list[str]:
@@ -101,11 +102,14 @@ def outside(actor: Actor, tree: OrgTree, capability: Capability, wanted: Iterabl
     return list(dict.fromkeys(u for u in wanted if u not in allowed))
 
 
-# What each capability lets a user do, as a refusal says it: "… may not load actuals".
-DOING = {"read": "read figures", "actuals": "load actuals", "targets": "change targets", "boards": "change boards",
-         "metrics": "change the metric dictionary", "org": "change the org tree", "datasets": "load datasets",
-         "settings": "change settings", "users": "manage users", "audit": "read the audit log",
-         "periods": "close or reopen periods"}
+# Every capability a refusal may name (each has a doing_<capability> text in the catalogs).
+CAPABILITIES = ("read", "actuals", "targets", "boards", "metrics", "org", "datasets", "settings", "users", "audit",
+                "periods")
+
+
+def doing(capability: str) -> Msg:
+    """What a capability lets a user do, as a refusal says it: "… may not load actuals"."""
+    return Msg(f"doing_{capability}")
 
 
 def roles_with(capability: str) -> list[Role]:
@@ -118,10 +122,9 @@ def roles_with(capability: str) -> list[Role]:
 def require(actor: Actor, capability: str) -> None:
     """Refuse unless the actor's role has the capability at all (admin-only ones included)."""
     if actor.role not in roles_with(capability):
-        roles = roles_with(capability)
-        either = roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} or {roles[-1]}"
-        raise AccessDenied(f"{actor.describe()} may not {DOING.get(capability, capability)}: that needs the "
-                           f"{either} role")
+        roles = [Msg(f"role_{r}") for r in roles_with(capability)]
+        either = roles[0] if len(roles) == 1 else Msg("either", first=roles[:-1], last=roles[-1])
+        raise AccessDenied(Msg("access_needs_role", who=actor.describe(), doing=doing(capability), roles=either))
 
 
 def visible_units(actor: Actor, tree: OrgTree, wanted: Iterable[str], capability: Capability = "read") -> list[str]:

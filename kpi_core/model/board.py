@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.org import OrgTree
 from kpi_core.model.text import visible as shown
 
@@ -62,10 +63,14 @@ class Tile(_Strict):
     def _metric_count(self) -> Tile:
         lo, hi = METRIC_COUNT[self.type]
         if not lo <= len(self.metrics) <= hi:
-            want = "no metrics" if hi == 0 else (f"{lo} metric" if lo == hi else f"{lo} to {hi} metrics")
-            raise ValueError(f"a {self.type} tile takes {want}, not {len(self.metrics)}")
+            n = len(self.metrics)
+            if hi == 0:
+                raise ValueError(Msg("model_tile_takes_no_metrics", type=self.type, count=n))
+            if lo == hi:
+                raise ValueError(Msg("model_tile_takes_metric", type=self.type, lo=lo, count=n))
+            raise ValueError(Msg("model_tile_takes_metrics", type=self.type, lo=lo, hi=hi, count=n))
         if self.type == "text" and not (self.text or "").strip():
-            raise ValueError("a text tile needs its text")
+            raise ValueError(Msg("model_text_tile_needs_text"))
         return self
 
     def effective_scope(self) -> Scope:
@@ -91,10 +96,10 @@ class Board(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> Board:
         if self.share == "org" and not self.share_org:
-            raise ValueError("share: org needs share_org (the unit whose subtree sees the board)")
+            raise ValueError(Msg("model_board_share_org_needs_unit"))
         ids = [t.id for t in self.tiles]
         if len(set(ids)) != len(ids):
-            raise ValueError("two tiles have the same id")
+            raise ValueError(Msg("model_board_tile_ids_repeat"))
         return self
 
     def ordered_tiles(self) -> list[Tile]:
@@ -106,31 +111,45 @@ class Board(_Strict):
                       for t in self.ordered_tiles()]}
 
 
-def _messages(prefix: str, err: ValidationError) -> list[str]:
-    """Each problem with the path of the bad field, as boards[0].tiles[2].metrics."""
-    out = []
+def _problem(e: dict) -> str:
+    """What pydantic found wrong: our own message as raised by a check, else pydantic's text."""
+    if e["type"] == "extra_forbidden":
+        return Msg("model_unknown_field")
+    error = (e.get("ctx") or {}).get("error")
+    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Msg):
+        return error.args[0]
+    return e["msg"].replace("Value error, ", "")
+
+
+def _problems(prefix: str, err: ValidationError) -> list[tuple[str, str]]:
+    """Each problem as (the path of the bad field, as boards[0].tiles[2].metrics; what is wrong)."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
     for e in err.errors():
         path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]
                                 if not str(p).startswith(("function-", "literal[")))
-        msg = e["msg"].replace("Value error, ", "")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        out.append(f"{path}: {msg}")
-    return list(dict.fromkeys(out))
+        problem = _problem(e)
+        out.setdefault((path, str(problem)), (path, problem))
+    return list(out.values())
+
+
+def _messages(prefix: str, err: ValidationError) -> list[str]:
+    """Each problem with the path of the bad field, as boards[0].tiles[2].metrics."""
+    return [Msg("model_field_problem", path=path, problem=problem) for path, problem in _problems(prefix, err)]
 
 
 def no_unit(tree: OrgTree, code: str) -> str:
     """Why a code names no unit, with the code it differs from only by width or case, if one."""
     near = tree.find(code)
-    hint = f" (did you mean '{near[0]}'? codes are written exactly in a board)" if len(near) == 1 else ""
-    return f"no org unit '{shown(code)}'{hint}"
+    if len(near) == 1:
+        return Msg("model_no_org_unit_did_you_mean", unit=shown(code), near=near[0])
+    return Msg("model_no_org_unit", unit=shown(code))
 
 
 def parse(raw: dict, prefix: str = "") -> Board:
     try:
         return Board.model_validate(raw)
     except ValidationError as err:
-        raise ValidationFailed(f"{len(err.errors())} problem(s) in the board", _messages(prefix, err)) from None
+        raise ValidationFailed(Msg("model_board_problems", count=len(err.errors())), _messages(prefix, err)) from None
 
 
 def can_see(board: Board, actor: Actor, tree: OrgTree) -> bool:
@@ -169,20 +188,24 @@ def new_tile(kind: str, metrics: list[str], **kw) -> Tile:
     """A tile of `kind` (its type's default width unless `place` is given); ValidationFailed
     naming each problem (a gauge takes one metric, a text tile needs its text, …)."""
     if kind not in TILE_TYPES:
-        raise KpiError(f"no tile type '{kind}' (types: {', '.join(TILE_TYPES)})")
+        raise KpiError(Msg("model_no_tile_type", kind=kind, types=", ".join(TILE_TYPES)))
     kw.setdefault("place", {"width": default_width(kind)})
     try:
         return Tile(type=kind, metrics=metrics, **kw)
     except ValidationError as err:
-        problems = [p.lstrip(".").removeprefix(": ") for p in _messages("", err)]
-        raise ValidationFailed("; ".join(problems), problems) from None
+        problems = [Msg("model_field_problem", path=path.lstrip("."), problem=problem) if path.lstrip(".") else problem
+                    for path, problem in _problems("", err)]
+        summary = problems[-1]
+        for p in reversed(problems[:-1]):
+            summary = Msg("model_problem_and_more", first=p, rest=summary)
+        raise ValidationFailed(summary, problems) from None
 
 
 def _tile(board: Board, tile_id: str) -> Tile:
     for tile in board.tiles:
         if tile.id == tile_id:
             return tile
-    raise NotFound(f"no tile '{shown(tile_id)}' on board '{board.code}'")
+    raise NotFound(Msg("model_no_tile", tile=shown(tile_id), board=board.code))
 
 
 def _order(board: Board) -> list[str]:
@@ -195,9 +218,13 @@ def relaid(board: Board, order: list[str]) -> Board:
     ids = [tl.id for tl in board.tiles]
     if sorted(order) != sorted(ids):
         missing, extra = set(ids) - set(order), set(order) - set(ids)
-        why = (f"leaves out {', '.join(sorted(missing))}" if missing else
-               f"names {', '.join(sorted(extra))}, not on the board" if extra else "names a tile twice")
-        raise ValidationFailed(f"the new order of board '{board.code}' {shown(why)}")
+        if missing:
+            raise ValidationFailed(Msg("model_new_order_leaves_out", board=board.code,
+                                       tiles=shown(", ".join(sorted(missing)))))
+        if extra:
+            raise ValidationFailed(Msg("model_new_order_names_unknown", board=board.code,
+                                       tiles=shown(", ".join(sorted(extra)))))
+        raise ValidationFailed(Msg("model_new_order_names_twice", board=board.code))
     by_id = {tl.id: tl for tl in board.tiles}
     placed, row, used = [], 0, 0
     for i, tid in enumerate(order):
@@ -212,7 +239,7 @@ def relaid(board: Board, order: list[str]) -> Board:
 def add_tile(board: Board, tile: Tile) -> Board:
     """The tile added after the others."""
     if tile.id in {tl.id for tl in board.tiles}:
-        raise ValidationFailed(f"board '{board.code}' has a tile '{shown(tile.id)}' already")
+        raise ValidationFailed(Msg("model_board_has_tile", board=board.code, tile=shown(tile.id)))
     return relaid(board.model_copy(update={"tiles": [*board.tiles, tile]}), [*_order(board), tile.id])
 
 
@@ -227,7 +254,7 @@ def move_tile(board: Board, tile_id: str, step: int) -> Board:
 def resize_tile(board: Board, tile_id: str, width: int) -> Board:
     """The tile `width` grid columns wide (1-12); the rows re-flow."""
     if isinstance(width, bool) or width not in WIDTHS:
-        raise ValidationFailed(f"a tile is {WIDTHS[0]} to {WIDTHS[-1]} grid columns wide, not {shown(width)}")
+        raise ValidationFailed(Msg("model_tile_width", lo=WIDTHS[0], hi=WIDTHS[-1], width=shown(width)))
     tile = _tile(board, tile_id)
     wider = tile.model_copy(update={"place": tile.place.model_copy(update={"width": int(width)})})
     tiles = [wider if tl.id == tile_id else tl for tl in board.tiles]

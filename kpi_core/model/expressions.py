@@ -9,6 +9,8 @@ from collections.abc import Iterable
 import sqlglot
 from sqlglot import exp
 
+from kpi_core.model.messages import Msg
+
 DIALECT = "duckdb"
 
 # Syntax any fragment may use.
@@ -55,19 +57,21 @@ class ExpressionError(ValueError):
 
 
 def parse_fragment(text: str, what: str) -> exp.Expression:
-    """Parse one SQL expression; statements, several expressions or junk are refused."""
+    """Parse one SQL expression; statements, several expressions or junk are refused. `what` names
+    the fragment in a refusal (a message: a measure, a filter, a formula)."""
     if not isinstance(text, str) or not text.strip():
-        raise ExpressionError(f"{what} is empty")
+        raise ExpressionError(Msg("model_fragment_empty", what=what))
     try:
         trees = sqlglot.parse(text, read=DIALECT)
     except sqlglot.errors.SqlglotError as exc:
-        raise ExpressionError(f"{what} '{text}' does not parse: {_first_line(exc)}") from exc
+        raise ExpressionError(Msg("model_fragment_does_not_parse", what=what, text=text,
+                                  detail=_first_line(exc))) from exc
     trees = [t for t in trees if t is not None]
     if len(trees) != 1 or isinstance(trees[0], exp.Block):
-        raise ExpressionError(f"{what} '{text}' must be one expression, not several statements")
+        raise ExpressionError(Msg("model_fragment_several_statements", what=what, text=text))
     tree = trees[0]
     if isinstance(tree, exp.Query | exp.DDL | exp.DML | exp.Command):
-        raise ExpressionError(f"{what} '{text}' must be an expression, not a statement")
+        raise ExpressionError(Msg("model_fragment_is_statement", what=what, text=text))
     return tree
 
 
@@ -96,26 +100,24 @@ def _check_nodes(tree: exp.Expression, text: str, what: str,
                  syntax: tuple[type[exp.Expression], ...]) -> None:
     for node in tree.walk():
         if node.comments:  # rendered back into the SQL; nothing a definition needs
-            raise ExpressionError(f"{what} '{text}': comments (-- or /* */) are not allowed")
+            raise ExpressionError(Msg("model_fragment_comments", what=what, text=text))
         if isinstance(node, exp.DataType) and node.this not in CAST_TYPES:
-            raise ExpressionError(f"{what} '{text}': type {node.sql(DIALECT)} is not allowed in a cast")
+            raise ExpressionError(Msg("model_fragment_cast_type", what=what, text=text, type=node.sql(DIALECT)))
         if isinstance(node, exp.Var) and not _WORD.fullmatch(node.name):
-            raise ExpressionError(f"{what} '{text}': '{node.name}' is not a plain name")
+            raise ExpressionError(Msg("model_fragment_not_plain_name", what=what, text=text, name=node.name))
         if isinstance(node, exp.Star):
             if not isinstance(node.parent, exp.Count):
-                raise ExpressionError(f"{what} '{text}': * is only allowed in count(*)")
+                raise ExpressionError(Msg("model_fragment_star", what=what, text=text))
             continue
         if isinstance(node, exp.Distinct):
             if not isinstance(node.parent, exp.Count | exp.Sum | exp.Avg):
-                raise ExpressionError(f"{what} '{text}': DISTINCT is only allowed inside count/sum/avg")
+                raise ExpressionError(Msg("model_fragment_distinct", what=what, text=text))
             continue
         if type(node) in allowed_funcs or isinstance(node, syntax):
             continue
         if isinstance(node, exp.Func):
-            raise ExpressionError(f"{what} '{text}': function {_name(node)}() is not allowed")
-        raise ExpressionError(
-            f"{what} '{text}': {type(node).__name__.lower()} syntax is not allowed here"
-        )
+            raise ExpressionError(Msg("model_fragment_function", what=what, text=text, name=_name(node)))
+        raise ExpressionError(Msg("model_fragment_syntax", what=what, text=text, syntax=type(node).__name__.lower()))
 
 
 def _check_renders(tree: exp.Expression, text: str, what: str) -> None:
@@ -127,37 +129,38 @@ def _check_renders(tree: exp.Expression, text: str, what: str) -> None:
     except sqlglot.errors.SqlglotError:
         again = []
     if len(again) != 1 or again[0].sql(DIALECT) != sql:
-        raise ExpressionError(f"{what} '{text}' does not compile to one safe expression")
+        raise ExpressionError(Msg("model_fragment_unsafe", what=what, text=text))
 
 
 def _check_columns(tree: exp.Expression, text: str, what: str, columns: Iterable[str]) -> list[str]:
     used = []
     for col in tree.find_all(exp.Column):
         if col.table or col.args.get("db") or col.args.get("catalog"):
-            raise ExpressionError(f"{what} '{text}': column {col.sql()} may not name a table")
+            raise ExpressionError(Msg("model_fragment_column_table", what=what, text=text, column=col.sql()))
         match = _match_column(col.name, columns)
         if match is None:
-            raise ExpressionError(f"{what} '{text}': unknown column '{col.name}'")
+            raise ExpressionError(Msg("model_fragment_unknown_column", what=what, text=text, column=col.name))
         used.append(match)
     return used
 
 
 def check_measure(text: str, columns: Iterable[str]) -> exp.Expression:
     """An aggregate over the dataset's columns, e.g. sum(amount) or count(distinct "Order ID")."""
-    what = "measure"
+    what = Msg("model_fragment_measure")
     tree = parse_fragment(text, what)
     _check_nodes(tree, text, what, {**AGGREGATES, **SCALARS}, _BASIC)
     _check_renders(tree, text, what)
     _check_columns(tree, text, what, columns)
     aggs = [n for n in tree.walk() if type(n) in AGGREGATES]
     if not aggs:
-        raise ExpressionError(f"{what} '{text}' must aggregate its rows, e.g. sum(amount) or count(*)")
+        raise ExpressionError(Msg("model_measure_not_aggregate", what=what, text=text))
     for agg in aggs:
         if any(type(n) in AGGREGATES for n in agg.walk() if n is not agg):
-            raise ExpressionError(f"{what} '{text}': an aggregate may not contain another aggregate")
+            raise ExpressionError(Msg("model_measure_nested_aggregate", what=what, text=text))
     for col in tree.find_all(exp.Column):
         if not any(type(a) in AGGREGATES for a in _ancestors(col)):
-            raise ExpressionError(f"{what} '{text}': column '{col.name}' must be inside an aggregate")
+            raise ExpressionError(Msg("model_measure_column_outside_aggregate", what=what, text=text,
+                                      column=col.name))
     return tree
 
 
@@ -170,7 +173,7 @@ def _ancestors(node: exp.Expression):
 
 def check_filter(text: str, columns: Iterable[str]) -> exp.Expression:
     """A row condition over the dataset's columns; no aggregates."""
-    what = "filter"
+    what = Msg("model_fragment_filter")
     tree = parse_fragment(text, what)
     _check_nodes(tree, text, what, SCALARS, _BASIC)
     _check_renders(tree, text, what)
@@ -180,19 +183,19 @@ def check_filter(text: str, columns: Iterable[str]) -> exp.Expression:
 
 def check_formula(text: str) -> tuple[exp.Expression, list[str]]:
     """Arithmetic over metric codes; returns the tree and the codes it names, in order."""
-    what = "formula"
+    what = Msg("model_fragment_formula")
     tree = parse_fragment(text, what)
     _check_nodes(tree, text, what, FORMULA_FUNCTIONS, _FORMULA_SYNTAX)
     _check_renders(tree, text, what)
     codes: list[str] = []
     for col in (n for n in tree.walk(bfs=False) if isinstance(n, exp.Column)):  # in reading order
         if col.table:
-            raise ExpressionError(f"{what} '{text}': {col.sql()} is not a metric code")
+            raise ExpressionError(Msg("model_formula_not_metric_code", what=what, text=text, name=col.sql()))
         if col.name not in codes:
             codes.append(col.name)
     for lit in tree.find_all(exp.Literal):
         if lit.is_string:
-            raise ExpressionError(f"{what} '{text}': text '{lit.this}' is not allowed in a formula")
+            raise ExpressionError(Msg("model_formula_text", what=what, text=text, literal=lit.this))
     if not codes:
-        raise ExpressionError(f"{what} '{text}' names no metric")
+        raise ExpressionError(Msg("model_formula_no_metric", what=what, text=text))
     return tree, codes

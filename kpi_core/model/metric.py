@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kpi_core.model.expressions import ExpressionError, check_filter, check_formula, check_measure
+from kpi_core.model.messages import Msg
 
 Direction = Literal["higher_is_better", "lower_is_better", "in_range"]
 
@@ -53,7 +54,7 @@ class Range(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Range:
         if self.low > self.high:
-            raise ValueError(f"range low {self.low:g} is above high {self.high:g}")
+            raise ValueError(Msg("model_range_low_above_high", low=f"{self.low:g}", high=f"{self.high:g}"))
         return self
 
 
@@ -64,7 +65,7 @@ class Thresholds(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
         if self.amber > self.green:
-            raise ValueError(f"amber threshold {self.amber:g} is above green {self.green:g}")
+            raise ValueError(Msg("model_amber_above_green", amber=f"{self.amber:g}", green=f"{self.green:g}"))
         return self
 
 
@@ -107,7 +108,7 @@ class Metric(_Strict):
     @model_validator(mode="after")
     def _range_for_in_range(self) -> Metric:
         if self.direction == "in_range" and self.range is None:
-            raise ValueError("direction in_range needs range: {low, high}")
+            raise ValueError(Msg("model_in_range_needs_range"))
         return self
 
     @property
@@ -124,20 +125,30 @@ class Metric(_Strict):
         return (self.name_en or self.name) if lang == "en" else self.name
 
 
-SMART_CHECKS: list[tuple[str, str, str]] = [
-    # (letter, field, what its absence means)
-    ("S", "description", "specific: no description says what is counted"),
-    ("M", "unit", "measurable: no unit"),
-    ("A", "owner", "achievable: no owner is accountable"),
-    ("R", "perspective", "relevant: no BSC perspective links it to strategy"),
-    ("T", "frequency", "time-bound: no frequency says when it is measured"),
+SMART_CHECKS: list[tuple[str, str, Msg]] = [
+    # (letter, field, what its absence means, after the letter: "S specific: …")
+    ("S", "description", Msg("model_smart_gap_s")),
+    ("M", "unit", Msg("model_smart_gap_m")),
+    ("A", "owner", Msg("model_smart_gap_a")),
+    ("R", "perspective", Msg("model_smart_gap_r")),
+    ("T", "frequency", Msg("model_smart_gap_t")),
 ]
 
 
 def smart_gaps(metric: Metric) -> list[str]:
-    """The SMART criteria a definition leaves open, as 'S: …' lines."""
+    """The SMART criteria a definition leaves open, as 'S …' lines."""
     written = metric.definition()
-    return [f"{letter} {text}" for letter, fld, text in SMART_CHECKS if not written.get(fld)]
+    return [gap for _, fld, gap in SMART_CHECKS if not written.get(fld)]
+
+
+def _problem(e: dict) -> str:
+    """What pydantic found wrong: our own message as raised by a check, else pydantic's text."""
+    if e["type"] == "extra_forbidden":
+        return Msg("model_unknown_field")
+    error = (e.get("ctx") or {}).get("error")
+    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Msg):
+        return error.args[0]
+    return e["msg"].replace("Value error, ", "")
 
 
 def _pydantic_message(code: str, err: ValidationError) -> list[str]:
@@ -145,11 +156,14 @@ def _pydantic_message(code: str, err: ValidationError) -> list[str]:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "literal[")))
         # Union branches repeat the same location; keep the most useful message.
-        msg = e["msg"].replace("Value error, ", "")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        out.append(f"metric '{code}': {loc or 'definition'}: {msg}"
-                   + (f" (got {e['input']!r})" if e["type"] in ("literal_error", "string_pattern_mismatch") else ""))
+        problem = _problem(e)
+        if e["type"] in ("literal_error", "string_pattern_mismatch"):
+            problem = Msg("model_problem_got", problem=problem, got=repr(e["input"]))
+        if loc:
+            where = Msg("model_field_problem", path=loc, problem=problem)
+        else:
+            where = Msg("model_definition_problem", problem=problem)
+        out.append(Msg("model_metric_problem", metric=code, problem=where))
     return list(dict.fromkeys(out))
 
 
@@ -158,16 +172,16 @@ def parse_metrics(raw: list[tuple[str, dict]]) -> tuple[list[Metric], list[str]]
     metrics, problems, seen = [], [], {}
     for i, (fname, item) in enumerate(raw, 1):
         if not isinstance(item, dict):
-            problems.append(f"{fname}: metric #{i} is not a mapping")
+            problems.append(Msg("model_metric_not_mapping", file=fname, number=i))
             continue
         code = str(item.get("code", f"#{i}"))
         try:
             m = Metric.model_validate(item)
         except ValidationError as err:
-            problems.extend(f"{fname}: {p}" for p in _pydantic_message(code, err))
+            problems.extend(Msg("model_in_file", file=fname, problem=p) for p in _pydantic_message(code, err))
             continue
         if m.code in seen:
-            problems.append(f"{fname}: metric '{m.code}' is defined twice (also in {seen[m.code]})")
+            problems.append(Msg("model_metric_defined_twice", file=fname, metric=m.code, other=seen[m.code]))
             continue
         seen[m.code] = fname
         metrics.append(m)
@@ -184,23 +198,28 @@ def check_references(metrics: dict[str, Metric], dataset_columns: dict[str, list
             if isinstance(src, DatasetSource):
                 cols = dataset_columns.get(src.dataset)
                 if cols is None:
-                    known = ", ".join(sorted(dataset_columns)) or "none yet"
-                    raise ExpressionError(f"dataset '{src.dataset}' is not imported (datasets: {known})")
+                    if not dataset_columns:
+                        raise ExpressionError(Msg("model_dataset_not_imported_none", dataset=src.dataset))
+                    raise ExpressionError(Msg("model_dataset_not_imported", dataset=src.dataset,
+                                              datasets=", ".join(sorted(dataset_columns))))
                 check_measure(src.measure, cols)
                 if src.filter:
                     check_filter(src.filter, cols)
                 for what, col in (("time_column", src.time_column), ("org_column", src.org_column)):
                     if col not in cols:
-                        raise ExpressionError(f"{what} '{col}' is not a column of dataset '{src.dataset}'")
+                        raise ExpressionError(Msg("model_not_a_column", field=what, column=col, dataset=src.dataset))
             elif isinstance(src, FormulaSource):
                 _, codes = check_formula(src.formula)
                 unknown = [c for c in codes if c not in metrics]
                 if unknown:
-                    raise ExpressionError(f"formula '{src.formula}' names unknown metric(s): {', '.join(unknown)}")
+                    raise ExpressionError(Msg("model_formula_unknown_metrics", formula=src.formula,
+                                              metrics=", ".join(unknown)))
                 graph[m.code] = codes
         except ExpressionError as exc:
-            problems.append(f"metric '{m.code}': {exc}")
-    problems += [f"metric '{c[0]}': formula cycle {' -> '.join(c)}" for c in _cycles(graph)]
+            why = exc.args[0] if len(exc.args) == 1 else str(exc)  # the message itself, keeping its code
+            problems.append(Msg("model_metric_problem", metric=m.code, problem=why))
+    problems += [Msg("model_metric_problem", metric=c[0], problem=Msg("model_formula_cycle", cycle=" -> ".join(c)))
+                 for c in _cycles(graph)]
     return problems
 
 

@@ -8,6 +8,7 @@ import re
 from sqlglot import exp
 
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 from kpi_core.model.text import fold, visible
 
 _NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .-]{0,62}$")
@@ -30,7 +31,7 @@ def check_name(name: str) -> str:
     not one."""
     folded = fold(name)
     if not _NAME.fullmatch(folded):  # fullmatch: "$" alone lets a trailing newline in
-        raise KpiError(f"dataset name '{visible(name)}' must be 1-63 letters, digits, _, -, . or spaces")
+        raise KpiError(Msg("model_dataset_name_invalid", name=visible(name)))
     return folded
 
 

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from kpi_core.model.messages import Msg
 from kpi_core.model.text import visible
 
 _MULTIPLIERS = {"万": 1e4, "亿": 1e8, "%": 0.01, "‰": 0.001}
@@ -52,7 +53,7 @@ def read_number(value: object) -> Reading:
     if value is None:
         return Reading(None)
     if isinstance(value, bool):
-        raise ValueError(f"'{value}' is not a number")
+        raise ValueError(Msg("model_number_not_number", value=f"{value}"))
     if isinstance(value, int | float):
         v = float(value)
         if math.isnan(v):
@@ -60,20 +61,20 @@ def read_number(value: object) -> Reading:
         shown = isinstance(value, ShownAsPercent)
         return Reading(_bounded(v, value), percent=shown, scaled=shown)
     if isinstance(value, datetime | date):
-        raise ValueError(f"'{value}' is a date, not a number")
+        raise ValueError(Msg("model_number_is_date", value=f"{value}"))
     return _parse_text(str(value))
 
 
 def _bounded(v: float, shown: object) -> float:
     if math.isinf(v):
-        raise ValueError(f"'{visible(shown)}' is not a finite number")
+        raise ValueError(Msg("model_number_not_finite", value=visible(shown)))
     if abs(v) > LIMIT:
-        raise ValueError(f"'{visible(shown)}' is too large for a KPI value (over 10^18); check the cell")
+        raise ValueError(Msg("model_number_too_large", value=visible(shown)))
     return v + 0.0  # -0 is 0
 
 
-def _odd_character(raw: str) -> str | None:
-    """Why a character of the cell cannot be part of a number, or None.
+def _odd_character(raw: str, cell: str) -> Msg | None:
+    """Why a character of the cell (shown as `cell`) cannot be part of a number, or None.
 
     Full-width digits and signs are what they look like; a superscript (10²), a circled or
     fraction digit, a digit of another script or an invisible character is not, and NFKC would
@@ -86,20 +87,20 @@ def _odd_character(raw: str) -> str | None:
         name = unicodedata.name(ch, f"U+{ord(ch):04X}")
         shown = visible(ch)
         if unicodedata.category(ch) in ("Cf", "Cc", "Zl", "Zp") or shown != ch:
-            return f"holds an invisible character ({shown}, {name}); retype the number"
+            return Msg("model_number_invisible_character", value=cell, char=shown, name=name)
         if unicodedata.normalize("NFKC", ch) != ch or unicodedata.category(ch) in ("Nd", "No", "Nl"):
-            return f"holds '{ch}' ({name}), which is not a plain digit; write the number with 0-9"
+            return Msg("model_number_not_plain_digit", value=cell, char=ch, name=name)
     return None
 
 
 def _parse_text(raw: str) -> Reading:
     shown = visible(raw)
-    odd = _odd_character(raw)
+    odd = _odd_character(raw, shown)
     text = unicodedata.normalize("NFKC", raw).replace("\u2212", "-").upper().strip()
     if not text:
         return Reading(None)
     if odd:
-        raise ValueError(f"'{shown}' {odd}")
+        raise ValueError(odd)
     text = re.sub(r"\s+", " ", text)
     spaced = _badly_spaced(text)
     text = text.replace(" ", "")  # thousands, and spaces next to a sign, currency or unit: '- 5', '12 %'
@@ -109,7 +110,7 @@ def _parse_text(raw: str) -> Reading:
         negative, text = True, body[1:-1]
         if text.lstrip(_CURRENCY)[:1] in ("+", "-"):
             # (−5) could be −5 or 5: accounting brackets already are the sign.
-            raise ValueError(f"'{shown}' has a sign inside accounting brackets; write -5 or (5)")
+            raise ValueError(Msg("model_number_sign_in_brackets", value=shown))
     text = text.strip(_CURRENCY)
     if text[:1] in "+-" and text[1:2] in _CURRENCY:
         text = text[0] + text[2:]
@@ -118,22 +119,21 @@ def _parse_text(raw: str) -> Reading:
         suffix, text = text[-1], text[:-1]
         factor = _MULTIPLIERS[suffix]
         if text and text[-1] in _MULTIPLIERS:
-            raise ValueError(f"'{shown}' has two units ({text[-1]}{suffix}); write one")
+            raise ValueError(Msg("model_number_two_units", value=shown, units=f"{text[-1]}{suffix}"))
     if "," in text:
         # '1,5' may mean 1.5 (decimal comma) or 15: refuse rather than guess.
         if not _GROUPED.fullmatch(text):
-            raise ValueError(f"'{shown}' is not a number (commas may only separate thousands, as in 1,234.5)")
+            raise ValueError(Msg("model_number_bad_commas", value=shown))
         text = text.replace(",", "")
     if not _NUMBER.fullmatch(text):
         if (text + suffix) in _NO_VALUE or raw.strip().upper() in _NO_VALUE:
-            raise ValueError(f"'{shown}' is not a number; leave the cell empty when there is no value")
-        raise ValueError(f"'{shown}' is not a number")
+            raise ValueError(Msg("model_number_placeholder", value=shown))
+        raise ValueError(Msg("model_number_not_number", value=shown))
     if spaced:
-        raise ValueError(f"'{shown}' has spaces inside the number; only thousands may be spaced (1 234 567)")
+        raise ValueError(Msg("model_number_spaced", value=shown))
     digits = text.lstrip("+-").split("E")[0].split(".")[0].lstrip("0")
     if len(digits) > EXACT_DIGITS:
-        raise ValueError(f"'{shown}' has {len(digits)} digits before the point; only {EXACT_DIGITS} are kept "
-                         "exactly (as in Excel): is it a number or an identifier?")
+        raise ValueError(Msg("model_number_too_many_digits", value=shown, digits=len(digits), exact=EXACT_DIGITS))
     v = float(text)
     if factor != 1.0:
         # Round away binary noise from the scaling (12.3% -> 0.123, not 0.12300000000000001);

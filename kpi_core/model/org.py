@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kpi_core.model.errors import NotFound
+from kpi_core.model.messages import Msg
 from kpi_core.model.text import is_invisible, key, visible
 
 
@@ -38,7 +39,7 @@ class OrgTree:
 
     def unit(self, code: str) -> OrgUnit:
         if code not in self.units:
-            raise NotFound(f"no org unit '{visible(code)}'")
+            raise NotFound(Msg("model_no_org_unit", unit=visible(code)))
         return self.units[code]
 
     def find(self, text: object) -> list[str]:
@@ -56,8 +57,8 @@ class OrgTree:
         if len(codes) == 1:
             return codes[0]
         if codes:
-            raise NotFound(f"org code '{visible(text)}' matches several units ({visible(', '.join(codes))})")
-        raise NotFound(f"no org unit '{visible(text)}'")
+            raise NotFound(Msg("model_org_code_matches_several", unit=visible(text), units=visible(", ".join(codes))))
+        raise NotFound(Msg("model_no_org_unit", unit=visible(text)))
 
     def subtree(self, code: str) -> list[str]:
         """The unit and everything below it, parents before children."""
@@ -97,16 +98,15 @@ def tree_problems(rows: dict[str, tuple[str, str | None]]) -> list[tuple[str, st
     out = []
     for code, (_, parent) in rows.items():
         if parent is not None and parent not in rows:
-            out.append((code, f"parent '{parent}' is not an org unit"))
+            out.append((code, Msg("model_org_parent_unknown", parent=parent)))
     roots = [c for c, (_, p) in rows.items() if p is None]
     if len(roots) > 1:
-        out += [(c, f"more than one root ({', '.join(roots[:5])}); only the top unit has no parent")
-                for c in roots[1:]]
+        out += [(c, Msg("model_org_several_roots", roots=", ".join(roots[:5]))) for c in roots[1:]]
     for code in rows:
         seen, p = {code}, rows[code][1]
         while p is not None and p in rows:
             if p in seen:
-                out.append((code, f"cycle: '{code}' is below itself"))
+                out.append((code, Msg("model_org_cycle", unit=code)))
                 break
             seen.add(p)
             p = rows[p][1]

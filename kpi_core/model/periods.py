@@ -19,6 +19,7 @@ from functools import cached_property, lru_cache, total_ordering
 from typing import Literal
 
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 
 Grain = Literal["month", "quarter", "year"]
 GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
@@ -54,7 +55,7 @@ def fiscal_start() -> int:
 def fiscal_year(start: int) -> Iterator[None]:
     """Quarters and years inside the block follow a fiscal year starting in month `start`."""
     if not 1 <= int(start) <= 12:
-        raise PeriodError(f"fiscal year start {start} is not a month 1-12")
+        raise PeriodError(Msg("model_fiscal_start_not_month", start=f"{start}"))
     token = _FISCAL_START.set(int(start))
     try:
         yield
@@ -111,9 +112,13 @@ class Period:
     def to(self, grain: Grain) -> Period:
         """The period of `grain` containing this one (only upwards)."""
         if grain not in GRAINS:  # a typed grain reaches here from the query API
-            raise PeriodError(f"grain '{grain}' is not one of {', '.join(GRAINS)}")
+            raise PeriodError(Msg("model_grain_unknown", grain=f"{grain}", grains=", ".join(GRAINS)))
         if GRAINS.index(grain) < GRAINS.index(self.grain):
-            raise PeriodError(f"{self.label} is a {self.grain}; it is not inside one {grain}")
+            if self.grain == "quarter":
+                raise PeriodError(Msg("model_quarter_not_inside_month", period=self.label))
+            if grain == "month":
+                raise PeriodError(Msg("model_year_not_inside_month", period=self.label))
+            raise PeriodError(Msg("model_year_not_inside_quarter", period=self.label))
         if grain == self.grain:
             return self
         if self.grain == "quarter":  # a quarter's label already holds its fiscal year
@@ -162,14 +167,14 @@ def _clean(text: str) -> str:
 def _year(y: str | int) -> int:
     y = int(y)
     if not 1900 <= y <= 2200:
-        raise PeriodError(f"year {y} is out of range")
+        raise PeriodError(Msg("model_year_out_of_range", year=y))
     return y
 
 
 def _month(year: int, m: int | str) -> Period:
     m = int(m)
     if not 1 <= m <= 12:
-        raise PeriodError(f"month {m} is not 1-12")
+        raise PeriodError(Msg("model_month_not_1_12", month=m))
     return Period("month", year, m)
 
 
@@ -182,16 +187,16 @@ def _dated(year: int, m: str, day: str | None, hour: str | None = None, minute: 
         try:
             date(year, month.num, int(day))
         except ValueError:
-            raise PeriodError(f"{year}-{month.num:02d}-{int(day):02d} is not a day on the calendar") from None
+            raise PeriodError(Msg("model_not_a_calendar_day", day=f"{year}-{month.num:02d}-{int(day):02d}")) from None
     if hour is not None and not (int(hour) <= 23 and int(minute) <= 59 and int(second or 0) <= 59):
-        raise PeriodError(f"{hour}:{minute}{':' + second if second else ''} is not a time of day")
+        raise PeriodError(Msg("model_not_a_time_of_day", time=f"{hour}:{minute}{':' + second if second else ''}"))
     return month
 
 
 def _quarter(year: int, q: str) -> Period:
     n = _CN_DIGITS.get(q) or int(q)
     if not 1 <= n <= 4:
-        raise PeriodError(f"quarter {n} is not 1-4")
+        raise PeriodError(Msg("model_quarter_not_1_4", quarter=n))
     return Period("quarter", year, n)
 
 
@@ -243,12 +248,12 @@ def parse_period(value: object, year: int | None = None) -> Period:
     if isinstance(value, date):
         return Period("month", value.year, value.month)
     if isinstance(value, bool) or value is None:
-        raise PeriodError("is empty" if value is None else f"'{value}' is not a period")
+        raise PeriodError(Msg("model_period_empty") if value is None else Msg("model_not_a_period", value=f"{value}"))
     if isinstance(value, int | float):
         return _period_from_number(float(value))
     text = _clean(str(value))
     if not text:
-        raise PeriodError("is empty")
+        raise PeriodError(Msg("model_period_empty"))
     if re.fullmatch(r"\d{5}(?:\.0+)?", text):  # an Excel date serial that arrived as text
         return _period_from_number(float(text))
     for pattern, build in _PATTERNS:
@@ -259,15 +264,14 @@ def parse_period(value: object, year: int | None = None) -> Period:
             except KeyError:
                 break
             except _NoYear:
-                raise PeriodError(f"'{str(value).strip()}' has no year; give the year (--year, the sheet "
-                                  "name or the title row)") from None
-    raise PeriodError(f"'{value}' is not a period (write 2025-03, 2025-Q1 or 2025)")
+                raise PeriodError(Msg("model_period_no_year", value=str(value).strip())) from None
+    raise PeriodError(Msg("model_period_unreadable", value=f"{value}"))
 
 
 def _period_from_number(v: float) -> Period:
     """A year (2025), yyyymm (202503) or an Excel date serial (45717)."""
     if v != int(v):
-        raise PeriodError(f"'{v:g}' is not a period")
+        raise PeriodError(Msg("model_not_a_period", value=f"{v:g}"))
     n = int(v)
     if 1900 <= n <= 2200:
         return Period("year", n)
@@ -276,7 +280,7 @@ def _period_from_number(v: float) -> Period:
     if 20000 <= n <= 120000:
         d = _EXCEL_EPOCH + timedelta(days=n)
         return Period("month", d.year, d.month)
-    raise PeriodError(f"'{n}' is not a period")
+    raise PeriodError(Msg("model_not_a_period", value=f"{n}"))
 
 
 def try_parse_period(value: object, year: int | None = None) -> Period | None:
@@ -316,7 +320,7 @@ def period_options(today: date, years: int = 4) -> list[str]:
     """Years, quarters and months to choose from, newest first: this year and `years` − 1 before
     it, each year followed by its quarters and then its months, latest first."""
     if years < 1:
-        raise PeriodError(f"{years} years of periods to choose from: give at least 1")
+        raise PeriodError(Msg("model_period_options_years", years=f"{years}"))
     out: list[str] = []
     for y in range(today.year, today.year - years, -1):
         out.append(Period("year", y).label)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from kpi_core.model.messages import Msg
 from kpi_core.model.text import visible
 
 
@@ -19,8 +20,14 @@ class Problem:
     def __post_init__(self) -> None:
         # What a cell holds is shown as written, invisible and control characters escaped
         # (SPEC §5): a message never hides a difference or sends a terminal an escape code.
-        for name in ("column", "value", "message"):
+        for name in ("column", "value"):
             object.__setattr__(self, name, visible(getattr(self, name)))
+        m = self.message
+        if isinstance(m, Msg):  # the code stays; the text it quotes is escaped
+            object.__setattr__(self, "message", Msg(m.code, **{k: visible(v) if type(v) is str else v
+                                                              for k, v in m.params.items()}))
+        else:
+            object.__setattr__(self, "message", visible(m))
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"

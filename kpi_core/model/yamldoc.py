@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from kpi_core.model.errors import ValidationFailed
+from kpi_core.model.messages import Msg
 
 
 def items(text: str, key: str, source: str) -> list:
@@ -12,10 +13,10 @@ def items(text: str, key: str, source: str) -> list:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationFailed(f"{source} is not valid YAML: {exc}") from None
+        raise ValidationFailed(Msg("model_yaml_invalid", source=source, detail=str(exc))) from None
     if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
-        raise ValidationFailed(f"{source} must hold '{key}:' with a list of {key}")
+        raise ValidationFailed(Msg("model_yaml_needs_list", source=source, key=key))
     extra = set(doc) - {key}
     if extra:
-        raise ValidationFailed(f"{source}: unknown top-level key(s): {', '.join(sorted(extra))}")
+        raise ValidationFailed(Msg("model_yaml_unknown_keys", source=source, keys=", ".join(sorted(extra))))
     return doc[key]

@@ -16,15 +16,12 @@ from kpi_core.model.board import Board, Tile
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.safe_export import neutralise
+from kpi_core.present.i18n import t
 from kpi_core.present.tiles import chart, frame, ranking, tile_data
 from kpi_core.store.warehouse import Warehouse
 
 FILLS = {"green": "D5F0E7", "amber": "FBEBC7", "red": "F8D9C9", "no_data": "EEEEEE", "no_target": "DCEFFA"}
-HEAD = {"zh": ["组织单元", "指标", "期间", "实际", "目标", "达成率", "状态", "着色规则"],
-        "en": ["Org unit", "Metric", "Period", "Actual", "Target", "Attainment", "Status", "Colour rule"]}
-STATUS = {"zh": {"green": "达标", "amber": "预警", "red": "未达标", "no_data": "无数据", "no_target": "无目标"},
-          "en": {"green": "On target", "amber": "At risk", "red": "Off target", "no_data": "No data",
-                 "no_target": "No target"}}
+HEAD = ("org_unit", "metric", "period", "actual", "target", "attainment", "status", "rule")  # ui_* texts
 
 
 def _sheet_name(tile: Tile, i: int, used: set[str]) -> str:
@@ -59,12 +56,12 @@ def workbook(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metr
         df = frame(data, metrics, tree, lang)
         if tile.type == "ranking" and not df.empty:
             df = ranking(df, tile)
-        for j, text in enumerate(HEAD[lang], start=1):
+        for j, text in enumerate((t(k, lang) for k in HEAD), start=1):
             cell = ws.cell(row=3, column=j, value=text)
             cell.font = Font(bold=True)
         for r, row in enumerate(df.itertuples(index=False), start=4):
             values = [row.unit, row.metric, row.period, row.actual, row.target, row.attainment,
-                      STATUS[lang][row.status], row.rule]
+                      t(f"status_{row.status}", lang), row.rule]
             for j, v in enumerate(values, start=1):
                 cell = ws.cell(row=r, column=j, value=neutralise(None if v != v else v))  # NaN -> empty
                 if j == 6 and isinstance(v, float):
@@ -86,10 +83,8 @@ def chart_image(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, metrics:
     df = frame(tile_data(wh, board, tile, tree, today, actor=actor), metrics, tree, lang)
     if tile.type == "ranking" and not df.empty:
         df = ranking(df, tile)
-    words = {"zh": {"unit": "组织单元", "metric": "指标", "period": "期间", "actual": "实际", "target": "目标",
-                    "attainment": "达成率"},
-             "en": {"unit": "Org unit", "metric": "Metric", "period": "Period", "actual": "Actual",
-                    "target": "Target", "attainment": "Attainment"}}[lang]
+    words = {k: t("org_unit" if k == "unit" else k, lang)
+             for k in ("unit", "metric", "period", "actual", "target", "attainment")}
     spec = chart(tile, df, words)
     if spec is None:
         return None

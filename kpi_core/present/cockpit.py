@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from kpi_core.engine import attainment as att
 from kpi_core.model import access
 from kpi_core.model.access import Actor
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, last_full_month, parse_period
@@ -157,7 +158,7 @@ def default_period(today) -> str:
     return last_full_month(today).label
 
 
-def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[str]]:
+def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[Msg]]:
     """The place in the query parameters, with what was wrong in them (a bad link falls back)."""
     problems = []
     org = params.get("org") or tree.root
@@ -166,13 +167,14 @@ def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[str]]:
         if len(found) == 1:
             org = found[0]
         else:
-            problems.append(f"org unit '{visible(org)}' does not exist")
+            problems.append(Msg("present_no_such_unit", org=visible(org)))
             org = tree.root
     period = params.get("period") or default_period(today)
     try:
         period = parse_period(period).label
     except ValueError as exc:
-        problems.append(f"period '{period}': {exc}")
+        problems.append(Msg("present_bad_period", period=visible(period),
+                            why=exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)))
         period = default_period(today)
     return Place(org, period), problems
 

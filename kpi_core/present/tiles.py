@@ -16,11 +16,13 @@ import pandas as pd
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.board import Board, Tile
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
+from kpi_core.present.i18n import rule_text
 from kpi_core.query.api import Cell, Query, run
 from kpi_core.store.warehouse import Warehouse
 
@@ -88,7 +90,7 @@ def frame(data: TileData, metrics: dict[str, Metric], tree: OrgTree, lang: str =
                      "unit": unit.name if unit else c.org, "period": c.period, "actual": c.actual,
                      "target": c.target, "attainment": c.attainment, "status": c.status, "score": c.score,
                      "actual_text": fmt.value(c.actual, m.unit, lang), "target_text": fmt.value(c.target, m.unit, lang),
-                     "attainment_text": fmt.percent(c.attainment), "rule": c.rule})
+                     "attainment_text": fmt.percent(c.attainment), "rule": rule_text(c.rule, lang)})
     return pd.DataFrame(rows)
 
 
@@ -192,9 +194,9 @@ def freshness(at_iso: str | None, now: dt.datetime, lang: str = "zh") -> str:
         return "—"
     at = dt.datetime.fromisoformat(at_iso)
     secs = max(0, int((now - at).total_seconds()))
-    for size, zh, en in ((86400, "天", "d"), (3600, "小时", "h"), (60, "分钟", "min")):
+    for size, code in ((86400, "present_updated_days_ago"), (3600, "present_updated_hours_ago"),
+                       (60, "present_updated_minutes_ago")):
         if secs >= size:
-            n = secs // size
-            return f"{n} {zh}前更新" if lang == "zh" else f"updated {n} {en} ago"
-    return "刚刚更新" if lang == "zh" else "updated just now"
+            return Msg(code, n=secs // size).render(lang)
+    return Msg("present_updated_just_now").render(lang)
 

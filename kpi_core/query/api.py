@@ -19,12 +19,13 @@ from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.config import max_query_cells
 from kpi_core.model.errors import AccessDenied, KpiError, NotFound
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, fiscal_year, parse_period
 from kpi_core.model.text import visible
 from kpi_core.query import cache
-from kpi_core.query.evaluator import Evaluator, needed
+from kpi_core.query.evaluator import Evaluator, needed, semicolons
 from kpi_core.store import dictionary, settings
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
@@ -58,10 +59,10 @@ class Cell:
     target: float | None = None
     attainment: float | None = None
     status: str = "no_data"
-    rule: str = ""
+    rule: str = ""             # a Msg: the rule that gave the status
     score: float | None = None
     source: str | None = None  # reported | rolled_up | dataset | computed
-    note: str = ""             # why the actual or the target is empty
+    note: str = ""             # why the actual or the target is empty (a Msg)
 
 
 @dataclass
@@ -81,13 +82,13 @@ def periods_of(q: Query, today: dt.date | None = None) -> list[Period]:
     first = parse_period(q.first).to(q.grain) if q.first else this_month.to("year").months()[0].to(q.grain)
     last = parse_period(q.last).to(q.grain) if q.last else now
     if first > last:
-        raise KpiError(f"--from {first.label} is after --to {last.label}")
+        raise KpiError(Msg("query_from_after_to", first=first.label, last=last.label))
     out, p = [], first
     while p <= last:
         out.append(p)
         p = p.shift(1)
     if len(out) > MAX_PERIODS:
-        raise KpiError(f"{len(out)} periods asked for, over {MAX_PERIODS}; narrow --from/--to")
+        raise KpiError(Msg("query_too_many_periods", n=len(out), max=MAX_PERIODS))
     return out
 
 
@@ -111,24 +112,24 @@ def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | Non
     asked = tuple(dict.fromkeys(q.metrics))  # a metric named twice is computed once
     unknown = [c for c in asked if c not in metrics]
     if unknown:
-        raise NotFound(f"no metric {', '.join(repr(visible(c)) for c in unknown[:10])}"
-                       + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""))
+        named = [repr(visible(c)) for c in unknown[:10]]
+        raise NotFound(Msg("query_no_metric_more", metrics=named, more=len(unknown) - 10) if len(unknown) > 10
+                       else Msg("query_no_metric", metrics=named))
     root = tree.resolve(q.org) if q.org else (access.home(actor, tree) if actor else tree.root)
     if root is None and actor is not None and tree.root is not None:
-        raise AccessDenied(f"{actor.describe()} belongs to no org unit: ask an admin to assign one")
+        raise AccessDenied(Msg("query_no_home", who=actor.describe()))
     if root is None:
-        raise KpiError("the org tree is empty; import it first (python -m kpi_core org import FILE)")
+        raise KpiError(Msg("query_empty_tree"))
     if q.scope not in ("self", "children", "subtree"):
-        raise KpiError(f"scope '{q.scope}' is not one of self, children, subtree")
+        raise KpiError(Msg("query_bad_scope", scope=f"{q.scope}", scopes=["self", "children", "subtree"]))
     units = {"self": [root], "children": list(tree.children.get(root, [])),
              "subtree": tree.subtree(root)}[q.scope]
     if actor is not None:
         units = _scoped(actor, tree, q, root, units)
     size, budget = len(asked) * len(units) * len(periods), max_query_cells()
     if size > budget:  # refused before any work, so a runaway request cannot exhaust memory
-        raise KpiError(f"the query asks for {size:,} cells ({len(asked):,} metrics × {len(units):,} units × "
-                       f"{len(periods):,} periods), over the limit of {budget:,} (KPI_MAX_CELLS_QUERY); "
-                       "ask for fewer metrics, units or periods")
+        raise KpiError(Msg("query_too_many_cells", cells=f"{size:,}", metrics=f"{len(asked):,}",
+                           units=f"{len(units):,}", periods=f"{len(periods):,}", limit=f"{budget:,}"))
     con.register(KEYS, keys)
     try:
         engine = Evaluator(con, tree, metrics, units, periods, q.ytd, closure)
@@ -170,8 +171,9 @@ def _cell(engine: Evaluator, m: Metric, unit: str, p: Period) -> Cell:
     st = att.status(actual, target, m.direction, low=low, high=high, green=green, amber=amber)
     a = att.attainment(actual, target, m.direction, low, high)
     s = att.kpi_score(actual, target, m.direction, low=low, high=high, floor=m.score.floor, cap=m.score.cap)
+    notes = [n for n in (note, tnote if actual is not None else "") if n]
     return Cell(m.code, unit, p.label, actual, target, a, st.code, st.rule, s, source or None,
-                "; ".join(n for n in (note, tnote if actual is not None else "") if n))
+                semicolons(notes) if notes else "")
 
 
 __all__ = ["Cell", "Query", "Result", "ROLLED_UP", "run"]

@@ -21,6 +21,7 @@ from kpi_core.engine.partials import compile_from_partials, compile_unmapped_fro
 from kpi_core.engine.phasing import EVEN, LAST_YEAR, Weights
 from kpi_core.engine.rollup import COMPUTED, roll_up_period
 from kpi_core.engine.targets import from_own
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import FormulaSource, Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, fiscal_start, month_labels, month_range, parse_period
@@ -105,12 +106,13 @@ class Evaluator:
         """(value, source, note)."""
         if m.source_type == "manual":
             if not self.ytd and _finer(p.grain, m.frequency):
-                return None, "", f"{m.code} is reported by {m.frequency}"
+                return None, "", (Msg("query_note_reported_by_quarter", metric=m.code) if m.frequency == "quarter"
+                                  else Msg("query_note_reported_by_year", metric=m.code))
             got = self._manual(m, p).get(unit)
-            return (got[0], got[1], "") if got else (None, "", "no value reported")
+            return (got[0], got[1], "") if got else (None, "", Msg("query_note_no_value"))
         if m.source_type == "dataset":
             v = self._dataset_values(m).get((unit, p.label))
-            return (v, FROM_DATASET, "") if v is not None else (None, "", "no rows in the dataset")
+            return (v, FROM_DATASET, "") if v is not None else (None, "", Msg("query_note_no_rows"))
         return self._formula(m, unit, p, stack, self.actual)
 
     def _manual(self, m: Metric, p: Period) -> dict[str, tuple[float, str]]:
@@ -203,17 +205,17 @@ class Evaluator:
         src = m.source
         assert isinstance(src, FormulaSource)
         if m.code in stack:
-            return None, "", f"formula cycle through {m.code}"
+            return None, "", Msg("query_note_formula_cycle", metric=m.code)
         values, notes = {}, []
         for code in components(src.formula):
             v, _, note = part(self.metrics[code], unit, p, (*stack, m.code))
             values[code] = v
             if v is None:
-                notes.append(f"{code}: {note}")
+                notes.append(Msg("query_note_component", metric=code, note=note))
         try:
             return evaluate(src.formula, values), COMPUTED, ""
         except NoValue as exc:
-            return None, "", "; ".join(notes) if notes else str(exc)
+            return None, "", semicolons(notes) if notes else exc.args[0]
 
     # --- targets ----------------------------------------------------------------------------
     def target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...] = ()) -> tuple[float | None, str, str]:
@@ -221,7 +223,7 @@ class Evaluator:
         if key not in self._target_memo:
             self._target_memo[key] = self._target(m, unit, p, stack)
         v = self._target_memo[key]
-        return (v, "", "") if v is not None else (None, "", "no target")
+        return (v, "", "") if v is not None else (None, "", Msg("query_note_no_target"))
 
     def _target(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...]) -> float | None:
         own = self.facts("target", m.code).get(unit, {})
@@ -308,6 +310,11 @@ class Evaluator:
                     zone.update(self.tree.unit(unit).path)
             self._target_zone[code] = zone
         return self._target_zone[code]
+
+
+def semicolons(parts: list) -> object:
+    """Notes one after another, "; " between them in English (their codes kept)."""
+    return parts[0] if len(parts) == 1 else Msg("query_semicolons", first=parts[0], rest=semicolons(parts[1:]))
 
 
 def _text(key: tuple, build) -> str:

@@ -11,6 +11,7 @@ from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model import reasons
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.problems import ImportResult
 from kpi_core.query.api import Query, run
 from kpi_core.store.dictionary import get
@@ -21,6 +22,13 @@ Method = Literal["equal", "last_year", "headcount", "weights"]
 METHODS: tuple[str, ...] = get_args(Method)
 UPLIFT = (0.5, 3.0)  # the uplift a cascade takes: from half the parent's target to three times it
 HEADCOUNT_METRIC = "headcount"
+
+
+def method_name(method: str) -> Msg:
+    """A cascade method as a refusal names it."""
+    return {"equal": lambda: Msg("services_method_equal"), "last_year": lambda: Msg("services_method_last_year"),
+            "headcount": lambda: Msg("services_method_headcount"),
+            "weights": lambda: Msg("services_method_weights")}[method]()
 
 
 @dataclass(frozen=True)
@@ -36,20 +44,20 @@ def _shares(wh: Warehouse, method: Method, metric: str, org: str, children: list
         raw = {c: 1.0 for c in children}
     elif method == "weights":
         if not weights:
-            raise KpiError("method weights needs --weight CHILD=W for the children")
+            raise KpiError(Msg("services_cascade_needs_weights"))
         unknown = set(weights) - set(children)
         if unknown:
-            raise KpiError(f"not children of {org}: {', '.join(sorted(unknown))}")
+            raise KpiError(Msg("services_cascade_not_children", org=org, units=sorted(unknown)))
         raw = {c: float(weights.get(c, 0.0)) for c in children}
     else:
         code = metric if method == "last_year" else HEADCOUNT_METRIC
         cells = run(wh, Query((code,), org, "children", "year", str(year - 1), str(year - 1))).cells
         raw = {c.org: c.actual or 0.0 for c in cells}
     if any(v < 0 for v in raw.values()):
-        raise KpiError(f"cannot split by {method}: a child's basis is negative")
+        raise KpiError(Msg("services_cascade_negative", method=method_name(method)))
     total = sum(raw.values())
     if total <= 0:
-        raise KpiError(f"cannot split by {method}: the children's basis for {year - 1} adds up to 0")
+        raise KpiError(Msg("services_cascade_zero", method=method_name(method), year=year - 1))
     return {c: raw[c] / total for c in children}
 
 
@@ -62,20 +70,21 @@ def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "e
     if not dry_run:
         require(as_actor(user), "targets")
     if method not in METHODS:
-        raise ValidationFailed(f"no cascade method '{method}' (methods: {', '.join(METHODS)})")
+        raise ValidationFailed(Msg("services_no_method", method=f"{method}", methods=list(METHODS)))
     if not UPLIFT[0] <= uplift <= UPLIFT[1]:  # NaN fails too
-        raise ValidationFailed(f"uplift {uplift:g} is outside {UPLIFT[0]:g} to {UPLIFT[1]:g} (1.05 is +5 %)")
+        raise ValidationFailed(Msg("services_uplift_range", uplift=f"{uplift:g}", low=f"{UPLIFT[0]:g}",
+                                     high=f"{UPLIFT[1]:g}"))
     with wh.connect() as con:
         tree = load_tree(con)
     org = tree.resolve(org)
     children = tree.children.get(org, [])
     if not children:
-        raise KpiError(f"{org} has no children to cascade to")
+        raise KpiError(Msg("services_cascade_no_children", org=org))
     if total is None:
         cell = run(wh, Query((metric,), org, "self", "year", str(year), str(year)),
                    actor=as_actor(user)).cells[0]
         if cell.target is None:
-            raise KpiError(f"{org} has no {year} target for {metric} to cascade; set one or give a total")
+            raise KpiError(Msg("services_cascade_no_target", org=org, year=year, metric=metric))
         total = cell.target
 
     m = get(wh, metric)

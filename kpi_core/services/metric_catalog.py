@@ -10,6 +10,7 @@ import yaml
 
 from kpi_core.engine.formula import components
 from kpi_core.model.errors import ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import DatasetSource, FormulaSource, Metric
 from kpi_core.store import dictionary
 from kpi_core.store.warehouse import Warehouse
@@ -84,12 +85,12 @@ def apply_text(wh: Warehouse, text: str, *, reason: str | None, user: str = "adm
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationFailed(f"not valid YAML: {exc}") from None
+        raise ValidationFailed(Msg("services_not_yaml", error=str(exc))) from None
     if isinstance(doc, dict) and "metrics" not in doc:
         doc = {"metrics": [doc]}
     if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), list):
-        raise ValidationFailed("write one metric, or 'metrics:' with a list of metrics")
+        raise ValidationFailed(Msg("services_yaml_shape", key="metrics:"))
     metrics, problems = dictionary.parse_metrics([("editor", item) for item in doc["metrics"]])
     if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s); nothing was applied", problems)
+        raise ValidationFailed(Msg("services_problems", n=len(problems)), problems)
     return dictionary.apply_metrics(wh, metrics, reason=reason, user=user, dry_run=dry_run)

@@ -11,6 +11,7 @@ from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model import reasons
 from kpi_core.model.access import Actor
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 from kpi_core.model.periods import Period
 from kpi_core.model.problems import ImportResult
 from kpi_core.query.api import Query, run
@@ -62,7 +63,7 @@ def save_targets(wh: Warehouse, edits: list[tuple[str, str, str, float]], *, rea
     """Store edited targets (metric, org, period, value) as one batch; a reason is required."""
     reason = reasons.required_reason(reason, reasons.TARGETS)
     if not edits:
-        raise KpiError("no target was changed")
+        raise KpiError(Msg("services_no_target_changed"))
     table = pa.table({"metric": [e[0] for e in edits], "org": [e[1] for e in edits],
                       "period": [e[2] for e in edits], "value": pa.array([float(e[3]) for e in edits])})
     return import_table(wh, "targets", table, source="target editor", user=user, reason=reason)

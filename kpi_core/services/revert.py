@@ -9,6 +9,7 @@ import duckdb
 from kpi_core.model import reasons
 from kpi_core.model.access import Actor, as_actor, outside, require
 from kpi_core.model.errors import AccessDenied, KpiError
+from kpi_core.model.messages import Msg
 from kpi_core.store import audit, batches, closing, datasets, org
 from kpi_core.store.warehouse import Warehouse, now
 
@@ -42,9 +43,11 @@ def _check_revert(con, actor: Actor, b: dict, reason: str | None) -> None:
     rows = con.execute(f"SELECT DISTINCT org, period FROM {table} WHERE batch_id = ?", [b["id"]]).fetchall()
     foreign = outside(actor, org.load_tree(con), b["kind"], sorted({o for o, _ in rows}))
     if foreign:
-        raise AccessDenied(f"{actor.describe()} may not revert batch {b['id']}: it holds {b['kind']} of "
-                           f"{', '.join(foreign[:5])}{' …' if len(foreign) > 5 else ''}")
-    closing.guard(con, actor, sorted({p for _, p in rows}), reason, f"reverting batch {b['id']}")
+        units = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise AccessDenied(Msg("services_revert_foreign_actuals", who=actor.describe(), id=b["id"], units=units)
+                           if b["kind"] == "actuals" else
+                           Msg("services_revert_foreign_targets", who=actor.describe(), id=b["id"], units=units))
+    closing.guard(con, actor, sorted({p for _, p in rows}), reason, Msg("services_reverting_batch", id=b["id"]))
 
 
 def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason: str | None = None) -> dict:
@@ -55,7 +58,7 @@ def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason:
         b = batches.get(con, batch_id)
         _check_revert(con, actor, b, reason)
         if b["status"] == "reverted":
-            raise KpiError(f"batch {batch_id} was already reverted on {b['reverted_at']:%Y-%m-%d %H:%M}")
+            raise KpiError(Msg("services_already_reverted", id=batch_id, at=f"{b['reverted_at']:%Y-%m-%d %H:%M}"))
         reason = reasons.required_reason(reason, reasons.REVERT)
         con.execute("UPDATE batch SET status = 'reverted', reverted_at = ?, reverted_by = ? WHERE id = ?",
                     [now(), user, batch_id])

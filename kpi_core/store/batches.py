@@ -9,6 +9,7 @@ import duckdb
 
 from kpi_core.model.access import Actor, as_actor
 from kpi_core.model.errors import NotFound
+from kpi_core.model.messages import Msg
 from kpi_core.store import audit
 from kpi_core.store.warehouse import Warehouse, now
 
@@ -51,7 +52,7 @@ def get(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict:
     row = next(iter(con.execute(f"SELECT {', '.join(BATCH_COLUMNS)} FROM batch WHERE id = ?",
                                 [batch_id]).fetchall()), None)
     if row is None:
-        raise NotFound(f"no batch {batch_id}")
+        raise NotFound(Msg("store_no_batch", id=batch_id))
     return dict(zip(BATCH_COLUMNS, row, strict=True))
 
 

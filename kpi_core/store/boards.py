@@ -18,13 +18,19 @@ from kpi_core.model import access, yamldoc
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.board import Board, can_edit, can_see, no_unit, parse, share_choices
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.periods import parse_period
 from kpi_core.store import audit, dictionary
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse, now
 
 
-def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[str]:
+def _why(exc: Exception) -> object:
+    """An exception's message, its code kept when it is a Msg."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)
+
+
+def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[Msg]:
     """Metrics, org units and periods the board names must exist."""
     metrics = dictionary.current(wh)
     with wh.connect() as con:
@@ -32,18 +38,19 @@ def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[str]
     problems = []
     for where, code in (("filters.org", board.filters.org), ("share_org", board.share_org)):
         if code and code not in tree:
-            problems.append(f"{prefix}{where}: {no_unit(tree, code)}")
+            problems.append(Msg("store_field_problem", where=f"{prefix}{where}", problem=no_unit(tree, code)))
     if board.filters.period:
         try:
             parse_period(board.filters.period)
         except ValueError as exc:
-            problems.append(f"{prefix}filters.period: {exc}")
+            problems.append(Msg("store_field_problem", where=f"{prefix}filters.period", problem=_why(exc)))
     for i, tile in enumerate(board.tiles):
         for j, code in enumerate(tile.metrics):
             if code not in metrics:
-                problems.append(f"{prefix}tiles[{i}].metrics[{j}]: no metric '{code}'")
+                problems.append(Msg("store_board_no_metric", where=f"{prefix}tiles[{i}].metrics[{j}]", metric=code))
         if tile.org and tile.org not in tree:
-            problems.append(f"{prefix}tiles[{i}].org: {no_unit(tree, tile.org)}")
+            problems.append(Msg("store_field_problem", where=f"{prefix}tiles[{i}].org",
+                                problem=no_unit(tree, tile.org)))
     return problems
 
 
@@ -57,12 +64,12 @@ def _check_may_save(con, board: Board, actor: Actor) -> None:
     if rows and not rows[0][1]:
         current = Board.model_validate(json.loads(rows[0][0]))
         if not can_edit(current, actor):
-            raise AccessDenied(f"{actor.describe()} may not change board '{board.code}': it belongs to "
-                               f"{current.owner}")
+            raise AccessDenied(Msg("store_board_not_yours", who=actor.describe(), board=board.code,
+                                   owner=current.owner))
     if board.owner != actor.name and not actor.is_admin:
-        raise AccessDenied(f"{actor.describe()} may not save a board owned by {board.owner}")
+        raise AccessDenied(Msg("store_board_owned_by", who=actor.describe(), owner=board.owner))
     if board.share not in share_choices(actor):
-        raise AccessDenied(f"{actor.describe()} may share boards with their own units, not with everyone")
+        raise AccessDenied(Msg("store_board_share_everyone", who=actor.describe()))
     if board.share == "org" and board.share_org:
         access.check(actor, load_tree(con), "boards", board.share_org)
 
@@ -72,7 +79,7 @@ def save(wh: Warehouse, board: Board, *, user: str | Actor = "admin", reason: st
     actor = as_actor(user)
     problems = check_references(wh, board)
     if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in board '{board.code}'; nothing was saved", problems)
+        raise ValidationFailed(Msg("store_board_problems", n=len(problems), board=board.code), problems)
     with wh.transaction(bump=False) as con:
         _check_may_save(con, board, actor)
         prev = con.execute("SELECT max(version), arg_max(definition, version) FROM board_version WHERE code = ?",
@@ -93,7 +100,7 @@ def get(wh: Warehouse, code: str) -> Board:
         rows = con.execute("SELECT definition, deleted FROM board_version WHERE code = ? ORDER BY version DESC "
                            "LIMIT 1", [code]).fetchall()
     if not rows or rows[0][1]:
-        raise NotFound(f"no board '{code}'")
+        raise NotFound(Msg("store_no_board", board=code))
     return Board.model_validate(json.loads(rows[0][0]))
 
 
@@ -102,7 +109,7 @@ def delete(wh: Warehouse, code: str, *, user: str | Actor = "admin", reason: str
     user = actor.name
     board = get(wh, code)
     if not can_edit(board, actor):
-        raise AccessDenied(f"{actor.describe()} may not delete board '{code}': it belongs to {board.owner}")
+        raise AccessDenied(Msg("store_board_delete_not_yours", who=actor.describe(), board=code, owner=board.owner))
     with wh.transaction(bump=False) as con:
         version = con.execute("SELECT max(version) FROM board_version WHERE code = ?", [code]).fetchall()[0][0]
         con.execute("INSERT INTO board_version VALUES (?, ?, ?, ?, ?, ?, TRUE)",
@@ -125,7 +132,7 @@ def open_for(wh: Warehouse, code: str, user: str | Actor = "admin") -> Board:
     with wh.connect() as con:
         tree = load_tree(con)
     if not can_see(board, actor, tree):
-        raise NotFound(f"no board '{code}'")
+        raise NotFound(Msg("store_no_board", board=code))
     return board
 
 
@@ -152,21 +159,32 @@ def export(wh: Warehouse, out: str | Path | None = None, *, user: str | Actor = 
     return text
 
 
+def _path_fixed(problem: object, i: int) -> object:
+    """A board's problem with its field path as boards[i].x (not boards[i]..x), its code kept."""
+    def fix(text: str) -> str:
+        return text.replace(f"boards[{i}]..", f"boards[{i}].")
+
+    if isinstance(problem, Msg):
+        return Msg(problem.code, **{k: fix(v) if type(v) is str else v for k, v in problem.params.items()})
+    return fix(str(problem))
+
+
 def load_yaml(text: str, source: str = "boards") -> list[Board]:
     """Boards from YAML text; every problem named with the path of the bad field."""
     boards, problems = [], []
     for i, raw in enumerate(yamldoc.items(text, "boards", source)):
         if not isinstance(raw, dict):
-            problems.append(f"boards[{i}]: not a mapping")
+            problems.append(Msg("store_not_a_mapping", where=f"boards[{i}]"))
             continue
         try:
             boards.append(parse(raw, f"boards[{i}]."))
         except ValidationFailed as exc:
-            problems.extend(p.replace(f"boards[{i}]..", f"boards[{i}].") for p in exc.problems)
+            problems.extend(_path_fixed(p, i) for p in exc.problems)
     codes = [b.code for b in boards]
-    problems += [f"boards: '{c}' is defined twice" for c in sorted({c for c in codes if codes.count(c) > 1})]
+    problems += [Msg("store_defined_twice", where="boards", name=c)
+                 for c in sorted({c for c in codes if codes.count(c) > 1})]
     if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in {source}; nothing was applied", problems)
+        raise ValidationFailed(Msg("store_boards_problems", n=len(problems), source=source), problems)
     return boards
 
 
@@ -176,7 +194,7 @@ def apply(wh: Warehouse, text: str, *, source: str = "boards", user: str | Actor
     boards = load_yaml(text, source)
     problems = [p for i, b in enumerate(boards) for p in check_references(wh, b, f"boards[{i}].")]
     if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in {source}; nothing was applied", problems)
+        raise ValidationFailed(Msg("store_boards_problems", n=len(problems), source=source), problems)
     with wh.transaction(bump=False):
         return {b.code: save(wh, b, user=user, reason=reason) for b in boards}
 

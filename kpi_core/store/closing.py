@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.periods import fiscal_year, month_labels, parse_period
 from kpi_core.store import audit, settings
 from kpi_core.store.warehouse import Warehouse, now
@@ -36,7 +37,7 @@ def close(wh: Warehouse, period: str, *, by: str | Actor = "admin", reason: str 
     label = parse_period(period).label
     with wh.transaction(bump=False) as con:
         if con.execute("SELECT count(*) FROM closed_period WHERE period = ?", [label]).fetchall()[0][0]:
-            raise ValidationFailed(f"period {label} is closed already")
+            raise ValidationFailed(Msg("store_period_closed_already", period=label))
         con.execute("INSERT INTO closed_period VALUES (?, ?, ?, ?)", [label, acting.name, now(), reason])
         audit.record(con, acting.name, "close", "period", label, reason=reason)
     return label
@@ -48,7 +49,7 @@ def reopen(wh: Warehouse, period: str, *, by: str | Actor = "admin", reason: str
     label = parse_period(period).label
     with wh.transaction(bump=False) as con:
         if not con.execute("SELECT count(*) FROM closed_period WHERE period = ?", [label]).fetchall()[0][0]:
-            raise NotFound(f"period {label} is not closed")
+            raise NotFound(Msg("store_period_not_closed", period=label))
         con.execute("DELETE FROM closed_period WHERE period = ?", [label])
         audit.record(con, acting.name, "reopen", "period", label, reason=reason)
 
@@ -66,19 +67,21 @@ def touched(con, periods: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def barred(actor: Actor, reason: str | None) -> str | None:
-    """Why the actor may not change a closed period ("only an admin may change", "give a reason
-    to change"), or None: an admin who gives a reason may."""
+def barred(actor: Actor, reason: str | None) -> Msg | None:
+    """Why the actor may not change a closed period, as a message ("only an admin may change",
+    "give a reason to change": a refusal nests it and adds " it" or " them"), or None: an admin
+    who gives a reason may."""
     if not actor.is_admin:
-        return "only an admin may change"
-    return None if (reason or "").strip() else "give a reason to change"
+        return Msg("store_closed_admin_only")
+    return None if (reason or "").strip() else Msg("store_closed_reason_needed")
 
 
 def guard(con, actor: Actor, periods: Iterable[str], reason: str | None, what: str) -> None:
-    """Refuse a change to closed periods unless an admin gives a reason."""
+    """Refuse a change to closed periods unless an admin gives a reason; `what` (a Msg) names
+    the change."""
     hit = touched(con, periods)
     why = barred(actor, reason) if hit else None
     if why:
-        shown = ", ".join(f"{p} (closed: {c})" if p != c else p for p, c in list(hit.items())[:5])
+        shown = [Msg("store_closed_within", period=p, closed=c) if p != c else p for p, c in list(hit.items())[:5]]
         error = AccessDenied if not actor.is_admin else ValidationFailed
-        raise error(f"{what} touches closed periods {shown}: {why} them")
+        raise error(Msg("store_touches_closed", what=what, periods=shown, why=why))

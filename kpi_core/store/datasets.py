@@ -14,6 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from kpi_core.model.errors import KpiError, NotFound
+from kpi_core.model.messages import Msg
 from kpi_core.model.names import quoted, slug, view_name
 from kpi_core.store.warehouse import Warehouse, now
 
@@ -53,10 +54,15 @@ def refresh_view(con: duckdb.DuckDBPyConnection, name: str, *, check_append: boo
 def _check_compatible(con, tables: list[str]) -> None:
     first = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quoted(tables[0]).sql('duckdb')}").fetchall()}
     last = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quoted(tables[-1]).sql('duckdb')}").fetchall()}
-    clashes = [f"'{c}' was {first[c]}, now {t}" for c, t in last.items() if c in first and first[c] != t]
+    clashes = [Msg("store_column_clash", column=c, was=first[c], now=t)
+               for c, t in last.items() if c in first and first[c] != t]
     if clashes:
-        raise KpiError("appended rows do not match the dataset's columns: " + "; ".join(clashes)
-                       + " (use --type to set the type, or --mode replace)")
+        raise KpiError(Msg("store_append_mismatch", clashes=semicolons(clashes)))
+
+
+def semicolons(parts: list) -> object:
+    """Messages one after another, "; " between them in English (their codes kept)."""
+    return parts[0] if len(parts) == 1 else Msg("store_semicolons", first=parts[0], rest=semicolons(parts[1:]))
 
 
 def after_revert(con: duckdb.DuckDBPyConnection, batch: dict) -> None:
@@ -78,7 +84,7 @@ def column_names(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     """The dataset's column names as written, inside the caller's connection or transaction."""
     row = con.execute("SELECT columns FROM dataset WHERE name = ?", [name]).fetchall()
     if not row:
-        raise NotFound(f"dataset '{name}' is not imported")
+        raise NotFound(Msg("store_dataset_not_imported", name=name))
     return [c["name"] for c in json.loads(row[0][0])]
 
 
@@ -86,7 +92,7 @@ def columns(wh: Warehouse, name: str) -> list[dict]:
     with wh.connect() as con:
         row = next(iter(con.execute("SELECT columns FROM dataset WHERE name = ?", [name]).fetchall()), None)
     if row is None:
-        raise NotFound(f"no dataset '{name}'")
+        raise NotFound(Msg("store_no_dataset", name=name))
     return json.loads(row[0])
 
 

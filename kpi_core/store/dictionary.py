@@ -11,6 +11,7 @@ from kpi_core.engine.phasing import BUILT_IN
 from kpi_core.model import reasons, yamldoc
 from kpi_core.model.access import Actor, acting
 from kpi_core.model.errors import NotFound, ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import DatasetSource, Metric, check_references, parse_metrics, to_yaml
 from kpi_core.store import audit
 from kpi_core.store.datasets import column_names
@@ -39,11 +40,11 @@ def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
     if path.is_dir():
         files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
         if not files:
-            raise NotFound(f"{path} holds no .yaml files")
+            raise NotFound(Msg("store_no_yaml_files", path=str(path)))
     elif path.is_file():
         files = [path]
     else:
-        raise NotFound(f"{path}: no such file or directory")
+        raise NotFound(Msg("store_no_such_path", path=str(path)))
     out: list[tuple[str, dict]] = []
     for f in files:
         for raw in yamldoc.items(f.read_text(encoding="utf-8"), "metrics", f.name):
@@ -61,7 +62,7 @@ def current(wh: Warehouse) -> dict[str, Metric]:
 def get(wh: Warehouse, code: str) -> Metric:
     m = current(wh).get(code)
     if m is None:
-        raise NotFound(f"no metric '{code}'")
+        raise NotFound(Msg("store_no_metric", metric=code))
     return m
 
 
@@ -79,16 +80,15 @@ def apply(wh: Warehouse, path: str | Path, *, reason: str | None = None, user: s
     return apply_metrics(wh, metrics, problems=problems, reason=reason, user=user, dry_run=dry_run)
 
 
-def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[str]:
+def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[Msg]:
     """A named phasing profile must exist before a metric uses it."""
     named = {m.phasing for m in metrics} - set(BUILT_IN)
     if not named:
         return []
     with wh.connect() as con:
         known = profiles(con)
-    return [f"metric '{m.code}': phasing profile '{m.phasing}' is not defined (known: "
-            f"{', '.join([*BUILT_IN, *sorted(known)])})" for m in metrics
-            if m.phasing in named and m.phasing not in known]
+    return [Msg("store_phasing_undefined", metric=m.code, profile=m.phasing, known=[*BUILT_IN, *sorted(known)])
+            for m in metrics if m.phasing in named and m.phasing not in known]
 
 
 def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] | None = None,
@@ -104,8 +104,7 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
     problems += check_references(merged, dataset_columns(wh))
     problems += _check_phasing(wh, metrics)
     if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in the metric definitions; nothing was applied",
-                               problems)
+        raise ValidationFailed(Msg("store_metric_problems", n=len(problems)), problems)
     result = ApplyResult()
     with wh.connect() as con:
         versions = dict(con.execute("SELECT code, max(version) FROM metric_version GROUP BY code").fetchall())
@@ -145,7 +144,7 @@ def history(wh: Warehouse, code: str) -> list[dict]:
             "SELECT version, definition, reason, user_name, created_at FROM metric_version "
             "WHERE code = ? ORDER BY version", [code]).fetchall()
     if not rows:
-        raise NotFound(f"no metric '{code}'")
+        raise NotFound(Msg("store_no_metric", metric=code))
     return [{"version": v, "definition": json.loads(d), "reason": r, "user": u, "at": at.isoformat()}
             for v, d, r, u, at in rows]
 

@@ -6,9 +6,11 @@ import duckdb
 
 from kpi_core.model.access import acting
 from kpi_core.model.errors import ValidationFailed
+from kpi_core.model.messages import Msg
 from kpi_core.model.org import OrgTree, build_tree, clean_name, tree_problems
 from kpi_core.model.text import collisions, fold, visible
 from kpi_core.store import batches
+from kpi_core.store.datasets import semicolons
 from kpi_core.store.warehouse import Warehouse
 
 
@@ -28,8 +30,8 @@ def check_tree(con: duckdb.DuckDBPyConnection) -> None:
     rows = {c: (n, p) for c, n, p in con.execute("SELECT code, name, parent FROM org_unit").fetchall()}
     problems = tree_problems(rows)
     if problems:
-        raise ValidationFailed("that change would break the org tree: "
-                               + "; ".join(f"{c}: {m}" for c, m in problems[:5]))
+        raise ValidationFailed(Msg("store_tree_broken", problems=semicolons(
+            [Msg("store_field_problem", where=c, problem=m) for c, m in problems[:5]])))
 
 
 def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, source: str,
@@ -40,10 +42,11 @@ def import_org_rows(wh: Warehouse, rows: list[tuple[str, str, str | None]], *, s
     with wh.connect() as con:
         existing = [c for (c,) in con.execute("SELECT code FROM org_unit").fetchall()]
     problems = tree_problems({c: (n, p) for c, n, p in rows})
-    problems += [(c, f"collides with '{visible(o)}' (codes are compared ignoring width, case and invisible "
-                  "characters)") for c, o in collisions([c for c, _, _ in rows], existing).items()]
+    problems += [(c, Msg("store_code_collides", other=visible(o)))
+                 for c, o in collisions([c for c, _, _ in rows], existing).items()]
     if problems:
-        raise ValidationFailed("invalid org tree", [f"{visible(c)}: {m}" for c, m in problems])
+        raise ValidationFailed(Msg("store_invalid_tree"),
+                               [Msg("store_field_problem", where=visible(c), problem=m) for c, m in problems])
     with wh.transaction() as con:
         bid = batches.create(con, kind="org", source=source, user=user, rows_in=len(rows),
                              rows_loaded=len(rows), rows_rejected=0)

@@ -9,6 +9,7 @@ import duckdb
 from kpi_core.engine.phasing import check_weights
 from kpi_core.model.access import acting
 from kpi_core.model.errors import NotFound
+from kpi_core.model.messages import Msg
 from kpi_core.store import audit
 from kpi_core.store.warehouse import Warehouse
 
@@ -39,7 +40,7 @@ def get_profile(wh: Warehouse, name: str) -> list[float]:
     with wh.connect() as con:
         got = profiles(con).get(name)
     if got is None:
-        raise NotFound(f"no phasing profile '{name}'")
+        raise NotFound(Msg("store_no_profile", name=name))
     return got
 
 

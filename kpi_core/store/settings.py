@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kpi_core.model import reasons
 from kpi_core.model.access import acting
 from kpi_core.model.errors import KpiError, NotFound
+from kpi_core.model.messages import Msg
 from kpi_core.store import audit
 from kpi_core.store.warehouse import Warehouse
 
@@ -19,14 +20,14 @@ from kpi_core.store.warehouse import Warehouse
 def _month(v: str) -> int:
     n = int(v)
     if not 1 <= n <= 12:
-        raise ValueError("must be a month 1-12")
+        raise ValueError(Msg("store_not_a_month"))
     return n
 
 
 def _fraction(v: str) -> float:
     x = float(v)
     if not 0 <= x <= 10:
-        raise ValueError("must be a fraction such as 0.9 (90 %)")
+        raise ValueError(Msg("store_not_a_fraction"))
     return x
 
 
@@ -36,10 +37,10 @@ def _bands(v: str) -> tuple[tuple[str, float], ...]:
     for part in v.split(","):
         name, sep, low = part.strip().partition(":")
         if not sep or not name.strip():
-            raise ValueError(f"'{part.strip()}' is not NAME:MIN_SCORE")
+            raise ValueError(Msg("store_not_a_band", part=part.strip()))
         out.append((name.strip(), float(low)))
     if len({n for n, _ in out}) != len(out):
-        raise ValueError("a grade is named twice")
+        raise ValueError(Msg("store_grade_twice"))
     return tuple(sorted(out, key=lambda b: -b[1]))
 
 
@@ -63,7 +64,7 @@ SETTINGS: dict[str, Setting] = {
 
 def _spec(key: str) -> Setting:
     if key not in SETTINGS:
-        raise NotFound(f"no setting '{key}' (settings: {', '.join(SETTINGS)})")
+        raise NotFound(Msg("store_no_setting", key=key, keys=list(SETTINGS)))
     return SETTINGS[key]
 
 
@@ -92,14 +93,15 @@ def _typed(key: str, value: object) -> tuple[str, object]:
     text = str(value).strip()
     try:
         return text, spec.parse(text)
-    except ValueError as exc:
-        raise KpiError(f"setting {key} = '{value}': {exc}") from None
+    except ValueError as exc:  # ours say why as a Msg; Python's own (int('x')) in its words
+        why = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)
+        raise KpiError(Msg("store_bad_setting", key=key, value=f"{value}", why=why)) from None
 
 
 def check_thresholds(green: float, amber: float) -> None:
     """The default thresholds as a pair: amber may not be above green."""
     if float(amber) > float(green):
-        raise KpiError(f"default_amber {float(amber):g} must not be above default_green {float(green):g}")
+        raise KpiError(Msg("store_thresholds_order", amber=f"{float(amber):g}", green=f"{float(green):g}"))
 
 
 def put(wh: Warehouse, key: str, value: str, *, user: str = "admin", reason: str | None = None) -> object:

@@ -21,6 +21,7 @@ import duckdb
 
 from kpi_core.model.config import SQL_DIR, lock_timeout, warehouse_path
 from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
+from kpi_core.model.messages import Msg
 from kpi_core.store import filequeue
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -37,14 +38,13 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def disk_full(path: Path) -> DiskFull:
-    return DiskFull(f"The disk holding {path.parent} is full: nothing was written. Free some space (or ask an "
-                    "admin to) and try again.")
+    return DiskFull(Msg("store_disk_full", folder=str(path.parent)))
 
 
 def _holder(message: str) -> str:
-    """The 'held in … (PID n)' part of DuckDB's lock message, if any."""
+    """The 'held in … (PID n)' part of DuckDB's lock message, if any ("another process")."""
     m = re.search(r"held in (.+?\(PID \d+\))", message)
-    return m.group(1) if m else "another process"
+    return m.group(1) if m else Msg("store_another_process")
 
 
 # One writer at a time per warehouse file within this process. DuckDB locks the file against
@@ -84,7 +84,7 @@ class Warehouse:
         self.on_wait = on_wait
         self._local = threading.local()
         self.waited = 0.0  # seconds spent getting connections (waiting for other processes), over its life
-        self._holder = "another process"
+        self._holder: str = Msg("store_another_process")
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
@@ -120,11 +120,10 @@ class Warehouse:
                     self.waited += time.monotonic() - start
                     return con
             if time.monotonic() >= deadline:
-                raise WarehouseBusy(
-                    f"The warehouse {self.path} is in use by {self._holder}; waited {self.timeout:g} s. "
-                    "Try again when it finishes, or raise KPI_LOCK_TIMEOUT.")
+                raise WarehouseBusy(Msg("store_in_use", path=str(self.path), holder=self._holder,
+                                        seconds=f"{self.timeout:g}"))
             if self.on_wait and not told and time.monotonic() - start > 0.5:
-                self.on_wait(f"Waiting for the warehouse: it is in use by {self._holder}…")
+                self.on_wait(Msg("store_waiting", holder=self._holder))
                 told = True
             time.sleep(0.005 if head else 0.02)  # the first in line tries often; the others look
 
@@ -136,7 +135,7 @@ class Warehouse:
             if is_disk_full(exc):
                 raise disk_full(self.path) from exc
             if not _is_lock_error(exc):
-                raise KpiError(f"Cannot open warehouse {self.path}: {exc}") from exc
+                raise KpiError(Msg("store_cannot_open", path=str(self.path), error=str(exc))) from exc
             self._holder = _holder(str(exc))
             return None
 
@@ -175,9 +174,7 @@ class Warehouse:
                 return
             lock = _writer_lock(self.path)
             if not lock.acquire(timeout=self.timeout):
-                raise WarehouseBusy(
-                    f"The warehouse {self.path} is busy with another change; waited {self.timeout:g} s. "
-                    "Nothing was written: try again when it finishes, or raise KPI_LOCK_TIMEOUT.")
+                raise WarehouseBusy(Msg("store_busy_writing", path=str(self.path), seconds=f"{self.timeout:g}"))
             try:
                 con.execute("BEGIN TRANSACTION")
                 self._local.in_tx = True
@@ -194,9 +191,8 @@ class Warehouse:
                     if is_disk_full(exc):
                         raise disk_full(self.path) from exc
                     if isinstance(exc, duckdb.TransactionException) and "onflict" in str(exc):
-                        raise WarehouseBusy(  # a write outside transaction() touched the same rows
-                            "Another change to the same data was saved at the same moment. Nothing was "
-                            "written: try again.") from exc
+                        # a write outside transaction() touched the same rows
+                        raise WarehouseBusy(Msg("store_conflict")) from exc
                     raise
                 except BaseException:
                     _rollback(con)

@@ -9,7 +9,8 @@ from kpi_core.ingest.facts.gate import allowed
 from kpi_core.ingest.facts.resolve import validate
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import ValidationFailed
-from kpi_core.model.problems import ImportResult
+from kpi_core.model.messages import Msg
+from kpi_core.model.problems import ImportResult, Problem
 from kpi_core.store import batches, dictionary
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
@@ -31,7 +32,9 @@ def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str,
         good, refused = allowed(con, facts, good, kind, org, actor, reason)
     errors += refused
     if errors:
-        raise ValidationFailed(f"{source}: {len(errors)} problem(s) in {kind}", [str(e) for e in errors[:50]])
+        said = (Msg("ingest_table_problems_actuals", source=source, count=len(errors)) if kind == "actuals"
+                else Msg("ingest_table_problems_targets", source=source, count=len(errors)))
+        raise ValidationFailed(said, [_line(e) for e in errors[:50]])
     data = facts_table(facts, good)
     with wh.transaction() as con:
         bid = batches.create(con, kind=kind, source=source, user=actor.name, rows_in=n, rows_loaded=len(good),
@@ -40,3 +43,12 @@ def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str,
         con.execute(f"INSERT INTO {FACT_TABLE[kind]} SELECT metric, org, period, value, ?, NULL FROM _incoming", [bid])
         con.unregister("_incoming")
     return ImportResult(batch=bid, rows=n, loaded=len(good))
+
+
+def _line(p: Problem) -> str:
+    """A problem as one line, as str(p) writes it, keeping its message's code where it names a cell."""
+    if p.row is None or not p.column:
+        return str(p)
+    if p.value != "":
+        return Msg("ingest_problem_at_value", row=p.row, column=p.column, value=p.value, message=p.message)
+    return Msg("ingest_problem_at", row=p.row, column=p.column, message=p.message)

@@ -14,6 +14,7 @@ from kpi_core.ingest.facts.shape import known_names, seen_by_author, shape
 from kpi_core.ingest.headers import FACT_ROLES, header_finder
 from kpi_core.ingest.read import Grid, read_grid
 from kpi_core.model.access import Actor, as_actor, require
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.problems import ImportResult, Problem
@@ -65,8 +66,7 @@ def _import_grid(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, *, year:
             return result
         n_facts = len(facts.row)
         if n_facts == 0:
-            result.errors = [Problem(None, "", "", f"{path.name} has no values to load below its header "
-                                     f"(row {grid.header_row}); nothing was written")]
+            result.errors = [Problem(None, "", "", Msg("ingest_no_values", name=path.name, row=grid.header_row))]
             return result
         facts, unseen = seen_by_author(grid, facts)
         return _check_and_load(wh, kind, grid, path, facts, result, org, metrics, n_facts=n_facts, unseen=unseen,

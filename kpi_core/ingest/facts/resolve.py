@@ -7,8 +7,11 @@ import gc
 import re
 
 from kpi_core.ingest.facts.found import Fact, FactKind, Facts, Problems, Progress, cell_text
+from kpi_core.ingest.files import said
 from kpi_core.ingest.headers import currency
-from kpi_core.ingest.read import CALCULATE, Uncached
+from kpi_core.ingest.read import Uncached
+from kpi_core.ingest.xlsx_peek import NO_RESULT
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.numbers import LIMIT, read_number
 from kpi_core.model.org import OrgTree
@@ -42,19 +45,19 @@ class _Resolver:
 
     def _find_metric(self, name: str) -> tuple[str | None, str]:
         if not name:
-            return None, "metric is empty"
+            return None, Msg("ingest_metric_empty")
         if name in self.metrics:
             return name, ""
         codes = self.metric_names.get(key(name), [])
         if len(set(codes)) == 1:
             return codes[0], ""
         if codes:
-            return None, f"metric name '{visible(name)}' is ambiguous ({', '.join(sorted(set(codes)))}); use the code"
+            return None, Msg("ingest_metric_name_ambiguous", name=visible(name), codes=", ".join(sorted(set(codes))))
         for part in bracket_parts(name):  # '销售收入(万元)' or '销售收入(revenue)'
             code, err = self._find_metric(part)
             if code:
                 return code, ""
-        return None, f"unknown metric '{visible(name)}'"
+        return None, Msg("ingest_unknown_metric", name=visible(name))
 
     def org_unit(self, raw: object) -> tuple[str | None, str]:
         if isinstance(raw, Uncached):
@@ -67,23 +70,22 @@ class _Resolver:
     def _find_org(self, name: str) -> tuple[str | None, str]:
         """A unit by its code (compared folded, without letter case: SPEC §5), else its name."""
         if not name:
-            return None, "org unit is empty"
+            return None, Msg("ingest_org_empty")
         codes = self.org.find(name)
         if len(codes) == 1:
             return codes[0], ""
         if codes:  # codes that collide were made before creation refused them
-            return None, (f"org code '{visible(name)}' matches several units ({visible(', '.join(codes))}); "
-                          "an admin must rename all but one")
+            return None, Msg("ingest_org_code_several", unit=visible(name), units=visible(", ".join(codes)))
         codes = self.org_names.get(key(name), [])
         if len(codes) == 1:
             return codes[0], ""
         if codes:
-            return None, f"org name '{visible(name)}' is ambiguous ({visible(', '.join(codes[:5]))}); use the code"
+            return None, Msg("ingest_org_name_ambiguous", name=visible(name), codes=visible(", ".join(codes[:5])))
         for part in reversed(bracket_parts(name)):  # '华东销售一组(D1-SAL-T1)': the code first
             code, _ = self._find_org(part)
             if code:
                 return code, ""
-        return None, f"unknown org unit '{visible(name)}'"
+        return None, Msg("ingest_unknown_org", name=visible(name))
 
 
 def bracket_parts(text: str) -> list[str]:
@@ -152,11 +154,13 @@ def _validate(f: Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
             rule_of[rk] = _fact_rule(m, kind, p)
         where, msg = rule_of[rk]
         if not msg and percent and m.unit != "%":
-            where, msg = "value", (f"{cell_text(v)} is a percentage, but {code} is measured in {m.unit or 'no unit'}; "
-                                   f"write the value in {m.unit or 'its unit'}")
+            where, msg = "value", (Msg("ingest_percent_for_unit", value=cell_text(v), metric=code, unit=m.unit)
+                                   if m.unit else Msg("ingest_percent_for_no_unit", value=cell_text(v), metric=code))
         if not msg and scale and scale.currency and scale.currency != _currency_of(m.unit):
-            where, msg = "value", (f"the unit {scale.unit} is {scale.currency}, but {code} is measured in "
-                                   f"{m.unit or 'no unit'}")
+            where, msg = "value", (Msg("ingest_other_currency", unit=scale.unit, currency=scale.currency, metric=code,
+                                       metric_unit=m.unit) if m.unit
+                                   else Msg("ingest_other_currency_no_unit", unit=scale.unit, currency=scale.currency,
+                                            metric=code))
         if not msg and m.allowed is not None:
             where, msg = _value_rule(m, value)
         if msg:
@@ -168,7 +172,7 @@ def _validate(f: Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
         first = seen.get(key3)
         if first is not None:
             errors.append(Problem(row, f.value_col[i], cell_text(v),
-                                  f"duplicate: {code} / {unit} / {label} is also on row {f.row[first]}"))
+                                  Msg("ingest_duplicate", key=f"{code} / {unit} / {label}", rows=f.row[first])))
             later.setdefault(key3, []).append(row)
             continue
         seen[key3] = i
@@ -178,7 +182,7 @@ def _validate(f: Facts, kind: FactKind, metrics: dict[str, Metric], org: OrgTree
     for key3, rows in later.items():
         i = seen[key3]
         errors.append(Problem(f.row[i], f.value_col[i], cell_text(f.value[i]),
-                              f"duplicate: {' / '.join(key3)} is also on row {', '.join(map(str, rows))}"))
+                              Msg("ingest_duplicate", key=" / ".join(key3), rows=", ".join(map(str, rows)))))
     if later:
         good = [g for g in good if (g.metric, g.org, g.period) not in later]
     step("validate", n, n)
@@ -197,7 +201,7 @@ def _period_cell(cell: object) -> tuple[tuple[Period | None, str], str]:
     try:
         p = parse_period(cell)
     except ValueError as exc:
-        return (None, ""), f"period {exc}"
+        return (None, ""), Msg("ingest_period_unreadable", detail=said(exc))
     return (p, p.label), ""
 
 
@@ -211,7 +215,7 @@ def _number_cell(cell: object) -> tuple[float | None, str, bool, bool]:
     try:
         r = read_number(cell)
     except ValueError as exc:
-        return None, str(exc), False, False
+        return None, said(exc), False, False
     return r.value, "", r.percent, r.scaled
 
 
@@ -220,20 +224,23 @@ def _currency_of(unit: str | None) -> str | None:
     return currency(unit)
 
 
-def _uncached(cell: Uncached) -> str:
-    return f"cell {cell.cell} holds the formula {visible(cell.formula)} with {cell.why}: " + CALCULATE
+def _uncached(cell: Uncached) -> Msg:
+    formula = cell.formula if isinstance(cell.formula, Msg) else visible(cell.formula)
+    if cell.why == NO_RESULT:
+        return Msg("ingest_cell_formula_no_result", cell=cell.cell, formula=formula)
+    return Msg("ingest_cell_formula_recalculated", cell=cell.cell, formula=formula)
 
 
 def _fact_rule(m: Metric, kind: FactKind, p: Period) -> tuple[str, str]:
     """(which cell: metric | period, why this metric refuses a fact for period p), or ('', '')."""
     if kind == "actuals":
         if m.source_type != "manual":
-            how = (f"dataset '{m.source.dataset}'" if m.source_type == "dataset"
-                   else f"formula {m.source.formula}")
-            return "metric", f"{m.code} is computed from {how}; its actuals cannot be uploaded"
+            if m.source_type == "dataset":
+                return "metric", Msg("ingest_computed_from_dataset", metric=m.code, dataset=m.source.dataset)
+            return "metric", Msg("ingest_computed_from_formula", metric=m.code, formula=m.source.formula)
         if p.grain != m.frequency:
-            return "period", (f"period {p.label} is a {p.grain}, but {m.code} is reported by {m.frequency} "
-                              f"(frequency: {m.frequency})")
+            return "period", Msg("ingest_wrong_grain", period=p.label, grain=_grain(p.grain), metric=m.code,
+                                 frequency=_grain(m.frequency))
     return "", ""
 
 
@@ -242,6 +249,13 @@ def _value_rule(m: Metric, value: float) -> tuple[str, str]:
     lo, hi = m.allowed.min, m.allowed.max
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         span = f"{'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}"
-        hint = " (write 95% or 0.95 for a percentage)" if m.unit == "%" and value > 1 else ""
-        return "value", f"value {value:g} is outside what {m.code} allows ({span}){hint}"
+        if m.unit == "%" and value > 1:
+            return "value", Msg("ingest_value_outside_percent", value=f"{value:g}", metric=m.code, span=span)
+        return "value", Msg("ingest_value_outside", value=f"{value:g}", metric=m.code, span=span)
     return "", ""
+
+
+def _grain(grain: str) -> Msg:
+    """A period's grain, or a metric's frequency, as a message names it."""
+    return {"month": Msg("ingest_grain_month"), "quarter": Msg("ingest_grain_quarter"),
+            "year": Msg("ingest_grain_year")}[grain]

@@ -10,9 +10,11 @@ import pyarrow.compute as pc
 
 from kpi_core.ingest.facts.found import FactKind, Facts, Problems, cell_text, no_facts
 from kpi_core.ingest.facts.resolve import bracket_parts
+from kpi_core.ingest.files import said
 from kpi_core.ingest.headers import FACT_ROLES, Scale, is_total, map_roles, normalise, scale_of, unit_in_brackets
 from kpi_core.ingest.read import Grid
 from kpi_core.ingest.sheets import cell_name
+from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.numbers import ShownAsPercent
 from kpi_core.model.org import OrgTree
@@ -43,16 +45,14 @@ def seen_by_author(grid: Grid, f: Facts) -> tuple[Facts, list[Problem]]:
     for i, (row, col) in enumerate(zip(f.row, f.value_at, strict=True)):
         span = next((m for m in spans if m[0] <= row <= m[2] and m[1] <= col <= m[3]), None)
         if row in grid.hidden_rows:
-            problems.append(Problem(row, "", "", f"row {row} is hidden (or filtered out) in the sheet, so its author "
-                                    "does not see it: unhide it or delete it, and upload again"))
+            problems.append(Problem(row, "", "", Msg("ingest_hidden_row", row=row)))
         elif col in grid.hidden_cols:
-            problems.append(Problem(grid.header_row, grid.header[col], "", f"column '{grid.header[col]}' is hidden "
-                                    "in the sheet, so its author does not see it: unhide it or delete it"))
+            problems.append(Problem(grid.header_row, grid.header[col], "",
+                                    Msg("ingest_hidden_column", column=grid.header[col])))
         elif span:
             first, last = (cell_name(r, c + grid.first_col + 1) for r, c in ((span[0], span[1]), (span[2], span[3])))
-            cells = f"{first}:{last}"
-            problems.append(Problem(span[0], grid.header[span[1]], "", f"cells {cells} are merged: the one value "
-                                    "shown would count for each of them; unmerge them and give each cell its value"))
+            problems.append(Problem(span[0], grid.header[span[1]], "", Msg("ingest_merged_cells", first=first,
+                                                                              last=last)))
         else:
             keep.append(i)
     return f.only(keep), list(problems)
@@ -79,8 +79,11 @@ def shape(grid: Grid, kind: FactKind, year: int | None,
     ocol = roles.get("org", roles.get("org_name"))
     missing = [name for name, col in (("指标/metric", mcol), ("组织/org", ocol)) if col is None]
     if missing:
-        return no_facts(), problems + [Problem(None, "", "", f"no {' or '.join(missing)} column; the header row "
-                                             f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
+        header = ", ".join(h for h in grid.header if h)
+        lacking = (Msg("ingest_no_column", column=missing[0], row=grid.header_row, header=header) if len(missing) == 1
+                   else Msg("ingest_no_columns_either", first=missing[0], second=missing[1], row=grid.header_row,
+                            header=header))
+        return no_facts(), problems + [Problem(None, "", "", lacking)]
     # Two columns for a role this import reads (e.g. 期间 and 月份) is refused, not guessed.
     relevant = {"metric", "metric_name", "org", "org_name", "period", value_role}
     if value_role not in roles:
@@ -118,14 +121,14 @@ def shape(grid: Grid, kind: FactKind, year: int | None,
             try:
                 parse_period(h, ctx_year)
             except ValueError as exc:
-                bad.append(Problem(grid.header_row, h, h, f"column header is not a period: {exc}"))
+                bad.append(Problem(grid.header_row, h, h, Msg("ingest_header_not_period", detail=said(exc))))
     if bad:
         return no_facts(), bad
     if not pcols:
         want = "实际值/actual" if kind == "actuals" else "目标值/target"
-        return no_facts(), [Problem(None, "", "", f"found neither a 期间/period and {want} column (long shape) "
-                                  "nor period columns such as 2025-01 or 1月 (wide shape); the header row "
-                                  f"(row {grid.header_row}) is: " + ", ".join(h for h in grid.header if h))]
+        return no_facts(), [Problem(None, "", "", Msg("ingest_no_long_or_wide", period="期间/period", value=want,
+                                                      month="1月", row=grid.header_row,
+                                                      header=", ".join(h for h in grid.header if h)))]
     f = Facts([], [], [], [], [], grid.header[mcol], grid.header[ocol], [], [], [])
     cols = [(j, p, cells(j)) for j, p in pcols]
     scale = _row_scales(grid, roles, cells, "")
