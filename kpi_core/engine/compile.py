@@ -186,7 +186,8 @@ def compile_unmapped(metric: Metric, first_day: dt.date, end_day: dt.date) -> Co
         .where(exp.and_(
             exp.GTE(this=day, expression=exp.Placeholder()),
             exp.LT(this=day.copy(), expression=exp.Placeholder()),
-            exp.not_(key.isin(query=sqlglot.select("key").from_(KEYS))),
+            # An empty org cell is no unit's either (NOT (NULL IN …) would be NULL and drop the row).
+            exp.or_(key.is_(exp.null()), exp.not_(key.copy().isin(query=sqlglot.select("key").from_(KEYS)))),
         ))
     )
     return Compiled(query, [first_day, end_day])

@@ -64,7 +64,9 @@ def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]
             exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
             exp.GTE(this=month, expression=exp.Placeholder()),
             exp.LT(this=month.copy(), expression=exp.Placeholder()),
-            exp.not_(exp.column("org", "a").isin(query=sqlglot.select("key").from_(KEYS))),
+            # An empty org cell is no unit's either (NOT (NULL IN …) would be NULL and drop the row).
+            exp.or_(exp.column("org", "a").is_(exp.null()),
+                    exp.not_(exp.column("org", "a").isin(query=sqlglot.select("key").from_(KEYS)))),
         ))
     )
     return Compiled(query, [])

@@ -88,7 +88,9 @@ def roll_up_period(tree: OrgTree, own: dict[str, dict[str, float]], bases: Seque
             memo[code] = None if agg is None else (agg, ROLLED_UP)
         else:
             parts = [(b, per_base[b][code][0]) for b in bases if code in per_base.get(b, {})]
-            memo[code] = (over_time(parts, time_agg), ROLLED_UP) if parts else None
+            # Its own figures alone (no child filled a month it left out) are still reported ones.
+            filled = {b for b, _ in parts} - set(mine)
+            memo[code] = (over_time(parts, time_agg), ROLLED_UP if filled else REPORTED) if parts else None
         return memo[code]
 
     return {u: v for u in units if (v := value(u)) is not None}
