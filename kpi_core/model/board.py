@@ -13,6 +13,7 @@ from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
 from kpi_core.model.messages import Msg
 from kpi_core.model.org import OrgTree
 from kpi_core.model.text import visible as shown
+from kpi_core.model.validation import field_problem
 
 TileType = Literal["kpi_card", "trend", "bar_by_org", "bullet", "heatmap", "gauge", "ranking", "table", "text"]
 
@@ -111,23 +112,13 @@ class Board(_Strict):
                       for t in self.ordered_tiles()]}
 
 
-def _problem(e: dict) -> str:
-    """What pydantic found wrong: our own message as raised by a check, else pydantic's text."""
-    if e["type"] == "extra_forbidden":
-        return Msg("model_unknown_field")
-    error = (e.get("ctx") or {}).get("error")
-    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Msg):
-        return error.args[0]
-    return e["msg"].replace("Value error, ", "")
-
-
 def _problems(prefix: str, err: ValidationError) -> list[tuple[str, str]]:
     """Each problem as (the path of the bad field, as boards[0].tiles[2].metrics; what is wrong)."""
     out: dict[tuple[str, str], tuple[str, str]] = {}
     for e in err.errors():
         path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]
                                 if not str(p).startswith(("function-", "literal[")))
-        problem = _problem(e)
+        problem = field_problem(e)
         out.setdefault((path, str(problem)), (path, problem))
     return list(out.values())
 

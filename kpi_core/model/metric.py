@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kpi_core.model.expressions import ExpressionError, check_filter, check_formula, check_measure
 from kpi_core.model.messages import Msg
+from kpi_core.model.validation import field_problem
 
 Direction = Literal["higher_is_better", "lower_is_better", "in_range"]
 
@@ -141,22 +142,12 @@ def smart_gaps(metric: Metric) -> list[str]:
     return [gap for _, fld, gap in SMART_CHECKS if not written.get(fld)]
 
 
-def _problem(e: dict) -> str:
-    """What pydantic found wrong: our own message as raised by a check, else pydantic's text."""
-    if e["type"] == "extra_forbidden":
-        return Msg("model_unknown_field")
-    error = (e.get("ctx") or {}).get("error")
-    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Msg):
-        return error.args[0]
-    return e["msg"].replace("Value error, ", "")
-
-
 def _pydantic_message(code: str, err: ValidationError) -> list[str]:
     out = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "literal[")))
         # Union branches repeat the same location; keep the most useful message.
-        problem = _problem(e)
+        problem = field_problem(e)
         if e["type"] in ("literal_error", "string_pattern_mismatch"):
             problem = Msg("model_problem_got", problem=problem, got=repr(e["input"]))
         if loc:
