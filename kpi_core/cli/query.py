@@ -33,6 +33,9 @@ def query(ctx, metrics, org, children, grain, first, last, ytd, fmt) -> None:
     q = Query(tuple(metrics), org, "children" if children else "self", grain, first, last, ytd)
     result = run(warehouse_of(ctx), q, actor=actor_of(ctx))
     rows = [{k: getattr(c, k) for k in QUERY_COLUMNS} for c in result.cells]
+    if fmt == "json":  # JSON adds the full target beside the one judged, and whether the period is in progress
+        rows = [r | {"target_full": c.target_full, "in_progress": c.in_progress}
+                for r, c in zip(rows, result.cells, strict=True)]
     if fmt == "json":
         click.echo(dumps(rows))
         return

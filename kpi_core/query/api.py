@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from kpi_core.engine import attainment as att
 from kpi_core.engine.compile import KEYS, org_closure, org_keys
+from kpi_core.engine.formula import NoValue, components, evaluate
 from kpi_core.engine.rollup import ROLLED_UP
 from kpi_core.model import access
 from kpi_core.model.access import Actor
@@ -63,6 +64,8 @@ class Cell:
     score: float | None = None
     source: str | None = None  # reported | rolled_up | dataset | computed
     note: str = ""             # why the actual or the target is empty (a Msg)
+    target_full: float | None = None  # the whole period's target (the target above is to date when in progress)
+    in_progress: bool = False  # a quarter or year not over at the metric's as-of month (SPEC §3)
 
 
 @dataclass
@@ -165,6 +168,9 @@ def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table
 def _cell(engine: Evaluator, m: Metric, unit: str, p: Period) -> Cell:
     actual, source, note = engine.actual(m, unit, p)
     target, _, tnote = engine.target(m, unit, p) if m.direction != "in_range" else (None, "", "")
+    target_full, to_date = target, _months_to_date(engine, m, p)
+    if to_date:  # in progress: judged against the target up to the as-of month
+        target = _target_to_date(engine, m, unit, to_date)
     low, high = (m.range.low, m.range.high) if m.range else (None, None)
     green, amber = ((m.thresholds.green, m.thresholds.amber) if "thresholds" in m.model_fields_set
                     else engine.default_thresholds())
@@ -173,7 +179,35 @@ def _cell(engine: Evaluator, m: Metric, unit: str, p: Period) -> Cell:
     s = att.kpi_score(actual, target, m.direction, low=low, high=high, floor=m.score.floor, cap=m.score.cap)
     notes = [n for n in (note, tnote if actual is not None else "") if n]
     return Cell(m.code, unit, p.label, actual, target, a, st.code, st.rule, s, source or None,
-                semicolons(notes) if notes else "")
+                semicolons(notes) if notes else "", target_full, bool(to_date))
+
+
+def _months_to_date(engine: Evaluator, m: Metric, p: Period) -> list[Period]:
+    """The months of `p` up to the metric's as-of month when `p` is a quarter or year still in
+    progress then; [] otherwise (a month, a period over, one not begun, a year-to-date query)."""
+    if engine.ytd or p.grain == "month" or m.direction == "in_range":
+        return []
+    as_of, months = engine.as_of(m), p.months()
+    if as_of is None or not months[0].label <= as_of < months[-1].label:
+        return []
+    return [x for x in months if x.label <= as_of]
+
+
+def _target_to_date(engine: Evaluator, m: Metric, unit: str, months: list[Period],
+                    stack: tuple[str, ...] = ()) -> float | None:
+    """The target up to the last of `months`: for sum metrics the sum of their targets, for
+    avg/last/min/max the target at the last; a formula's from its components' targets to date."""
+    if m.source_type == "formula":
+        parts = {c: _target_to_date(engine, engine.metrics[c], unit, months, (*stack, m.code))
+                 for c in components(m.source.formula) if c in engine.metrics and c not in stack}
+        try:
+            return evaluate(m.source.formula, parts)
+        except NoValue:
+            return None
+    if m.time_agg == "sum":
+        values = [engine.target(m, unit, month)[0] for month in months]
+        return None if None in values else sum(values)
+    return engine.target(m, unit, months[-1])[0]
 
 
 __all__ = ["Cell", "Query", "Result", "ROLLED_UP", "run"]

@@ -7,10 +7,13 @@ import datetime as dt
 from functools import lru_cache
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
 from kpi_core.engine.compile import (
     CLOSURE,
     PERIODS,
+    col,
     compile_dataset_metric,
     compile_unmapped,
     periods_table,
@@ -23,6 +26,7 @@ from kpi_core.engine.rollup import COMPUTED, roll_up_period
 from kpi_core.engine.targets import from_own
 from kpi_core.model.messages import Msg
 from kpi_core.model.metric import FormulaSource, Metric
+from kpi_core.model.names import quoted, view_name
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, fiscal_start, month_labels, month_range, parse_period
 from kpi_core.query import cache
@@ -46,6 +50,7 @@ class Evaluator:
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
         self.cache_key: tuple = ()
+        self._as_of: dict[str, str | None] = {}
         self.wanted = set(metrics)  # narrowed by run() to the metrics asked and their components
         self._target_zone: dict[str, set[str]] = {}
         self._unmapped_memo: dict[tuple, int] = {}
@@ -102,6 +107,38 @@ class Evaluator:
                           lambda: aggregate.ready(self.con, m, version, self._live(m.source.dataset)))
 
     # --- actuals ----------------------------------------------------------------------------
+    def _span(self, p: Period) -> list[Period]:
+        """The reporting periods `p` covers (asked periods precomputed; others, such as the months
+        of a period in progress, on demand)."""
+        if p.label not in self.spans:
+            self.spans[p.label] = span_of(p, self.ytd)
+        return self.spans[p.label]
+
+    def as_of(self, m: Metric, stack: tuple[str, ...] = ()) -> str | None:
+        """The metric's as-of month (SPEC §3): the latest month it has any actual for, in any unit;
+        a formula's is the earliest of its components' (it is known only as far as all are)."""
+        if m.code in self._as_of:
+            return self._as_of[m.code]
+        if m.source_type == "manual":
+            labels = [max(month_labels(period)) for period in self.facts_by_period("actual", m.code)]
+            found = max(labels, default=None)
+        elif m.source_type == "dataset":
+            found = self._kept(("as_of", m.code), lambda: self._dataset_as_of(m))
+        else:
+            parts = [c for c in components(m.source.formula) if c in self.metrics and c not in stack]
+            months = [self.as_of(self.metrics[c], (*stack, m.code)) for c in parts]
+            found = min(months) if months and None not in months else None
+        self._as_of[m.code] = found
+        return found
+
+    def _dataset_as_of(self, m: Metric) -> str | None:
+        src = m.source
+        day = exp.Max(this=exp.cast(col(src.time_column), "DATE"))
+        sql = sqlglot.select(day).from_(exp.alias_(exp.to_table(quoted(view_name(src.dataset)).sql("duckdb")), "d",
+                                                     table=True)).sql("duckdb")
+        [(last,)] = self.con.execute(sql).fetchall()
+        return None if last is None else f"{last:%Y-%m}"
+
     def actual(self, m: Metric, unit: str, p: Period, stack: tuple[str, ...] = ()) -> tuple[float | None, str, str]:
         """(value, source, note)."""
         if m.source_type == "manual":
@@ -118,7 +155,7 @@ class Evaluator:
     def _manual(self, m: Metric, p: Period) -> dict[str, tuple[float, str]]:
         key = (m.code, p.label)
         if key not in self._rolled:
-            span = self.spans[p.label]
+            span = self._span(p)
             months = {x.label for x in span}
             bases = sorted({x.to(m.frequency).label for x in span
                             if month_labels(x.to(m.frequency).label) <= months})
@@ -156,7 +193,7 @@ class Evaluator:
                 todo.append(m)
         if not todo:
             return
-        spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods for s in [self.spans[p.label]]]
+        spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods for s in [self._span(p)]]
         lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
         fast, slow = [], []
         for m in todo:
@@ -233,7 +270,7 @@ class Evaluator:
             if got is not None:
                 return got
         time_agg = "avg" if m.source_type == "formula" else m.time_agg
-        v = from_own(own, self.spans[p.label], label, time_agg, self._weights(m, unit)) if own else None
+        v = from_own(own, self._span(p), label, time_agg, self._weights(m, unit)) if own else None
         if v is not None:
             return v
         if m.org_agg == "sum":
@@ -254,7 +291,7 @@ class Evaluator:
         if label is not None and label in own:
             return own[label]
         here, _, _ = self._formula(m, unit, p, stack, self.target)
-        span = {x.label for x in self.spans[p.label]}
+        span = {x.label for x in self._span(p)}
         for coarse_label, v in sorted(own.items(), key=lambda kv: len(month_labels(kv[0]))):
             if span < month_labels(coarse_label) or (self.ytd and span <= month_labels(coarse_label)):
                 coarse = parse_period(coarse_label)

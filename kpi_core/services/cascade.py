@@ -83,9 +83,9 @@ def cascade(wh: Warehouse, metric: str, org: str, year: int, method: Method = "e
     if total is None:
         cell = run(wh, Query((metric,), org, "self", "year", str(year), str(year)),
                    actor=as_actor(user)).cells[0]
-        if cell.target is None:
+        if cell.target_full is None:
             raise KpiError(Msg("services_cascade_no_target", org=org, year=year, metric=metric))
-        total = cell.target
+        total = cell.target_full  # the whole year, even while it is in progress
 
     m = get(wh, metric)
     base = total * uplift
@@ -122,6 +122,6 @@ class Reconciliation:
 def reconcile(wh: Warehouse, metric: str, org: str, period: str, grain: str = "year",
               actor: Actor | None = None) -> Reconciliation:
     """The parent's target against its children's, for one period."""
-    parent = run(wh, Query((metric,), org, "self", grain, period, period), actor=actor).cells[0].target
+    parent = run(wh, Query((metric,), org, "self", grain, period, period), actor=actor).cells[0].target_full
     kids = run(wh, Query((metric,), org, "children", grain, period, period), actor=actor).cells
-    return Reconciliation(parent, {c.org: c.target for c in kids})
+    return Reconciliation(parent, {c.org: c.target_full for c in kids})

@@ -46,12 +46,12 @@ def plan(wh: Warehouse, org: str, year: int, metrics: list[str] | None = None,
         explicit = dict(con.execute("SELECT metric, value FROM target WHERE org = ? AND period = ?",
                                     [org, label]).fetchall())
         has_children = bool(load_tree(con).children.get(org))
-    rows = {c: PlanRow(c, yearly[c].target, explicit.get(c)) for c in codes}
+    rows = {c: PlanRow(c, yearly[c].target_full, explicit.get(c)) for c in codes}  # the whole year
     for c in monthly:
         rows[c.metric].months[c.period] = c.target
     for code, row in rows.items():
         if has_children and current[code].org_agg == "sum":
-            vals = [c.target for c in kids if c.metric == code and c.target is not None]
+            vals = [c.target_full for c in kids if c.metric == code and c.target_full is not None]
             row.children_total = sum(vals) if vals else None
             if row.year_target is not None and row.children_total is not None:
                 row.gap = row.year_target - row.children_total

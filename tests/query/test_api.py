@@ -133,14 +133,15 @@ def test_org_agg_none_and_quarterly_frequency(company):
     ("nps", "SALES", "quarter", "2025-Q1", None),
 ])
 def test_targets_at_any_grain(company, metric, org, grain, period, target):
+    """The whole period's target (a period still in progress is judged on its target to date)."""
     got = cells(company, [metric], org=org, grain=grain, first=period, last=period)[(metric, org, period)]
-    assert got.target == (None if target is None else pytest.approx(target))
+    assert got.target_full == (None if target is None else pytest.approx(target))
 
 
 def test_formula_target_from_component_targets(company, wh):
     import_table(wh, "targets", table([("cost", "EAST", "2025", 600)]), source="t2")
     c = cells(company, ["gross_margin"], org="EAST", grain="year", first="2025", last="2025")
-    assert c[("gross_margin", "EAST", "2025")].target == pytest.approx((1200 - 600) / 1200)
+    assert c[("gross_margin", "EAST", "2025")].target_full == pytest.approx((1200 - 600) / 1200)
 
 
 def test_status_and_attainment(company):
@@ -175,7 +176,30 @@ def test_cli_query_csv_and_json(wh_path):
     out = json.loads(cli(wh_path, "query", "--metric", "gross_margin", "--org", "SOUTH", "--grain", "month",
                          "--from", "2025-03", "--to", "2025-03", "--format", "json").stdout)
     assert out == [{"metric": "gross_margin", "org": "SOUTH", "period": "2025-03", "actual": None, "target": None,
-                    "attainment": None, "status": "no_data"}]
+                    "attainment": None, "status": "no_data", "target_full": None, "in_progress": False}]
+
+
+def test_cli_query_json_says_a_year_in_progress_and_its_two_targets(wh_path):
+    """SPEC §3: the year is judged on the target to date (its months up to the as-of month, the
+    latest with an actual), with the whole year's target beside it."""
+    from kpi_core.store.warehouse import open_warehouse
+
+    wh = open_warehouse(wh_path)
+    import_table(wh, "actuals", table(ACTUALS), source="t")
+    import_table(wh, "targets", table(TARGETS), source="t")
+
+    def query(*args):
+        return json.loads(cli(wh_path, "query", "--metric", "revenue", "--org", "EAST", "--format", "json",
+                              *args).stdout)
+    months = query("--grain", "month", "--from", "2025-01", "--to", "2025-12")
+    as_of = max(m["period"] for m in months if m["actual"] is not None)
+    assert as_of < "2025-12" and not any(m["in_progress"] for m in months)
+    [year] = query("--grain", "year", "--from", "2025", "--to", "2025")
+    assert year["in_progress"] is True
+    explicit = {(m, o, per): v for m, o, per, v in TARGETS}
+    assert year["target_full"] == explicit[("revenue", "EAST", "2025")]  # an explicit year target wins
+    assert year["target"] == pytest.approx(sum(m["target"] for m in months if m["period"] <= as_of))
+    assert year["attainment"] == pytest.approx(year["actual"] / year["target"])
 
 
 # --- cascade, reconciliation, scorecards ---------------------------------------------------------
