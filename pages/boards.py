@@ -152,7 +152,7 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
             st.metric(md(metric_name(m)), value(c.actual, m.unit), None if delta == fmt.DASH else delta,
                       delta_color="inverse" if m.direction == "lower_is_better" else "normal")
             st.badge(status_text(c.status), color=BADGE_COLOR[c.status])
-            st.caption(f"{t('target')}: {value(c.target, m.unit)} · {t('attainment')}: {fmt.percent(c.attainment)}")
+            st.caption(f"{t('target')}: {value(c.target, m.unit)} · {t('attainment')}: {fmt.attainment(c.attainment)}")
         elif tile.type == "table":
             shown = df.pivot_table(index="unit", columns="metric", values="actual_text", aggfunc="first", sort=False)
             status = df.pivot_table(index="unit", columns="metric", values="status", aggfunc="first", sort=False)

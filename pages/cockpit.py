@@ -72,7 +72,7 @@ def card(c: ck.Card, m) -> None:
                   delta_description=t("vs_previous"), help=md(rule(cell.rule)) or None)
         st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
         yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
-        st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: {fmt.percent(cell.attainment)}"
+        st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: {fmt.attainment(cell.attainment)}"
                    f" · {t('vs_last_year')}: {yoy}")
 
 
@@ -87,7 +87,7 @@ def heat_map(data: ck.Cockpit, tr) -> None:
             rows.append({"unit": unit_label(tr, child), "code": child, "metric": metric_name(data.metrics[code]),
                          "status": t("status_" + cell.status), "key": cell.status,
                          "symbol": STATUS_STYLE[cell.status][1],
-                         "attainment": fmt.percent(cell.attainment),
+                         "attainment": fmt.attainment(cell.attainment),
                          "value": value(cell.actual, data.metrics[code].unit)})
     df = pd.DataFrame(rows)
     colours = alt.Scale(domain=list(STATUS_STYLE), range=[s[0] for s in STATUS_STYLE.values()])
@@ -128,7 +128,7 @@ def bsc(data: ck.Cockpit) -> None:
                 c = data.cards[code].cell
                 m = data.metrics[code]
                 st.markdown(f"{STATUS_STYLE[c.status][1]} {md(metric_name(m))}: {value(c.actual, m.unit)} "
-                            f"({fmt.percent(c.attainment)})", help=md(rule(c.rule)) or None)
+                            f"({fmt.attainment(c.attainment)})", help=md(rule(c.rule)) or None)
 
 
 def red_list(data: ck.Cockpit, tr) -> None:
@@ -139,7 +139,7 @@ def red_list(data: ck.Cockpit, tr) -> None:
              t("red_since"): (t("since_or_earlier", p=r.since) if r.earlier else r.since),
              t("actual"): value(r.cell.actual, data.metrics[r.metric].unit),
              t("target"): target_text(r.cell, data.metrics[r.metric]),
-             t("attainment"): fmt.percent(r.cell.attainment), t("rule"): rule(r.cell.rule)}
+             t("attainment"): fmt.attainment(r.cell.attainment), t("rule"): rule(r.cell.rule)}
             for r in data.red]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
 
@@ -160,7 +160,7 @@ def drill_through(data: ck.Cockpit, tr) -> None:
     cols = st.columns(4)
     cols[0].metric(t("actual"), value(c.actual, m.unit))
     cols[1].metric(t("target"), target_text(c, m))
-    cols[2].metric(t("attainment"), fmt.percent(c.attainment))
+    cols[2].metric(t("attainment"), fmt.attainment(c.attainment))
     cols[3].markdown(f"{t('status')}\n\n{status_text(c.status)}")
     st.markdown(f"**{t('rule')}**: {md(rule(c.rule)) or '—'}")
     if c.source:

@@ -16,6 +16,8 @@ _SUFFIX = {  # unit -> (zh, en) words after the number
     "times": ("次", "×"), "次": ("次", "×"),
 }
 _PERCENT = {"%", "percent", "pct", "百分比"}
+# Things counted: shown without decimals (a phased target of 896.33 people is 896).
+_COUNTS = {"count", "people", "pcs", "人", "个", "件", "单", "家", "台", "项", "起"}
 
 
 def finite(v: object) -> bool:
@@ -56,12 +58,28 @@ def value(v: object, unit: str | None = None, lang: str = "zh") -> str:
         return f"{_grouped(x, 1)} {word}"
     if u == "score":
         return _grouped(x, 2)
+    if u in _COUNTS:
+        x = float(round(x))
+        return compact(x, lang) if abs(x) >= (1e3 if lang == "en" else 1e4) else _grouped(x, 0)
     return compact(x, lang)
 
 
 def percent(a: object, digits: int = 1) -> str:
-    """An attainment or share (1.0 = 100 %)."""
-    return f"{float(a) * 100:,.{digits}f}%" if finite(a) else DASH  # type: ignore[arg-type]
+    """A share (1.0 = 100 %)."""
+    return f"{_unsigned_zero(float(a) * 100, digits)}%" if finite(a) else DASH  # type: ignore[arg-type]
+
+
+def attainment(a: object, digits: int = 1) -> str:
+    """An attainment as shown to people (SPEC §3): below 0 is shown as 0 % (the exact figure is in
+    the status rule that explains the cell; the score is 0 there anyway)."""
+    return percent(max(float(a), 0.0), digits) if finite(a) else DASH  # type: ignore[arg-type]
+
+
+def _unsigned_zero(v: float, digits: int, sign: bool = False) -> str:
+    """`v` with `digits` decimals, grouped; a value that rounds to zero is 0.0, never -0.0."""
+    if round(v, digits) == 0:
+        v = 0.0
+    return f"{v:+,.{digits}f}" if sign and v != 0 else f"{v:,.{digits}f}"
 
 
 def change(now: object, before: object, unit: str | None = None) -> str:
@@ -70,10 +88,10 @@ def change(now: object, before: object, unit: str | None = None) -> str:
         return DASH
     n, b = float(now), float(before)  # type: ignore[arg-type]
     if (unit or "").strip() in _PERCENT:
-        return f"{(n - b) * 100:+,.1f} pt"
+        return f"{_unsigned_zero((n - b) * 100, 1, sign=True)} pt"
     if b == 0:
         return DASH
-    return f"{(n - b) / abs(b) * 100:+,.1f}%"
+    return f"{_unsigned_zero((n - b) / abs(b) * 100, 1, sign=True)}%"
 
 
 def score(s: object) -> str:

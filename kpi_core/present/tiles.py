@@ -90,7 +90,7 @@ def frame(data: TileData, metrics: dict[str, Metric], tree: OrgTree, lang: str =
                      "unit": unit.name if unit else c.org, "period": c.period, "actual": c.actual,
                      "target": c.target, "attainment": c.attainment, "status": c.status, "score": c.score,
                      "actual_text": fmt.value(c.actual, m.unit, lang), "target_text": fmt.value(c.target, m.unit, lang),
-                     "attainment_text": fmt.percent(c.attainment), "rule": rule_text(c.rule, lang)})
+                     "attainment_text": fmt.attainment(c.attainment), "rule": rule_text(c.rule, lang)})
     return pd.DataFrame(rows)
 
 

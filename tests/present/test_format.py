@@ -22,6 +22,10 @@ from kpi_core.present import format as fmt
     (4.266, "score", "en", "4.27"),
     (1234, "count", "en", "1.23K"),
     (1234, "count", "zh", "1,234"),
+    (896.33, "count", "zh", "896"),          # a phased target of people: counts show no decimals
+    (896.5, "count", "en", "896"),           # rounded half to even, as Python rounds
+    (12345.6, "count", "zh", "1.23万"),
+    (-0.4, "count", "zh", "0"),
     (3.5, None, "zh", "3.50"),
     (None, "CNY", "zh", "—"),
     (math.nan, "%", "zh", "—"),
@@ -39,6 +43,9 @@ def test_value(v, unit, lang, expected):
     (5, 0, "count", "—"),
     (None, 3, "count", "—"),
     (-50, -100, "CNY", "+50.0%"),  # a loss halved is a gain
+    (0.3, 0.30000001, "%", "0.0 pt"),  # a change that rounds to zero is 0.0, never -0.0
+    (99.999, 100, "CNY", "0.0%"),
+    (100, 100, None, "0.0%"),
 ])
 def test_change(now, before, unit, expected):
     assert fmt.change(now, before, unit) == expected
@@ -47,3 +54,16 @@ def test_change(now, before, unit, expected):
 @pytest.mark.parametrize("a, expected", [(0.953, "95.3%"), (None, "—"), (math.nan, "—"), (1.2, "120.0%")])
 def test_percent(a, expected):
     assert fmt.percent(a) == expected
+
+
+@pytest.mark.parametrize("a, expected", [
+    (-0.889, "0.0%"),     # SPEC §3: below 0 is shown as 0 % (the exact figure is in the status rule)
+    (-0.0001, "0.0%"),
+    (0.0, "0.0%"),
+    (0.953, "95.3%"),
+    (1.2, "120.0%"),
+    (None, "—"),
+    (math.inf, "—"),
+])
+def test_attainment_as_shown(a, expected):
+    assert fmt.attainment(a) == expected
