@@ -213,15 +213,20 @@ MANUAL_GENERATORS: dict[str, Callable[[np.random.Generator, Context], Values]] =
 
 
 def _with_units(table: pa.Table, org: Org, time_column: str, org_column: str) -> pa.Table:
-    """The rows with year, month, division and department columns (null division: unmapped)."""
+    """The rows with year, month, division, department, team and person columns (null division:
+    unmapped; null team or person: a row booked higher up)."""
     encoded = pc.dictionary_encode(table[org_column]).combine_chunks()
     position = pc.index_in(encoded.dictionary, value_set=pa.array(org.codes)).take(encoded.indices)
     dates = table[time_column]
+    teams = [u.code if u.level == "team" else u.parent if u.level == "person" else None for u in org.units]
     return (
         table.append_column("_y", pc.year(dates))
         .append_column("_m", pc.month(dates))
         .append_column("_division", pa.array([u.division for u in org.units]).take(position))
         .append_column("_department", pa.array([u.department for u in org.units]).take(position))
+        .append_column("_team", pa.array(teams, pa.string()).take(position))
+        .append_column("_person", pa.array([u.code if u.level == "person" else None for u in org.units],
+                                           pa.string()).take(position))
     )
 
 
@@ -235,8 +240,37 @@ def _grouping_sets(code: str) -> str:
     return ", ".join(sets)
 
 
+# Dataset metrics also planned below the divisions (kpi_core/demo/unit_targets.py), by year for
+# departments and teams; True: also by year for people and by month for departments (sales plans
+# cascade from a department's months by each team's and person's share of its year).
+UNIT_PLANNED = {"revenue": True, "gross_profit": True, "order_count": True, "active_customers": True,
+                "on_time_delivery": False, "return_rate": False, "customer_satisfaction": False,
+                "first_pass_yield": False, "defect_rate": False, "avg_inventory_value": False}
+_UNIT_COLUMNS = ("_department", "_team", "_person")
+
+
+def _unit_values(con: duckdb.DuckDBPyConnection, code: str, name: str, measure: str, where: str) -> Values:
+    """A metric per year for each department, team (and person), and per month for departments;
+    only for the years plans are made from (every year but the last: each unit's plan for a year
+    comes from the year before, the first year's from itself)."""
+    columns = _UNIT_COLUMNS if UNIT_PLANNED[code] else _UNIT_COLUMNS[:2]
+    sets = [f"(_y, {c})" for c in columns] + (["(_y, _m, _department)"] if UNIT_PLANNED[code] else [])
+    month = "_m" if UNIT_PLANNED[code] else "NULL AS _m"
+    sql = f"""SELECT _y, {month}, {', '.join(columns)}, GROUPING({', '.join(columns)}) AS g, {measure} AS v
+              FROM "{name}" {where} AND _y < (SELECT max(_y) FROM "{name}")
+              GROUP BY GROUPING SETS ({', '.join(sets)})"""
+    values: Values = {}
+    for y, m, *units, g, v in con.execute(sql).fetchall():
+        # GROUPING sets a bit for each column left out: the one without it names the unit.
+        unit = next(u for i, u in enumerate(units) if not g >> (len(units) - 1 - i) & 1)
+        if unit is not None and v is not None:
+            values[(unit, str(y) if m is None else f"{y}-{m:02d}")] = float(v)
+    return values
+
+
 def dataset_values(metrics: list[dict], datasets: dict[str, pa.Table], org: Org) -> dict[str, Values]:
-    """Dataset metrics per year for company and divisions, and per month where targets need it."""
+    """Dataset metrics per year for company and divisions, per month where targets need it, and
+    below the divisions for the metrics in UNIT_PLANNED."""
     # One thread keeps floating-point sums in a fixed order, so targets are reproducible.
     con = duckdb.connect(config={"threads": 1})
     prepared: set[str] = set()
@@ -259,6 +293,9 @@ def dataset_values(metrics: list[dict], datasets: dict[str, pa.Table], org: Org)
             if v is not None:
                 period = str(y) if m is None else f"{y}-{m:02d}"
                 values[(department or division or COMPANY_CODE, period)] = float(v)
+        if metric["code"] in UNIT_PLANNED:
+            for key, v in _unit_values(con, metric["code"], name, src["measure"], where).items():
+                values.setdefault(key, v)
         out[metric["code"]] = values
     con.close()
     return out

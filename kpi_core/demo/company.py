@@ -18,8 +18,10 @@ from kpi_core.demo.operations import (
     sales_orders,
     survey_responses,
 )
+from kpi_core.demo.scorecards import demo_scorecards
 from kpi_core.demo.shape import METRICS_PATH, SALES_DIVISIONS, DemoCompany
 from kpi_core.demo.targets import dataset_targets, formula_targets, manual_targets
+from kpi_core.demo.unit_targets import unit_targets
 from kpi_core.demo.units import Calendar, build_org, month_calendar
 
 # ------------------------------------------------------------------ assembly
@@ -73,9 +75,13 @@ def generate(today: datetime.date, seed: int = 20261127) -> DemoCompany:
     actuals = {(code, o, p): v for code, values in manual.items() for (o, p), v in values.items()}
 
     target_rng = np.random.default_rng([seed, 7])
-    targets = dataset_targets(target_rng, metrics, dataset_values(metrics, datasets, org), cal.years)
+    values = dataset_values(metrics, datasets, org)
+    targets = dataset_targets(target_rng, metrics, values, cal.years)
     targets.update(manual_targets(target_rng, manual, org, cal.years))
     targets.update(formula_targets(metrics, targets, cal.years))
+    # Below the divisions, from a stream of its own, never replacing a target planned above.
+    below = unit_targets(np.random.default_rng([seed, 8]), metrics, values, manual, org, targets, cal.years)
+    targets.update({k: v for k, v in below.items() if k not in targets})
     return DemoCompany(
         org=[(u.code, u.name, u.parent) for u in org.units],
         metrics_yaml=metrics_yaml,
@@ -84,4 +90,5 @@ def generate(today: datetime.date, seed: int = 20261127) -> DemoCompany:
         datasets=datasets,
         first_period=cal.labels[0],
         last_period=cal.labels[-1],
+        scorecards=tuple(demo_scorecards(org)),
     )

@@ -14,7 +14,7 @@ from kpi_core.demo.company import generate
 from kpi_core.ingest.datasets import import_arrow
 from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.config import PROJECT_ROOT
-from kpi_core.store import boards, dictionary, org
+from kpi_core.store import boards, dictionary, org, scorecards
 from kpi_core.store.warehouse import Warehouse
 
 Progress = Callable[[str, int, int], None]
@@ -51,6 +51,7 @@ def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress
         step("targets", 5, steps)
         import_table(wh, "targets", demo.targets, source="demo: targets")
         boards.apply(wh, DEMO_BOARDS.read_text(encoding="utf-8"), source="demo boards", reason="demo company")
+        scorecards.apply(wh, list(demo.scorecards), reason="demo company")
         for name, role, units in DEMO_USERS:
             users.add(wh, name, role, orgs=units)
     step("done", steps, steps)
@@ -60,6 +61,7 @@ def load_demo(wh: Warehouse, *, today: dt.date | None = None, progress: Progress
         "actuals": demo.actuals.num_rows, "targets": demo.targets.num_rows,
         "periods": f"{demo.first_period}..{demo.last_period}",
         "boards": len(boards.all_boards(wh)),
+        "scorecards": len(scorecards.current(wh)),
         "users": f"{', '.join(n for n, _, _ in DEMO_USERS)} (no passwords yet; "
                  "create the admin: python -m kpi_core users add NAME --role admin)",
         "seconds": round(time.perf_counter() - t0, 1),

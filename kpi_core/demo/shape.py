@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from kpi_core.model.config import PROJECT_ROOT
+from kpi_core.model.scorecard import ScorecardDef
 
 COMPANY_CODE = "HQ"
 COMPANY_NAME = "华锐智能制造集团"
@@ -123,6 +124,7 @@ class DemoCompany:
     datasets: dict[str, pa.Table]
     first_period: str
     last_period: str
+    scorecards: tuple[ScorecardDef, ...] = ()  # each unit's own scorecard (kpi_core/demo/scorecards.py)
 
 
 # ------------------------------------------------------------------ formulas

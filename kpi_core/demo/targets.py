@@ -36,7 +36,7 @@ def _is_additive(metric: dict) -> bool:
 SCALE_UNITS = ("CNY", "count")
 
 
-def _plan(rng: np.random.Generator, metric: dict, prev: float | None, cur: float | None,
+def next_plan(rng: np.random.Generator, metric: dict, prev: float | None, cur: float | None,
           growth: float) -> float | None:
     """Next year's plan from last year's actual (or this year's, for the first year)."""
     if prev is None and cur is None:
@@ -71,7 +71,7 @@ def dataset_targets(rng: np.random.Generator, metrics: list[dict], values: dict[
         for y in years:
             divisions = {}
             for div in DIVISIONS:
-                plan = _plan(rng, metric, vals.get((div.code, str(y - 1))),
+                plan = next_plan(rng, metric, vals.get((div.code, str(y - 1))),
                              vals.get((div.code, str(y))), growth[(div.code, y)])
                 if plan is not None:
                     divisions[div.code] = plan
@@ -80,7 +80,7 @@ def dataset_targets(rng: np.random.Generator, metrics: list[dict], values: dict[
                 out[(code, COMPANY_CODE, str(y))] = round_sig(sum(divisions.values()))
             else:
                 company_growth = float(np.mean([growth[(d.code, y)] for d in SALES_DIVISIONS]))
-                plan = _plan(rng, metric, vals.get((COMPANY_CODE, str(y - 1))),
+                plan = next_plan(rng, metric, vals.get((COMPANY_CODE, str(y - 1))),
                              vals.get((COMPANY_CODE, str(y))), company_growth)
                 if plan is not None:
                     out[(code, COMPANY_CODE, str(y))] = plan

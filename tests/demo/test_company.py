@@ -100,6 +100,7 @@ def test_same_inputs_give_identical_output(demo: DemoCompany) -> None:
     for name, table in demo.datasets.items():
         assert again.datasets[name].equals(table), name
     assert (again.first_period, again.last_period) == (demo.first_period, demo.last_period)
+    assert again.scorecards == demo.scorecards and len(demo.scorecards) > 100
 
 
 def test_metrics_yaml_is_the_shipped_file(demo: DemoCompany) -> None:
