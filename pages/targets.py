@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kpi_core.model.errors import KpiError
+from kpi_core.model.errors import KpiError, WarehouseBusy
 from kpi_core.model.periods import planning_years
 from kpi_core.present.i18n import problem_text
 from kpi_core.services import planning
-from kpi_core.services.cascade import METHODS, UPLIFT, cascade
+from kpi_core.services.cascade import HEADCOUNT_METRIC, METHODS, UPLIFT, cascade_metrics
 from pages import through_app
 from pages.common import (
     error,
@@ -22,10 +22,12 @@ from pages.common import (
     open_warehouse_tree,
     place_widgets,
     t,
+    tm,
     today,
     unit_label,
     user,
     value,
+    version,
     warehouse,
 )
 
@@ -82,19 +84,39 @@ def reconciliation(ms, rows, tr, org: str) -> None:
     st.dataframe(pd.DataFrame(data), hide_index=True, width="stretch", placeholder="—", key="recon_table")
 
 
-def cascade_form(ms, tr, org: str, year: int) -> None:
+def _basis(ms, method: str, year: int, p, s) -> dict[str, str]:
+    """The basis a child's share came from, as a preview column (none for equal shares or a copied target)."""
+    if method == "equal" or not p.additive:
+        return {}
+    if method == "weights":
+        return {t("weight"): value(s.basis, None)}
+    if method == "headcount":
+        return {t("basis_headcount", year=year - 1): value(s.basis, getattr(ms.get(HEADCOUNT_METRIC), "unit", None))}
+    return {t("basis_last_year", year=year - 1): value(s.basis, ms[p.metric].unit)}
+
+
+def cascade_form(ms, tr, org: str, year: int, in_force: dict[str, float | None]) -> None:
+    """Metrics, method, uplift and the total to split (the unit's full-year target to start with); the
+    split with its warnings before anything is written; parent against children right after."""
     st.subheader(t("cascade"))
     children = tr.children.get(org, [])
     if not children:
         st.info(t("no_children"))
         return
-    c1, c2, c3 = st.columns(3)
     shown = labels({c: metric_name(ms[c]) for c in ms})
-    code = c1.selectbox(t("metric"), list(ms), format_func=shown, key="cas_metric")
-    shown = labels({m: t("method_" + m) for m in METHODS})
-    method = c2.selectbox(t("method"), METHODS, format_func=shown, key="cas_method")
+    codes = st.multiselect(t("metrics"), list(ms), default=list(ms)[:1], format_func=shown, key="cas_metrics")
+    c2, c3 = st.columns(2)
+    shown_method = labels({m: t("method_" + m) for m in METHODS})
+    method = c2.selectbox(t("method"), METHODS, format_func=shown_method, key="cas_method")
     uplift = c3.number_input(t("uplift"), min_value=UPLIFT[0], max_value=UPLIFT[1], value=1.0, step=0.01,
                              key="cas_uplift")
+    if not codes:
+        st.info(t("cascade_pick_metric"))
+        return
+    cols = st.columns(min(len(codes), 3))
+    totals = {code: cols[i % len(cols)].number_input(
+        tm("cascade_total", metric=shown(code)), value=in_force.get(code), step=None, format="%.2f",
+        help=t("cascade_total_help"), key=f"cas_total_{org}_{year}_{code}") for i, code in enumerate(codes)}
     weights = None
     if method == "weights":
         w = st.data_editor(pd.DataFrame({"code": children, t("org_unit"): [unit_label(tr, c) for c in children],
@@ -102,24 +124,37 @@ def cascade_form(ms, tr, org: str, year: int) -> None:
                            hide_index=True, key="cas_weights", column_config={"code": None},
                            disabled=["code", t("org_unit")])
         weights = dict(zip(w["code"], w[t("weight")], strict=True))
+    asked = dict(metrics=codes, org=org, year=year, method=method, uplift=uplift, weights=weights, totals=totals)
     try:
-        splits, _ = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights, dry_run=True,
-                            user=user())
+        plan = cascade_metrics(warehouse(), **asked, dry_run=True, user=user())
     except KpiError as exc:
         st.warning(md(problem_text(exc, lang())))
         return
-    unit = ms[code].unit
-    st.dataframe(pd.DataFrame([{t("org_unit"): unit_label(tr, s.child), t("share"): f"{s.share:.1%}",
-                                t("target"): value(s.target, unit)} for s in splits]),
-                 hide_index=True, width="stretch", placeholder="—", key="cas_preview")
+    st.caption(t("cascade_preview"))
+    preview = [{t("metric"): shown(p.metric), t("org_unit"): unit_label(tr, s.child), t("share"): f"{s.share:.1%}",
+                t("target"): value(s.target, ms[p.metric].unit), **_basis(ms, method, year, p, s)}
+               for p in plan.metrics for s in p.splits]
+    st.dataframe(pd.DataFrame(preview), hide_index=True, width="stretch", placeholder="—", key="cas_preview")
+    for w in plan.warnings:
+        st.warning(md(w.render(lang())))
+    update_parent = False
+    if any(p.gap for p in plan.metrics):
+        update_parent = st.checkbox(t("update_parent"), key="cas_update_parent")
     reason = st.text_input(t("reason"), key="cas_reason")
     if st.button(t("apply_cascade"), type="primary", key="cas_apply"):
         try:
-            _, res = cascade(warehouse(), code, org, year, method, uplift=uplift, weights=weights,
-                             user=user(), reason=reason)
-            st.success(t("targets_saved", batch=res.batch, n=res.loaded))
+            done = cascade_metrics(warehouse(), **asked, update_parent=update_parent, user=user(), reason=reason)
         except KpiError as exc:
             error(exc)
+            return
+        st.success(t("targets_saved", batch=done.result.batch, n=done.result.loaded))
+        if done.reconciliation:
+            st.caption(t("cascade_after"))
+            st.dataframe(pd.DataFrame([{t("metric"): shown(code), t("own_target"): value(r.parent, ms[code].unit),
+                                        t("children_total"): value(r.children_total, ms[code].unit),
+                                        t("gap"): value(r.gap, ms[code].unit)}
+                                       for code, r in done.reconciliation.items()]),
+                         hide_index=True, width="stretch", placeholder="—", key="cas_reconciled")
 
 
 def page() -> None:
@@ -137,10 +172,14 @@ def page() -> None:
         return
     rows = plan_rows(v, place.org, int(year), user())
     tab_t, tab_c, tab_r = st.tabs([t("targets_tab"), t("cascade"), t("reconciliation")])
+    with tab_c:  # first: a cascade written now shows in the other tabs in this same run
+        cascade_form(ms, tr, place.org, int(year), {r.metric: r.year_target for r in rows})
+    try:
+        rows = plan_rows(version(), place.org, int(year), user())
+    except WarehouseBusy:  # an import holds the warehouse now: the rows read above stand
+        pass
     with tab_t:
         targets_table(ms, rows, place.org, int(year))
-    with tab_c:
-        cascade_form(ms, tr, place.org, int(year))
     with tab_r:
         reconciliation(ms, rows, tr, place.org)
 
