@@ -36,6 +36,7 @@ from pages.common import (
     error,
     labels,
     lang,
+    latest,
     md,
     metric_name,
     metrics,
@@ -212,7 +213,7 @@ def filters_bar(board: Board, tr) -> Board:
     org = board.filters.org or tr.root
     if org not in codes:  # the board's unit is outside the viewer's part: show them theirs
         org = access.home(user(), tr)
-    periods, period = period_choice(today(), board.filters.period)
+    periods, period = period_choice(today(), board.filters.period, latest=latest(version(), today()))
     shown = labels({c: "\u3000" * tr.units[c].depth + unit_label(tr, c) for c in codes})
     new_org = c1.selectbox(t("org_unit"), codes, index=codes.index(org) if org in codes else 0, format_func=shown,
                            key=f"bf_org_{board.code}")

@@ -7,8 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model import access
+from kpi_core.present import attribution as gap_present
 from kpi_core.present import cockpit as ck
 from kpi_core.present import format as fmt
+from kpi_core.query import attribution as gap_query
 from kpi_core.query import drillthrough
 from pages import through_app
 from pages.common import (
@@ -17,6 +19,7 @@ from pages.common import (
     cockpit_data,
     goto,
     labels,
+    lang,
     md,
     metric_name,
     open_warehouse_tree,
@@ -25,6 +28,7 @@ from pages.common import (
     status_text,
     t,
     target_text,
+    tm,
     today,
     unit_label,
     user,
@@ -34,6 +38,8 @@ from pages.common import (
 )
 
 through_app()  # never straight from this folder: see pages/__init__.py
+
+OFF_CARD = "off_card"  # a heat-map cell for a metric that is not on that child's scorecard
 
 
 def breadcrumbs(tr, place: ck.Place) -> None:
@@ -65,32 +71,44 @@ def card(c: ck.Card, m) -> None:
     cell = c.cell
     with st.container(border=True):
         delta = fmt.change(cell.actual, c.previous.actual if c.previous else None, m.unit)
-        good_up = m.direction != "lower_is_better"
         spark = [x.actual for x in c.series if fmt.finite(x.actual)]
+        # The trend and the change take the status colour: a rising line is not good news when it is red.
         st.metric(md(metric_name(m)), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
-                  delta_color="normal" if good_up else "inverse", chart_data=spark or None, chart_type="area",
+                  delta_color=BADGE_COLOR[cell.status], chart_data=spark or None, chart_type="area",
                   delta_description=t("vs_previous"), help=md(rule(cell.rule)) or None)
         st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
         yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
-        st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: {fmt.attainment(cell.attainment)}"
-                   f" · {t('vs_last_year')}: {yoy}")
+        if cell.in_progress:  # judged on the target to date; the whole period's target beside it
+            progress = fmt.attainment(cell.actual / cell.target_full) if (
+                m.time_agg == "sum" and cell.actual is not None and cell.target_full) else None
+            st.caption(f"{t('target_to_date')}: {target_text(cell, m)} · {t('attainment')}: "
+                       f"{fmt.attainment(cell.attainment)} · {t('target_full')}: {value(cell.target_full, m.unit)}"
+                       + (f" · {t('progress_full')}: {progress}" if progress else "")
+                       + f" · {t('vs_last_year')}: {yoy}")
+        else:
+            st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: "
+                       f"{fmt.attainment(cell.attainment)} · {t('vs_last_year')}: {yoy}")
 
 
 def heat_map(data: ck.Cockpit, tr) -> None:
     if not data.children:
         st.info(t("no_children"))
         return
+    if not data.heat_rows:
+        st.info(t("scorecard_empty"))
+        return
     rows = []
     for child in data.children:
-        for code in data.perspectives_order():
+        for code in data.heat_rows:  # the union of the children's scorecards, by perspective
             cell = data.heat[(child, code)]
             rows.append({"unit": unit_label(tr, child), "code": child, "metric": metric_name(data.metrics[code]),
-                         "status": t("status_" + cell.status), "key": cell.status,
-                         "symbol": STATUS_STYLE[cell.status][1],
-                         "attainment": fmt.attainment(cell.attainment),
-                         "value": value(cell.actual, data.metrics[code].unit)})
+                         "status": t("status_" + cell.status) if cell else t("not_on_scorecard"),
+                         "key": cell.status if cell else OFF_CARD,
+                         "symbol": STATUS_STYLE[cell.status][1] if cell else "",
+                         "attainment": fmt.attainment(cell.attainment) if cell else fmt.DASH,
+                         "value": value(cell.actual, data.metrics[code].unit) if cell else fmt.DASH})
     df = pd.DataFrame(rows)
-    colours = alt.Scale(domain=list(STATUS_STYLE), range=[s[0] for s in STATUS_STYLE.values()])
+    colours = alt.Scale(domain=[*STATUS_STYLE, OFF_CARD], range=[s[0] for s in STATUS_STYLE.values()] + ["#F2F2F2"])
     pick = alt.selection_point(fields=["code"], name="unit")
     # Units across, metrics down: a unit's column reads top to bottom and names stay legible.
     base = alt.Chart(df).encode(
@@ -103,7 +121,7 @@ def heat_map(data: ck.Cockpit, tr) -> None:
                  alt.Tooltip("value:N", title=t("actual")), alt.Tooltip("attainment:N", title=t("attainment")),
                  alt.Tooltip("status:N", title=t("status"))]).add_params(pick)
     text = base.mark_text(fontSize=11).encode(text="symbol:N")
-    chart = (rect + text).properties(height=22 * len(data.perspectives_order()) + 40)
+    chart = (rect + text).properties(height=22 * len(data.heat_rows) + 40)
 
     def clicked() -> None:  # runs before the rerun, so the unit filter may still change
         picked = st.session_state["heat"].selection.get("unit") or []
@@ -138,7 +156,8 @@ def red_list(data: ck.Cockpit, tr) -> None:
     rows = [{t("org_unit"): unit_label(tr, r.org), t("metric"): metric_name(data.metrics[r.metric]),
              t("red_since"): (t("since_or_earlier", p=r.since) if r.earlier else r.since),
              t("actual"): value(r.cell.actual, data.metrics[r.metric].unit),
-             t("target"): target_text(r.cell, data.metrics[r.metric]),
+             t("target"): target_text(r.cell, data.metrics[r.metric])
+             + (f" ({t('target_to_date')})" if r.cell.in_progress else ""),
              t("attainment"): fmt.attainment(r.cell.attainment), t("rule"): rule(r.cell.rule)}
             for r in data.red]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
@@ -163,6 +182,22 @@ def drill_through(data: ck.Cockpit, tr) -> None:
     cols[2].metric(t("attainment"), fmt.attainment(c.attainment))
     cols[3].markdown(f"{t('status')}\n\n{status_text(c.status)}")
     st.markdown(f"**{t('rule')}**: {md(rule(c.rule)) or '—'}")
+    if c.status in ("red", "amber") and tr.children.get(data.org):  # where the gap comes from
+
+        @st.cache_data(max_entries=64, show_spinner=False)
+        def gap_data(data_version: int, metric: str, org: str, period: str, actor):
+            return gap_query.attribute(warehouse(), metric, org, period, actor)
+
+        view = gap_present.gap_view(gap_data(version(), code, data.org, data.period, user()), m, tr, lang())
+        st.markdown(f"**{t('gap_title')}**")
+        if view.unavailable:
+            st.caption(md(view.unavailable))
+        if view.headline:
+            st.markdown(md(view.headline))
+        if view.rows:
+            st.dataframe(pd.DataFrame(view.rows), hide_index=True, width="stretch", placeholder="—", key="dt_gap")
+        for note in view.notes:
+            st.caption(md(note))
     if c.source:
         st.caption(f"{t('value_source')}: {t('value_source_' + c.source)}" + (f" · {md(c.note)}" if c.note else ""))
     elif c.note:
@@ -202,6 +237,21 @@ def drill_through(data: ck.Cockpit, tr) -> None:
                      hide_index=True, width="stretch", placeholder="—", key="dt_targets")
 
 
+def scorecard_line(data: ck.Cockpit, tr, org: str) -> None:
+    """What the unit is judged on, and for those allowed, a way to set its scorecard."""
+    card = data.scorecard
+    text = {"own": lambda: tm("scorecard_own", n=len(card.items)),
+            "inherited": lambda: tm("scorecard_inherited", unit=unit_label(tr, card.source), n=len(card.items)),
+            "default": lambda: t("scorecard_default")}[card.origin]()
+    allowed = access.can(user(), tr, "scorecards", org)
+    if not data.cards:
+        st.info(t("scorecard_empty") + ("" if card.origin == "default" else " " + text))
+    else:
+        st.caption(text)
+    if allowed and (card.origin != "own" or not data.cards):
+        st.page_link("pages/scorecards.py", label=t("set_scorecard"), query_params={"org": org})
+
+
 def page() -> None:
     opened = open_warehouse_tree()
     if opened is None:
@@ -211,8 +261,8 @@ def page() -> None:
     data = cockpit_data(v, place.org, place.period, today(), user())
     st.title(f"{t('cockpit')} · {md(tr.units[place.org].name)}")
     breadcrumbs(tr, place)
+    scorecard_line(data, tr, place.org)
     if not data.cards:
-        st.info(t("no_metrics"))
         return
     top = st.columns([1, 1, 3])
     top[0].metric(t("total_score"), fmt.score(data.score), border=True)

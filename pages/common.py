@@ -22,6 +22,7 @@ from kpi_core.present import cockpit
 from kpi_core.present import format as fmt
 from kpi_core.present.i18n import problem_text, rule_text
 from kpi_core.present.i18n import t as _t
+from kpi_core.query.api import latest_month
 from kpi_core.store import dictionary, org
 from kpi_core.store.warehouse import Warehouse
 from pages import through_app
@@ -73,6 +74,12 @@ def version() -> int:
 @st.cache_data(max_entries=16, show_spinner=False)
 def tree(data_version: int) -> OrgTree:
     return org.tree(warehouse())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def latest(data_version: int, today_: dt.date) -> str | None:
+    """The latest month with data (pages open on it), not after today's month."""
+    return latest_month(warehouse(), today_)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -199,11 +206,11 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
     td = today()
     if "org" not in st.session_state or st.session_state["org"] not in tr:
         params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
-        place, problems = cockpit.place_from(params, tr, td)
+        place, problems = cockpit.place_from(params, tr, td, latest(version(), td))
         for p in problems:
             st.toast(tm("bad_link", what=problem_text(p, lang())))
         st.session_state["org"], st.session_state["period"] = place.org, place.period
-    options, chosen = period_choice(td, st.session_state.get("period"))
+    options, chosen = period_choice(td, st.session_state.get("period"), latest=latest(version(), td))
     if st.session_state.get("period") != chosen:  # not a period, or written another way
         st.session_state["period"] = chosen
     with st.sidebar:

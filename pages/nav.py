@@ -16,6 +16,7 @@ PAGES: dict[str, tuple[str, str, str, frozenset[str] | None]] = {
     "metrics": ("pages/metrics.py", "metric_center", ":material/menu_book:", None),
     "upload": ("pages/upload.py", "upload", ":material/upload_file:", frozenset({"admin", "manager", "team_lead"})),
     "targets": ("pages/targets.py", "targets_page", ":material/flag:", frozenset({"admin", "manager", "executive"})),
+    "scorecards": ("pages/scorecards.py", "scorecards", ":material/checklist:", None),
     "admin": ("pages/admin.py", "admin", ":material/settings:", frozenset({"admin"})),
     "overview": ("pages/overview.py", "home", ":material/dashboard:", frozenset({"admin", "executive"})),
 }

@@ -7,7 +7,21 @@ Without `--user` the CLI is the local admin (whoever can run it can open the war
 anyway); with `--user NAME` it acts with that user's role and org units.
 """
 
-from kpi_core.cli import audit, batches, boards, imports, init, metrics, org, query, settings, targets, users  # noqa: F401
+from kpi_core.cli import (  # noqa: F401
+    audit,
+    batches,
+    boards,
+    explain,
+    imports,
+    init,
+    metrics,
+    org,
+    query,
+    scorecards,
+    settings,
+    targets,
+    users,
+)
 from kpi_core.cli.app import main
 
 __all__ = ["main"]

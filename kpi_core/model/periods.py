@@ -316,26 +316,29 @@ def last_full_month(today: date) -> Period:
     return Period("month", today.year, today.month).shift(-1)
 
 
-def period_options(today: date, years: int = 4) -> list[str]:
+def period_options(today: date, years: int = 4, latest: str | None = None) -> list[str]:
     """Years, quarters and months to choose from, newest first: this year and `years` − 1 before
-    it, each year followed by its quarters and then its months, latest first."""
+    it, each year followed by its quarters and then its months, latest first. Nothing after the
+    `latest` month with data (default: the last full month) is offered: it could show no status."""
     if years < 1:
         raise PeriodError(Msg("model_period_options_years", years=f"{years}"))
+    last = (try_parse_period(latest) if latest else None) or last_full_month(today)
+    last = last.months()[-1] if last.grain != "month" else last
     out: list[str] = []
-    for y in range(today.year, today.year - years, -1):
+    for y in range(last.year, last.year - years, -1):
         out.append(Period("year", y).label)
         out += [Period("quarter", y, q).label for q in range(4, 0, -1)]
         out += [Period("month", y, m).label for m in range(12, 0, -1)]
-    return out
+    return [label for label in out if parse_period(label).months()[0] <= last]
 
 
-def period_choice(today: date, wanted: object, years: int = 4) -> tuple[list[str], str]:
+def period_choice(today: date, wanted: object, years: int = 4, latest: str | None = None) -> tuple[list[str], str]:
     """(the periods to offer, the one chosen): `wanted` as its label, offered first when it is
-    outside the usual options (an older period from a link or a saved board), or the last full
-    month when `wanted` is empty or not a period."""
-    options = period_options(today, years)
+    outside the usual options (an older period from a link or a saved board), or the `latest`
+    month with data (default: the last full month) when `wanted` is empty or not a period."""
+    options = period_options(today, years, latest)
     chosen = try_parse_period(wanted) if wanted not in (None, "") else None
-    label = (chosen or last_full_month(today)).label
+    label = (chosen or (try_parse_period(latest) if latest else None) or last_full_month(today)).label
     if label not in options:
         options.insert(0, label)
     return options, label

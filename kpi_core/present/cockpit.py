@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kpi_core.engine import attainment as att
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, last_full_month, parse_period
+from kpi_core.model.scorecard import NO_PERSPECTIVE, PERSPECTIVES, perspective_of
 from kpi_core.model.text import visible
 from kpi_core.query.api import Cell, Query, run
-from kpi_core.store import dictionary, settings
+from kpi_core.query.scorecard import Scorecard, candidate, score, settle
+from kpi_core.store import dictionary, scorecards
 from kpi_core.store.warehouse import Warehouse
 
-PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
 # Periods in a series: 13 months / 5 quarters / 5 years hold the same period a year before.
 SERIES = {"month": 13, "quarter": 5, "year": 5}
 YEAR_BACK = {"month": 12, "quarter": 4, "year": 1}
@@ -60,19 +60,14 @@ class Cockpit:
     score: float | None
     grade: str | None
     children: list[str]
-    heat: dict[tuple[str, str], Cell]  # (child, metric) -> cell at the period
+    heat: dict[tuple[str, str], Cell | None]  # (child, metric) -> cell at the period; None: not on its scorecard
     red: list[RedItem] = field(default_factory=list)
+    scorecard: Scorecard | None = None  # what the unit is judged on: own, inherited or the default
+    heat_rows: list[str] = field(default_factory=list)  # the union of the children's scorecards
 
     def perspectives_order(self) -> list[str]:
-        """The metric codes, perspective by perspective."""
-        return [c for p in PERSPECTIVES for c in self.perspectives.get(p, [])]
-
-
-def cockpit_metrics(metrics: dict[str, Metric]) -> list[str]:
-    """Metrics shown: those with a BSC perspective, in perspective order, then dictionary order."""
-    order = {p: i for i, p in enumerate(PERSPECTIVES)}
-    chosen = [m for m in metrics.values() if m.perspective in order]
-    return [m.code for m in sorted(chosen, key=lambda m: order[m.perspective])]  # sort is stable
+        """The unit's scorecard metrics, perspective by perspective."""
+        return [c for p in (*PERSPECTIVES, NO_PERSPECTIVE) for c in self.perspectives.get(p, [])]
 
 
 def series_range(period: Period) -> tuple[Period, Period]:
@@ -80,40 +75,66 @@ def series_range(period: Period) -> tuple[Period, Period]:
 
 
 def build(wh: Warehouse, tree: OrgTree, org: str, period: str, *, today=None, actor: Actor | None = None) -> Cockpit:
-    """Everything the cockpit page shows, computed by the engine, within what `actor` may read."""
+    """Everything the cockpit page shows for the unit's scorecard (SPEC §3), computed by the engine,
+    within what `actor` may read: its own KPIs, and for the heat map each child's."""
     if actor is not None:
         access.check(actor, tree, "read", org)
     p = parse_period(period)
     metrics = dictionary.current(wh)
-    codes = cockpit_metrics(metrics)
+    defined = scorecards.current(wh)
     first, last = series_range(p)
-    q = Query(tuple(codes), org, "self", p.grain, first.label, last.label)
-    own = _by_key(run(wh, q, today=today, actor=actor).cells) if codes else {}
-    children = list(tree.children.get(org, []))
-    if actor is not None:
-        children = access.visible_units(actor, tree, children)
-    kids = _by_key(run(wh, Query(tuple(codes), org, "children", p.grain, first.label, last.label),
-                       today=today, actor=actor).cells) if codes and children else {}
     labels = [x.label for x in _periods(first, last)]
+    mine, origin, source = candidate(defined, tree, org, metrics)
+    own = _series(wh, mine.codes, org, "self", p, first, today, actor)
+    kept, dropped = settle(mine, origin, {c: own[(c, org, p.label)] for c in mine.codes})
+    card = score(wh, kept, {c: own[(c, org, p.label)] for c in kept.codes}, metrics, p.label)
+    card.origin, card.source, card.dropped = origin, source, dropped
+    codes = card.codes
     cards = {}
     for code in codes:
         series = [own[(code, org, lab)] for lab in labels]
         cards[code] = Card(code, series[-1], series[-2] if len(series) > 1 else None,
                            own.get((code, org, p.shift(-YEAR_BACK[p.grain]).label)), series)
     groups: dict[str, list[str]] = {}
-    for code in codes:
-        groups.setdefault(metrics[code].perspective, []).append(code)
-    pscores = {pp: att.weighted_score((1.0, cards[c].cell.score) for c in cs) for pp, cs in groups.items()}
-    total = att.weighted_score((1.0, s) for s in pscores.values())
-    grade = att.grade(total, settings.get(wh, "grade_bands"), settings.get(wh, "lowest_grade"))
-    headline = [c for c in codes if metrics[c].kind == "result"][:HEADLINE] or codes[:HEADLINE]
-    heat = {(child, code): kids[(code, child, p.label)] for child in children for code in codes}
+    for item in card.items:
+        groups.setdefault(item["perspective"], []).append(item["metric"])
+    children = list(tree.children.get(org, []))
+    if actor is not None:
+        children = access.visible_units(actor, tree, children)
+    theirs = {child: candidate(defined, tree, child, metrics) for child in children}
+    wanted = list(dict.fromkeys(c for d, _, _ in theirs.values() for c in d.codes))
+    kids = _series(wh, wanted, org, "children", p, first, today, actor) if children else {}
+    on_card = {child: set(settle(d, o, {c: kids[(c, child, p.label)] for c in d.codes})[0].codes)
+               for child, (d, o, _) in theirs.items()}
+    rows = [c for c in _ordered(wanted, metrics) if any(c in on_card[child] for child in children)]
+    heat = {(child, code): kids[(code, child, p.label)] if code in on_card[child] else None
+            for child in children for code in rows}
     red = [item for code in codes
            for item in [_red_since(org, code, [own[(code, org, lab)] for lab in labels])] if item]
-    red += [item for child in children for code in codes
+    red += [item for child in children for code in rows if code in on_card[child]
             for item in [_red_since(child, code, [kids[(code, child, lab)] for lab in labels])] if item]
-    return Cockpit(org, p.label, p.grain, metrics, cards, headline, groups, pscores, total, grade, children,
-                   heat, red)
+    return Cockpit(org, p.label, p.grain, metrics, cards, _headline(card, metrics), groups, card.perspectives,
+                   card.score, card.grade, children, heat, red, card, rows)
+
+
+def _series(wh: Warehouse, codes: list[str], org: str, scope: str, p: Period, first: Period, today,
+            actor: Actor | None) -> dict[tuple[str, str, str], Cell]:
+    if not codes:
+        return {}
+    return _by_key(run(wh, Query(tuple(codes), org, scope, p.grain, first.label, p.label), today=today,
+                       actor=actor).cells)
+
+
+def _ordered(codes: list[str], metrics: dict[str, Metric]) -> list[str]:
+    rank = {pp: i for i, pp in enumerate(PERSPECTIVES)}
+    return sorted(codes, key=lambda c: rank.get(perspective_of(metrics.get(c)), len(rank)))
+
+
+def _headline(card: Scorecard, metrics: dict[str, Metric]) -> list[str]:
+    """The cards on top: the scorecard's heaviest metrics (results first on a tie), in its order."""
+    share = {it["metric"]: it["share"] for it in card.items}
+    chosen = set(sorted(share, key=lambda c: (-round(share[c], 9), metrics[c].kind != "result"))[:HEADLINE])
+    return [c for c in card.codes if c in chosen]
 
 
 def _by_key(cells: list[Cell]) -> dict[tuple[str, str, str], Cell]:
@@ -153,12 +174,12 @@ class Place:
         return parse_period(self.period).grain
 
 
-def default_period(today) -> str:
-    """The last full month before today: the latest period whose actuals are usually in."""
-    return last_full_month(today).label
+def default_period(today, latest: str | None = None) -> str:
+    """The latest month with data (`latest`, from query.api.latest_month), else the last full month."""
+    return latest or last_full_month(today).label
 
 
-def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[Msg]]:
+def place_from(params: dict, tree: OrgTree, today, latest: str | None = None) -> tuple[Place, list[Msg]]:
     """The place in the query parameters, with what was wrong in them (a bad link falls back)."""
     problems = []
     org = params.get("org") or tree.root
@@ -169,13 +190,13 @@ def place_from(params: dict, tree: OrgTree, today) -> tuple[Place, list[Msg]]:
         else:
             problems.append(Msg("present_no_such_unit", org=visible(org)))
             org = tree.root
-    period = params.get("period") or default_period(today)
+    period = params.get("period") or default_period(today, latest)
     try:
         period = parse_period(period).label
     except ValueError as exc:
         problems.append(Msg("present_bad_period", period=visible(period),
                             why=exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)))
-        period = default_period(today)
+        period = default_period(today, latest)
     return Place(org, period), problems
 
 

@@ -23,7 +23,7 @@ from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
 from kpi_core.present.i18n import rule_text
-from kpi_core.query.api import Cell, Query, run
+from kpi_core.query.api import Cell, Query, latest_month, run
 from kpi_core.store.warehouse import Warehouse
 
 STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "no_data": "#999999",
@@ -46,7 +46,7 @@ class TileData:
 
 
 def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dict | None = None,
-             actor: Actor | None = None) -> TilePlace:
+             actor: Actor | None = None, latest: str | None = None) -> TilePlace:
     """The tile's unit, period and grain: a cross-filter, then the tile's own, then the board's.
     A unit the viewer may not read becomes the viewer's own (a shared board shows each viewer their part)."""
     cross = cross or {}
@@ -54,7 +54,7 @@ def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dic
     if actor is not None and not access.can(actor, tree, "read", org):
         org = access.home(actor, tree) or org
     grain = tile.grain or board.filters.grain
-    period = parse_period(cross.get("period") or board.filters.period or default_period(today))
+    period = parse_period(cross.get("period") or board.filters.period or default_period(today, latest))
     if GRAINS.index(grain) >= GRAINS.index(period.grain):
         period = period.to(grain)
     else:  # a finer grain than the board's period: its last period at that grain
@@ -65,7 +65,7 @@ def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dic
 def tile_data(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, today: dt.date,
               cross: dict | None = None, actor: Actor | None = None) -> TileData:
     """The engine's cells for the tile, within what `actor` may read."""
-    place = place_of(board, tile, tree, today, cross, actor)
+    place = place_of(board, tile, tree, today, cross, actor, latest_month(wh, today))
     out = TileData(place)
     if tile.type == "text" or not tile.metrics:
         return out

@@ -211,3 +211,21 @@ def _target_to_date(engine: Evaluator, m: Metric, unit: str, months: list[Period
 
 
 __all__ = ["Cell", "Query", "Result", "ROLLED_UP", "run"]
+
+
+def latest_month(wh: Warehouse, today: dt.date | None = None) -> str | None:
+    """The latest month any metric has an actual for, not after today's month (None: no actuals).
+    Pages open on it: the newest period with data, even while it is still in progress."""
+    with wh.connect() as con:
+        version, (tree, closure, _keys, metrics) = _context(wh, con)
+        key = ("latest_month", _file_key(wh), version)
+        found = cache.FACTS.peek(key)
+        if found is None:
+            engine = Evaluator(con, tree, metrics, [], [], False, closure)
+            engine.cache_key = (_file_key(wh), version)
+            found = (max((m for m in (engine.as_of(x) for x in metrics.values()) if m), default=None),)
+            cache.FACTS.put(key, found)
+    month = found[0]
+    if month is not None and today is not None:
+        month = min(month, Period("month", today.year, today.month).label)
+    return month

@@ -318,14 +318,20 @@ def test_real_days_still_read_as_their_month(text, label):
 # --- periods to choose from (the app's period pickers and year lists) --------------------------
 
 
-@pytest.mark.parametrize("today, years, head, length, tail", [
-    (date(2026, 11, 5), 4, ["2026", "2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2026-12", "2026-11"], 68,
+@pytest.mark.parametrize("today, years, latest, head, length, tail", [
+    # Nothing after the last full month: 2026-11 and 2026-12 are not offered, Q4 is (in progress).
+    (date(2026, 11, 5), 4, None, ["2026", "2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2026-10", "2026-09"], 66,
      ["2023-02", "2023-01"]),
-    (date(2026, 1, 1), 1, ["2026", "2026-Q4"], 17, ["2026-02", "2026-01"]),
-    (date(2025, 6, 30), 2, ["2025", "2025-Q4"], 34, ["2024-01"]),
+    # With data for the month in progress, it is offered first among the months.
+    (date(2026, 11, 30), 4, "2026-11", ["2026", "2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2026-11"], 67,
+     ["2023-01"]),
+    # On new year's day the last full month is last year's December: the years end there.
+    (date(2026, 1, 1), 1, None, ["2025", "2025-Q4"], 17, ["2025-02", "2025-01"]),
+    (date(2025, 6, 30), 2, None, ["2025", "2025-Q2", "2025-Q1", "2025-05"], 25, ["2024-01"]),
+    (date(2025, 6, 30), 2, "2025-02", ["2025", "2025-Q1", "2025-02", "2025-01", "2024"], 21, ["2024-01"]),
 ])
-def test_period_options_newest_first(today, years, head, length, tail):
-    got = period_options(today, years)
+def test_period_options_newest_first(today, years, latest, head, length, tail):
+    got = period_options(today, years, latest)
     assert got[:len(head)] == head and got[-len(tail):] == tail and len(got) == length
     assert len(set(got)) == len(got) and all(parse_period(p).label == p for p in got)
 
@@ -343,11 +349,22 @@ def test_period_options_need_a_year():
     (date(2026, 11, 5), None, "2026-10", "2026"),             # none: the last full month
     (date(2026, 11, 5), "", "2026-10", "2026"),
     (date(2026, 11, 5), "2026-13", "2026-10", "2026"),        # not a period: the last full month
-    (date(2026, 1, 5), "nonsense", "2025-12", "2026"),        # the last full month is last year's
+    (date(2026, 1, 5), "nonsense", "2025-12", "2025"),        # the last full month is last year's
 ])
 def test_period_choice(today, wanted, chosen, first):
     options, got = period_choice(today, wanted)
     assert got == chosen and options[0] == first and options.count(chosen) == 1
+
+
+@pytest.mark.parametrize("today, wanted, latest, chosen", [
+    (date(2026, 11, 30), None, "2026-11", "2026-11"),   # the latest month with data, in progress
+    (date(2026, 11, 30), "", "2026-08", "2026-08"),     # data stopped in August: opens there
+    (date(2026, 11, 30), "2026-Q2", "2026-11", "2026-Q2"),  # a chosen period wins
+])
+def test_period_choice_opens_on_latest_data(today, wanted, latest, chosen):
+    options, got = period_choice(today, wanted, latest=latest)
+    assert got == chosen and options.count(chosen) == 1
+    assert all(parse_period(p).months()[0].label <= latest for p in options)  # nothing after the data
 
 
 @pytest.mark.parametrize("today, month", [

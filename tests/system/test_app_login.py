@@ -82,9 +82,9 @@ def test_wrong_password_is_refused_in_the_users_language_and_sign_out_ends_the_s
 
 
 @pytest.mark.parametrize("name, role, pages", [
-    ("lead_t1", "team_lead", ["cockpit", "boards", "metrics", "upload"]),
-    ("emp_p0001", "employee", ["cockpit", "boards", "metrics"]),
-    ("ceo", "executive", ["cockpit", "boards", "metrics", "targets", "overview"]),
+    ("lead_t1", "team_lead", ["cockpit", "boards", "metrics", "upload", "scorecards"]),
+    ("emp_p0001", "employee", ["cockpit", "boards", "metrics", "scorecards"]),  # what they are judged on
+    ("ceo", "executive", ["cockpit", "boards", "metrics", "targets", "scorecards", "overview"]),
 ])
 def test_each_role_gets_its_menu_and_its_own_place(fresh, name, role, pages):
     wh = open_warehouse(fresh)

@@ -238,6 +238,7 @@ def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):
     import pyarrow as pa
 
     from kpi_core.ingest.facts.from_arrow import import_table
+    from kpi_core.query.api import latest_month
 
     app.query_params["board"] = "quality_ops"
     app.run()
@@ -245,7 +246,8 @@ def test_a_board_shows_new_data_on_its_next_run(app, app_warehouse):
     card = lambda: next(m for m in app.metric if m.label == "安全事故数")  # noqa: E731
     before = card().value
     wh = open_warehouse(app_warehouse)
-    import_table(wh, "actuals", pa.table({"metric": ["safety_incidents"], "org": ["HQ"], "period": ["2026-10"],
+    shown = latest_month(wh, DEMO_TODAY)  # a board opens on the latest month with data
+    import_table(wh, "actuals", pa.table({"metric": ["safety_incidents"], "org": ["HQ"], "period": [shown],
                                           "value": [42.0]}), source="live test")
     app.run()
     assert card().value == "42" and card().value != before

@@ -112,7 +112,7 @@ def _people(path: Path) -> None:
 
     wh = open_warehouse(path)
     users.add(wh, "root", "admin", password=PASSWORD)
-    for name in ("ceo", "mgr_d1", "lead_t1"):
+    for name in ("ceo", "mgr_d1", "lead_t1", "emp_p0001"):
         users.set_password(wh, name, PASSWORD)
     boards.save(wh, boards.Board(code="ceo_private", title="总裁私人看板", owner="ceo",
                                  tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
@@ -192,6 +192,23 @@ def test_executive_drills_by_clicking_and_back_by_breadcrumb(server, page):
     page.get_by_role("button", name="2026-Q3").click()
     page.wait_for_url(re.compile(r"period=2026-Q3"))
     shot(page, "b3_back_to_company")
+
+
+@pytest.mark.parametrize("user, link, unit, kpis, absent", [
+    ("root", "?org=D3-PRD&period=2026-10", "智装生产部", ("一次交检合格率", "不良率", "安全事故数"), "销售收入"),
+    ("emp_p0001", "", "曾娟玲", ("销售收入", "毛利率", "活跃客户数"), "安全事故数"),
+])
+def test_a_production_department_and_a_person_see_their_own_kpis(server, page, user, link, unit, kpis, absent):
+    """Issue 13: each unit opens on its own scorecard, not on the company's sales cards."""
+    sign_in(page, server, user, link)
+    wait_title(page, unit)
+    page.get_by_text("按本单位自己的计分卡考核").wait_for()
+    cards = page.locator('[data-testid="stMetric"]')
+    labels = [cards.nth(i).locator('[data-testid="stMetricLabel"]').inner_text() for i in range(cards.count())]
+    assert all(any(k in label for label in labels) for k in kpis), labels
+    assert not [x for x in labels if absent in x]  # production is not judged on sales, nor a salesperson on safety
+    assert page.locator("text=无数据 >> visible=true").count() == 0  # no "no data" card
+    shot(page, f"d_{user}_own_kpis")
 
 
 def test_switching_to_english_changes_the_labels(server, page):
