@@ -41,6 +41,7 @@ from pages.common import (
     metric_name,
     metrics,
     readable,
+    scorecard_view,
     show_problems,
     status_text,
     t,
@@ -154,6 +155,8 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
                       delta_color="inverse" if m.direction == "lower_is_better" else "normal")
             st.badge(status_text(c.status), color=BADGE_COLOR[c.status])
             st.caption(f"{t('target')}: {value(c.target, m.unit)} · {t('attainment')}: {fmt.attainment(c.attainment)}")
+        elif tile.type == "scorecard":
+            scorecard_view(data.scorecard, ms, {c.metric: c for c in data.cells}, key=f"sc_{tile.id}")
         elif tile.type == "table":
             shown = df.pivot_table(index="unit", columns="metric", values="actual_text", aggfunc="first", sort=False)
             status = df.pivot_table(index="unit", columns="metric", values="status", aggfunc="first", sort=False)
@@ -171,7 +174,7 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
             else:
                 st.vega_lite_chart(spec=spec, width="stretch", key=f"chart_{tile.id}")
         st.caption(f"{md(unit_label(tr, data.place.org))} · {data.place.period} · {stamp}")
-        if tile.type not in ("kpi_card", "table"):
+        if tile.type not in ("kpi_card", "table", "scorecard"):
             row = st.container(horizontal=True, key=f"img_{tile.id}")
             for kind, mime in (("svg", "image/svg+xml"), ("png", "image/png")):
                 # Rendered only when clicked: vl-convert takes ~0.1 s a chart.
@@ -235,7 +238,7 @@ def palette(board: Board, ms) -> None:
                             format_func=labels({k: t("tile_" + k) for k in TILE_TYPES}))
         if kind == "text":
             c2.text_area(t("tile_text"), key="pal_text")
-        else:
+        elif kind != "scorecard":  # a scorecard tile shows the unit's own metrics
             c2.multiselect(t("metrics_pick"), list(ms), key="pal_metrics", placeholder=t("choose"),
                            format_func=labels({c: metric_name(ms[c]) for c in ms}))
         st.text_input(t("tile_title"), key="pal_title")
@@ -248,7 +251,8 @@ def _add_tile(board: Board) -> None:
     """The palette's choice as a new tile at the end; the palette is cleared for the next one."""
     kind = st.session_state.get("pal_type", "kpi_card")
     try:
-        tile = new_tile(kind, list(st.session_state.get("pal_metrics") or []) if kind != "text" else [],
+        tile = new_tile(kind, list(st.session_state.get("pal_metrics") or []) if kind not in ("text", "scorecard")
+                        else [],
                         title=(st.session_state.get("pal_title") or "").strip() or None,
                         text=st.session_state.get("pal_text") if kind == "text" else None)
         _change(add_tile(board, tile))

@@ -20,6 +20,7 @@ from pages.common import (
     goto,
     labels,
     lang,
+    latest,
     md,
     metric_name,
     open_warehouse_tree,
@@ -60,7 +61,7 @@ def breadcrumbs(tr, place: ck.Place) -> None:
         prow.button(p, key=f"pcrumb_{p}", disabled=last, type="tertiary", on_click=goto, kwargs={"period": p})
         if not last:
             prow.markdown("›")
-    finer = ck.finer_periods(place.period)
+    finer = ck.finer_periods(place.period, latest(version(), today()))
     if finer:
         prow.markdown("｜")
         for p in finer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pandas as pd
 import streamlit as st
 
 from kpi_core.model import access
@@ -223,3 +224,20 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
     place = cockpit.Place(st.session_state["org"], st.session_state["period"])
     st.query_params.update({"org": place.org, "period": place.period})
     return place
+
+
+def scorecard_view(card, ms, cells=None, *, key: str) -> None:
+    """A scored scorecard: total and grade, then each KPI with its share, actual, target and status."""
+    if card is None or not card.items:
+        st.info(t("scorecard_empty"))
+        return
+    top = st.columns(2)
+    top[0].metric(t("total_score"), fmt.score(card.score), border=True)
+    top[1].metric(t("grade"), card.grade or fmt.DASH, border=True)
+    rows = [{t("perspective"): t("perspective_" + it["perspective"]) if it["perspective"] != "none" else fmt.DASH,
+             t("metric"): metric_name(ms[it["metric"]]), t("share"): f"{it['share']:.1%}",
+             t("actual"): value(it["actual"], ms[it["metric"]].unit),
+             t("target"): value(it["target"], ms[it["metric"]].unit) + (f" ({t('target_to_date')})"
+                                                                        if it["in_progress"] else ""),
+             t("status"): status_text(it["status"]), t("score"): fmt.score(it["score"])} for it in card.items]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key=key)

@@ -11,7 +11,6 @@ from kpi_core.model import access
 from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.model.messages import Msg
 from kpi_core.model.scorecard import PERSPECTIVES, Item, ScorecardDef, parse
-from kpi_core.present import format as fmt
 from kpi_core.present.i18n import problem_text
 from kpi_core.query.scorecard import Scorecard, unit_scorecard
 from kpi_core.services.scorecards import cascade
@@ -26,8 +25,8 @@ from pages.common import (
     metrics,
     open_warehouse_tree,
     place_widgets,
+    scorecard_view,
     show_problems,
-    status_text,
     t,
     tm,
     today,
@@ -62,18 +61,7 @@ def origin_text(card: Scorecard, tr) -> str:
 
 def show(card: Scorecard, ms, tr) -> None:
     st.caption(origin_text(card, tr))
-    if not card.items:
-        st.info(t("scorecard_empty"))
-        return
-    top = st.columns(3)
-    top[0].metric(t("total_score"), fmt.score(card.score), border=True)
-    top[1].metric(t("grade"), card.grade or fmt.DASH, border=True)
-    rows = [{t("perspective"): t("perspective_" + it["perspective"]) if it["perspective"] in PERSPECTIVES
-             else fmt.DASH, t("metric"): metric_name(ms[it["metric"]]), t("weight"): f"{it['weight']:g}",
-             t("share"): f"{it['share']:.1%}", t("score"): fmt.score(it["score"]),
-             t("status"): status_text(it["status"])}
-            for it in card.items]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key="sc_items")
+    scorecard_view(card, ms, key="sc_items")
     if card.dropped:
         st.caption(tm("scorecard_dropped", metrics=", ".join(metric_name(ms[c]) for c in card.dropped if c in ms)))
 

@@ -83,7 +83,7 @@ SUPPORT_TEAM: Card = (("training_hours", 60), ("headcount", 40))
 TEAM_CARDS: dict[str, Card] = {
     "SAL": (
         ("revenue", 30), ("gross_margin", 20), ("order_count", 15), ("active_customers", 15),
-        ("on_time_delivery", 5), ("return_rate", 5), ("training_hours", 10),
+        ("on_time_delivery", 5), ("return_rate", 5), ("training_hours", 5), ("headcount", 5),  # staffed to plan
     ),
     "PRD": (
         ("first_pass_yield", 30), ("defect_rate", 25), ("safety_incidents", 20),

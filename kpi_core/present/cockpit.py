@@ -205,13 +205,15 @@ def breadcrumb(tree: OrgTree, org: str) -> list[str]:
     return list(tree.unit(org).path)
 
 
-def finer_periods(period: str) -> list[str]:
-    """The periods one grain down (a year's quarters, a quarter's months); [] for a month."""
+def finer_periods(period: str, latest: str | None = None) -> list[str]:
+    """The periods one grain down (a year's quarters, a quarter's months); [] for a month. None
+    that starts after the `latest` month with data: it would have no status to show."""
     p = parse_period(period)
     grain = FINER[p.grain]
     if grain is None:
         return []
-    return sorted({m.to(grain).label for m in p.months()}, key=parse_period)
+    finer = sorted({m.to(grain).label for m in p.months()}, key=parse_period)
+    return [f for f in finer if latest is None or parse_period(f).months()[0].label <= latest]
 
 
 def coarser_periods(period: str) -> list[str]:

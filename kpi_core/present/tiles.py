@@ -24,6 +24,7 @@ from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
 from kpi_core.present.i18n import rule_text
 from kpi_core.query.api import Cell, Query, latest_month, run
+from kpi_core.query.scorecard import Scorecard, unit_scorecard
 from kpi_core.store.warehouse import Warehouse
 
 STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "no_data": "#999999",
@@ -43,6 +44,7 @@ class TileData:
     place: TilePlace
     cells: list[Cell] = field(default_factory=list)
     previous: list[Cell] = field(default_factory=list)  # kpi cards: the period before
+    scorecard: Scorecard | None = None  # scorecard tiles: the unit's scorecard, scored
 
 
 def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dict | None = None,
@@ -67,6 +69,12 @@ def tile_data(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, today: dt.
     """The engine's cells for the tile, within what `actor` may read."""
     place = place_of(board, tile, tree, today, cross, actor, latest_month(wh, today))
     out = TileData(place)
+    if tile.type == "scorecard":  # the unit's own (or inherited) scorecard and its cells
+        out.scorecard = unit_scorecard(wh, tree, place.org, place.period, actor=actor, today=today)
+        if out.scorecard.codes:
+            out.cells = run(wh, Query(tuple(out.scorecard.codes), place.org, "self", place.grain, place.period,
+                                      place.period), today=today, actor=actor).cells
+        return out
     if tile.type == "text" or not tile.metrics:
         return out
     p = parse_period(place.period)
@@ -109,7 +117,7 @@ def chart(tile: Tile, df: pd.DataFrame, labels: dict[str, str]) -> alt.Chart | N
     """The tile's Vega-Lite chart, or None for tiles drawn as widgets (cards, tables, text).
 
     `labels` holds the axis and tooltip words in the viewer's language."""
-    if df.empty or tile.type in ("kpi_card", "table", "text"):
+    if df.empty or tile.type in ("kpi_card", "table", "text", "scorecard"):
         return None
     tip = [alt.Tooltip("unit:N", title=labels["unit"]), alt.Tooltip("metric:N", title=labels["metric"]),
            alt.Tooltip("period:N", title=labels["period"]), alt.Tooltip("actual_text:N", title=labels["actual"]),

@@ -30,7 +30,8 @@ Origin = str  # "own" | "inherited" | "default"
 class Scorecard:
     org: str
     period: str
-    items: list[dict] = field(default_factory=list)  # metric, perspective, weight, share, score, status
+    # metric, perspective, weight, share, score, status, actual, target (to date when in_progress)
+    items: list[dict] = field(default_factory=list)
     perspectives: dict[str, float | None] = field(default_factory=dict)
     score: float | None = None
     grade: str | None = None
@@ -88,7 +89,8 @@ def score(wh: Warehouse, card: ScorecardDef, cells: dict[str, Cell], metrics: di
         c = cells.get(code)
         out.items.append({"metric": code, "perspective": perspective_of(metrics.get(code)),
                           "weight": weights[code], "share": share[code], "score": c.score if c else None,
-                          "status": c.status if c else "no_data"})
+                          "status": c.status if c else "no_data", "actual": c.actual if c else None,
+                          "target": c.target if c else None, "in_progress": bool(c and c.in_progress)})
     groups: dict[str, list[tuple[float, float | None]]] = {}
     for it in out.items:
         groups.setdefault(it["perspective"], []).append((it["weight"], it["score"]))

@@ -7,6 +7,7 @@ import json
 
 import openpyxl
 import pytest
+from pydantic import ValidationError
 
 from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.access import Actor
@@ -196,6 +197,22 @@ def test_tile_data_and_chart_specs(data):
     assert kinds["heatmap"][0] == 4 and '"rect"' in kinds["heatmap"][1]
     assert '"arc"' in kinds["gauge"][1] and '"tick"' in kinds["bullet"][1]
     assert kinds["text"] == (0, None)
+
+
+def test_a_scorecard_tile_shows_the_units_scorecard(data):
+    from kpi_core.model.scorecard import ScorecardDef
+    from kpi_core.store import scorecards
+
+    scorecards.apply(data, [ScorecardDef.model_validate({"org": "SALES", "metrics": [
+        {"metric": "cost", "weight": 1}, {"metric": "revenue", "weight": 3}]})], reason="test")
+    tr, ms = org.tree(data), dictionary.current(data)
+    b = board(filters={"org": "EAST", "period": "2025-03"})
+    d = tiles.tile_data(data, b, Tile(type="scorecard"), tr, TODAY)
+    assert (d.scorecard.origin, d.scorecard.source) == ("inherited", "SALES")  # EAST inherits, kept to its data
+    assert [c.metric for c in d.cells] == d.scorecard.codes and d.scorecard.codes
+    assert tiles.chart(Tile(type="scorecard"), tiles.frame(d, ms, tr), LABELS) is None  # a table, not a chart
+    with pytest.raises(ValidationError):
+        Tile(type="scorecard", metrics=["revenue"])  # its metrics come from the scorecard
 
 
 def test_excel_export_has_a_sheet_per_tile_with_status_colours(data):
