@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model import access
+from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import attribution as gap_present
 from kpi_core.present import cockpit as ck
 from kpi_core.present import format as fmt
@@ -77,7 +78,10 @@ def card(c: ck.Card, m) -> None:
         st.metric(md(metric_name(m)), value(cell.actual, m.unit), None if delta == fmt.DASH else delta,
                   delta_color=BADGE_COLOR[cell.status], chart_data=spark or None, chart_type="area",
                   delta_description=t("vs_previous"), help=md(rule(cell.rule)) or None)
-        st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
+        if cell.status == "no_data" and GRAINS.index(m.frequency) > GRAINS.index(parse_period(cell.period).grain):
+            st.badge(t("reported_by_" + m.frequency), color="gray")  # a quarterly survey has no month value
+        else:
+            st.badge(status_text(cell.status), color=BADGE_COLOR[cell.status])
         yoy = fmt.change(cell.actual, c.last_year.actual if c.last_year else None, m.unit)
         if cell.in_progress:  # judged on the target to date; the whole period's target beside it
             progress = fmt.attainment(cell.actual / cell.target_full) if (

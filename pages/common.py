@@ -113,9 +113,14 @@ def value(v, unit) -> str:
 
 def target_text(cell, m) -> str:
     """The target as shown: a range for in-range metrics, else the value."""
+    return range_or(m, value(cell.target, m.unit))
+
+
+def range_or(m, shown: str) -> str:
+    """An in-range metric's range (its target), else what is shown already."""
     if m.direction == "in_range" and m.range:
         return f"{value(m.range.low, m.unit)} – {value(m.range.high, m.unit)}"
-    return value(cell.target, m.unit)
+    return shown
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$@])")
@@ -201,28 +206,36 @@ def goto(**params) -> None:
         st.session_state[k] = v
 
 
+PLACE = "place_kept"  # the unit and period last shown, carried from page to page
+
+
 def place_widgets(tr: OrgTree) -> cockpit.Place:
     """The shared filters (org unit, period) in the sidebar, kept in the URL's query parameters
     (codes and labels, so a link can be shared and read)."""
     td = today()
+    # Streamlit forgets a widget's value when another page is opened from the menu (and that page's
+    # URL has no parameters): the place is also kept under a key of our own, and carried over.
+    kept = st.session_state.get(PLACE) or {}
     if "org" not in st.session_state or st.session_state["org"] not in tr:
-        params = {"org": st.query_params.get("org"), "period": st.query_params.get("period")}
+        params = {k: st.query_params.get(k) or kept.get(k) for k in ("org", "period")}
         place, problems = cockpit.place_from(params, tr, td, latest(version(), td))
         for p in problems:
             st.toast(tm("bad_link", what=problem_text(p, lang())))
         st.session_state["org"], st.session_state["period"] = place.org, place.period
     options, chosen = period_choice(td, st.session_state.get("period"), latest=latest(version(), td))
-    if st.session_state.get("period") != chosen:  # not a period, or written another way
-        st.session_state["period"] = chosen
+    # Set anew on every run, even unchanged: a value a page's widget left behind is otherwise
+    # dropped by the next page's widget of the same key, which then starts on its first option.
+    st.session_state["period"] = chosen
     with st.sidebar:
         codes = readable(tr)
-        if st.session_state.get("org") not in codes:  # a unit outside the user's part of the tree
-            st.session_state["org"] = access.home(user(), tr)
+        org = st.session_state.get("org")
+        st.session_state["org"] = org if org in codes else access.home(user(), tr)  # (see "period" above)
         st.selectbox(t("org_unit"), codes, key="org",
                      format_func=lambda c: "\u3000" * tr.units[c].depth + unit_label(tr, c))
         st.selectbox(t("period"), options, key="period")
     place = cockpit.Place(st.session_state["org"], st.session_state["period"])
     st.query_params.update({"org": place.org, "period": place.period})
+    st.session_state[PLACE] = {"org": place.org, "period": place.period}
     return place
 
 
@@ -237,7 +250,7 @@ def scorecard_view(card, ms, cells=None, *, key: str) -> None:
     rows = [{t("perspective"): t("perspective_" + it["perspective"]) if it["perspective"] != "none" else fmt.DASH,
              t("metric"): metric_name(ms[it["metric"]]), t("share"): f"{it['share']:.1%}",
              t("actual"): value(it["actual"], ms[it["metric"]].unit),
-             t("target"): value(it["target"], ms[it["metric"]].unit) + (f" ({t('target_to_date')})"
-                                                                        if it["in_progress"] else ""),
+             t("target"): range_or(ms[it["metric"]], value(it["target"], ms[it["metric"]].unit))
+             + (f" ({t('target_to_date')})" if it["in_progress"] else ""),
              t("status"): status_text(it["status"]), t("score"): fmt.score(it["score"])} for it in card.items]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—", key=key)

@@ -50,6 +50,15 @@ def own_cards(data_version: int) -> dict[str, ScorecardDef]:
     return scorecards.current(warehouse())
 
 
+DONE = "scorecard_done"  # what the last change did, shown after the rerun that reads it back
+
+
+def done(text: str) -> None:
+    """A saved change: rerun, so the scorecard above shows it, and say so there."""
+    st.session_state[DONE] = text
+    st.rerun()
+
+
 def origin_text(card: Scorecard, tr) -> str:
     """Where the unit's scorecard comes from, in a sentence."""
     if card.origin == "own":
@@ -81,13 +90,14 @@ def editor(card: Scorecard, ms, org: str) -> None:
                                 "weight": st.column_config.NumberColumn(t("weight"), min_value=0.0, required=True,
                                                                         format="%g")})
     pw = None
-    if st.checkbox(t("weigh_perspectives"), value=bool(start and start.perspective_weights), key=f"sc_pw_{org}"):
-        cols = st.columns(len(PERSPECTIVES))
+    used = [p for p in PERSPECTIVES if p in {ms[c].perspective for c in edited["metric"].dropna() if c in ms}]
+    if used and st.checkbox(t("weigh_perspectives"), value=bool(start and start.perspective_weights),
+                            key=f"sc_pw_{org}"):
+        cols = st.columns(len(used))  # only the perspectives the card has metrics in
         have = (start.perspective_weights if start else None) or {}
-        pw = {p: cols[i].number_input(t("perspective_" + p), min_value=0.0, value=float(have.get(p, 25.0)),
-                                      key=f"sc_pw_{org}_{p}") for i, p in enumerate(PERSPECTIVES)}
-        used = {ms[c].perspective for c in edited["metric"].dropna() if c in ms}
-        pw = {p: w for p, w in pw.items() if p in used}
+        pw = {p: cols[i].number_input(t("perspective_" + p), min_value=0.0,
+                                      value=float(have.get(p, round(100 / len(used), 1))), key=f"sc_pw_{org}_{p}")
+              for i, p in enumerate(used)}
     reason = st.text_input(t("reason"), key=f"sc_reason_{org}")
     row = st.container(horizontal=True)
     if row.button(t("save"), type="primary", key=f"sc_save_{org}"):
@@ -98,13 +108,13 @@ def editor(card: Scorecard, ms, org: str) -> None:
             if problems:
                 raise ValidationFailed(Msg("store_scorecard_problems", n=len(problems)), problems)
             res = scorecards.apply(warehouse(), cards, reason=reason, user=user())
-            st.success(t("saved") if res.created or res.updated else t("nothing_changed"))
+            done(t("saved") if res.created or res.updated else t("nothing_changed"))
         except KpiError as exc:
             show_problems(exc)
     if start and row.button(t("scorecard_remove"), key=f"sc_remove_{org}"):
         try:
             scorecards.remove(warehouse(), org, reason=reason, user=user())
-            st.success(t("saved"))
+            done(t("saved"))
         except KpiError as exc:
             error(exc)
 
@@ -136,12 +146,12 @@ def cascade_form(tr, org: str, period: str, ms) -> None:
                  key=f"scc_apply_{org}"):
         try:
             cascade(warehouse(), org, reason=reason, **asked)
-            st.success(t("saved"))
+            done(t("saved"))
         except KpiError as exc:
             error(exc)
 
 
-def history(org: str) -> None:
+def history(org: str, ms) -> None:
     rows = scorecards.history(warehouse(), org)
     if not rows:
         st.caption(t("scorecard_no_history"))
@@ -149,7 +159,8 @@ def history(org: str) -> None:
     st.dataframe(pd.DataFrame([{t("version"): r["version"], t("col_created_at"): r["at"][:16].replace("T", " "),
                                 t("col_user_name"): r["user"], t("reason"): r["reason"],
                                 t("metrics"): t("scorecard_removed") if r["removed"] else
-                                ", ".join(f"{i['metric']}×{i['weight']:g}" for i in r["definition"]["metrics"])}
+                                ", ".join(f"{metric_name(ms[i['metric']]) if i['metric'] in ms else i['metric']}"
+                                          f" ×{i['weight']:g}" for i in r["definition"]["metrics"])}
                                for r in reversed(rows)]), hide_index=True, width="stretch", placeholder="—",
                  key=f"sc_history_{org}")
 
@@ -162,6 +173,8 @@ def page() -> None:
     place = place_widgets(tr)
     ms = metrics(v)
     st.title(f"{t('scorecards')} · {md(tr.units[place.org].name)}")
+    if DONE in st.session_state:
+        st.success(st.session_state.pop(DONE))
     card = card_of(v, place.org, place.period, user())
     show(card, ms, tr)
     if not access.can(user(), tr, "scorecards", place.org):  # admins; managers in their subtree
@@ -172,7 +185,7 @@ def page() -> None:
     with tab_cascade:
         cascade_form(tr, place.org, place.period, ms)
     with tab_history:
-        history(place.org)
+        history(place.org, ms)
 
 
 page()

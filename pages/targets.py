@@ -8,6 +8,7 @@ import streamlit as st
 
 from kpi_core.model.errors import KpiError, WarehouseBusy
 from kpi_core.model.periods import planning_years
+from kpi_core.present import format as fmt
 from kpi_core.present.i18n import problem_text
 from kpi_core.services import planning
 from kpi_core.services.cascade import HEADCOUNT_METRIC, METHODS, UPLIFT, cascade_metrics
@@ -115,7 +116,8 @@ def cascade_form(ms, tr, org: str, year: int, in_force: dict[str, float | None])
         return
     cols = st.columns(min(len(codes), 3))
     totals = {code: cols[i % len(cols)].number_input(
-        tm("cascade_total", metric=shown(code)), value=in_force.get(code), step=None, format="%.2f",
+        tm("cascade_total", metric=shown(code)), value=in_force.get(code), step=None,
+        format="%.0f" if fmt.is_count(ms[code].unit) else "%.2f",
         help=t("cascade_total_help"), key=f"cas_total_{org}_{year}_{code}") for i, code in enumerate(codes)}
     weights = None
     if method == "weights":

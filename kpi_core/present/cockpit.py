@@ -193,6 +193,9 @@ def place_from(params: dict, tree: OrgTree, today, latest: str | None = None) ->
     period = params.get("period") or default_period(today, latest)
     try:
         period = parse_period(period).label
+        if latest and parse_period(period).months()[0].label > latest:  # nothing to judge there yet
+            problems.append(Msg("present_period_after_data", period=period, latest=latest))
+            period = latest
     except ValueError as exc:
         problems.append(Msg("present_bad_period", period=visible(period),
                             why=exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)))

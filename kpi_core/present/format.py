@@ -96,3 +96,8 @@ def change(now: object, before: object, unit: str | None = None) -> str:
 
 def score(s: object) -> str:
     return f"{float(s):,.1f}" if finite(s) else DASH  # type: ignore[arg-type]
+
+
+def is_count(unit: str | None) -> bool:
+    """Whether a unit counts things (shown and typed without decimals)."""
+    return (unit or "").strip() in _COUNTS

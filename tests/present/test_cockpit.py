@@ -30,13 +30,17 @@ def test_coarser_periods(period, expected):
     assert coarser_periods(period) == expected
 
 
-@pytest.mark.parametrize("params, latest, expected", [
-    ({}, "2026-11", ("HQ", "2026-11")),                     # opens on the latest month with data
-    ({}, None, ("HQ", "2026-10")),                          # no data yet: the last full month
-    ({"org": "d1", "period": "2026-q3"}, "2026-11", ("D1", "2026-Q3")),  # a link wins, written loosely
-    ({"period": "2026-13"}, "2026-08", ("HQ", "2026-08")),  # a bad link falls back to the latest
+@pytest.mark.parametrize("params, latest, expected, said", [
+    ({}, "2026-11", ("HQ", "2026-11"), []),                     # opens on the latest month with data
+    ({}, None, ("HQ", "2026-10"), []),                          # no data yet: the last full month
+    ({"org": "d1", "period": "2026-q3"}, "2026-11", ("D1", "2026-Q3"), []),  # a link wins, written loosely
+    ({"period": "2026-Q4"}, "2026-11", ("HQ", "2026-Q4"), []),  # a period in progress is fine
+    ({"period": "2026-13"}, "2026-08", ("HQ", "2026-08"), ["present_bad_period"]),  # falls back to the latest
+    ({"period": "2026-12"}, "2026-11", ("HQ", "2026-11"), ["present_period_after_data"]),  # past the data
+    ({"period": "2027"}, "2026-11", ("HQ", "2026-11"), ["present_period_after_data"]),
+    ({"org": "MARS"}, "2026-11", ("HQ", "2026-11"), ["present_no_such_unit"]),
 ])
-def test_place_from(params, latest, expected):
-    place, _ = place_from(params, TREE, dt.date(2026, 11, 30), latest)
-    assert (place.org, place.period) == expected
+def test_place_from(params, latest, expected, said):
+    place, problems = place_from(params, TREE, dt.date(2026, 11, 30), latest)
+    assert (place.org, place.period) == expected and [p.code for p in problems] == said
     assert default_period(dt.date(2026, 11, 30), latest) == (latest or "2026-10")

@@ -67,3 +67,9 @@ def test_percent(a, expected):
 ])
 def test_attainment_as_shown(a, expected):
     assert fmt.attainment(a) == expected
+
+
+@pytest.mark.parametrize("unit, expected", [("count", True), ("人", True), (" 件 ", True), ("CNY", False), ("%", False),
+                                            (None, False), ("", False)])
+def test_is_count(unit, expected):
+    assert fmt.is_count(unit) is expected

@@ -43,6 +43,23 @@ def test_a_unit_opens_on_its_own_kpis(app, app_warehouse, unit, period):  # noqa
     no_raw_keys_or_nan(app)
 
 
+def test_the_place_survives_opening_another_page(app):  # noqa: F811
+    app.query_params["org"] = "D3-PRD"
+    app.query_params["period"] = "2026-10"
+    app.run()
+    for page in ("pages/scorecards.py", "pages/targets.py", "pages/cockpit.py"):
+        app.switch_page(page).run()
+        assert not app.exception
+        assert (app.session_state["org"], app.session_state["period"]) == ("D3-PRD", "2026-10"), page
+
+
+def test_a_link_past_the_data_says_so_and_shows_the_latest(app):  # noqa: F811
+    app.query_params["period"] = "2026-12"
+    app.run()
+    assert app.session_state["period"] == "2026-11"
+    assert any("晚于最新数据" in x.value for x in app.toast)
+
+
 def test_the_admin_edits_a_scorecard_with_a_reason(app, app_warehouse):  # noqa: F811
     wh = open_warehouse(app_warehouse)
     scorecards.apply(wh, [ScorecardDef.model_validate({"org": "D2-SAL", "metrics": [
@@ -52,14 +69,15 @@ def test_the_admin_edits_a_scorecard_with_a_reason(app, app_warehouse):  # noqa:
     app.selectbox(key="org").set_value("D2-SAL").run()
     assert not app.exception and app.title[0].value.startswith("计分卡")
     assert [r for r in app.dataframe[0].value["占比"]] == ["60.0%", "40.0%"]  # weights shown as shares
-    app.checkbox(key="sc_pw_D2-SAL").check().run()  # weigh the perspectives: 25 each to start
+    app.checkbox(key="sc_pw_D2-SAL").check().run()  # weigh the two perspectives on the card: 50 each to start
     app.button(key="sc_save_D2-SAL").click().run()
     assert any("原因" in e.value for e in app.error)  # no reason: refused, nothing written
     assert scorecards.current(wh)["D2-SAL"].perspective_weights is None
     app.text_input(key="sc_reason_D2-SAL").set_value("weigh the perspectives")
     app.button(key="sc_save_D2-SAL").click().run()
-    assert not app.error
-    assert scorecards.current(wh)["D2-SAL"].perspective_weights == {"financial": 25.0, "customer": 25.0}
+    assert not app.error and [x.value for x in app.success] == ["已保存"]
+    assert scorecards.current(wh)["D2-SAL"].perspective_weights == {"financial": 50.0, "customer": 50.0}
+    assert list(app.dataframe[0].value["占比"]) == ["50.0%", "50.0%"]  # the table above shows the saved card
     assert scorecards.history(wh, "D2-SAL")[-1]["reason"] == "weigh the perspectives"
     no_raw_keys_or_nan(app)
 

@@ -203,6 +203,8 @@ def test_a_production_department_and_a_person_see_their_own_kpis(server, page, u
     sign_in(page, server, user, link)
     wait_title(page, unit)
     page.get_by_text("按本单位自己的计分卡考核").wait_for()
+    page.get_by_text("核心指标", exact=True).wait_for()  # the headline cards come after the scorecard line
+    idle(page)
     cards = page.locator('[data-testid="stMetric"]')
     labels = [cards.nth(i).locator('[data-testid="stMetricLabel"]').inner_text() for i in range(cards.count())]
     assert all(any(k in label for label in labels) for k in kpis), labels
@@ -216,7 +218,7 @@ def test_switching_to_english_changes_the_labels(server, page):
     wait_title(page, "驾驶舱")
     page.get_by_text("English").click()
     wait_title(page, "Cockpit")
-    assert page.get_by_text("Overall score").count() >= 1
+    page.get_by_text("Overall score").first.wait_for()
     assert page.get_by_text("Headline KPIs").count() == 1
     shot(page, "c1_english")
     assert "lang=en" in page.url
