@@ -13,15 +13,22 @@ import time
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.store import filequeue
 
-# A process that waits for the file, says when it is in, holds it a moment and leaves.
+# A process that waits for the file, says when it is in, holds it a moment (or, given a path, until
+# that file exists: the holder lets go only once the waiters are queued, however slowly they start)
+# and leaves.
 WAITER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     from kpi_core.store.warehouse import Warehouse
     wh = Warehouse(sys.argv[1], timeout=60)
     print("waiting", flush=True)
     with wh.connect():
         print("in", sys.argv[2], time.monotonic(), flush=True)
-        time.sleep(float(sys.argv[3]))
+        hold, deadline = sys.argv[3], time.monotonic() + 60
+        if hold.endswith(".release"):
+            while not os.path.exists(hold) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        else:
+            time.sleep(float(hold))
 """)
 
 
@@ -44,21 +51,24 @@ def wait_for_queue(path, n: int) -> None:
         time.sleep(0.02)
 
 
-def test_waiters_get_the_file_in_the_order_they_came(wh_path):
-    holder = start(wh_path, "holder", 1.5)
+def test_waiters_get_the_file_in_the_order_they_came(wh_path, tmp_path):
+    release = tmp_path / "holder.release"
+    holder = start(wh_path, "holder", release)
     assert holder.stdout.readline().startswith("in holder")
     waiters = []
     for i in range(5):
         waiters.append(start(wh_path, f"w{i}", 0.05))
         wait_for_queue(wh_path, i + 1)  # w{i} has its ticket before the next one comes
+    release.touch()
     entered = sorted((float(line.split()[2]), line.split()[1]) for line in (p.stdout.readline() for p in waiters))
     assert all(p.wait(timeout=60) == 0 for p in waiters) and holder.wait(timeout=60) == 0
     assert [name for _, name in entered] == [f"w{i}" for i in range(5)]
     assert queued(wh_path) == 0
 
 
-def test_a_killed_waiter_does_not_hold_up_the_queue(wh_path):
-    holder = start(wh_path, "holder", 1.0)
+def test_a_killed_waiter_does_not_hold_up_the_queue(wh_path, tmp_path):
+    release = tmp_path / "holder.release"
+    holder = start(wh_path, "holder", release)
     assert holder.stdout.readline().startswith("in holder")
     doomed = start(wh_path, "doomed", 0)
     wait_for_queue(wh_path, 1)
@@ -66,6 +76,7 @@ def test_a_killed_waiter_does_not_hold_up_the_queue(wh_path):
     wait_for_queue(wh_path, 2)
     os.kill(doomed.pid, signal.SIGKILL)  # its ticket stays behind, no longer held
     doomed.wait()
+    release.touch()
     line = later.stdout.readline()
     assert line.startswith("in later"), line
     assert later.wait(timeout=60) == 0 and holder.wait(timeout=60) == 0
