@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model import access
-from kpi_core.model.errors import KpiError, ValidationFailed
-from kpi_core.model.messages import Msg
-from kpi_core.model.scorecard import PERSPECTIVES, Item, ScorecardDef, parse
+from kpi_core.model.errors import KpiError
+from kpi_core.model.scorecard import PERSPECTIVES, Item, ScorecardDef
 from kpi_core.present.i18n import problem_text
 from kpi_core.query.scorecard import Scorecard, unit_scorecard
 from kpi_core.services.scorecards import cascade
@@ -103,11 +102,9 @@ def editor(card: Scorecard, ms, org: str) -> None:
     if row.button(t("save"), type="primary", key=f"sc_save_{org}"):
         items = [{"metric": r["metric"], "weight": r["weight"]} for r in edited.to_dict("records")
                  if isinstance(r["metric"], str)]
-        cards, problems = parse_one(org, items, pw)
         try:
-            if problems:
-                raise ValidationFailed(Msg("store_scorecard_problems", n=len(problems)), problems)
-            res = scorecards.apply(warehouse(), cards, reason=reason, user=user())
+            res = scorecards.apply_raw(warehouse(), [{"org": org, "metrics": items, "perspective_weights": pw}],
+                                       reason=reason, user=user())
             done(t("saved") if res.created or res.updated else t("nothing_changed"))
         except KpiError as exc:
             show_problems(exc)
@@ -117,10 +114,6 @@ def editor(card: Scorecard, ms, org: str) -> None:
             done(t("saved"))
         except KpiError as exc:
             error(exc)
-
-
-def parse_one(org: str, items: list[dict], pw: dict | None) -> tuple[list[ScorecardDef], list[Msg]]:
-    return parse([{"org": org, "metrics": items, "perspective_weights": pw or None}], "scorecard")
 
 
 def cascade_form(tr, org: str, period: str, ms) -> None:

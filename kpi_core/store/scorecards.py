@@ -56,6 +56,13 @@ def apply_file(wh: Warehouse, path: str | Path, *, reason: str | None = None, us
     return apply(wh, cards, problems=problems, reason=reason, user=user, dry_run=dry_run)
 
 
+def apply_raw(wh: Warehouse, raw: list, *, reason: str | None = None, user: str | Actor = "admin",
+              dry_run: bool = False) -> ApplyResult:
+    """Definitions as plain data (an editor's rows), checked like a file's."""
+    cards, problems = parse(raw, "scorecard")
+    return apply(wh, cards, problems=problems, reason=reason, user=user, dry_run=dry_run)
+
+
 def apply(wh: Warehouse, cards: list[ScorecardDef], *, problems: list[Msg] | None = None,
           reason: str | None = None, user: str | Actor = "admin", dry_run: bool = False) -> ApplyResult:
     """Create or update units' scorecards, all or nothing. Admins set any unit's; managers those in

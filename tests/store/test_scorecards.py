@@ -99,3 +99,12 @@ def test_a_file_with_problems_names_each(wh, tmp_path):
         scorecards.apply_file(wh, f, reason="x")
     got = [render(p, "zh") for p in err.value.problems]
     assert len(got) == 2 and "权重必须是正数，不能是 0" in got[0] and "指标“nope”不在指标字典中" in got[1]
+
+
+def test_an_editors_rows_are_checked_like_a_file(wh):
+    with pytest.raises(ValidationFailed) as err:
+        scorecards.apply_raw(wh, [{"org": "SALES", "metrics": [{"metric": "revenue", "weight": -1}]}], reason="x")
+    assert "not -1" in render(err.value.problems[0], "en") and scorecards.current(wh) == {}
+    r = scorecards.apply_raw(wh, [{"org": "SALES", "metrics": [{"metric": "revenue", "weight": 2}],
+                                   "perspective_weights": None}], reason="x")
+    assert r.created == ["SALES"] and scorecards.current(wh)["SALES"].weights() == {"revenue": 2}
