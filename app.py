@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.util import calc_hash
 
 from kpi_core.auth import users
 from kpi_core.model.errors import WarehouseBusy
 from kpi_core.present.i18n import LANGS
 from kpi_core.store import prefs
 from pages import login, through_app
-from pages.common import t, tm, warehouse
+from pages.common import t, tm, uploader_style, warehouse
 from pages.nav import PAGES, menu
 
 through_app()  # the first run of a new server comes here in Streamlit's legacy folder mode
@@ -56,6 +58,9 @@ with st.sidebar:
     st.radio("语言 / Language", LANGS, key="lang", horizontal=True, on_change=remember_lang,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
 st.query_params["lang"] = st.session_state["lang"]
+# Streamlit's file uploader has no words of ours ("Upload", "200MB per file"): they are replaced
+# by the UI language's, from the catalogs (a style only; nothing a user typed goes in it).
+st.html(uploader_style(t("uploader_button"), t("uploader_limit", mb=st.get_option("server.maxUploadSize"))))
 
 if actor is None:
     # Signed out: the sign-in page in place of any page, so a deep link still lands after sign-in.
@@ -69,8 +74,28 @@ with st.sidebar:
     st.caption(tm("signed_in_as", name=actor.name, role=t(f"role_{actor.role}")))
     st.button(t("sign_out"), on_click=sign_out, key="sign_out", type="tertiary", icon=":material/logout:")
 
+def refused_page() -> str | None:
+    """The page a link asked for when this user's menu has no such page (said, not silently
+    replaced by the cockpit). A link names it by path; a rerun after sign-in by its hash."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    by_hash = {calc_hash(key): key for key in PAGES}
+    asked = ctx.pages_manager.intended_page_name or by_hash.get(ctx.pages_manager.intended_page_script_hash or "")
+    if not asked or asked in menu(actor.role):
+        return None
+    return asked
+
+
+asked = refused_page()
 page = st.navigation([
     st.Page(PAGES[key][0], title=t(PAGES[key][1]), icon=PAGES[key][2], default=key == "cockpit", url_path=key)
     for key in menu(actor.role)
 ])
+if asked in PAGES:
+    sep = "、" if st.session_state["lang"] == "zh" else ", "
+    roles = sep.join(t(f"role_{r}") for r in sorted(PAGES[asked][3] or ()))
+    st.warning(tm("page_refused", page=t(PAGES[asked][1]), roles=roles))
+elif asked:
+    st.warning(tm("page_unknown", page=asked))
 page.run()

@@ -13,13 +13,29 @@ import streamlit as st
 
 from kpi_core.auth import users
 from kpi_core.ingest.org_file import import_org
+from kpi_core.ingest.template import org_template
 from kpi_core.model.access import ROLES
 from kpi_core.model.errors import KpiError
 from kpi_core.present.i18n import problem_text
 from kpi_core.store import audit, closing, phasing, settings
 from pages import through_app
-from pages.common import error, labels, lang, md, t, tm, tree, user, version_or_busy, warehouse
-from pages.login import live_user
+from pages.common import (
+    error,
+    flash,
+    labels,
+    lang,
+    md,
+    renew,
+    renewed,
+    show_flash,
+    t,
+    tm,
+    tree,
+    user,
+    version_or_busy,
+    warehouse,
+)
+from pages.login import deferred
 
 through_app()  # never straight from this folder: see pages/__init__.py
 
@@ -34,7 +50,9 @@ def org_section(tr) -> None:
                  key="org_table")
     st.markdown(f"**{t('org_import')}**")
     st.caption(t("org_import_help"))
-    upload = st.file_uploader(t("choose_file"), type=["xlsx", "xls", "ods", "csv"], key="org_file")
+    st.download_button(t("org_template"), org_template(tr, lang()), file_name=t("org_template_file"),
+                       key="org_template", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    upload = st.file_uploader(t("choose_file"), type=["xlsx", "xls", "ods", "csv"], key=renew("org_file"))
     if upload is None:
         return
     folder = Path(tempfile.gettempdir()) / "kpi-uploads" / hashlib.sha256(upload.getvalue()).hexdigest()[:12]
@@ -55,7 +73,10 @@ def org_section(tr) -> None:
     st.info(t("org_will_load", n=check.loaded))
     if st.button(t("confirm_upload"), type="primary", key="org_confirm"):
         done = import_org(warehouse(), path, user=user())
-        st.success(t("uploaded", batch=done.batch, n=done.loaded))
+        # Drawn again from the new tree: the table shows the units just loaded, the uploader is empty.
+        flash("success", t("org_loaded", batch=done.batch, n=done.loaded))
+        renewed("org_file")
+        st.rerun()
 
 
 def settings_section() -> None:
@@ -111,19 +132,22 @@ def users_section(tr) -> None:
     with st.form("add_user", clear_on_submit=True):
         st.markdown(f"**{t('add_user')}**")
         c1, c2, c3 = st.columns(3)
-        name = c1.text_input(t("user_name"), key="nu_name")
+        name = c1.text_input(t("user_name"), key="nu_name", help=t("user_name_rule"))
         role = c2.selectbox(t("role"), ROLES, format_func=role_names, key="nu_role")
         orgs = c3.multiselect(t("user_orgs"), codes, format_func=unit_names, key="nu_orgs")
         c4, c5 = st.columns(2)
-        pw = c4.text_input(t("password"), type="password", key="nu_pw")
+        pw = c4.text_input(t("password"), type="password", key="nu_pw",
+                           help=t("password_rule", n=users.MIN_PASSWORD))
         email = c5.text_input(t("email"), key="nu_email")
         if st.form_submit_button(t("add_user"), type="primary"):
             try:
                 users.add(warehouse(), name.strip(), role, orgs=orgs, password=pw or None, email=email.strip() or None,
                           by=user())
-                st.success(f"{md(name)} ✓")
             except KpiError as exc:
                 error(exc)
+            else:  # drawn again, so the table above lists the new user
+                flash("success", f"{md(name)} ✓")
+                st.rerun()
     if not people:
         return
     with st.form("edit_user"):
@@ -136,7 +160,8 @@ def users_section(tr) -> None:
                               format_func=unit_names, key="eu_orgs")
         active = c4.checkbox(t("active"), value=current.active, key="eu_active")
         c5, c6 = st.columns(2)
-        pw = c5.text_input(t("password"), type="password", key="eu_pw")
+        pw = c5.text_input(t("password"), type="password", key="eu_pw",
+                           help=t("password_rule", n=users.MIN_PASSWORD))
         reason = c6.text_input(t("reason"), key="eu_reason")
         b1, b2 = st.columns(2)
         save = b1.form_submit_button(t("save_user"), type="primary")
@@ -146,12 +171,14 @@ def users_section(tr) -> None:
             users.update(warehouse(), who, role=role, orgs=orgs, active=active, by=user(), reason=reason or None)
             if pw:
                 users.set_password(warehouse(), who, pw, by=user())
-            st.success(f"{md(who)} ✓")
         if unlock:
             users.unlock(warehouse(), who, by=user())
-            st.success(f"{md(who)} ✓")
     except KpiError as exc:
         error(exc)
+        return
+    if save or unlock:  # drawn again, so the table above shows the change
+        flash("success", f"{md(who)} ✓")
+        st.rerun()
 
 
 def audit_section() -> None:
@@ -175,10 +202,10 @@ def audit_section() -> None:
                          columns=list(audit.COLUMNS)).rename(columns=heads)
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", key="audit_table", height=420)
     b1, b2 = st.columns([1, 6])
-    b1.download_button(t("export_xlsx"), lambda: audit.to_xlsx(rows) if live_user() else b"", key="au_xlsx",
+    b1.download_button(t("export_xlsx"), deferred(lambda actor: audit.to_xlsx(rows)), key="au_xlsx",
                        file_name="audit.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    b2.download_button(t("export_csv"), lambda: audit.to_csv(rows) if live_user() else b"", key="au_csv",
+    b2.download_button(t("export_csv"), deferred(lambda actor: audit.to_csv(rows)), key="au_csv",
                        file_name="audit.csv",
                        mime="text/csv")
 
@@ -213,6 +240,7 @@ def page() -> None:
     if v is None:
         return
     st.title(t("admin"))
+    show_flash()
     if not user().is_admin:  # kpi_core refuses every change here anyway; say so plainly
         st.info(t("admin_only"))
         return

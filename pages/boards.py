@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 
 import streamlit as st
 
@@ -18,6 +19,7 @@ from kpi_core.model.board import (
     Tile,
     add_tile,
     delete_tile,
+    distinct_titles,
     duplicate_tile,
     move_tile,
     new_tile,
@@ -33,6 +35,7 @@ from kpi_core.store import boards
 from pages import through_app
 from pages.common import (
     BADGE_COLOR,
+    empty_company,
     error,
     labels,
     lang,
@@ -55,7 +58,7 @@ from pages.common import (
     version_or_busy,
     warehouse,
 )
-from pages.login import live_user
+from pages.login import deferred, live_user
 
 through_app()  # never straight from this folder: see pages/__init__.py
 
@@ -136,7 +139,11 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
         if tile.type == "text":
             st.text(tile.text or "")  # user text is shown as text, never as HTML or markdown
             return
-        definition = json.dumps(board.definition(), ensure_ascii=False, sort_keys=True)
+        # Keyed on this tile and the board's filters, not the whole board: adding, moving or
+        # retitling another tile leaves this tile's numbers cached.
+        whole = board.definition()
+        definition = json.dumps({**whole, "title": "-", "tiles": [d for d in whole["tiles"] if d["id"] == tile.id]},
+                                ensure_ascii=False, sort_keys=True)
         try:
             data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(),
                                         lang(), user())
@@ -176,12 +183,14 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
         st.caption(f"{md(unit_label(tr, data.place.org))} · {data.place.period} · {stamp}")
         if tile.type not in ("kpi_card", "table", "scorecard"):
             row = st.container(horizontal=True, key=f"img_{tile.id}")
+            language = lang()
             for kind, mime in (("svg", "image/svg+xml"), ("png", "image/png")):
                 # Rendered only when clicked: vl-convert takes ~0.1 s a chart.
-                row.download_button(kind.upper(), lambda kind=kind: board_export.chart_image(
-                    warehouse(), board, tile, tr, ms, today(), kind, lang(), live_user()) or b"",
-                    file_name=f"{tile.id}.{kind}", mime=mime, key=f"dl_{kind}_{tile.id}", type="tertiary",
-                    icon=":material/image:")
+                def image(actor, kind=kind) -> bytes:
+                    return board_export.chart_image(warehouse(), board, tile, tr, ms, today(), kind, language,
+                                                    actor) or b""
+                row.download_button(kind.upper(), deferred(image), file_name=f"{tile.id}.{kind}", mime=mime,
+                                    key=f"dl_{kind}_{tile.id}", type="tertiary", icon=":material/image:")
 
 
 def render_board(board: Board, tr, ms) -> None:
@@ -267,8 +276,10 @@ def arrange(board: Board, ms) -> None:
         return
     st.markdown(f"**{t('arrange')}**")
     ordered = board.ordered_tiles()
-    names = {tl.id: f"{t('tile_' + tl.type)} · {tl.title or ', '.join(metric_name(ms[c]) for c in tl.metrics)}"
-             f" [{tl.id}]" for tl in ordered}
+    # Numbered by place (the sortable list needs unique labels), never by the tile's internal id.
+    def name(tl: Tile) -> str:
+        return tl.title or ", ".join(metric_name(ms[c]) for c in tl.metrics if c in ms) or t("tile_" + tl.type)
+    names = {tl.id: f"{i}. {t('tile_' + tl.type)} · {name(tl)}" for i, tl in enumerate(ordered, start=1)}
     try:
         from streamlit_sortables import sort_items
 
@@ -355,6 +366,41 @@ def new_board_form() -> None:
             st.rerun()
 
 
+def manage_form(board: Board) -> None:
+    """Rename or delete the board (its owner, or an admin); each is a new version with a reason."""
+    with st.form("board_rename"):
+        title = st.text_input(t("board_title"), board.title, key="rename_title")
+        reason = st.text_input(t("reason"), key="rename_reason")
+        if st.form_submit_button(t("rename_board")):
+            try:
+                v = boards.save(warehouse(), board.model_copy(update={"title": title.strip()}), user=user(),
+                                reason=reason or None)
+            except ValidationFailed as exc:
+                show_problems(exc)
+                return
+            except (KpiError, ValueError) as exc:
+                error(exc)
+                return
+            st.session_state["board_flash"] = tm("board_saved", code=board.code, v=v)
+            st.rerun()
+    with st.form("board_delete"):
+        reason = st.text_input(t("reason"), key="delete_reason")
+        sure = st.checkbox(tm("delete_board_sure", title=board.title), key="delete_sure")
+        if st.form_submit_button(t("delete_board"), type="primary"):
+            if not sure:
+                st.error(t("delete_board_confirm"))
+                return
+            try:
+                boards.delete(warehouse(), board.code, user=user(), reason=reason or None)
+            except KpiError as exc:
+                error(exc)
+                return
+            st.session_state.pop("board", None)
+            st.query_params.pop("board", None)
+            st.session_state["board_flash"] = tm("board_deleted", title=board.title)
+            st.rerun()
+
+
 # --- the page --------------------------------------------------------------------------------------
 
 def page() -> None:
@@ -364,7 +410,7 @@ def page() -> None:
     tr = tree(v)
     ms = metrics(v)
     if tr.root is None or not ms:
-        st.info(t("empty_warehouse"))
+        empty_company()
         return
     editing = _editing()
     visible = boards.visible(warehouse(), user())
@@ -377,7 +423,7 @@ def page() -> None:
                 st.session_state["board_refused"] = asked
             if st.session_state.get("board") not in codes:
                 st.session_state["board"] = asked if asked in codes else codes[0]
-            titles = {b.code: md(b.title) for b in visible}  # a radio's options render markdown
+            titles = {c: md(x) for c, x in distinct_titles(visible).items()}  # a radio's options render markdown
             st.radio(t("boards"), codes, key="board", format_func=labels(titles))
     if editing is not None:
         st.title(f"{t('editing')} · {md(editing.title)}")
@@ -411,13 +457,16 @@ def page() -> None:
     except NotFound:
         st.error(tm("no_such_board", code=code))
         return
-    head = st.columns([6, 1, 1, 1])
+    head = st.columns([5, 1, 1, 1, 1])
     head[0].title(md(board.title))
-    head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,),
-                   disabled=not boards.can_edit(board, user()))
+    mine = boards.can_edit(board, user())
+    head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,), disabled=not mine)
+    if mine:
+        with head[4].popover(t("manage_board")):
+            manage_form(board)
     # The workbook is built when clicked, not on every render.
     head[2].download_button(t("export_excel"),
-                            lambda: board_export.workbook(warehouse(), board, tr, ms, today(), lang(), live_user()),
+                            deferred(partial(board_export.workbook, warehouse(), board, tr, ms, today(), lang())),
                             file_name=f"{board.code}.xlsx", key="export_xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if may_build:

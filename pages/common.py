@@ -182,9 +182,18 @@ def open_warehouse_tree() -> tuple[int, OrgTree] | None:
         return None
     tr = tree(v)
     if tr.root is None:
-        st.info(t("empty_warehouse"))
+        empty_company()
         return None
     return v, tr
+
+
+def empty_company() -> None:
+    """An empty warehouse: the admin is led to the guided start, anyone else told to ask them."""
+    if user().is_admin:
+        st.info(t("empty_warehouse_admin"))
+        st.page_link("pages/start.py", label=t("start"), icon=":material/rocket_launch:")
+    else:
+        st.info(t("empty_warehouse_ask"))
 
 
 def show_problems(exc) -> None:
@@ -192,6 +201,44 @@ def show_problems(exc) -> None:
     error(exc)
     for p in getattr(exc, "problems", []):
         st.markdown(f"- {md(problem_text(p, lang()))}")
+
+
+def uploader_style(button: str, limit: str) -> str:
+    """CSS that shows `button` and `limit` in place of Streamlit's English uploader words."""
+    def css_text(text: str) -> str:  # a CSS string: only our catalog's words, quotes and backslashes escaped
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    drop = '[data-testid="stFileUploaderDropzone"]'
+    return (f"<style>{drop} button p, {drop} [data-testid='stFileUploaderDropzoneInstructions'] span"
+            "{font-size:0 !important}"
+            f"{drop} button p::after{{content:{css_text(button)};font-size:0.875rem}}"
+            f"{drop} [data-testid='stFileUploaderDropzoneInstructions'] span::after"
+            f"{{content:{css_text(limit)};font-size:0.875rem}}</style>")
+
+
+def flash(kind: str, text: str) -> None:
+    """A message that outlives the rerun after an action: the page is drawn again from fresh data
+    (no stale table, preview or button) and says what was done at the top."""
+    st.session_state.setdefault("_flash", []).append((kind, text))
+
+
+def show_flash() -> None:
+    """The messages left by the last action (see flash), shown once."""
+    for kind, what in st.session_state.pop("_flash", []):
+        if kind == "table":  # rows of plain values, e.g. a reconciliation after a cascade
+            st.dataframe(pd.DataFrame(what), hide_index=True, width="stretch", placeholder="—")
+        else:
+            getattr(st, kind)(what)
+
+
+def renew(key: str) -> str:
+    """A widget key that changes after an action, so the widget starts empty (an uploader that
+    has done its work does not offer the same file again)."""
+    n = st.session_state.get(f"_renew_{key}", 0)
+    return f"{key}_{n}"
+
+
+def renewed(key: str) -> None:
+    st.session_state[f"_renew_{key}"] = st.session_state.get(f"_renew_{key}", 0) + 1
 
 
 def labels(shown: dict):
@@ -222,6 +269,11 @@ def place_widgets(tr: OrgTree) -> cockpit.Place:
         for p in problems:
             st.toast(tm("bad_link", what=problem_text(p, lang())))
         st.session_state["org"], st.session_state["period"] = place.org, place.period
+        asked = st.query_params.get("org")
+        if asked and place.org in tr and place.org not in readable(tr):
+            # Said, not silently replaced: the link's unit is out of this user's reach (its code
+            # is what they typed; its name is not shown to someone who may not read it).
+            st.warning(tm("org_not_yours", org=asked, home=unit_label(tr, access.home(user(), tr))))
     options, chosen = period_choice(td, st.session_state.get("period"), latest=latest(version(), td))
     # Set anew on every run, even unchanged: a value a page's widget left behind is otherwise
     # dropped by the next page's widget of the same key, which then starts on its first option.

@@ -61,6 +61,19 @@ def live_user():
     return st.session_state["actor"]
 
 
+def deferred(build):
+    """A download's bytes built when clicked, as the user they are built for. Streamlit calls
+    the function outside the script run (no session state there), so the session token is taken
+    now and checked again then: a session ended meanwhile gets an empty file, never the data."""
+    token = st.session_state.get("session_token")
+    wh = warehouse()
+
+    def run() -> bytes:
+        actor = users.resume(wh, token) if token else None
+        return build(actor) if actor is not None else b""
+    return run
+
+
 def end_session(*, ended: bool = False) -> None:
     """Forget who is signed in, in this browser tab (the language stays)."""
     for key in list(st.session_state):
@@ -103,8 +116,9 @@ def _sso() -> None:
 def _first_admin() -> None:
     st.info(t("first_run"))
     with st.form("first_admin"):
-        name = st.text_input(t("user_name"), key="fa_name")
-        pw = st.text_input(t("password"), type="password", key="fa_pw")
+        name = st.text_input(t("user_name"), key="fa_name", help=t("user_name_rule"))
+        pw = st.text_input(t("password"), type="password", key="fa_pw", help=t("password_rule", n=users.MIN_PASSWORD))
+        st.caption(t("password_rule", n=users.MIN_PASSWORD))
         pw2 = st.text_input(t("password_again"), type="password", key="fa_pw2")
         if st.form_submit_button(t("create_admin"), type="primary"):
             if pw != pw2:

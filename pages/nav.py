@@ -17,6 +17,7 @@ PAGES: dict[str, tuple[str, str, str, frozenset[str] | None]] = {
     "upload": ("pages/upload.py", "upload", ":material/upload_file:", frozenset({"admin", "manager", "team_lead"})),
     "targets": ("pages/targets.py", "targets_page", ":material/flag:", frozenset({"admin", "manager", "executive"})),
     "scorecards": ("pages/scorecards.py", "scorecards", ":material/checklist:", None),
+    "start": ("pages/start.py", "start", ":material/rocket_launch:", frozenset({"admin"})),
     "admin": ("pages/admin.py", "admin", ":material/settings:", frozenset({"admin"})),
     "overview": ("pages/overview.py", "home", ":material/dashboard:", frozenset({"admin", "executive"})),
 }

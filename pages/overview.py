@@ -6,7 +6,7 @@ import streamlit as st
 
 from kpi_core.store.summary import warehouse_summary
 from pages import through_app
-from pages.common import t, version_or_busy, warehouse
+from pages.common import empty_company, t, version_or_busy, warehouse
 
 through_app()  # never straight from this folder: see pages/__init__.py
 
@@ -24,7 +24,7 @@ def page() -> None:
         return
     s = summary(v)
     if s["org_units"] == 0 and s["metrics"] == 0:
-        st.info(t("empty_warehouse"))
+        empty_company()
         return
     cols = st.columns(5)
     for col, key in zip(cols, ["org_units", "metrics", "actuals", "targets", "datasets"], strict=True):

@@ -15,6 +15,7 @@ from kpi_core.services.cascade import HEADCOUNT_METRIC, METHODS, UPLIFT, cascade
 from pages import through_app
 from pages.common import (
     error,
+    flash,
     labels,
     lang,
     md,
@@ -22,6 +23,7 @@ from pages.common import (
     metrics,
     open_warehouse_tree,
     place_widgets,
+    show_flash,
     t,
     tm,
     today,
@@ -66,9 +68,11 @@ def targets_table(ms, rows, org: str, year: int) -> None:
         try:
             res = planning.save_targets(warehouse(), changed, reason=reason,
                                         user=user())
-            st.success(t("targets_saved", batch=res.batch, n=res.loaded))
         except KpiError as exc:
             error(exc)
+        else:  # drawn again: the months, the reconciliation and the cascade preview read the new targets
+            flash("success", t("targets_saved", batch=res.batch, n=res.loaded))
+            st.rerun()
 
 
 def reconciliation(ms, rows, tr, org: str) -> None:
@@ -149,14 +153,15 @@ def cascade_form(ms, tr, org: str, year: int, in_force: dict[str, float | None])
         except KpiError as exc:
             error(exc)
             return
-        st.success(t("targets_saved", batch=done.result.batch, n=done.result.loaded))
+        # Drawn again from the new targets (no preview of a cascade already written), saying what
+        # was written and how each metric reconciles now.
+        flash("success", t("targets_saved", batch=done.result.batch, n=done.result.loaded))
         if done.reconciliation:
-            st.caption(t("cascade_after"))
-            st.dataframe(pd.DataFrame([{t("metric"): shown(code), t("own_target"): value(r.parent, ms[code].unit),
-                                        t("children_total"): value(r.children_total, ms[code].unit),
-                                        t("gap"): value(r.gap, ms[code].unit)}
-                                       for code, r in done.reconciliation.items()]),
-                         hide_index=True, width="stretch", placeholder="—", key="cas_reconciled")
+            flash("caption", t("cascade_after"))
+            flash("table", [{t("metric"): shown(code), t("own_target"): value(r.parent, ms[code].unit),
+                             t("children_total"): value(r.children_total, ms[code].unit),
+                             t("gap"): value(r.gap, ms[code].unit)} for code, r in done.reconciliation.items()])
+        st.rerun()
 
 
 def page() -> None:
@@ -167,6 +172,7 @@ def page() -> None:
     place = place_widgets(tr)
     ms = metrics(v)
     st.title(f"{t('targets_page')} · {md(tr.units[place.org].name)}")
+    show_flash()
     years = planning_years(today())
     year = st.selectbox(t("year"), years, index=years.index(today().year), key="tp_year")
     if not ms:

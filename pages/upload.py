@@ -20,17 +20,22 @@ from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
 from kpi_core.model.messages import Msg
 from kpi_core.model.periods import planning_years
 from kpi_core.present.i18n import problem_text
+from kpi_core.services import first_steps
 from kpi_core.services.revert import revert
 from kpi_core.store import batches
 from pages import through_app
 from pages.common import (
     error,
+    flash,
     labels,
     lang,
     metric_name,
     metrics,
     open_warehouse_tree,
     place_widgets,
+    renew,
+    renewed,
+    show_flash,
     status_text,
     t,
     tm,
@@ -87,7 +92,7 @@ def upload_section(tr) -> None:
         return
     kind = st.radio(t("kind"), kinds(), format_func=shown, key="up_kind", horizontal=True)
     reason = st.text_input(t("reason_closed"), key="up_reason") if user().is_admin else None
-    upload = st.file_uploader(t("choose_file"), type=TYPES, key="up_file", help=t("upload_help"))
+    upload = st.file_uploader(t("choose_file"), type=TYPES, key=renew("up_file"), help=t("upload_help"))
     if upload is None:
         st.caption(t("upload_empty"))
         return
@@ -151,8 +156,15 @@ def upload_section(tr) -> None:
         if done.batch is None:
             st.error(tm("errors_found", n=len(done.errors), file=upload.name))
             return
-        st.success(t("uploaded", batch=done.batch, n=done.loaded))
-        st.toast(t("uploaded", batch=done.batch, n=done.loaded))
+        # Drawn again from fresh data: the uploader is empty, no preview or confirm button of a file
+        # already loaded, and the batch list below shows the new batch.
+        flash("success", t("uploaded", batch=done.batch, n=done.loaded))
+        if kind == "actuals" and (missing := first_steps.without_targets(warehouse(), set(
+                result.facts.column("metric").to_pylist()))):
+            ms = metrics(version())
+            flash("info", tm("upload_next_targets", metrics="、".join(metric_name(ms[m]) for m in missing if m in ms)))
+        renewed("up_file")
+        st.rerun()
 
 
 def history_section() -> None:
@@ -176,9 +188,11 @@ def history_section() -> None:
         if st.form_submit_button(t("revert")):
             try:
                 revert(warehouse(), int(bid), user=user(), reason=reason)
-                st.success(t("reverted", batch=bid))
             except KpiError as exc:
                 error(exc)
+            else:  # drawn again: the table above shows the batch as reverted
+                flash("success", t("reverted", batch=bid))
+                st.rerun()
 
 
 def page() -> None:
@@ -188,6 +202,7 @@ def page() -> None:
     v, tr = opened
     place = place_widgets(tr)
     st.title(t("upload"))
+    show_flash()
     template_section(tr, place.org)
     st.divider()
     upload_section(tr)

@@ -96,3 +96,38 @@ def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = F
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+ORG_HEAD = {"zh": ("编码", "名称", "上级编码"), "en": ("code", "name", "parent")}
+ORG_NOTE = {
+    "zh": "组织架构：每行一个单元。上级编码留空的是根（全树只有一个根）；已有单元按编码更新，新编码添加。"
+          "人员也是单元（挂在所属团队下）。",
+    "en": "Org tree: one unit per row. The unit whose parent is blank is the root (one per tree); existing "
+          "codes are updated, new codes added. People are units too (under their team).",
+}
+
+
+def org_template(tree, lang: str = "zh") -> bytes:
+    """The xlsx bytes of an org file the importer reads back: a note, the header, and the units
+    there are now (in tree order), so an admin edits the tree they have or fills in a new one."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "组织架构" if lang == "zh" else "org"
+    ws["A1"] = ORG_NOTE[lang]
+    for i, text in enumerate(ORG_HEAD[lang], start=1):
+        cell = ws.cell(row=2, column=i, value=text)
+        cell.font, cell.fill = Font(bold=True), HEAD_FILL
+    codes = tree.subtree(tree.root) if tree.root else []
+    for r, code in enumerate(codes, start=3):
+        u = tree.units[code]
+        for c, v in enumerate((code, u.name, u.parent or None), start=1):
+            ws.cell(row=r, column=c, value=neutralise(v) if v is not None else None)
+    # Codes and names as text: a code like 0012 keeps its zeros when typed in.
+    for col, width in zip("ABC", (18, 28, 18), strict=True):
+        ws.column_dimensions[col].width = width
+        for row in range(3, max(len(codes) + 3, 500)):
+            ws[f"{col}{row}"].number_format = "@"
+    ws.freeze_panes = "A3"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

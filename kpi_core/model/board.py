@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -271,3 +272,19 @@ def delete_tile(board: Board, tile_id: str) -> Board:
     _tile(board, tile_id)
     kept = board.model_copy(update={"tiles": [tl for tl in board.tiles if tl.id != tile_id]})
     return relaid(kept, _order(kept))
+
+
+def distinct_titles(boards: list[Board]) -> dict[str, str]:
+    """Each board's title for a list, told apart where titles repeat: the owner's name is added,
+    and the code where the owner is the same too."""
+    seen = Counter(b.title for b in boards)
+    owned = Counter((b.title, b.owner) for b in boards)
+    out = {}
+    for b in boards:
+        label = b.title
+        if seen[b.title] > 1:
+            label += f" · {b.owner}"
+            if owned[(b.title, b.owner)] > 1:
+                label += f" · {b.code}"
+        out[b.code] = label
+    return out

@@ -74,8 +74,10 @@ def test_writing_shows_the_reconciliation_at_once_and_can_update_the_parent(page
     at.button(key="cas_apply").click().run()
     assert not at.exception
     assert [s.value for s in at.success if "批次" in s.value]
-    _, shown = [df.value for df in at.tabs[1].dataframe]  # the preview, then parent against children
+    # drawn again from the new targets: what was written and parent against children at the top
+    shown = at.main.dataframe[0].value
     assert shown.iloc[0].tolist()[1:] == ["¥70.54亿", "¥70.54亿", "¥0"]
+    assert len(at.tabs[1].dataframe) == 1  # the cascade tab holds a fresh preview only
     tab = next(df.value for df in at.tabs[2].dataframe)  # the reconciliation tab, in the same run
     assert tab[tab.iloc[:, 0] == "销售收入"].iloc[0].tolist()[1:] == ["¥70.54亿", "¥70.54亿", "¥0"]
     at.run()  # the next run: the parent's target is the children's total, so no gap to warn about
