@@ -139,6 +139,7 @@ def users_section(tr) -> None:
         pw = c4.text_input(t("password"), type="password", key="nu_pw",
                            help=t("password_rule", n=users.MIN_PASSWORD))
         email = c5.text_input(t("email"), key="nu_email")
+        st.caption(f"{t('password_rule', n=users.MIN_PASSWORD)} {t('user_name_rule')}")
         if st.form_submit_button(t("add_user"), type="primary"):
             try:
                 users.add(warehouse(), name.strip(), role, orgs=orgs, password=pw or None, email=email.strip() or None,

@@ -387,7 +387,7 @@ def manage_form(board: Board) -> None:
         reason = st.text_input(t("reason"), key="delete_reason")
         sure = st.checkbox(tm("delete_board_sure", title=board.title), key="delete_sure")
         if st.form_submit_button(t("delete_board"), type="primary"):
-            if not sure:
+            if not sure:  # said where the button is: nothing deleted
                 st.error(t("delete_board_confirm"))
                 return
             try:
@@ -461,9 +461,8 @@ def page() -> None:
     head[0].title(md(board.title))
     mine = boards.can_edit(board, user())
     head[1].button(t("edit_board"), key="edit_board", on_click=_start_edit, args=(board,), disabled=not mine)
-    if mine:
-        with head[4].popover(t("manage_board")):
-            manage_form(board)
+    if mine and head[4].button(t("manage_board"), key="manage_board"):
+        st.dialog(t("manage_board"))(manage_form)(board)
     # The workbook is built when clicked, not on every render.
     head[2].download_button(t("export_excel"),
                             deferred(partial(board_export.workbook, warehouse(), board, tr, ms, today(), lang())),

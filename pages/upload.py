@@ -183,7 +183,8 @@ def history_section() -> None:
         return
     with st.form("revert"):
         c1, c2 = st.columns([1, 3])
-        bid = c1.selectbox(t("col_id"), live, key="revert_id")
+        # keyed on the newest batch: a new one is offered first, not the choice made before it came
+        bid = c1.selectbox(t("col_id"), live, key=f"revert_id_{live[0]}")
         reason = c2.text_input(t("reason"), key="revert_reason")
         if st.form_submit_button(t("revert")):
             try:

@@ -38,6 +38,17 @@ def columns(kind: str, year: int, grains: set[str]) -> list[tuple[str, str, str]
     return out
 
 
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as (first, last) runs of consecutive rows."""
+    out: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if out and row == out[-1][1] + 1:
+            out[-1] = (out[-1][0], row)
+        else:
+            out.append((row, row))
+    return out
+
+
 def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = False,
              metrics: list[str] | None = None, actor: Actor | None = None) -> bytes:
     """The xlsx bytes of an upload template for `org` (and its children, or whole subtree),
@@ -66,14 +77,18 @@ def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = F
     what = "实际值" if kind == "actuals" else "目标值"
     ws["A1"] = neutralise(f"{tree.units[org].name} {year}年 {what}填报")  # the name leads
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = ("填报说明：按单元格填写数值；百分比可写 98.5% 或 0.985；空白表示不填报；灰色单元格不适用。"
-                "Fill in values; percentages as 98.5% or 0.985; leave blank to skip; grey cells do not apply.")
+    ws["A2"] = ("填报说明：月度指标填月份列，季度指标填季度列（灰色单元格不适用，Excel 会拒绝输入）；"
+                "百分比可写 98.5% 或 0.985；空白表示不填报。"
+                "Monthly metrics fill the month columns, quarterly ones the quarter columns (grey cells do not "
+                "apply and refuse input); percentages as 98.5% or 0.985; leave blank to skip.")
     header = HEAD + [c[0] for c in cols]
     for i, text in enumerate(header, start=1):
         cell = ws.cell(row=3, column=i, value=text)
         cell.font, cell.fill = Font(bold=True), HEAD_FILL
         cell.alignment = Alignment(horizontal="center")
     r = 4
+    open_cells: dict[int, list[int]] = {}   # column → rows to fill in
+    grey_cells: dict[int, list[int]] = {}   # column → rows of another frequency
     for code in units:
         for m in chosen:
             ws.cell(row=r, column=1, value=neutralise(code))
@@ -85,11 +100,23 @@ def template(wh: Warehouse, kind: str, org: str, year: int, *, subtree: bool = F
                 cell = ws.cell(row=r, column=j, value=have.get((m.code, code, label)))
                 if grain != "year" and grain != m.frequency:
                     cell.fill = NA_FILL
+                    grey_cells.setdefault(j, []).append(r)
+                else:
+                    open_cells.setdefault(j, []).append(r)
             r += 1
     numbers = DataValidation(type="decimal", allow_blank=True, showErrorMessage=False)
-    ws.add_data_validation(numbers)
-    if r > 4:
-        numbers.add(f"F4:{openpyxl.utils.get_column_letter(len(header))}{r - 1}")
+    # A value in a column of another frequency is refused as it is typed, not only at upload.
+    other = DataValidation(type="textLength", operator="equal", formula1="0", allow_blank=True,
+                           showErrorMessage=True, errorTitle="不适用 Not applicable",
+                           error="此指标不按本列的频率填报（月度指标填月份列，季度指标填季度列）。"
+                                 "This metric is not reported at this column's frequency.")
+    for validation, cells in ((numbers, open_cells), (other, grey_cells)):
+        ranges = [f"{openpyxl.utils.get_column_letter(col)}{a}:{openpyxl.utils.get_column_letter(col)}{b}"
+                  for col, rows in cells.items() for a, b in _runs(rows)]
+        if ranges:
+            ws.add_data_validation(validation)
+            for cells_range in ranges:
+                validation.add(cells_range)
     ws.freeze_panes = "F4"
     for col, width in zip("ABCDE", (14, 18, 22, 16, 8), strict=True):
         ws.column_dimensions[col].width = width
