@@ -32,6 +32,16 @@ def step_box(i: int, step: first_steps.Step, is_next: bool, may: bool) -> None:
             st.download_button(t("org_template"), org_template(tree(warehouse().data_version()), lang()),
                                file_name=t("org_template_file"), key="start_org_template",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        if step.key == "scorecards" and may and not step.done and is_next:
+            st.caption(t("start_default_card_help"))
+            if st.button(t("start_default_card"), key="start_default_card"):
+                try:
+                    first_steps.adopt_default_scorecard(warehouse(), user=user(), reason=t("start_default_card"))
+                except KpiError as exc:
+                    error(exc)
+                else:
+                    flash("success", t("start_default_card_done"))
+                    st.rerun()
         if may:
             st.page_link(PAGES[step.page][0], label=t("start_go", page=t(PAGES[step.page][1])),
                          icon="➡️" if is_next else None)

@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kpi_core.store import boards, scorecards
+from kpi_core.model.access import Actor
+from kpi_core.model.scorecard import Item, ScorecardDef
+from kpi_core.query.scorecard import default_card
+from kpi_core.store import boards, dictionary, scorecards
+from kpi_core.store.org import tree
 from kpi_core.store.summary import warehouse_summary
 from kpi_core.store.warehouse import Warehouse
 
@@ -51,3 +55,15 @@ def without_targets(wh: Warehouse, metrics: Iterable[str]) -> list[str]:
         have = {r[0] for r in con.execute("SELECT DISTINCT metric FROM target WHERE metric IN (SELECT unnest(?))",
                                           [wanted]).fetchall()}
     return [m for m in wanted if m not in have]
+
+
+def adopt_default_scorecard(wh: Warehouse, *, user: str | Actor = "admin", reason: str) -> ScorecardDef:
+    """The company's own scorecard made from the default (every metric with a perspective, equal
+    weights; every metric when none has one), as a starting point to edit. Units below inherit it."""
+    metrics = dictionary.current(wh)
+    root = tree(wh).root
+    card = default_card(root, metrics)
+    if not card.metrics:
+        card = ScorecardDef(org=root, metrics=tuple(Item(metric=code) for code in sorted(metrics)))
+    scorecards.apply(wh, [card], reason=reason, user=user)
+    return card

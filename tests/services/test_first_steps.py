@@ -51,3 +51,11 @@ def test_metrics_without_any_target_are_named(wh, targets, asked, expected):
     if targets:
         import_table(wh, "targets", table(targets), source="t")
     assert first_steps.without_targets(wh, asked) == expected
+
+
+def test_the_default_scorecard_is_adopted_for_the_company(wh):
+    card = first_steps.adopt_default_scorecard(wh, reason="起步")
+    stored = scorecards.current(wh)
+    assert list(stored) == ["HQ"] and stored["HQ"] == card
+    assert card.metrics and len({i.weight for i in card.metrics}) == 1
+    assert done(wh)["scorecards"] == (1, True)
