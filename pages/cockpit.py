@@ -9,6 +9,7 @@ import streamlit as st
 from kpi_core.model import access
 from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import attribution as gap_present
+from kpi_core.present import charts
 from kpi_core.present import cockpit as ck
 from kpi_core.present import format as fmt
 from kpi_core.query import attribution as gap_query
@@ -102,31 +103,32 @@ def heat_map(data: ck.Cockpit, tr) -> None:
     if not data.heat_rows:
         st.info(t("scorecard_empty"))
         return
-    rows = []
+    table = []
     for child in data.children:
         for code in data.heat_rows:  # the union of the children's scorecards, by perspective
             cell = data.heat[(child, code)]
-            rows.append({"unit": unit_label(tr, child), "code": child, "metric": metric_name(data.metrics[code]),
-                         "status": t("status_" + cell.status) if cell else t("not_on_scorecard"),
-                         "key": cell.status if cell else OFF_CARD,
-                         "symbol": STATUS_STYLE[cell.status][1] if cell else "",
-                         "attainment": fmt.attainment(cell.attainment) if cell else fmt.DASH,
-                         "value": value(cell.actual, data.metrics[code].unit) if cell else fmt.DASH})
-    df = pd.DataFrame(rows)
+            table.append({"unit": unit_label(tr, child), "code": child, "metric": metric_name(data.metrics[code]),
+                          "mcode": code, "status": t("status_" + cell.status) if cell else t("not_on_scorecard"),
+                          "key": cell.status if cell else OFF_CARD,
+                          "symbol": STATUS_STYLE[cell.status][1] if cell else "",
+                          "attainment": fmt.attainment(cell.attainment) if cell else fmt.DASH,
+                          "value": value(cell.actual, data.metrics[code].unit) if cell else fmt.DASH})
+    df = pd.DataFrame(table)
     colours = alt.Scale(domain=[*STATUS_STYLE, OFF_CARD], range=[s[0] for s in STATUS_STYLE.values()] + ["#F2F2F2"])
     pick = alt.selection_point(fields=["code"], name="unit")
-    # Units across, metrics down: a unit's column reads top to bottom and names stay legible.
-    base = alt.Chart(df).encode(
-        x=alt.X("unit:N", sort=None, title=None,
-                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=120, labelOverlap=False)),
-        y=alt.Y("metric:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)))
-    rect = base.mark_rect(stroke="white").encode(
-        color=alt.Color("key:N", scale=colours, legend=None),
+    # Units across, metrics down (many units and few metrics: turned round). Names wrap to the room
+    # each column gets, from one line on a wide screen to a character a line on a phone.
+    units = {c: tr.units[c].name for c in data.children}
+    metric_names = {c: metric_name(data.metrics[c]) for c in data.heat_rows}
+    cols, rows = (("code", units), ("mcode", metric_names)) if charts.across(len(units), len(metric_names)) \
+        else (("mcode", metric_names), ("code", units))
+    chart = charts.heat(
+        df, col=cols[0], row=rows[0], col_names=cols[1], row_names=rows[1],
+        colour=alt.Color("key:N", scale=colours, legend=None), pick=pick,
         tooltip=[alt.Tooltip("unit:N", title=t("org_unit")), alt.Tooltip("metric:N", title=t("metric")),
                  alt.Tooltip("value:N", title=t("actual")), alt.Tooltip("attainment:N", title=t("attainment")),
-                 alt.Tooltip("status:N", title=t("status"))]).add_params(pick)
-    text = base.mark_text(fontSize=11).encode(text="symbol:N")
-    chart = (rect + text).properties(height=22 * len(data.heat_rows) + 40)
+                 alt.Tooltip("status:N", title=t("status"))],
+    ).properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
     def clicked() -> None:  # runs before the rerun, so the unit filter may still change
         picked = st.session_state["heat"].selection.get("unit") or []

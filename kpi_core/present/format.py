@@ -101,3 +101,63 @@ def score(s: object) -> str:
 def is_count(unit: str | None) -> bool:
     """Whether a unit counts things (shown and typed without decimals)."""
     return (unit or "").strip() in _COUNTS
+
+
+# --- chart axes: the numbers along a value axis, as a Vega-Lite label rule and the same rule here ---
+
+_AXIS_STEPS = {"zh": ((1e12, "万亿"), (1e8, "亿"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "K"))}
+_MONEY_WORDS = {"¥": ("元", "CNY"), "$": ("美元", "USD"), "€": ("欧元", "EUR")}
+_WORDS = {"days": ("天", "days"), "hours": ("小时", "hours"), "times": ("次", "times")}
+
+
+def is_percent(unit: str | None) -> bool:
+    """Whether a metric's values are fractions shown as percentages (0.985 is 98.5%)."""
+    return (unit or "").strip() in _PERCENT
+
+
+def is_money(unit: str | None) -> bool:
+    """Whether a metric's values are an amount of money (any currency: they share one axis)."""
+    return (unit or "").strip() in _CURRENCY
+
+
+def axis_labels(unit: str | None, lang: str = "zh") -> dict:
+    """Vega-Lite axis properties that write a value axis's numbers as the viewer reads them: 35%
+    for a percentage (never a 0–1 axis); 3,000万, 1.5亿 in Chinese; 30K, 150M, 2B in English. Never
+    d3's SI suffixes (`~s` writes 'G' for billions and 'm' for thousandths). `axis_number` is the
+    same rule in Python."""
+    if is_percent(unit):  # not the axis's `format`: Vega would round it to the tick step (98.5% as 99%)
+        return {"labelExpr": "format(datum.value, '~%')"}
+    expr = "format(datum.value, ',~g')"
+    for size, word in reversed(_AXIS_STEPS["zh" if lang == "zh" else "en"]):
+        expr = f"abs(datum.value) >= {size:.0f} ? format(datum.value / {size:.0f}, ',~g') + '{word}' : {expr}"
+    return {"labelExpr": expr}
+
+
+def _d3(text: str) -> str:
+    """d3-format writes a minus as '−' (U+2212)."""
+    return text.replace("-", "\u2212")
+
+
+def axis_number(v: float, unit: str | None = None, lang: str = "zh") -> str:
+    """What `axis_labels` puts at a tick of value `v` (for tests and for reading the rule)."""
+    if is_percent(unit):  # '~%': six decimals, trailing zeros dropped
+        return _d3(f"{v * 100:.6f}".rstrip("0").rstrip(".")) + "%"
+    for size, word in _AXIS_STEPS["zh" if lang == "zh" else "en"]:
+        if abs(v) >= size:
+            return _d3(f"{v / size:,.6g}") + word
+    return _d3(f"{v:,.6g}")  # ',~g': six significant digits, trailing zeros dropped
+
+
+def unit_word(unit: str | None, lang: str = "zh") -> str:
+    """The unit as an axis title says it: 元 / CNY, %, 天 / days; '' for a plain count or score."""
+    u = (unit or "").strip()
+    i = 0 if lang == "zh" else 1
+    if u in _CURRENCY:
+        return _MONEY_WORDS.get(_CURRENCY[u], ("", ""))[i]
+    if u in _PERCENT:
+        return "%"
+    if u in _SUFFIX:
+        return _WORDS[{"天": "days", "day": "days", "hour": "hours", "小时": "hours", "次": "times"}.get(u, u)][i]
+    if u in ("count", "score", "pcs", "people", ""):
+        return ""
+    return u

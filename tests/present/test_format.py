@@ -1,5 +1,6 @@
 """Numbers on screen: per unit and language, never None/NaN/inf."""
 
+import json
 import math
 
 import pytest
@@ -73,3 +74,54 @@ def test_attainment_as_shown(a, expected):
                                             (None, False), ("", False)])
 def test_is_count(unit, expected):
     assert fmt.is_count(unit) is expected
+
+
+# --- chart axes (format.axis_labels, the Vega rule, and axis_number, the same rule in Python) ---
+
+@pytest.mark.parametrize("v, unit, lang, expected", [
+    (0, "CNY", "zh", "0"),
+    (5000, "CNY", "zh", "5,000"),
+    (10000, "CNY", "zh", "1万"),
+    (50_000_000, "CNY", "zh", "5,000万"),
+    (100_000_000, "CNY", "zh", "1亿"),
+    (150_000_000, "CNY", "zh", "1.5亿"),
+    (200_000_000, "CNY", "zh", "2亿"),
+    (2.5e12, "CNY", "zh", "2.5万亿"),
+    (-200_000_000, "CNY", "zh", "−2亿"),     # d3 writes a minus as U+2212
+    (12345, "count", "zh", "1.2345万"),
+    (999, "count", "en", "999"),
+    (1000, "count", "en", "1K"),
+    (200_000_000, "CNY", "en", "200M"),
+    (1.5e9, "CNY", "en", "1.5B"),
+    (2.5e12, "CNY", "en", "2,500B"),
+    (0.5, "score", "en", "0.5"),
+    (41.5, "days", "zh", "41.5"),
+    (0, "%", "zh", "0%"),
+    (0.985, "%", "zh", "98.5%"),
+    (0.07, "%", "en", "7%"),               # 0.07 × 100 is 7.000000000000001: still 7%
+    (1.2, "%", "en", "120%"),
+    (-0.05, "%", "zh", "−5%"),
+])
+def test_an_axis_number_is_written_as_the_viewer_reads_it(v, unit, lang, expected):
+    assert fmt.axis_number(v, unit, lang) == expected
+
+
+@pytest.mark.parametrize("unit, lang, has, has_not", [
+    ("CNY", "zh", ["'亿'", "'万'", "'万亿'"], ["'M'", "'K'", "'B'", "~s"]),
+    ("count", "zh", ["'亿'", "'万'"], ["'M'", "'K'", "~s"]),
+    ("CNY", "en", ["'B'", "'M'", "'K'"], ["亿", "万", "~s"]),
+    ("%", "zh", ["'~%'"], ["亿", "~s"]),
+    ("%", "en", ["'~%'"], ["'M'", "~s"]),
+])
+def test_the_axis_rule_per_unit_and_language(unit, lang, has, has_not):
+    text = json.dumps(fmt.axis_labels(unit, lang), ensure_ascii=False)
+    assert all(h in text for h in has) and not any(h in text for h in has_not), text
+
+
+@pytest.mark.parametrize("unit, lang, expected", [
+    ("CNY", "zh", "元"), ("CNY", "en", "CNY"), ("¥", "zh", "元"), ("USD", "en", "USD"), ("%", "zh", "%"),
+    ("days", "zh", "天"), ("days", "en", "days"), ("hours", "en", "hours"), ("count", "zh", ""),
+    ("score", "en", ""), ("人", "zh", "人"), (None, "zh", ""),
+])
+def test_the_unit_an_axis_title_names(unit, lang, expected):
+    assert fmt.unit_word(unit, lang) == expected
