@@ -246,8 +246,9 @@ def page() -> None:
         st.info(t("admin_only"))
         return
     tr = tree(v)
-    tab_org, tab_users, tab_audit, tab_periods, tab_set = st.tabs(
-        [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings")])
+    tab_org, tab_users, tab_audit, tab_periods, tab_set, tab_src = st.tabs(
+        [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings"), t("src_title")],
+        key="admin_tabs")
     with tab_org:
         if tr.root is None:
             st.info(t("org_empty"))
@@ -261,6 +262,10 @@ def page() -> None:
     with tab_set:
         settings_section()
         phasing_section()
+    with tab_src:
+        from pages.sources import sources_section
+
+        sources_section()
 
 
 page()

@@ -1,5 +1,6 @@
 """指标中心 Metric center: browse and search, a metric's definition, SMART gaps, lineage, where it
-is used, version history with reasons and diffs; create and edit with the CLI's checks."""
+is used, version history with reasons and diffs; create and edit with a form (pages/metric_form.py)
+or as YAML, both with the CLI's checks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 from kpi_core.model.errors import KpiError, ValidationFailed
 from kpi_core.model.metric import smart_gaps
 from kpi_core.services import metric_catalog as catalog
+from kpi_core.services.metric_form import may_edit
 from kpi_core.store import dictionary
 from pages import through_app
 from pages.common import (
@@ -17,12 +19,14 @@ from pages.common import (
     md,
     metric_name,
     metrics,
+    show_flash,
     show_problems,
     t,
     user,
     version_or_busy,
     warehouse,
 )
+from pages.metric_form import metric_form
 
 through_app()  # never straight from this folder: see pages/__init__.py
 
@@ -77,7 +81,7 @@ def row(m) -> dict:
             t("smart"): " ".join(g[0] for g in smart_gaps(m)) or "✔"}
 
 
-def detail(ms: dict, code: str) -> None:
+def detail(ms: dict, code: str, data_version: int) -> None:
     m = ms[code]
     st.subheader(f"{md(metric_name(m))} · {md(code)}")
     tab_def, tab_lin, tab_hist, tab_edit = st.tabs([t("definition"), t("lineage"), t("history"), t("edit")])
@@ -117,8 +121,12 @@ def detail(ms: dict, code: str) -> None:
             new = c2.selectbox(t("to_version"), [v for v in versions if v > old], key="mc_new")
             st.code(catalog.version_diff(hist, old, new) or t("no_difference"), language="diff")
     with tab_edit:
-        if user().is_admin:
-            editor(catalog.definition_yaml(m.definition()), key=f"edit_{code}")
+        if may_edit(user()):
+            by_form, by_yaml = st.tabs([t("mf_form"), t("mf_yaml")])
+            with by_form:
+                metric_form(m, f"mf_{code}", ms, data_version)
+            with by_yaml:
+                editor(catalog.definition_yaml(m.definition()), key=f"edit_{code}")
         else:
             st.code(catalog.definition_yaml(m.definition()), language="yaml")
 
@@ -150,16 +158,21 @@ def page() -> None:
     if v is None:
         return
     st.title(t("metric_center"))
+    show_flash()
     ms = metrics(v)
-    if user().is_admin:  # the dictionary is the admins' to change (kpi_core refuses others anyway)
-        with st.expander(t("new_metric")):
-            editor(NEW_METRIC, key="new_metric")
+    if may_edit(user()):  # the dictionary is the admins' to change (kpi_core refuses others anyway)
+        with st.expander(t("new_metric"), icon=":material/add:"):
+            by_form, by_yaml = st.tabs([t("mf_form"), t("mf_yaml")])
+            with by_form:
+                metric_form(None, "mf_new", ms, v)
+            with by_yaml:
+                editor(NEW_METRIC, key="new_metric")
     if not ms:
         st.info(t("no_metrics_yet"))
         return
     code = browse(ms)
     if code:
-        detail(ms, code)
+        detail(ms, code, v)
 
 
 page()

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from kpi_core.cli.app import actor_of, echo, emit, format_option, main, warehouse_of
+from kpi_core.model.errors import KpiError, ValidationFailed
+from kpi_core.model.messages import LANGS, render
 from kpi_core.model.metric import smart_gaps
 from kpi_core.store import dictionary
 
@@ -20,11 +22,16 @@ def metrics_group() -> None:
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--reason", help="Why the definitions change (kept with the new versions).")
 @click.option("--dry-run", is_flag=True)
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True,
+              help="Language of the problems a refused definition is told with (zh: 中文).")
 @format_option
 @click.pass_context
-def metrics_apply(ctx, path: str, reason: str | None, dry_run: bool) -> None:
+def metrics_apply(ctx, path: str, reason: str | None, dry_run: bool, lang: str) -> None:
     """Create or update definitions from a YAML file or directory (versioned)."""
-    r = dictionary.apply(warehouse_of(ctx), path, reason=reason, user=actor_of(ctx), dry_run=dry_run)
+    try:
+        r = dictionary.apply(warehouse_of(ctx), path, reason=reason, user=actor_of(ctx), dry_run=dry_run)
+    except KpiError as exc:
+        raise in_language(exc, lang) from None
     text = (f"{'would create' if dry_run else 'created'} {len(r.created)}, "
             f"{'would update' if dry_run else 'updated'} {len(r.updated)}, unchanged {len(r.unchanged)}")
     for what, codes in (("created", r.created), ("updated", r.updated)):
@@ -73,3 +80,13 @@ def metrics_show(ctx, code: str) -> None:
         "\n".join(f"  {g}" for g in data["smart_gaps"]) or "  none") + "\nversions:\n" + "\n".join(
         f"  v{v['version']}  {v['at'][:19]}  {v['user']}  {v['reason'] or ''}" for v in data["versions"])
     emit(ctx, data, text)
+
+
+def in_language(exc: KpiError, lang: str) -> KpiError:
+    """The refusal with its message and each problem in `lang` (English: as it is)."""
+    if lang == "en":
+        return exc
+    text = render(exc.args[0] if exc.args else str(exc), lang)
+    if isinstance(exc, ValidationFailed):
+        return type(exc)(text, [render(p, lang) for p in exc.problems])
+    return type(exc)(text)

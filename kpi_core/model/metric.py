@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kpi_core.model.expressions import ExpressionError, check_filter, check_formula, check_measure
 from kpi_core.model.messages import Msg
-from kpi_core.model.validation import field_problem
+from kpi_core.model.validation import FieldText, explain, path_of, raised, shown
 
 Direction = Literal["higher_is_better", "lower_is_better", "in_range"]
 
@@ -142,20 +142,97 @@ def smart_gaps(metric: Metric) -> list[str]:
     return [gap for _, fld, gap in SMART_CHECKS if not written.get(fld)]
 
 
-def _pydantic_message(code: str, err: ValidationError) -> list[str]:
+def _labels(prefix: str, values: tuple[str, ...], *names: Msg) -> dict[str, Msg]:
+    """The names of a choice's values, in its order (each code checked to be its value's)."""
+    assert all(n.code == f"{prefix}{v}" for v, n in zip(values, names, strict=True))
+    return dict(zip(values, names, strict=True))
+
+
+# The names a person reads for each field of a definition, and for the values of its choices.
+CHOICES: dict[str, dict[str, Msg]] = {
+    "direction": _labels("model_choice_direction_", Direction.__args__, Msg("model_choice_direction_higher_is_better"),
+                         Msg("model_choice_direction_lower_is_better"), Msg("model_choice_direction_in_range")),
+    "perspective": _labels("model_choice_perspective_", Perspective.__args__,
+                           Msg("model_choice_perspective_financial"), Msg("model_choice_perspective_customer"),
+                           Msg("model_choice_perspective_internal_process"),
+                           Msg("model_choice_perspective_learning_growth")),
+    "kind": _labels("model_choice_kind_", Kind.__args__, Msg("model_choice_kind_result"),
+                    Msg("model_choice_kind_process"), Msg("model_choice_kind_growth")),
+    "frequency": _labels("model_choice_frequency_", Frequency.__args__, Msg("model_choice_frequency_month"),
+                         Msg("model_choice_frequency_quarter"), Msg("model_choice_frequency_year")),
+    "time_agg": _labels("model_choice_agg_", TimeAgg.__args__, Msg("model_choice_agg_sum"), Msg("model_choice_agg_avg"),
+                        Msg("model_choice_agg_last"), Msg("model_choice_agg_min"), Msg("model_choice_agg_max")),
+    "org_agg": _labels("model_choice_agg_", OrgAgg.__args__, Msg("model_choice_agg_sum"), Msg("model_choice_agg_avg"),
+                       Msg("model_choice_agg_none")),
+}
+LABELS: dict[str, Msg] = {
+    "code": Msg("model_metric_field_code"), "name": Msg("model_metric_field_name"),
+    "name_en": Msg("model_metric_field_name_en"), "description": Msg("model_metric_field_description"),
+    "unit": Msg("model_metric_field_unit"), "direction": Msg("model_metric_field_direction"),
+    "range": Msg("model_metric_field_range"), "range.low": Msg("model_metric_field_range_low"),
+    "range.high": Msg("model_metric_field_range_high"), "perspective": Msg("model_metric_field_perspective"),
+    "kind": Msg("model_metric_field_kind"), "owner": Msg("model_metric_field_owner"),
+    "frequency": Msg("model_metric_field_frequency"), "time_agg": Msg("model_metric_field_time_agg"),
+    "org_agg": Msg("model_metric_field_org_agg"), "source": Msg("model_metric_field_source"),
+    "source.dataset": Msg("model_metric_field_dataset"), "source.measure": Msg("model_metric_field_measure"),
+    "source.filter": Msg("model_metric_field_filter"), "source.time_column": Msg("model_metric_field_time_column"),
+    "source.org_column": Msg("model_metric_field_org_column"), "source.formula": Msg("model_metric_field_formula"),
+    "thresholds": Msg("model_metric_field_thresholds"), "thresholds.green": Msg("model_metric_field_green"),
+    "thresholds.amber": Msg("model_metric_field_amber"), "score": Msg("model_metric_field_score"),
+    "score.floor": Msg("model_metric_field_floor"), "score.cap": Msg("model_metric_field_cap"),
+    "tags": Msg("model_metric_field_tags"), "allowed": Msg("model_metric_field_allowed"),
+    "allowed.min": Msg("model_metric_field_allowed_min"), "allowed.max": Msg("model_metric_field_allowed_max"),
+    "phasing": Msg("model_metric_field_phasing"),
+}
+METRIC_FIELDS: dict[str, FieldText] = {path: FieldText(label, CHOICES.get(path, {}))
+                                      for path, label in LABELS.items()}
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "": tuple(Metric.model_fields), "source": (*DatasetSource.model_fields, *FormulaSource.model_fields),
+    "range": tuple(Range.model_fields), "thresholds": tuple(Thresholds.model_fields),
+    "score": tuple(ScoreRule.model_fields), "allowed": tuple(Allowed.model_fields),
+}
+
+
+def field_problems(item: dict, err: ValidationError) -> list[tuple[str, Msg]]:
+    """Each problem pydantic found in one definition as (field path, message in words), once each.
+
+    `source` is one of three shapes; pydantic reports every shape it tried, so only the shape
+    the definition means is reported: a mapping naming `formula` is a formula, one naming
+    `dataset` (or measure, columns, filter) a dataset, and anything else is asked to be one."""
+    src, dataset_keys = item.get("source"), set(DatasetSource.model_fields)
+    keys = set(src) if isinstance(src, dict) else set()
+    if "formula" in keys and keys & dataset_keys:
+        both = Msg("model_metric_source_both", dataset="dataset", formula="formula")
+        return [("source", both)] + _rest(err, "source")
+    branch = "FormulaSource" if "formula" in keys else "DatasetSource" if keys & dataset_keys else None
     out = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "literal[")))
-        # Union branches repeat the same location; keep the most useful message.
-        problem = field_problem(e)
-        if e["type"] in ("literal_error", "string_pattern_mismatch"):
-            problem = Msg("model_problem_got", problem=problem, got=repr(e["input"]))
-        if loc:
-            where = Msg("model_field_problem", path=loc, problem=problem)
-        else:
-            where = Msg("model_definition_problem", problem=problem)
-        out.append(Msg("model_metric_problem", metric=code, problem=where))
+        loc = tuple(e["loc"])
+        if loc[:1] == ("source",) and "source" in item:
+            if branch is None:
+                kind = Msg("model_metric_source_kind", manual="manual", dataset="dataset", formula="formula")
+                out.append(("source", Msg("model_problem_got", problem=kind, got=shown(src))))
+                continue
+            if len(loc) < 2 or loc[1] != branch:
+                continue
+            loc = (loc[0], *loc[2:])
+        e = {**e, "loc": loc}
+        own = raised(e)
+        if own is not None and own.code == "model_in_range_needs_range":  # said with the direction's name
+            out.append(("range", Msg("model_metric_range_needed", direction=CHOICES["direction"]["in_range"])))
+            continue
+        out.append((path_of(loc), explain(e, METRIC_FIELDS, KNOWN_KEYS)))
     return list(dict.fromkeys(out))
+
+
+def _rest(err: ValidationError, but: str) -> list[tuple[str, Msg]]:
+    """The problems outside one field."""
+    return [(path_of(e["loc"]), explain(e, METRIC_FIELDS, KNOWN_KEYS)) for e in err.errors()
+            if tuple(e["loc"])[:1] != (but,)]
+
+
+def _pydantic_message(code: str, item: dict, err: ValidationError) -> list[str]:
+    return [Msg("model_metric_problem", metric=code, problem=problem) for _, problem in field_problems(item, err)]
 
 
 def parse_metrics(raw: list[tuple[str, dict]]) -> tuple[list[Metric], list[str]]:
@@ -169,7 +246,7 @@ def parse_metrics(raw: list[tuple[str, dict]]) -> tuple[list[Metric], list[str]]
         try:
             m = Metric.model_validate(item)
         except ValidationError as err:
-            problems.extend(Msg("model_in_file", file=fname, problem=p) for p in _pydantic_message(code, err))
+            problems.extend(Msg("model_in_file", file=fname, problem=p) for p in _pydantic_message(code, item, err))
             continue
         if m.code in seen:
             problems.append(Msg("model_metric_defined_twice", file=fname, metric=m.code, other=seen[m.code]))

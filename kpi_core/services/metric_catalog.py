@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from kpi_core.engine.formula import components
+from kpi_core.model.access import Actor
 from kpi_core.model.errors import ValidationFailed
 from kpi_core.model.messages import Msg
 from kpi_core.model.metric import DatasetSource, FormulaSource, Metric
@@ -16,6 +17,7 @@ from kpi_core.store import dictionary
 from kpi_core.store.warehouse import Warehouse
 
 FACETS = ("perspective", "kind", "owner", "tags")
+EDITOR = Msg("services_metric_editor")  # where the metric center's definitions come from, as a problem names it
 
 
 def search(metrics: dict[str, Metric], text: str = "", **facets: str | None) -> list[str]:
@@ -79,7 +81,7 @@ def version_diff(history: list[dict], old: int, new: int) -> str:
     return "\n".join(difflib.unified_diff(a, b, f"v{old}", f"v{new}", lineterm=""))
 
 
-def apply_text(wh: Warehouse, text: str, *, reason: str | None, user: str = "admin",
+def apply_text(wh: Warehouse, text: str, *, reason: str | None, user: str | Actor = "admin",
                dry_run: bool = False) -> dictionary.ApplyResult:
     """Apply metrics written as YAML (a `metrics:` list, or one metric mapping)."""
     try:
@@ -90,7 +92,15 @@ def apply_text(wh: Warehouse, text: str, *, reason: str | None, user: str = "adm
         doc = {"metrics": [doc]}
     if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), list):
         raise ValidationFailed(Msg("services_yaml_shape", key="metrics:"))
-    metrics, problems = dictionary.parse_metrics([("editor", item) for item in doc["metrics"]])
+    return apply_definitions(wh, doc["metrics"], reason=reason, user=user, dry_run=dry_run)
+
+
+def apply_definitions(wh: Warehouse, items: list, *, reason: str | None, user: str | Actor = "admin",
+                      dry_run: bool = False, source: str = EDITOR) -> dictionary.ApplyResult:
+    """Check definitions (raw mappings, as YAML reads them) with every check of `metrics apply`
+    and, unless a dry run, store the changed ones with the reason. The YAML editor and the
+    metric form (services/metric_form.py) both come here."""
+    metrics, problems = dictionary.parse_metrics([(source, item) for item in items])
     if problems:
         raise ValidationFailed(Msg("services_problems", n=len(problems)), problems)
     return dictionary.apply_metrics(wh, metrics, reason=reason, user=user, dry_run=dry_run)
