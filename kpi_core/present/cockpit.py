@@ -18,9 +18,8 @@ from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, last_full_month, parse_period
 from kpi_core.model.scorecard import NO_PERSPECTIVE, PERSPECTIVES, perspective_of
 from kpi_core.model.text import visible
-from kpi_core.query.api import Cell, Query, run
-from kpi_core.query.scorecard import Scorecard, candidate, score, settle
-from kpi_core.store import dictionary, scorecards
+from kpi_core.query.api import Cell, Query, context, run
+from kpi_core.query.scorecard import Scorecard, candidate, current_cards, score, settle
 from kpi_core.store.warehouse import Warehouse
 
 # Periods in a series: 13 months / 5 quarters / 5 years hold the same period a year before.
@@ -80,8 +79,8 @@ def build(wh: Warehouse, tree: OrgTree, org: str, period: str, *, today=None, ac
     if actor is not None:
         access.check(actor, tree, "read", org)
     p = parse_period(period)
-    metrics = dictionary.current(wh)
-    defined = scorecards.current(wh)
+    _, metrics = context(wh)  # the dictionary the queries below read, kept per data version
+    defined = current_cards(wh)
     first, last = series_range(p)
     labels = [x.label for x in _periods(first, last)]
     mine, origin, source = candidate(defined, tree, org, metrics)

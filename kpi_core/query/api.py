@@ -7,8 +7,9 @@ reported, rolled up, computed from a dataset or from a formula, and why a value 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pyarrow as pa
 
@@ -32,6 +33,7 @@ from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
 Scope = Literal["self", "children", "subtree"]
+T = TypeVar("T")
 MAX_PERIODS = 600  # fifty years of months
 
 
@@ -163,6 +165,22 @@ def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table
         held = (version, (tree, closure, org_keys(closure), dictionary.current(wh)))
         cache.CONTEXT.put(key, held)
     return held
+
+
+def kept(wh: Warehouse, what: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, kept while the warehouse's data version holds: for reads of what every change
+    bumps the version (the scorecards, the dictionary), shared by every page and query."""
+    with wh.connect() as con:
+        version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
+        return cache.FACTS.get((what, _file_key(wh), version), read)
+
+
+def context(wh: Warehouse) -> tuple[OrgTree, dict[str, Metric]]:
+    """The org tree and the metric dictionary as the queries see them: read once per data
+    version and shared with them (treat both as read-only)."""
+    with wh.connect() as con:
+        _, (tree, _closure, _keys, metrics) = _context(wh, con)
+    return tree, dict(metrics)
 
 
 def _cell(engine: Evaluator, m: Metric, unit: str, p: Period) -> Cell:

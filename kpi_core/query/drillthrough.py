@@ -17,10 +17,8 @@ from kpi_core.model.expressions import check_filter
 from kpi_core.model.metric import DatasetSource, FormulaSource
 from kpi_core.model.names import view_name
 from kpi_core.model.periods import parse_period
-from kpi_core.query.api import Cell, Query, run
-from kpi_core.store import dictionary
+from kpi_core.query.api import Cell, Query, context, run
 from kpi_core.store.datasets import column_names
-from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
 MAX_ROWS = 500
@@ -52,10 +50,10 @@ def behind(wh: Warehouse, metric: str, org: str, period: str, *, ytd: bool = Fal
     """What makes up the cell (metric, org, period): only rows of units `actor` may read."""
     p = parse_period(period)
     cell = run(wh, Query((metric,), org, "self", p.grain, period, period, ytd), actor=actor).cells[0]
-    m = dictionary.current(wh)[metric]
+    tree, metrics = context(wh)  # kept per data version, as the query above read them
+    m = metrics[metric]
     out = Behind(cell, m.source_type)
     with wh.connect() as con:
-        tree = load_tree(con)
         units = tree.subtree(org)
         if actor is not None:
             units = access.visible_units(actor, tree, units)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from types import MappingProxyType
 
 import pyarrow as pa
 import sqlglot
@@ -35,6 +36,7 @@ from kpi_core.store import phasing, settings
 from kpi_core.store.datasets import column_names, live_batches
 
 FROM_DATASET = "dataset"
+_NO_FACTS = (MappingProxyType({}), MappingProxyType({}))  # a metric without facts (read-only)
 
 
 class Evaluator:
@@ -43,7 +45,7 @@ class Evaluator:
         self.con, self.tree, self.metrics, self.closure = con, tree, metrics, closure
         self.units, self.periods, self.ytd = units, periods, ytd
         self.spans = {p.label: span_of(p, ytd) for p in periods}
-        self._facts: dict[str, dict[str, dict[str, dict[str, float]]]] = {}  # view -> metric -> org -> label
+        self._facts: dict[str, dict[str, tuple[dict, dict]]] = {}  # view -> metric -> (by org, by period)
         self._dataset: dict[str, dict[tuple[str, str], float]] = {}
         self._rolled: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
         self._target_memo: dict[tuple[str, str, str], float | None] = {}
@@ -59,31 +61,39 @@ class Evaluator:
     # --- facts ------------------------------------------------------------------------------
     def facts(self, view: str, metric: str) -> dict[str, dict[str, float]]:
         """{org: {period: value}} of the current facts of `metric`."""
-        return self._all_facts(view)[0].get(metric, {})
+        return self._metric_facts(view, metric)[0]
 
     def facts_by_period(self, view: str, metric: str) -> dict[str, dict[str, float]]:
         """{period: {org: value}}: the same facts, for picking a period's values."""
-        return self._all_facts(view)[1].get(metric, {})
+        return self._metric_facts(view, metric)[1]
 
-    def _all_facts(self, view: str) -> tuple[dict, dict]:
-        """One query per view for all metrics asked, kept while the data version holds."""
-        if view not in self._facts:
-            self._facts[view] = self._kept(("facts", view, frozenset(self.wanted)), lambda: self._read_facts(view))
-        return self._facts[view]
+    def _metric_facts(self, view: str, metric: str) -> tuple:
+        """A metric's facts, read once per data version for every query that asks for it (the
+        cockpit's, each board tile's, the latest month's); none for a metric not asked for."""
+        mine = self._facts.setdefault(view, {})
+        if metric in self.wanted and metric not in mine:  # the metrics asked: those kept, one read for the rest
+            keys = {code: (self.cache_key, "facts", view, code) for code in sorted(self.wanted) if code not in mine}
+            mine.update((code, got) for code, key in keys.items() if (got := cache.FACTS.peek(key)) is not None)
+            missing = [code for code in keys if code not in mine]
+            for code, facts in (self._read_facts(view, missing) if missing else {}).items():
+                cache.FACTS.put(keys[code], facts)
+                mine[code] = facts
+        return mine.get(metric, _NO_FACTS)
 
-    def _read_facts(self, view: str) -> tuple[dict, dict]:
+    def _read_facts(self, view: str, codes: list[str]) -> dict[str, tuple[dict, dict]]:
+        """{metric: (by org, by period)} for `codes` (each one present, empty if it has none)."""
         table = "actual_fact" if view == "actual" else "target_fact"
         # The latest live batch per key, as the `actual`/`target` views, filtered first.
         rows = self.con.execute(
             f"SELECT metric, org, period, arg_max(value, batch_id) FROM {table} "
             "WHERE metric IN (SELECT unnest(?)) AND batch_id IN (SELECT id FROM batch WHERE status = 'loaded') "
-            "GROUP BY metric, org, period", [sorted(self.wanted)]).fetchall()
-        by_org: dict[str, dict[str, dict[str, float]]] = {}
-        by_period: dict[str, dict[str, dict[str, float]]] = {}
+            "GROUP BY metric, org, period", [codes]).fetchall()
+        out: dict[str, tuple[dict, dict]] = {code: ({}, {}) for code in codes}
         for code, org, period, value in rows:
-            by_org.setdefault(code, {}).setdefault(org, {})[period] = value
-            by_period.setdefault(code, {}).setdefault(period, {})[org] = value
-        return by_org, by_period
+            by_org, by_period = out[code]
+            by_org.setdefault(org, {})[period] = value
+            by_period.setdefault(period, {})[org] = value
+        return out
 
     def _kept(self, key: tuple, read):
         """A fact about the warehouse kept while its data version holds."""
@@ -123,7 +133,7 @@ class Evaluator:
             labels = [max(month_labels(period)) for period in self.facts_by_period("actual", m.code)]
             found = max(labels, default=None)
         elif m.source_type == "dataset":
-            found = self._kept(("as_of", m.code), lambda: self._dataset_as_of(m))
+            found = self._kept(("as_of", m.source.dataset, m.source.time_column), lambda: self._dataset_as_of(m))
         else:
             parts = [c for c in components(m.source.formula) if c in self.metrics and c not in stack]
             months = [self.as_of(self.metrics[c], (*stack, m.code)) for c in parts]
@@ -131,7 +141,7 @@ class Evaluator:
         self._as_of[m.code] = found
         return found
 
-    def _dataset_as_of(self, m: Metric) -> str | None:
+    def _dataset_as_of(self, m: Metric) -> str | None:  # kept per dataset and date column, not per metric
         src = m.source
         day = exp.Max(this=exp.cast(col(src.time_column), "DATE"))
         sql = sqlglot.select(day).from_(exp.alias_(exp.to_table(quoted(view_name(src.dataset)).sql("duckdb")), "d",

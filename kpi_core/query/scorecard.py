@@ -17,7 +17,7 @@ from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, parse_period
 from kpi_core.model.scorecard import PERSPECTIVES, Item, ScorecardDef, nearest, parse, perspective_of, shares
-from kpi_core.query.api import Cell, Query, run
+from kpi_core.query.api import Cell, Query, context, kept, run
 from kpi_core.store import dictionary, scorecards, settings
 from kpi_core.store.warehouse import Warehouse
 
@@ -42,6 +42,12 @@ class Scorecard:
     @property
     def codes(self) -> list[str]:
         return [it["metric"] for it in self.items]
+
+
+def current_cards(wh: Warehouse) -> dict[str, ScorecardDef]:
+    """Every unit's own scorecard (store.scorecards.current), read once per data version: saving
+    or removing one bumps it. Shared: treat as read-only."""
+    return kept(wh, "scorecards", lambda: scorecards.current(wh))
 
 
 def default_card(org: str, metrics: dict[str, Metric]) -> ScorecardDef:
@@ -106,8 +112,8 @@ def score(wh: Warehouse, card: ScorecardDef, cells: dict[str, Cell], metrics: di
 def unit_scorecard(wh: Warehouse, tree: OrgTree, org: str, period: str, *, actor: Actor | None = None,
                    today=None) -> Scorecard:
     """The unit's scorecard at a period, scored: own, inherited (kept to its data) or the default."""
-    metrics = dictionary.current(wh)
-    card, origin, source = candidate(scorecards.current(wh), tree, org, metrics)
+    _, metrics = context(wh)
+    card, origin, source = candidate(current_cards(wh), tree, org, metrics)
     p = parse_period(period)
     cells = {c.metric: c for c in run(wh, Query(tuple(card.codes), org, "self", p.grain, p.label, p.label),
                                       today=today, actor=actor).cells} if card.codes else {}
