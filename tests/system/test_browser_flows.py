@@ -31,19 +31,20 @@ def server(demo_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("flows") / "demo.duckdb"
     shutil.copyfile(demo_template, path)
     _people(path)
-    _same_titles(path)
+    for width in (1440, 390):
+        _same_titles(path, width)
     yield from serve(path)
 
 
-def _same_titles(path) -> None:
-    """Two boards of one title by two owners, shared with everyone."""
+def _same_titles(path, width: int) -> None:
+    """Two boards of one title by two owners, shared with everyone (a pair for each width's test)."""
     from kpi_core.store import boards
     from kpi_core.store.warehouse import open_warehouse
 
     wh = open_warehouse(path)
     for owner in ("ceo", "mgr_d1"):
-        boards.save(wh, boards.Board(code=f"weekly_{owner}", title="每周经营", owner=owner, share="everyone",
-                                     tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
+        boards.save(wh, boards.Board(code=f"weekly{width}_{owner}", title=f"每周经营{width}", owner=owner,
+                                     share="everyone", tiles=[{"type": "kpi_card", "metrics": ["revenue"]}]))
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +174,12 @@ def test_a_refused_page_or_unit_is_said(server, page):
 
 
 def test_boards_are_told_apart_renamed_and_deleted_in_the_browser(server, page):
-    sign_in(page, server, "root", "boards?board=weekly_ceo&lang=zh")
-    wait_title(page, "每周经营")
+    title = f"每周经营{page.width}"
+    sign_in(page, server, "root", f"boards?board=weekly{page.width}_ceo&lang=zh")
+    wait_title(page, title)
     _open_sidebar(page)
     listed = page.locator('[data-testid="stSidebar"] [role="radiogroup"]').last.inner_text()
-    assert "每周经营 · ceo" in listed and "每周经营 · mgr_d1" in listed
+    assert f"{title} · ceo" in listed and f"{title} · mgr_d1" in listed
     # the tile list while editing names tiles by place and title, not by internal ids
     page.goto(f"{server}/boards?board=executive_bsc&lang=zh")
     wait_title(page, "集团平衡计分卡")
@@ -189,24 +191,23 @@ def test_boards_are_told_apart_renamed_and_deleted_in_the_browser(server, page):
     assert labels[0].startswith("1. ") and not any(re.search(r"\[[0-9a-f]{6,}\]", x) for x in labels), labels
     page.get_by_role("button", name="取消").click()
     # rename, then delete, from the board's manage menu
-    code = f"weekly_{'ceo' if page.width > 600 else 'mgr_d1'}"
-    page.goto(f"{server}/boards?board={code}&lang=zh")
-    wait_title(page, "每周经营")
+    page.goto(f"{server}/boards?board=weekly{page.width}_mgr_d1&lang=zh")
+    wait_title(page, title)
     page.get_by_role("button", name="管理").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label("看板标题").fill("每周经营（新）")
+    dialog.get_by_label("看板标题").fill(f"{title}（新）")
     dialog.get_by_role("button", name="重命名").click()
-    wait_title(page, "每周经营（新）")
+    wait_title(page, f"{title}（新）")
     shot(page, f"g7_board_renamed_{page.width}")
     page.get_by_role("button", name="管理").click()
     dialog.get_by_role("button", name="删除看板").click()
     dialog.get_by_text("请先勾选确认框，再删除看板。").wait_for()  # not deleted without saying so
     shot(page, f"g7b_board_delete_unconfirmed_{page.width}")
-    dialog.get_by_text("我确定要删除「每周经营（新）」").click()
+    dialog.get_by_text(f"我确定要删除「{title}（新）」").click()
     dialog.get_by_role("button", name="删除看板").click()
-    page.get_by_text("看板「每周经营（新）」已删除（保留在版本历史中）。").wait_for()
+    page.get_by_text(f"看板「{title}（新）」已删除（保留在版本历史中）。").wait_for()
     _open_sidebar(page)
-    assert "每周经营（新）" not in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert f"{title}（新）" not in page.locator('[data-testid="stSidebar"]').inner_text()
     shot(page, f"g8_board_deleted_{page.width}")
 
 
