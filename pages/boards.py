@@ -165,6 +165,12 @@ def render_board(board: Board, tr, ms) -> None:
         _render_board(board, tr, ms)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def last_loaded(data_version: int) -> tuple[str | None, str | None]:
+    """The freshness line's facts, read once per data version (every import bumps it)."""
+    return tiles.last_loaded(warehouse())
+
+
 def _render_board(board: Board, tr, ms) -> None:
     cross = st.session_state.get(CROSS) or {}
     if cross:
@@ -173,7 +179,7 @@ def _render_board(board: Board, tr, ms) -> None:
                                         cross.get("period")]))
         c1.info(t("cross_filter", unit=what))
         c2.button(t("clear_filter"), key="clear_cross", on_click=lambda: st.session_state.pop(CROSS, None))
-    at, latest = tiles.last_loaded(warehouse())
+    at, latest = last_loaded(version())
     stamp = f"{tiles.freshness(at, dt.datetime.now(dt.UTC), lang())} · {t('latest_period')}: {latest or '—'}"
     rows: dict[int, list[Tile]] = {}
     for tile in board.ordered_tiles():
@@ -216,7 +222,7 @@ def page() -> None:
         empty_company()
         return
     editing = edited_board()
-    visible = boards.visible(warehouse(), user())
+    visible = boards.visible(warehouse(), user(), tree=tr)
     with st.sidebar:
         codes = [b.code for b in visible]
         if codes and not editing:
@@ -256,7 +262,7 @@ def page() -> None:
     code = st.session_state["board"]
     st.query_params["board"] = code
     try:
-        board = boards.open_for(warehouse(), code, user())
+        board = boards.open_for(warehouse(), code, user(), tree=tr)
     except NotFound:
         st.error(tm("no_such_board", code=code))
         return

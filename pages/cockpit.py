@@ -136,7 +136,10 @@ def heat_map(data: ck.Cockpit, tr) -> None:
         if code in data.children:
             goto(org=code)
 
-    st.altair_chart(chart, on_select=clicked, selection_mode="unit", key="heat", width="stretch")
+    # The spec is ours and fixed in shape: Altair's jsonschema validation (~30 ms a run) is skipped.
+    with alt.utils.schemapi.debug_mode(False):
+        spec = chart.to_dict(validate=False)
+    st.vega_lite_chart(spec, on_select=clicked, selection_mode="unit", key="heat", width="stretch")
     st.caption(t("heat_hint"))
     row = st.container(horizontal=True, key="drill_buttons")
     for child in data.children:
@@ -280,16 +283,15 @@ def page() -> None:
     for i, code in enumerate(data.headline):
         with cols[i % 4]:
             card(data.cards[code], data.metrics[code])
-    tab_heat, tab_bsc, tab_red, tab_dt = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red"),
-                                                  t("drill_through")])
-    with tab_heat:
-        heat_map(data, tr)
-    with tab_bsc:
-        bsc(data)
-    with tab_red:
-        red_list(data, tr)
-    with tab_dt:
-        drill_through(data, tr)
+    # Only the open tab is built (a switch of tab reruns): the hidden ones cost a click its time
+    # and payload, above all the drill-through's rows and code view (docs/PERFORMANCE.md).
+    tabs = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red"), t("drill_through")], key="cockpit_tab",
+                   on_change="rerun")
+    for tab, draw in zip(tabs, (lambda: heat_map(data, tr), lambda: bsc(data), lambda: red_list(data, tr),
+                                lambda: drill_through(data, tr)), strict=True):
+        if tab.open is not False:  # None: the tab keeps no state (then all are built, as before)
+            with tab:
+                draw()
 
 
 page()

@@ -19,6 +19,7 @@ from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.board import Board, can_edit, can_see, no_unit, parse, share_choices
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
 from kpi_core.model.messages import Msg
+from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import parse_period
 from kpi_core.store import audit, dictionary
 from kpi_core.store.org import load_tree
@@ -117,6 +118,11 @@ def delete(wh: Warehouse, code: str, *, user: str | Actor = "admin", reason: str
         audit.record(con, user, "delete", "board", code, before=board.definition(), reason=reason)
 
 
+def _tree(wh: Warehouse) -> OrgTree:
+    with wh.connect() as con:
+        return load_tree(con)
+
+
 def all_boards(wh: Warehouse) -> list[Board]:
     with wh.connect() as con:
         rows = con.execute("SELECT arg_max(definition, version), arg_max(deleted, version) FROM board_version "
@@ -124,23 +130,22 @@ def all_boards(wh: Warehouse) -> list[Board]:
     return [Board.model_validate(json.loads(d)) for d, deleted in rows if not deleted]
 
 
-def open_for(wh: Warehouse, code: str, user: str | Actor = "admin") -> Board:
+def open_for(wh: Warehouse, code: str, user: str | Actor = "admin", *, tree: OrgTree | None = None) -> Board:
     """The board, if the user may see it; NotFound otherwise (the same answer as a missing board,
-    so a link does not tell an outsider that the board exists)."""
+    so a link does not tell an outsider that the board exists). `tree`: the caller's org tree,
+    if it has one at hand (pages keep it per data version), else it is read."""
     actor = as_actor(user)
     board = get(wh, code)
-    with wh.connect() as con:
-        tree = load_tree(con)
+    tree = tree if tree is not None else _tree(wh)
     if not can_see(board, actor, tree):
         raise NotFound(Msg("store_no_board", board=code))
     return board
 
 
-def visible(wh: Warehouse, user: str | Actor = "admin") -> list[Board]:
-    """The boards the user may open."""
+def visible(wh: Warehouse, user: str | Actor = "admin", *, tree: OrgTree | None = None) -> list[Board]:
+    """The boards the user may open (`tree` as in open_for)."""
     actor = as_actor(user)
-    with wh.connect() as con:
-        tree = load_tree(con)
+    tree = tree if tree is not None else _tree(wh)
     return [b for b in all_boards(wh) if can_see(b, actor, tree)]
 
 

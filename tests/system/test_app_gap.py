@@ -8,7 +8,7 @@ from kpi_core.present.attribution import gap_view
 from kpi_core.query.attribution import attribute
 from kpi_core.store import dictionary, org
 from kpi_core.store.warehouse import open_warehouse
-from tests.system.test_app_pages import app, app_warehouse, no_english_sentence, rendered  # noqa: F401
+from tests.system.test_app_pages import app, app_warehouse, no_english_sentence, open_tab, rendered  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,7 @@ PLACE = {"org": "HQ", "period": "2026-Q3"}
 
 def drill(at, metric: str):
     at.query_params.update(PLACE)
-    at.run()
+    open_tab(at, "drill_through")
     at.selectbox(key="dt_metric").set_value(metric).run()
     assert not at.exception
     return at

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from kpi_core.auth import users
 from kpi_core.model.board import new_tile
 from kpi_core.model.errors import KpiError
+from kpi_core.model.messages import Msg
 from kpi_core.present import cockpit
 from kpi_core.present import format as fmt
 from kpi_core.present.i18n import STRINGS, problem_text
@@ -73,6 +74,32 @@ def no_raw_keys_or_nan(at) -> None:
     keys = set(STRINGS)
     assert not [s for s in shown if s in keys], "a string key shown instead of its text"
     assert not [s for s in shown if re.search(r"\b(nan|NaN|None|inf)\b", s)], shown
+
+
+COCKPIT_TABS = ["heat_map", "bsc_view", "whats_red", "drill_through"]
+
+
+def open_tab(at, code: str, lang: str = "zh"):
+    """Open a cockpit tab (only the open one is built) and rerun."""
+    at.session_state["cockpit_tab"] = Msg("ui_" + code).render(lang)
+    return at.run()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("code", COCKPIT_TABS)
+def test_each_cockpit_tab_is_built_when_open_and_only_then(app, code, lang):
+    app.query_params.update({"org": "D1", "period": "2026-10", "lang": lang})
+    open_tab(app, code, lang)
+    assert not app.exception
+    # what only one tab shows: the heat map's drill buttons, the BSC's perspective scores, the
+    # drill-through's metric choice (the red list shows none of them)
+    marks = {"heat_map": lambda: any(b.key and b.key.startswith("down_") for b in app.button),
+             "bsc_view": lambda: Msg("ui_perspective_score").render(lang) in [m.label for m in app.metric],
+             "drill_through": lambda: any(s.key == "dt_metric" for s in app.selectbox)}
+    assert {other: shown() for other, shown in marks.items()} == {other: other == code for other in marks}
+    no_raw_keys_or_nan(app)
+    if lang == "zh":
+        no_english_sentence(app)
 
 
 def test_cockpit_shows_the_engines_numbers(app, app_warehouse):

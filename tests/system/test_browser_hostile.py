@@ -103,14 +103,21 @@ FOREIGN = """() => {
 def check(v: Visit, server: str, name: str) -> str:
     """Nothing on the page links or points outside, and no request left the origin; returns the text."""
     idle(v.page)
-    for tab in v.page.get_by_role("tab").all():  # every tab's content, shown
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    texts = [_shown(v, name)]
+    for i, tab in enumerate(v.page.get_by_role("tab").all()):  # every tab's content (built when opened)
         tab.click()
         idle(v.page)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    v.page.screenshot(path=str(ARTIFACTS / f"h_{name}.png"), full_page=True)
-    assert v.page.evaluate(FOREIGN) == [], name
+        texts.append(_shown(v, f"{name}_tab{i}"))
     outside = [u for u in v.requests if not u.startswith(server) and not u.startswith(("data:", "blob:"))]
     assert outside == [], (name, outside)
+    return "\n".join(texts)
+
+
+def _shown(v: Visit, name: str) -> str:
+    """The page as it is now: a screenshot, nothing pointing outside, no trace or NaN; its text."""
+    v.page.screenshot(path=str(ARTIFACTS / f"h_{name}.png"), full_page=True)
+    assert v.page.evaluate(FOREIGN) == [], name
     text = v.page.locator("body").inner_text().replace("\u2060", "")  # the word joiner that keeps a URL text
     assert "Traceback" not in text and "NaN" not in text, name
     return text
