@@ -8,10 +8,14 @@ anyway); with `--user NAME` it acts with that user's role and org units.
 """
 
 from kpi_core.cli import (  # noqa: F401
+    actions,
+    alerts,
     audit,
     batches,
     boards,
+    channels,
     explain,
+    forecast,
     imports,
     init,
     metrics,

@@ -1,0 +1,1 @@
+"""kpi actions: (being built; see issue 15)."""

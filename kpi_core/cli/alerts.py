@@ -1,0 +1,1 @@
+"""kpi alerts: (being built; see issue 15)."""

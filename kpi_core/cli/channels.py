@@ -1,0 +1,1 @@
+"""kpi channels: (being built; see issue 15)."""

@@ -1,0 +1,1 @@
+"""kpi forecast: (being built; see issue 15)."""
