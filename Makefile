@@ -38,8 +38,9 @@ browser:
 warehouse: setup
 	$(PY) -m kpi_core --warehouse $(WAREHOUSE) init --demo
 
+# The app and its scheduler (alert checks, deliveries, subscriptions, reminders) in one process.
 run: setup warehouse
-	KPI_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	KPI_WAREHOUSE=$(WAREHOUSE) $(PY) serve.py --server.port $(PORT)
 
 # ruff for style; import-linter for the layers (.importlinter): each package imports only those below it.
 lint: setup-dev

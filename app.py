@@ -9,9 +9,9 @@ from streamlit.util import calc_hash
 from kpi_core.auth import users
 from kpi_core.model.errors import WarehouseBusy
 from kpi_core.present.i18n import LANGS
-from kpi_core.store import prefs
+from kpi_core.store import outbox, prefs
 from pages import login, through_app
-from pages.common import t, tm, uploader_style, warehouse
+from pages.common import start_jobs, t, tm, uploader_style, warehouse
 from pages.nav import PAGES, menu
 
 through_app()  # the first run of a new server comes here in Streamlit's legacy folder mode
@@ -19,6 +19,7 @@ through_app()  # the first run of a new server comes here in Streamlit's legacy 
 # An emoji icon: a :material/…: one makes the browser fetch it from fonts.gstatic.com, and the app
 # makes no request outside its own origin (companies run it inside their network).
 st.set_page_config(page_title="绩效驾驶舱 KPI Cockpit", layout="wide", page_icon="📊")
+start_jobs()  # alert checks, deliveries, subscriptions, reminders: once per process
 
 try:
     if "actor" not in st.session_state:
@@ -87,9 +88,21 @@ def refused_page() -> str | None:
     return asked
 
 
+def title(key: str) -> str:
+    """A page's menu title; the inbox's carries the unread count (the sidebar's badge)."""
+    if key == "inbox":
+        try:
+            n = outbox.unread(warehouse(), actor.name)
+        except WarehouseBusy:
+            n = 0
+        if n:
+            return t("inbox_count", n=n)
+    return t(PAGES[key][1])
+
+
 asked = refused_page()
 page = st.navigation([
-    st.Page(PAGES[key][0], title=t(PAGES[key][1]), icon=PAGES[key][2], default=key == "cockpit", url_path=key)
+    st.Page(PAGES[key][0], title=title(key), icon=PAGES[key][2], default=key == "cockpit", url_path=key)
     for key in menu(actor.role)
 ])
 if asked in PAGES:

@@ -246,9 +246,9 @@ def page() -> None:
         st.info(t("admin_only"))
         return
     tr = tree(v)
-    tab_org, tab_users, tab_audit, tab_periods, tab_set, tab_src = st.tabs(
-        [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings"), t("src_title")],
-        key="admin_tabs")
+    tab_org, tab_users, tab_audit, tab_periods, tab_set, tab_src, tab_ch = st.tabs(
+        [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings"), t("src_title"),
+         t("ch_title")], key="admin_tabs")
     with tab_org:
         if tr.root is None:
             st.info(t("org_empty"))
@@ -266,6 +266,10 @@ def page() -> None:
         from pages.sources import sources_section
 
         sources_section()
+    with tab_ch:
+        from pages.channels import channels_section
+
+        channels_section()
 
 
 page()

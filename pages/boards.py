@@ -10,14 +10,17 @@ from functools import partial
 
 import streamlit as st
 
+from kpi_core.jobs import subscriptions as subs
 from kpi_core.model import access
 from kpi_core.model.access import Actor
 from kpi_core.model.board import Board, Tile, distinct_titles
 from kpi_core.model.errors import KpiError, NotFound
 from kpi_core.model.periods import GRAINS, period_choice
+from kpi_core.model.subscription import Schedule
 from kpi_core.present import board_export, tiles
 from kpi_core.present import format as fmt
 from kpi_core.store import boards
+from kpi_core.store import subscriptions as sub_store
 from pages import through_app
 from pages.board_edit import (
     UNDO,
@@ -44,6 +47,7 @@ from pages.common import (
     metrics,
     readable,
     scorecard_view,
+    show_problems,
     status_text,
     t,
     tm,
@@ -210,6 +214,28 @@ def filters_bar(board: Board, tr) -> Board:
         "org": new_org, "period": new_period, "grain": new_grain})})
 
 
+def subscribe_form(board: Board) -> None:
+    """Send this board to me on a schedule or after each import (the inbox page lists them)."""
+    me = user()
+    key = f"{me.name}:board:{board.code}"
+    current = next((s for s in sub_store.listed(warehouse(), me.name) if s.sub.key == key), None)
+    if current is not None:
+        st.caption(tm("sub_already", schedule=t("sub_schedule_" + current.sub.schedule)))
+    schedules = list(Schedule.__args__)
+    schedule = st.selectbox(t("sub_schedule"), schedules, key=f"sub_sched_{board.code}",
+                            index=schedules.index(current.sub.schedule) if current else 1,
+                            format_func=labels({s: t("sub_schedule_" + s) for s in schedules}))
+    if st.button(t("sub_save"), key=f"sub_save_{board.code}", type="primary"):
+        try:
+            subs.apply(warehouse(), [{"user": me.name, "board": board.code, "schedule": schedule}], by=me)
+        except KpiError as exc:
+            show_problems(exc)
+        else:
+            st.session_state["board_flash"] = t("sub_saved")
+            st.rerun()
+    st.caption(t("sub_board_hint"))
+
+
 # --- the page --------------------------------------------------------------------------------------
 
 def page() -> None:
@@ -266,8 +292,10 @@ def page() -> None:
     except NotFound:
         st.error(tm("no_such_board", code=code))
         return
-    head = st.columns([5, 1, 1, 1, 1])
+    head = st.columns([5, 1, 1, 1, 1, 1])
     head[0].title(md(board.title))
+    with head[5].popover(t("sub_this")):
+        subscribe_form(board)
     mine = boards.can_edit(board, user())
     head[1].button(t("edit_board"), key="edit_board", on_click=start_edit, args=(board,), disabled=not mine)
     if mine and head[4].button(t("manage_board"), key="manage_board"):

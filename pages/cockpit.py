@@ -14,6 +14,7 @@ from kpi_core.present import cockpit as ck
 from kpi_core.present import format as fmt
 from kpi_core.query import attribution as gap_query
 from kpi_core.query import drillthrough
+from kpi_core.services import actions as action_service
 from pages import through_app
 from pages.common import (
     BADGE_COLOR,
@@ -25,6 +26,7 @@ from pages.common import (
     latest,
     md,
     metric_name,
+    metrics,
     open_warehouse_tree,
     place_widgets,
     rule,
@@ -171,6 +173,42 @@ def red_list(data: ck.Cockpit, tr) -> None:
              t("attainment"): fmt.attainment(r.cell.attainment), t("rule"): rule(r.cell.rule)}
             for r in data.red]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
+    action_links(data, tr)
+
+
+URGENT = 3  # open actions listed on the cockpit (the soonest due); the rest on the actions page
+
+
+def action_links(data: ck.Cockpit, tr) -> None:
+    """Under the red list: for each red row the user may open an action on, a link to the actions
+    page prefilled with its metric, unit and period."""
+    mine = [r for r in data.red if action_service.may_manage(user(), tr, r.org)]
+    if not mine:
+        return
+    row = st.container(horizontal=True, gap="small", key="red_actions")
+    for r in mine:
+        row.page_link("pages/actions.py", label=tm("ac_open_link", metric=metric_name(data.metrics[r.metric]),
+                                                  unit=tr.units[r.org].name),
+                      query_params={"metric": r.metric, "org": r.org, "period": r.cell.period})
+
+
+def open_actions(tr, org: str) -> None:
+    """The open actions on the unit (and below it): how many, how many overdue, and the most
+    urgent, each a link to it on the actions page."""
+    st.subheader(t("ac_cockpit_head"))
+    found = action_service.visible_actions(warehouse(), by=user(), org=org, open_only=True)
+    if not found:
+        st.caption(t("ac_cockpit_none"))
+    else:
+        st.caption(t("ac_cockpit_count", n=len(found), late=sum(a.overdue(today()) for a in found)))
+        names = metrics(version())
+        for a in found[:URGENT]:  # the soonest due first
+            due = t("ac_overdue_mark", due=a.due.isoformat()) if a.overdue(today()) else a.due.isoformat()
+            name = metric_name(names[a.metric]) if a.metric in names else a.metric
+            st.page_link("pages/actions.py", label=tm("ac_cockpit_item", id=a.id, title=a.title, metric=name,
+                                                     owner=a.owner, due=due),
+                         query_params={"org": a.org, "action": str(a.id)})
+    st.page_link("pages/actions.py", label=t("ac_all"), query_params={"org": org})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -292,6 +330,7 @@ def page() -> None:
         if tab.open is not False:  # None: the tab keeps no state (then all are built, as before)
             with tab:
                 draw()
+    open_actions(tr, place.org)
 
 
 page()

@@ -12,9 +12,10 @@ import re
 import pandas as pd
 import streamlit as st
 
+from kpi_core.jobs import schedule
 from kpi_core.model import access
 from kpi_core.model.access import Actor
-from kpi_core.model.config import warehouse_path
+from kpi_core.model.config import jobs_enabled, warehouse_path
 from kpi_core.model.errors import WarehouseBusy
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import period_choice
@@ -49,6 +50,20 @@ def _warehouse(path: str) -> Warehouse:
     wh = Warehouse(path, timeout=10)
     wh.migrate()
     return wh
+
+
+def start_jobs() -> None:
+    """The scheduler (alert checks, deliveries, subscriptions, reminders) in this process, started
+    once; `serve.py` starts it with the server, this at the first visit otherwise. $KPI_JOBS=off
+    leaves it out."""
+    if jobs_enabled():
+        _jobs(str(warehouse_path()))
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs(path: str) -> bool:
+    schedule.start(_warehouse(path))
+    return True
 
 
 def lang() -> str:

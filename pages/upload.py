@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import tempfile
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from kpi_core.model.messages import Msg
 from kpi_core.model.periods import planning_years
 from kpi_core.present.i18n import problem_text
 from kpi_core.services import first_steps
+from kpi_core.services.alerts import check_quietly
 from kpi_core.services.revert import revert
 from kpi_core.store import batches
 from pages import through_app
@@ -159,6 +161,9 @@ def upload_section(tr) -> None:
         # Drawn again from fresh data: the uploader is empty, no preview or confirm button of a file
         # already loaded, and the batch list below shows the new batch.
         flash("success", t("uploaded", batch=done.batch, n=done.loaded))
+        # The alert rules are checked after every import (SPEC §9), in the background: the page
+        # never waits for it, and a failing check is logged, not shown as a failed upload.
+        threading.Thread(target=check_quietly, args=(warehouse(),), daemon=True, name="alert-check").start()
         if kind == "actuals" and (missing := first_steps.without_targets(warehouse(), set(
                 result.facts.column("metric").to_pylist()))):
             ms = metrics(version())

@@ -6,6 +6,7 @@ other's batches; building the template once keeps the suite fast.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from kpi_core.ingest.datasets import import_file
 from kpi_core.store import dictionary
 from kpi_core.store.org import import_org_rows
 from kpi_core.store.warehouse import open_warehouse
+
+# No scheduler in the tests' apps and servers (they inherit this); the tests that are about the
+# jobs run them directly, or start a server with KPI_JOBS=on themselves.
+os.environ["KPI_JOBS"] = "off"
 
 ORG = [
     ("HQ", "总公司", None),

@@ -10,11 +10,25 @@ from kpi_core.ingest.error_report import write_error_workbook
 from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.sources import import_db as pull
 from kpi_core.model.problems import ImportResult
+from kpi_core.services.alerts import check_quietly
 
 
 @main.group("import")
 def import_group() -> None:
     """Load actuals, targets and datasets."""
+
+
+def check_alerts(ctx, result: ImportResult) -> None:
+    """After a loaded batch, the alert rules are checked (SPEC §9); a check that fails is a
+    warning on stderr, never a failed import (the batch is in)."""
+    if result.batch is None:
+        return
+    events, error = check_quietly(warehouse_of(ctx))
+    if error:
+        echo(f"warning: the alert check after this import failed: {error}", err=True)
+    elif events:
+        echo(f"alerts: {sum(e.state == 'firing' for e in events)} firing, "
+             f"{sum(e.state == 'resolved' for e in events)} resolved (see 'alerts list')", err=True)
 
 
 def finish_import(ctx, result: ImportResult, *, dry_run: bool = False, errors_out: str | None = None,
@@ -62,6 +76,7 @@ def _facts_command(kind: str):
     def command(ctx, file, sheet, year, dry_run, partial, errors_out, reason):
         result = import_facts(warehouse_of(ctx), kind, file, sheet=sheet, year=year, dry_run=dry_run,
                               partial=partial, user=actor_of(ctx), progress=progress_printer(), reason=reason)
+        check_alerts(ctx, result)
         finish_import(ctx, result, dry_run=dry_run, errors_out=errors_out, source=file, sheet=sheet)
 
     command.__doc__ = f"Import {kind} (long or wide; Excel or CSV)."
@@ -81,6 +96,7 @@ def import_dataset(ctx, name, file, sheet, mode, types) -> None:
     """Load a file as dataset NAME (column names kept as written)."""
     types = key_values(types, "--type", "COLUMN=TYPE", lambda t: t.lower())
     result = import_file(warehouse_of(ctx), name, file, sheet=sheet, mode=mode, types=types, user=actor_of(ctx))
+    check_alerts(ctx, result)
     finish_import(ctx, result)
 
 
@@ -95,6 +111,7 @@ def import_dataset(ctx, name, file, sheet, mode, types) -> None:
 def import_db(ctx, name, url, table, query, mode) -> None:
     """Pull a table or query from a source database as dataset NAME."""
     result = pull(warehouse_of(ctx), name, url, table=table, query=query, mode=mode, user=actor_of(ctx))
+    check_alerts(ctx, result)
     finish_import(ctx, result)
 
 

@@ -18,11 +18,13 @@ from kpi_core.cli import (  # noqa: F401
     forecast,
     imports,
     init,
+    jobs,
     metrics,
     org,
     query,
     scorecards,
     settings,
+    subscriptions,
     targets,
     users,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,3 +61,15 @@ def max_query_cells() -> int:
     250,000 (a year of months for 20 metrics over 1,000 units). A bigger request is refused at
     once with its count, never after exhausting memory."""
     return int(_env_float("KPI_MAX_CELLS_QUERY", 250_000))
+
+
+def today() -> dt.date:
+    """The product's today: $KPI_TODAY pins it (demos, tests), else the calendar's."""
+    pinned = os.environ.get("KPI_TODAY")
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+def jobs_enabled() -> bool:
+    """Whether the app starts the scheduler: $KPI_JOBS (default on; `off` for a process that must
+    not run jobs, such as a test's app or a second read-only server)."""
+    return os.environ.get("KPI_JOBS", "on").lower() not in ("off", "0", "false", "no")

@@ -16,7 +16,9 @@ import yaml
 
 LANGS = ("zh", "en")
 # Codes made at run time from a fixed set (a role, a capability): each case is in the catalogs.
-DYNAMIC_PREFIXES = ("role_", "doing_", "present_problem_", "ui_", "ingest_workbook_", "access_unit_")
+DYNAMIC_PREFIXES = ("role_", "doing_", "present_problem_", "ui_", "ingest_workbook_", "access_unit_",
+                    "jobs_digest_col_", "jobs_digest_status_", "model_subscription_field_",
+                    "model_subscription_schedule_", "model_subscription_weekday_")
 CATALOG_DIR = Path(__file__).with_name("catalog")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kpi_core.model.expressions import ExpressionError, check_filter, check_formula, check_measure
 from kpi_core.model.messages import Msg
@@ -105,6 +105,15 @@ class Metric(_Strict):
     allowed: Allowed | None = None
     # How a yearly/quarterly target spreads over months: even | last_year | a named profile.
     phasing: str = Field(default="even", pattern=r"^[a-z][a-z0-9_]*$")
+    # The day of the month after the period by which its actuals are due (SPEC §9's late-data alerts).
+    due_day: int | None = None
+
+    @field_validator("due_day")
+    @classmethod
+    def _due_day_in_month(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 28:  # 28: every month has that day
+            raise ValueError(Msg("alert_due_day_range", value=value))
+        return value
 
     @model_validator(mode="after")
     def _range_for_in_range(self) -> Metric:
@@ -182,7 +191,7 @@ LABELS: dict[str, Msg] = {
     "score.floor": Msg("model_metric_field_floor"), "score.cap": Msg("model_metric_field_cap"),
     "tags": Msg("model_metric_field_tags"), "allowed": Msg("model_metric_field_allowed"),
     "allowed.min": Msg("model_metric_field_allowed_min"), "allowed.max": Msg("model_metric_field_allowed_max"),
-    "phasing": Msg("model_metric_field_phasing"),
+    "phasing": Msg("model_metric_field_phasing"), "due_day": Msg("alert_metric_field_due_day"),
 }
 METRIC_FIELDS: dict[str, FieldText] = {path: FieldText(label, CHOICES.get(path, {}))
                                       for path, label in LABELS.items()}

@@ -16,6 +16,7 @@ from kpi_core.model.board import Board, Tile
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.safe_export import neutralise
+from kpi_core.present import forecast_tile
 from kpi_core.present.i18n import t
 from kpi_core.present.tiles import chart, frame, ranking, tile_data
 from kpi_core.store.warehouse import Warehouse
@@ -53,6 +54,24 @@ def workbook(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metr
             ws.column_dimensions["A"].width = 100
             continue
         data = tile_data(wh, board, tile, tree, today, actor=actor)
+        if data.forecast is not None:  # the forecast's fields, then its path period by period
+            f, m = data.forecast, metrics[data.forecast.metric]
+            unit = tree.units[f.org].name if f.org in tree.units else f.org
+            fields = forecast_tile.fields(f, m, unit, lang)
+            for r, (label, v, form) in enumerate(fields, start=3):
+                ws.cell(row=r, column=1, value=neutralise(label)).font = Font(bold=True)
+                cell = ws.cell(row=r, column=2, value=neutralise(v))
+                if form and isinstance(v, float):
+                    cell.number_format = form
+            top = 3 + len(fields) + 1  # a blank row between
+            for j, k in enumerate(("period", "fc_kind", "fc_value", "fc_low", "fc_high"), start=1):
+                ws.cell(row=top, column=j, value=t(k, lang)).font = Font(bold=True)
+            for r, step in enumerate(forecast_tile.frame(f, m, lang).itertuples(index=False), start=top + 1):
+                for j, v in enumerate((step.period, step.kind, step.value, step.low, step.high), start=1):
+                    ws.cell(row=r, column=j, value=neutralise(None if v != v else v))  # NaN -> empty
+            for col, width in zip("ABCDE", (24, 40, 16, 16, 16), strict=True):
+                ws.column_dimensions[col].width = width
+            continue
         df = frame(data, metrics, tree, lang)
         if tile.type == "ranking" and not df.empty:
             df = ranking(df, tile)
@@ -92,3 +111,38 @@ def chart_image(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, metrics:
     if kind == "png":
         return vlc.vegalite_to_png(spec.to_json(), scale=2)
     return vlc.vegalite_to_svg(spec.to_json()).encode("utf-8")
+
+
+def board_image(wh: Warehouse, board: Board, tree: OrgTree, metrics: dict[str, Metric], today: dt.date,
+                lang: str = "zh", actor: Actor | None = None) -> bytes | None:
+    """The board's charts, one under another, as one PNG (None for a board without charts). Each
+    chart is drawn on its own (tile specs carry their own sizing) and the images are stacked."""
+    import altair as alt
+    import vl_convert as vlc
+    from PIL import Image
+
+    words = {k: t("org_unit" if k == "unit" else k, lang)
+             for k in ("unit", "metric", "period", "actual", "target", "attainment")}
+    images = []
+    for tile in board.ordered_tiles():
+        if tile.type in ("text", "table", "scorecard"):
+            continue
+        df = frame(tile_data(wh, board, tile, tree, today, actor=actor), metrics, tree, lang)
+        if tile.type == "ranking" and not df.empty:
+            df = ranking(df, tile)
+        c = chart(tile, df, words, lang)
+        if c is None:
+            continue
+        with alt.utils.schemapi.debug_mode(False):
+            spec = c.properties(title=tile.title or "", width=520).to_dict(validate=False)
+        images.append(Image.open(io.BytesIO(vlc.vegalite_to_png(spec, scale=1))).convert("RGB"))
+    if not images:
+        return None
+    sheet = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)), "white")
+    y = 0
+    for img in images:
+        sheet.paste(img, (0, y))
+        y += img.height
+    out = io.BytesIO()
+    sheet.save(out, "PNG", optimize=True)
+    return out.getvalue()

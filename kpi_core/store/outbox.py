@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import duckdb
 
 from kpi_core.model.notice import Notice
+from kpi_core.store import channels
 from kpi_core.store.warehouse import Warehouse
 
 
@@ -80,10 +81,19 @@ def notify_user(con: duckdb.DuckDBPyConnection, user: str, notice: Notice, *, no
     """Tell a user: their in-app inbox always, and an e-mail through the configured e-mail channel
     when they have an address. Returns the ids written (inbox first)."""
     ids = [to_inbox(con, user, notice, now=now)]
-    # The e-mail leg (the configured e-mail channel and the user's address) is added with channels.
+    mail = channels.mail_channel(con)  # the `default: true` e-mail channel, or the only one
+    found = con.execute("SELECT email FROM app_user WHERE name = ? AND active", [user]).fetchall()
+    address = (found[0][0] or "").strip() if found else ""
+    if mail is not None and address:
+        ids.append(to_channel(con, mail.name, notice, now=now, address=address, user=user))
     return ids
 
 
 def notify_channel(con: duckdb.DuckDBPyConnection, channel: str, notice: Notice, *, now: dt.datetime) -> int:
-    """Queue a message for a named channel (a webhook, or an e-mail channel's own address list)."""
-    return to_channel(con, channel, notice, now=now)
+    """Queue a message for a named channel (a webhook, or an e-mail channel's own address list: one
+    row per address, the first id returned). A channel not (or no longer) defined still gets its
+    row: delivering it fails, and once it is dead the admins are told."""
+    found = channels.definitions(con).get(channel)
+    if found is None or found.kind != "email" or not found.to:
+        return to_channel(con, channel, notice, now=now)
+    return [to_channel(con, channel, notice, now=now, address=a) for a in found.to][0]

@@ -1,0 +1,69 @@
+"""The jobs and how often each runs (settings as data), and the scheduler the app starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from kpi_core.jobs import subscriptions
+from kpi_core.jobs.scheduler import Job, Scheduler
+from kpi_core.model.config import today
+from kpi_core.services import actions, alerts, delivery
+from kpi_core.store import jobs as job_store
+from kpi_core.store import subscriptions as sub_store
+from kpi_core.store.warehouse import Warehouse
+
+
+def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
+    """A new import batch since the last look (from any process: the app, the CLI, a database
+    import): check the alert rules and send the after-import subscriptions."""
+    with wh.connect() as con:
+        newest = sub_store.newest_batch(con)
+    seen = job_store.marker(wh, "imports")
+    if newest is None or (seen is not None and int(seen) >= newest):
+        return None
+    events = alerts.check(wh, now=now, today=today())
+    sent = subscriptions.run_due(wh, now, today=today())
+    job_store.set_marker(wh, "imports", str(newest))
+    return f"batch {newest}: {len(events)} alert events, {len(sent)} subscriptions"
+
+
+def check_alerts(wh: Warehouse, now: dt.datetime) -> str:
+    """Every rule on a schedule too: due days pass and snoozes end without an import."""
+    return f"{len(alerts.check(wh, now=now, today=today()))} events"
+
+
+def deliver(wh: Warehouse, now: dt.datetime) -> str:
+    r = delivery.deliver_due(wh, now)
+    return f"{len(r.sent)} sent, {len(r.retrying)} to retry, {len(r.dead)} dead"
+
+
+def reminders(wh: Warehouse, now: dt.datetime) -> str:
+    return f"{len(actions.remind_overdue(wh, now))} reminders"
+
+
+def send_subscriptions(wh: Warehouse, now: dt.datetime) -> str:
+    return f"{len(subscriptions.run_due(wh, now, today=today()))} sent"
+
+
+JOBS = (
+    Job("imports", dt.timedelta(seconds=15), after_imports),
+    Job("deliver", dt.timedelta(seconds=20), deliver),
+    Job("subscriptions", dt.timedelta(minutes=1), send_subscriptions),
+    Job("alerts", dt.timedelta(minutes=10), check_alerts),
+    Job("reminders", dt.timedelta(hours=1), reminders),
+)
+
+_started: dict[str, Scheduler] = {}
+_lock = threading.Lock()
+
+
+def start(wh: Warehouse) -> Scheduler:
+    """The scheduler of this process for the warehouse file, started once."""
+    with _lock:
+        key = str(wh.path.resolve())
+        if key not in _started:
+            s = Scheduler(wh, JOBS)
+            s.start()
+            _started[key] = s
+        return _started[key]

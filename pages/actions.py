@@ -1,0 +1,180 @@
+"""行动项 Action items: the actions on the unit's subtree the user may read, with the KPI's movement
+since each was opened; a form to open one (prefilled from a link: ?metric=&org=&period=) and
+one to close one with its note. kpi_core decides who may; the forms show only to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from kpi_core.model.errors import KpiError
+from kpi_core.present import format as fmt
+from kpi_core.services import actions as service
+from kpi_core.store.actions import Action, Baseline
+from pages import through_app
+from pages.common import (
+    error,
+    flash,
+    labels,
+    md,
+    metric_name,
+    metrics,
+    open_warehouse_tree,
+    place_widgets,
+    readable,
+    show_flash,
+    status_text,
+    t,
+    tm,
+    today,
+    unit_label,
+    user,
+    value,
+    version,
+    warehouse,
+)
+
+through_app()  # never straight from this folder: see pages/__init__.py
+
+SHOW = ("open", "overdue", "closed", "all")
+LINKED = "ac_linked"  # the last link (?metric=&org=&period=) taken into the form
+
+
+def take_link(tr) -> None:
+    """A link from the cockpit (?metric=&org=&period=) or a message (?action=) sets the place and
+    prefills the form, once: then the sidebar and the form are the user's again."""
+    q = st.query_params
+    asked = (q.get("metric"), q.get("org"), q.get("period"), q.get("action"))
+    if not any(asked) or st.session_state.get(LINKED) == asked:
+        return
+    st.session_state[LINKED] = asked
+    metric, org, period, action = asked
+    if org in tr and org in readable(tr):
+        st.session_state["org"] = org
+    if period:
+        st.session_state["period"] = period
+    if metric:
+        st.session_state["ac_metric"] = metric
+    if action and action.isdigit():
+        st.session_state["ac_pick"] = int(action)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def move_of(data_version: int, action: Action, today_: dt.date, actor) -> service.Movement:
+    return service.movement(warehouse(), action, today_, actor=actor)
+
+
+def kpi_text(period: str | None, b: Baseline | None, unit) -> str:
+    if period is None or b is None:
+        return t("status_no_data")
+    return f"{status_text(b.status)} · {value(b.actual, unit)} · {fmt.attainment(b.attainment)} ({period})"
+
+
+def rows(found: list[Action], ms, tr) -> list[dict]:
+    out = []
+    for a in found:
+        m = ms.get(a.metric)
+        move = move_of(version(), a, today(), user())
+        due = a.due.isoformat()
+        out.append({t("ac_col_id"): f"#{a.id}", t("ac_col_title"): a.title,
+                    t("metric"): metric_name(m) if m else a.metric, t("org_unit"): unit_label(tr, a.org),
+                    t("ac_col_owner"): a.owner,
+                    t("ac_col_due"): t("ac_overdue_mark", due=due) if a.overdue(today()) else due,
+                    t("ac_col_status"): t("ac_status_" + a.status),
+                    t("ac_col_opened"): kpi_text(move.since, move.then, m.unit if m else None),
+                    t("ac_col_now"): kpi_text(move.latest, move.now, m.unit if m else None),
+                    t("ac_col_trend"): t("ac_trend_" + move.trend),
+                    t("ac_col_note"): a.note or ""})
+    return out
+
+
+def listing(tr, org: str) -> list[Action]:
+    """The filter and the table; returns the actions on the unit's subtree the user reads."""
+    shown = labels({s: t("ac_show_" + s) for s in SHOW})
+    which = st.radio(t("ac_show"), SHOW, format_func=shown, horizontal=True, key="ac_show")
+    found = service.visible_actions(warehouse(), by=user(), org=org)
+    pick = {"open": lambda a: a.status == "open", "overdue": lambda a: a.overdue(today()),
+            "closed": lambda a: a.status == "closed", "all": lambda a: True}[which]
+    chosen = [a for a in found if pick(a)]
+    if not chosen:
+        st.info(t("ac_none"))
+    else:
+        st.dataframe(pd.DataFrame(rows(chosen, metrics(version()), tr)), hide_index=True, width="stretch",
+                     placeholder="—", key="ac_table")
+    return found
+
+
+def open_form(tr, org: str, period: str) -> None:
+    """Open an action on a KPI of the unit at the page's period (only for those who may)."""
+    st.subheader(t("ac_new"))
+    if not service.may_manage(user(), tr, org):
+        st.caption(t("ac_not_allowed"))
+        return
+    ms = metrics(version())
+    if st.session_state.get("ac_metric") not in ms:
+        st.session_state.pop("ac_metric", None)
+    owners = service.owners(warehouse(), tr, org)
+    st.caption(tm("ac_new_for", unit=unit_label(tr, org), period=period))
+    with st.form("ac_new_form", border=True):
+        metric = st.selectbox(t("metric"), list(ms), format_func=labels({c: metric_name(m) for c, m in ms.items()}),
+                              key="ac_metric")
+        owner = st.selectbox(t("ac_col_owner"), owners, index=owners.index(user().name) if user().name in owners
+                             else 0, key="ac_owner")
+        due = st.date_input(t("ac_due"), value=today() + dt.timedelta(days=14), min_value=today(), key="ac_due")
+        title = st.text_input(t("ac_title_field"), key="ac_title_text", max_chars=200)
+        if not st.form_submit_button(t("ac_submit"), type="primary"):
+            return
+    try:
+        a = service.open_action(warehouse(), metric=metric, org=org, period=period, owner=owner, due=due,
+                                title=title, by=user(), today=today())
+    except KpiError as exc:
+        error(exc)
+        return
+    flash("success", t("ac_opened", id=a.id))
+    st.session_state.pop("ac_title_text", None)
+    st.rerun()
+
+
+def close_form(tr, found: list[Action]) -> None:
+    """Close one of the open actions the user may close, with its note."""
+    closable = [a for a in found if a.status == "open" and service.may_close(user(), tr, a)]
+    if not closable:
+        return
+    st.subheader(t("ac_close_head"))
+    ids = [a.id for a in closable]
+    if st.session_state.get("ac_pick") not in ids:
+        st.session_state["ac_pick"] = ids[0]
+    shown = labels({a.id: f"#{a.id} {a.title}" for a in closable})  # an option is plain text
+    with st.form("ac_close_form", border=True):
+        action_id = st.selectbox(t("ac_pick"), ids, format_func=shown, key="ac_pick")
+        note = st.text_area(t("ac_note"), key="ac_note_text", max_chars=4000)
+        if not st.form_submit_button(t("ac_close_button")):
+            return
+    try:
+        service.close(warehouse(), action_id, note=note, by=user())
+    except KpiError as exc:
+        error(exc)
+        return
+    flash("success", t("ac_closed", id=action_id))
+    st.session_state.pop("ac_note_text", None)
+    st.rerun()
+
+
+def page() -> None:
+    opened = open_warehouse_tree()
+    if opened is None:
+        return
+    _v, tr = opened
+    take_link(tr)
+    place = place_widgets(tr)
+    st.title(f"{t('ac_title')} · {md(tr.units[place.org].name)}")
+    st.caption(t("ac_intro"))
+    show_flash()
+    found = listing(tr, place.org)
+    open_form(tr, place.org, place.period)
+    close_form(tr, found)
+
+
+page()

@@ -1,0 +1,136 @@
+"""消息 Inbox: what the product told the signed-in user — alerts, subscriptions, action reminders —
+read or unread, each with its table and a link to the place it is about; and the user's
+subscriptions (a board or a cockpit place, sent on a schedule or after each import)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kpi_core.jobs import subscriptions as subs
+from kpi_core.model.errors import KpiError
+from kpi_core.model.subscription import WEEKDAYS, Schedule
+from kpi_core.store import boards, outbox
+from kpi_core.store import subscriptions as sub_store
+from kpi_core.store.warehouse import now
+from pages import through_app
+from pages.common import (
+    flash,
+    labels,
+    md,
+    open_warehouse_tree,
+    readable,
+    show_flash,
+    show_problems,
+    t,
+    tm,
+    unit_label,
+    user,
+    warehouse,
+)
+
+through_app()  # never straight from this folder: see pages/__init__.py
+
+SCHEDULES: tuple[str, ...] = Schedule.__args__  # type: ignore[attr-defined]
+
+
+def mark(ids: list[int] | None, read: bool = True) -> None:
+    outbox.mark_read(warehouse(), user().name, ids, now=now(), read=read)
+
+
+def messages() -> None:
+    me = user().name
+    c1, c2 = st.columns([3, 1])
+    only_unread = c1.toggle(t("inbox_unread_only"), key="inbox_unread")
+    c2.button(t("inbox_read_all"), key="inbox_read_all", on_click=mark, args=(None,),
+              disabled=outbox.unread(warehouse(), me) == 0)
+    items = outbox.inbox(warehouse(), me, unread_only=only_unread, limit=200)
+    if not items:
+        st.info(t("inbox_empty_unread" if only_unread else "inbox_empty"))
+        return
+    for m in items:
+        new = m.read_at is None
+        head = f"{'● ' if new else ''}{md(m.subject)} · {t('inbox_kind_' + m.kind)} · {m.created_at:%Y-%m-%d %H:%M}"
+        with st.expander(head, expanded=False):
+            st.text(m.body)
+            c1, c2 = st.columns([1, 4])
+            c1.button(t("inbox_mark_read" if new else "inbox_mark_unread"), key=f"inbox_toggle_{m.id}",
+                      on_click=mark, args=([m.id], new))
+            if m.link:
+                target = ("pages/boards.py", m.link.removeprefix("boards?")) if m.link.startswith("boards?") \
+                    else ("pages/cockpit.py", m.link.removeprefix("?"))
+                params = dict(p.split("=", 1) for p in target[1].split("&") if "=" in p)
+                c2.page_link(target[0], label=t("inbox_open"), query_params=params)
+
+
+def subscriptions(tr) -> None:
+    me = user()
+    mine = sub_store.listed(warehouse(), me.name)
+    if mine:
+        rows = [{t("sub_what"): (f"{t('boards')}: {s.sub.board}" if s.sub.board
+                                 else f"{t('cockpit')}: {unit_label(tr, s.sub.cockpit)}"),
+                 t("sub_schedule"): t("sub_schedule_" + s.sub.schedule),
+                 t("sub_last_sent"): f"{s.last_sent_at:%Y-%m-%d %H:%M}" if s.last_sent_at else "—"} for s in mine]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        keys = [s.sub.key for s in mine]
+        shown = labels({s.sub.key: rows[i][t("sub_what")] for i, s in enumerate(mine)})
+        c1, c2 = st.columns([3, 1])
+        pick = c1.selectbox(t("sub_pick"), keys, format_func=shown, key="sub_remove_pick")
+        if c2.button(t("sub_remove"), key="sub_remove"):
+            try:
+                subs.remove(warehouse(), pick, by=me)
+            except KpiError as exc:
+                show_problems(exc)
+            else:
+                flash("success", tm("sub_removed", what=shown(pick)))
+                st.rerun()
+    else:
+        st.info(t("sub_none"))
+    with st.form("sub_new"):
+        st.markdown(f"**{t('sub_new')}**")
+        kind = st.radio(t("sub_what"), ["cockpit", "board"], horizontal=True, key="sub_kind",
+                        format_func=labels({"cockpit": t("cockpit"), "board": t("boards")}))
+        units = readable(tr)
+        org = st.selectbox(t("org_unit"), units, key="sub_org",
+                           format_func=labels({c: unit_label(tr, c) for c in units}))
+        seen = boards.visible(warehouse(), me, tree=tr)
+        board = st.selectbox(t("boards"), [b.code for b in seen], key="sub_board",
+                             format_func=labels({b.code: md(b.title) for b in seen}))
+        c1, c2, c3, c4 = st.columns(4)
+        schedule = c1.selectbox(t("sub_schedule"), SCHEDULES, index=1, key="sub_schedule",
+                                format_func=labels({s: t("sub_schedule_" + s) for s in SCHEDULES}))
+        at = c2.time_input(t("sub_at"), value=pd.Timestamp("08:00").time(), key="sub_at", step=900)
+        weekday = c3.selectbox(t("sub_weekday"), WEEKDAYS, key="sub_weekday",
+                               format_func=labels({d: t("sub_weekday_" + d) for d in WEEKDAYS}))
+        day = c4.number_input(t("sub_day"), 1, 28, 1, key="sub_day")
+        st.caption(t("sub_hint"))
+        if st.form_submit_button(t("sub_save"), type="primary"):
+            item = {"user": me.name, "schedule": schedule, "at": f"{at:%H:%M}", "weekday": weekday, "day": int(day)}
+            item.update({"board": board} if kind == "board" else {"cockpit": org})
+            if kind == "board" and not board:
+                st.error(t("sub_no_board"))
+                return
+            try:
+                subs.apply(warehouse(), [item], by=me)
+            except KpiError as exc:
+                show_problems(exc)
+            else:
+                flash("success", t("sub_saved"))
+                st.rerun()
+
+
+def page() -> None:
+    opened = open_warehouse_tree()
+    if opened is None:
+        return
+    _v, tr = opened
+    st.title(t("inbox"))
+    show_flash()
+    tab_messages, tab_subs = st.tabs([t("inbox_messages"), t("sub_mine")])
+    with tab_messages:
+        messages()
+    with tab_subs:
+        subscriptions(tr)
+
+
+page()
