@@ -40,17 +40,24 @@ through_app()  # never straight from this folder: see pages/__init__.py
 
 SHOW = ("open", "overdue", "closed", "all")
 LINKED = "ac_linked"  # the last link (?metric=&org=&period=) taken into the form
+ORIGIN = "ac_origin"  # the alert the link came from (?ref=alert:RULE:METRIC:ORG:PERIOD)
 
 
 def take_link(tr) -> None:
     """A link from the cockpit (?metric=&org=&period=) or a message (?action=) sets the place and
     prefills the form, once: then the sidebar and the form are the user's again."""
     q = st.query_params
-    asked = (q.get("metric"), q.get("org"), q.get("period"), q.get("action"))
+    asked = (q.get("metric"), q.get("org"), q.get("period"), q.get("action"), q.get("ref"))
     if not any(asked) or st.session_state.get(LINKED) == asked:
         return
     st.session_state[LINKED] = asked
-    metric, org, period, action = asked
+    metric, org, period, action, ref = asked
+    st.session_state.pop(ORIGIN, None)
+    if ref:  # from an alert: the action keeps the alert it answers (a bad reference is ignored)
+        try:
+            st.session_state[ORIGIN] = service.parse_alert_ref(ref)
+        except KpiError:
+            pass
     if org in tr and org in readable(tr):
         st.session_state["org"] = org
     if period:
@@ -120,20 +127,24 @@ def open_form(tr, org: str, period: str) -> None:
     with st.form("ac_new_form", border=True):
         metric = st.selectbox(t("metric"), list(ms), format_func=labels({c: metric_name(m) for c, m in ms.items()}),
                               key="ac_metric")
-        owner = st.selectbox(t("ac_col_owner"), owners, index=owners.index(user().name) if user().name in owners
-                             else 0, key="ac_owner")
+        owner = st.selectbox(t("ac_col_owner"), owners, placeholder=t("choose_option"),
+                             index=owners.index(user().name) if user().name in owners else 0, key="ac_owner")
         due = st.date_input(t("ac_due"), value=today() + dt.timedelta(days=14), min_value=today(), key="ac_due")
         title = st.text_input(t("ac_title_field"), key="ac_title_text", max_chars=200)
         if not st.form_submit_button(t("ac_submit"), type="primary"):
             return
+    alert = st.session_state.get(ORIGIN)
+    from_alert = alert is not None and (alert.metric, alert.org) == (metric, org)
     try:
-        a = service.open_action(warehouse(), metric=metric, org=org, period=period, owner=owner, due=due,
-                                title=title, by=user(), today=today())
+        a = service.open_action(warehouse(), metric=metric, org=org, period=alert.period if from_alert else period,
+                                owner=owner, due=due, title=title, by=user(), today=today(),
+                                origin=str(alert) if from_alert else service.CELL)
     except KpiError as exc:
         error(exc)
         return
     flash("success", t("ac_opened", id=a.id))
     st.session_state.pop("ac_title_text", None)
+    st.session_state.pop(ORIGIN, None)
     st.rerun()
 
 

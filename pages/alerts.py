@@ -56,8 +56,9 @@ def act(what: str, state_id: int, **kw) -> None:
 
 def states_tab(tr, ms) -> None:
     rows = alerts.list_states(warehouse(), user(), today=today())
-    shown = st.multiselect(t("alp_show"), STATES, default=["firing", "acknowledged", "snoozed"], key="al_states",
-                           format_func=labels({s: Msg(f"alert_state_{s}").render(lang()) for s in STATES}))
+    # pills, not a multiselect: Streamlit's multiselect brings English words of its own ("Select all")
+    shown = st.pills(t("alp_show"), STATES, selection_mode="multi", default=["firing", "acknowledged", "snoozed"],
+                     key="al_states", format_func=labels({s: Msg(f"alert_state_{s}").render(lang()) for s in STATES}))
     rows = [r for r in rows if r["state"] in shown]
     if not rows:
         st.info(t("alp_none"))
@@ -73,7 +74,7 @@ def states_tab(tr, ms) -> None:
     names = {r["id"]: f"{r['rule']} · {table[i][t('metric')]} · {table[i][t('org_unit')]}" for i, r in enumerate(rows)}
     pick = st.selectbox(t("alp_pick"), ids, format_func=labels(names), key="al_pick")
     chosen = next(r for r in rows if r["id"] == pick)
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
     c1.button(t("alp_ack"), key="al_ack", on_click=act, args=("ack", pick), disabled=chosen["state"] != "firing")
     until = c2.date_input(t("alp_until"), value=today() + dt.timedelta(days=7), min_value=today(), key="al_until")
     c3.button(t("alp_snooze"), key="al_snooze", on_click=act, args=("snooze", pick), kwargs={"until": until})

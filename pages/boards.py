@@ -17,7 +17,7 @@ from kpi_core.model.board import Board, Tile, distinct_titles
 from kpi_core.model.errors import KpiError, NotFound
 from kpi_core.model.periods import GRAINS, period_choice
 from kpi_core.model.subscription import Schedule
-from kpi_core.present import board_export, tiles
+from kpi_core.present import board_export, forecast_tile, tiles
 from kpi_core.present import format as fmt
 from kpi_core.store import boards
 from kpi_core.store import subscriptions as sub_store
@@ -104,6 +104,8 @@ def tile_frame(data_version: int, board_json: str, tile_id: str, cross_json: str
 def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> None:
     with st.container(border=True, key=f"tile_{tile.id}"):
         title = tile.title or ", ".join(metric_name(ms[c]) for c in tile.metrics if c in ms) or t("tile_" + tile.type)
+        if tile.type == "forecast" and not tile.title:
+            title = f"{title} · {t('tile_forecast')}"
         if tile.title or tile.type != "kpi_card":  # a card's metric name is its label already
             st.markdown(f"**{md(title)}**")
         if tile.type == "text":
@@ -120,10 +122,14 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
         except KpiError as exc:  # this tile's question is refused (too big, out of reach): the others still show
             error(exc)
             return
-        if df.empty:
+        if df.empty and data.forecast is None:  # a forecast says why it has none (below)
             st.info(t("tile_empty"))
             return
-        if tile.type == "kpi_card":
+        if data.forecast is not None:  # the path to the period end in its band, and what it says
+            if spec is not None:
+                st.vega_lite_chart(spec=spec, width="stretch", key=f"chart_{tile.id}")
+            st.caption(md(forecast_tile.caption(data.forecast, ms[data.forecast.metric], lang())))
+        elif tile.type == "kpi_card":
             c = data.cells[0]
             m = ms[c.metric]
             prev = data.previous[0].actual if data.previous else None

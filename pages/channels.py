@@ -141,7 +141,7 @@ def dead_letters() -> None:
         t("ch_attempts"): d.attempts, t("ch_error"): d.last_error or "—",
         t("ch_created"): d.created_at.strftime("%Y-%m-%d %H:%M")} for d in dead]),
         hide_index=True, width="stretch", placeholder="—", key="ch_dead_table")
-    c1, c2, _ = st.columns([1, 1, 4])
+    c1, c2, _ = st.columns([1, 1, 4], vertical_alignment="bottom")
     oid = c1.selectbox(t("ch_retry_which"), [d.id for d in dead], key="ch_retry_id")
     if c2.button(t("ch_retry"), key="ch_retry"):
         try:

@@ -7,19 +7,22 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model import access
+from kpi_core.model.errors import KpiError
 from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import attribution as gap_present
-from kpi_core.present import charts
+from kpi_core.present import charts, forecast_tile
 from kpi_core.present import cockpit as ck
 from kpi_core.present import format as fmt
 from kpi_core.query import attribution as gap_query
 from kpi_core.query import drillthrough
+from kpi_core.query import forecast as fc_query
 from kpi_core.services import actions as action_service
 from pages import through_app
 from pages.common import (
     BADGE_COLOR,
     STATUS_STYLE,
     cockpit_data,
+    error,
     goto,
     labels,
     lang,
@@ -72,7 +75,8 @@ def breadcrumbs(tr, place: ck.Place) -> None:
             prow.button(p, key=f"pdown_{p}", on_click=goto, kwargs={"period": p})
 
 
-def card(c: ck.Card, m) -> None:
+def card(c: ck.Card, m, ahead=None) -> None:
+    """A headline card; `ahead`: its period-end forecast when one is kept (a period in progress)."""
     cell = c.cell
     with st.container(border=True):
         delta = fmt.change(cell.actual, c.previous.actual if c.previous else None, m.unit)
@@ -96,6 +100,8 @@ def card(c: ck.Card, m) -> None:
         else:
             st.caption(f"{t('target')}: {target_text(cell, m)} · {t('attainment')}: "
                        f"{fmt.attainment(cell.attainment)} · {t('vs_last_year')}: {yoy}")
+        if ahead is not None:
+            st.caption(md(forecast_tile.line(ahead, m, lang())))
 
 
 def heat_map(data: ck.Cockpit, tr) -> None:
@@ -317,10 +323,29 @@ def page() -> None:
     top[1].metric(t("grade"), data.grade or fmt.DASH, border=True)
     top[2].caption(t("score_hint"))
     st.subheader(t("headline"))
+    # A quarter or year in progress: each card's period-end forecast, only where one is kept (a cold
+    # one takes up to ~2 s: never made in this run for every card). The button makes the missing
+    # ones; the import job makes the company's and its children's ahead (forecast.warm).
+    ahead = {}
+    if data.grain != "month" and (any(data.cards[c].cell.in_progress for c in data.headline)
+                                  or data.period in fc_query.in_progress(warehouse(), today())):
+        ahead = fc_query.kept_forecasts(warehouse(), data.headline, data.org, data.period, today(), actor=user())
     cols = st.columns(4)
     for i, code in enumerate(data.headline):
         with cols[i % 4]:
-            card(data.cards[code], data.metrics[code])
+            card(data.cards[code], data.metrics[code], ahead.get(code))
+    if any(f is None for f in ahead.values()) and st.button(t("fc_show"), key="fc_show", icon=":material/insights:"):
+        refused = []
+        with st.spinner(t("fc_computing")):
+            for code in data.headline:
+                try:
+                    fc_query.forecast(warehouse(), code, data.org, data.period, today=today(), actor=user())
+                except KpiError as exc:  # this one cannot be made: the others still are
+                    refused.append(exc)
+        for exc in refused:
+            error(exc)
+        if not refused:
+            st.rerun()  # the cards again, with the forecasts now kept
     # Only the open tab is built (a switch of tab reruns): the hidden ones cost a click its time
     # and payload, above all the drill-through's rows and code view (docs/PERFORMANCE.md).
     tabs = st.tabs([t("heat_map"), t("bsc_view"), t("whats_red"), t("drill_through")], key="cockpit_tab",

@@ -4,6 +4,8 @@ subscriptions (a board or a cockpit place, sent on a schedule or after each impo
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pandas as pd
 import streamlit as st
 
@@ -28,6 +30,7 @@ from pages.common import (
     user,
     warehouse,
 )
+from pages.nav import PAGES, menu
 
 through_app()  # never straight from this folder: see pages/__init__.py
 
@@ -38,9 +41,22 @@ def mark(ids: list[int] | None, read: bool = True) -> None:
     outbox.mark_read(warehouse(), user().name, ids, now=now(), read=read)
 
 
+def target(link: str | None) -> tuple[str, dict[str, str]] | None:
+    """The page and query of a message's app-relative link: "?org=…" (the cockpit), "boards?board=…",
+    "actions?action=…", "?page=admin"; None when it names no page in the user's menu."""
+    if not link:
+        return None
+    path, _, query = link.partition("?")
+    params = dict(urllib.parse.parse_qsl(query))
+    key = path.strip("/") or params.pop("page", "") or "cockpit"
+    if key not in PAGES or key not in menu(user().role):
+        return None
+    return PAGES[key][0], params
+
+
 def messages() -> None:
     me = user().name
-    c1, c2 = st.columns([3, 1])
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
     only_unread = c1.toggle(t("inbox_unread_only"), key="inbox_unread")
     c2.button(t("inbox_read_all"), key="inbox_read_all", on_click=mark, args=(None,),
               disabled=outbox.unread(warehouse(), me) == 0)
@@ -51,30 +67,28 @@ def messages() -> None:
     for m in items:
         new = m.read_at is None
         head = f"{'● ' if new else ''}{md(m.subject)} · {t('inbox_kind_' + m.kind)} · {m.created_at:%Y-%m-%d %H:%M}"
-        with st.expander(head, expanded=False):
+        with st.expander(head, expanded=False, key=f"inbox_msg_{m.id}"):  # stays open when marked read
             st.text(m.body)
-            c1, c2 = st.columns([1, 4])
+            c1, c2 = st.columns([1, 4], vertical_alignment="center")
             c1.button(t("inbox_mark_read" if new else "inbox_mark_unread"), key=f"inbox_toggle_{m.id}",
                       on_click=mark, args=([m.id], new))
-            if m.link:
-                target = ("pages/boards.py", m.link.removeprefix("boards?")) if m.link.startswith("boards?") \
-                    else ("pages/cockpit.py", m.link.removeprefix("?"))
-                params = dict(p.split("=", 1) for p in target[1].split("&") if "=" in p)
-                c2.page_link(target[0], label=t("inbox_open"), query_params=params)
+            found = target(m.link)
+            if found is not None:
+                c2.page_link(found[0], label=t("inbox_open"), query_params=found[1])
 
 
 def subscriptions(tr) -> None:
     me = user()
     mine = sub_store.listed(warehouse(), me.name)
     if mine:
-        rows = [{t("sub_what"): (f"{t('boards')}: {s.sub.board}" if s.sub.board
-                                 else f"{t('cockpit')}: {unit_label(tr, s.sub.cockpit)}"),
+        rows = [{t("sub_what"): t("sub_item", kind=t("boards"), name=s.sub.board) if s.sub.board
+                 else t("sub_item", kind=t("cockpit"), name=unit_label(tr, s.sub.cockpit)),
                  t("sub_schedule"): t("sub_schedule_" + s.sub.schedule),
                  t("sub_last_sent"): f"{s.last_sent_at:%Y-%m-%d %H:%M}" if s.last_sent_at else "—"} for s in mine]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         keys = [s.sub.key for s in mine]
         shown = labels({s.sub.key: rows[i][t("sub_what")] for i, s in enumerate(mine)})
-        c1, c2 = st.columns([3, 1])
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         pick = c1.selectbox(t("sub_pick"), keys, format_func=shown, key="sub_remove_pick")
         if c2.button(t("sub_remove"), key="sub_remove"):
             try:
@@ -94,7 +108,7 @@ def subscriptions(tr) -> None:
         org = st.selectbox(t("org_unit"), units, key="sub_org",
                            format_func=labels({c: unit_label(tr, c) for c in units}))
         seen = boards.visible(warehouse(), me, tree=tr)
-        board = st.selectbox(t("boards"), [b.code for b in seen], key="sub_board",
+        board = st.selectbox(t("boards"), [b.code for b in seen], key="sub_board", placeholder=t("choose_option"),
                              format_func=labels({b.code: md(b.title) for b in seen}))
         c1, c2, c3, c4 = st.columns(4)
         schedule = c1.selectbox(t("sub_schedule"), SCHEDULES, index=1, key="sub_schedule",

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 from kpi_core.jobs import subscriptions
 from kpi_core.jobs.scheduler import Job, Scheduler
 from kpi_core.model.config import today
+from kpi_core.query import forecast
 from kpi_core.services import actions, alerts, delivery
 from kpi_core.store import jobs as job_store
 from kpi_core.store import subscriptions as sub_store
 from kpi_core.store.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
+
 
 def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
     """A new import batch since the last look (from any process: the app, the CLI, a database
-    import): check the alert rules and send the after-import subscriptions."""
+    import): check the alert rules, send the after-import subscriptions, then make the period-end
+    forecasts of the company and its children ahead (at most forecast.WARM_LIMIT), so that the
+    cockpit finds them kept."""
     with wh.connect() as con:
         newest = sub_store.newest_batch(con)
     seen = job_store.marker(wh, "imports")
@@ -25,7 +31,12 @@ def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
     events = alerts.check(wh, now=now, today=today())
     sent = subscriptions.run_due(wh, now, today=today())
     job_store.set_marker(wh, "imports", str(newest))
-    return f"batch {newest}: {len(events)} alert events, {len(sent)} subscriptions"
+    try:
+        warmed = forecast.warm(wh, today())
+    except Exception:  # noqa: BLE001 - warming is a saving of time, never a reason for the job to fail
+        log.warning("forecast warming failed", exc_info=True)
+        warmed = 0
+    return f"batch {newest}: {len(events)} alert events, {len(sent)} subscriptions, {warmed} forecasts"
 
 
 def check_alerts(wh: Warehouse, now: dt.datetime) -> str:

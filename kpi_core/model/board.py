@@ -17,7 +17,7 @@ from kpi_core.model.text import visible as shown
 from kpi_core.model.validation import field_problem
 
 TileType = Literal["kpi_card", "trend", "bar_by_org", "bullet", "heatmap", "gauge", "ranking", "table", "text",
-                   "scorecard"]
+                   "scorecard", "forecast"]
 
 
 TILE_TYPES: tuple[str, ...] = TileType.__args__  # type: ignore[attr-defined]
@@ -35,7 +35,8 @@ Grain = Literal["month", "quarter", "year"]
 # How many metrics a tile type takes: (at least, at most).
 METRIC_COUNT = {"kpi_card": (1, 1), "trend": (1, 4), "bar_by_org": (1, 3), "bullet": (1, 8), "heatmap": (1, 40),
                 "gauge": (1, 1), "ranking": (1, 1), "table": (1, 40), "text": (0, 0),
-                "scorecard": (0, 0)}  # the unit's own scorecard: its metrics come from it
+                "scorecard": (0, 0),  # the unit's own scorecard: its metrics come from it
+                "forecast": (1, 1)}   # one metric's period-end forecast (SPEC §9) at the tile's unit
 
 
 class _Strict(BaseModel):

@@ -20,11 +20,12 @@ from kpi_core.model.messages import Msg, catalog
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import GRAINS, parse_period
-from kpi_core.present import charts
+from kpi_core.present import charts, forecast_tile
 from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
 from kpi_core.present.i18n import rule_text
 from kpi_core.query.api import Cell, Query, latest_month, run
+from kpi_core.query.forecast import Forecast, forecast
 from kpi_core.query.scorecard import Scorecard, unit_scorecard
 from kpi_core.store.warehouse import Warehouse
 
@@ -46,6 +47,7 @@ class TileData:
     cells: list[Cell] = field(default_factory=list)
     previous: list[Cell] = field(default_factory=list)  # kpi cards: the period before
     scorecard: Scorecard | None = None  # scorecard tiles: the unit's scorecard, scored
+    forecast: Forecast | None = None    # forecast tiles: the metric's forecast to the period's end
 
 
 def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dict | None = None,
@@ -57,6 +59,8 @@ def place_of(board: Board, tile: Tile, tree: OrgTree, today: dt.date, cross: dic
     if actor is not None and not access.can(actor, tree, "read", org):
         org = access.home(actor, tree) or org
     grain = tile.grain or board.filters.grain
+    if tile.type == "forecast" and tile.grain is None and grain == "month":
+        grain = "quarter"  # a month is over once its value is in: a forecast is for the quarter in progress
     period = parse_period(cross.get("period") or board.filters.period or default_period(today, latest))
     if GRAINS.index(grain) >= GRAINS.index(period.grain):
         period = period.to(grain)
@@ -78,6 +82,9 @@ def tile_data(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, today: dt.
         return out
     if tile.type == "text" or not tile.metrics:
         return out
+    if tile.type == "forecast":  # kept per data version by the query API (a cold one takes 0.1–1.7 s)
+        out.forecast = forecast(wh, tile.metrics[0], place.org, place.period, today=today, actor=actor)
+        return out
     p = parse_period(place.period)
     first = p.shift(-(tile.periods - 1)) if tile.type == "trend" else p
     out.cells = run(wh, Query(tuple(tile.metrics), place.org, place.scope, place.grain, first.label, p.label),
@@ -91,7 +98,10 @@ def tile_data(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, today: dt.
 
 def frame(data: TileData, metrics: dict[str, Metric], tree: OrgTree, lang: str = "zh") -> pd.DataFrame:
     """The tile's cells as a tidy table with display texts (no None/NaN shown), and what its chart
-    needs to write the numbers: each metric's unit, direction and thresholds, and the language."""
+    needs to write the numbers: each metric's unit, direction and thresholds, and the language.
+    A forecast tile's frame is its forecast's path (forecast_tile.frame)."""
+    if data.forecast is not None:
+        return forecast_tile.frame(data.forecast, metrics[data.forecast.metric], lang)
     rows = []
     for c in data.cells:
         m = metrics[c.metric]
@@ -148,6 +158,10 @@ def chart(tile: Tile, df: pd.DataFrame, labels: dict[str, str], lang: str | None
     if df.empty or tile.type in ("kpi_card", "table", "text", "scorecard"):
         return None
     lang = lang or (str(df["lang"].iloc[0]) if "lang" in df else "zh")
+    fit = alt.AutoSizeParams(type="fit-x", contains="padding")
+    if tile.type == "forecast":  # the path to the period end in its band, and the target
+        built = forecast_tile.chart(df, str(df["metric_unit"].iloc[0]), lang)
+        return None if built is None else built.properties(autosize=fit)
     df = df.assign(metric_unit=df["metric_unit"] if "metric_unit" in df else "",
                    symbol=df["status"].map(SYMBOLS).fillna(""))
     tip = [alt.Tooltip("unit:N", title=labels["unit"]), alt.Tooltip("metric:N", title=labels["metric"]),
@@ -160,7 +174,7 @@ def chart(tile: Tile, df: pd.DataFrame, labels: dict[str, str], lang: str | None
         return None
     # As wide as the tile, as tall as its rows need: Streamlit's default ("fit") would squeeze the
     # plot into a fixed height with the legends and labels inside it.
-    return build(df, labels, lang, tip).properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return build(df, labels, lang, tip).properties(autosize=fit)
 
 
 def _legend(**more) -> alt.Legend:

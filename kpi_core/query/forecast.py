@@ -39,7 +39,8 @@ HISTORY = 36          # periods of history read before the period's end (three s
 MAX_CORNERS = 6       # components whose interval corners are tried (2**6 formula evaluations)
 FORMULA = "formula"
 PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
-WARM_LIMIT = 60       # forecasts warm() makes after an import (0.1–1.7 s each, in the jobs' thread)
+WARM_LIMIT = 24       # forecasts warm() makes after an import (0.1–1.7 s each, in the jobs' thread, which
+                      # runs one job at a time: deliveries wait for it; 24 covers the company's cards)
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,21 @@ def kept_forecasts(wh: Warehouse, metrics: list[str], org: str, period: str, tod
 
 
 def in_progress(wh: Warehouse, today: dt.date | None = None) -> list[str]:
-    """The quarter and the year in progress: those holding the month after the latest month with
-    data (this month when there is none), if begun by today; [] for one that is over."""
+    """The quarters, then the years, in progress: begun by today, with a month after the latest
+    month with data still to come; the one holding that latest month first, then today's."""
     today = today or config.today()
     this_month = Period("month", today.year, today.month)
     latest = latest_month(wh, today)
-    after = parse_period(latest).shift(1) if latest else this_month
+    last = parse_period(latest) if latest else None
     with wh.connect() as con:
         start = int(settings.raw(con, "fiscal_year_start"))
+    out: list[str] = []
     with fiscal_year(start):
-        return [after.to(g).label for g in ("quarter", "year") if after <= this_month]
+        for grain in ("quarter", "year"):
+            for p in (x.to(grain) for x in (last or this_month, this_month)):
+                if p.label not in out and p.months()[0] <= this_month and (last is None or last < p.months()[-1]):
+                    out.append(p.label)
+    return out
 
 
 def warm(wh: Warehouse, today: dt.date | None = None, *, limit: int = WARM_LIMIT) -> int:

@@ -106,8 +106,10 @@ def notice(items: list[Told], lang: str, tree: OrgTree, metrics: dict[str, Metri
                       period=first.period or "-")
         ref = f"alert:{first.rule}:{first.metric}:{first.org}:{first.period or '-'}"
     else:
-        subject = Msg("alert_subject_many", firing=sum(t.state == "firing" for t in items),
-                      resolved=sum(t.state == "resolved" for t in items))
+        firing, resolved = sum(t.state == "firing" for t in items), sum(t.state == "resolved" for t in items)
+        # "7 firing", "2 resolved" or both: a count of none is left out
+        subject = (Msg("alert_subject_many", firing=firing, resolved=resolved) if firing and resolved
+                   else Msg("alert_subject_firing", n=firing) if firing else Msg("alert_subject_resolved", n=resolved))
         rules = {t.rule for t in items}
         ref = f"alert:{first.rule}" if len(rules) == 1 else "alert"
     lines, rows = [], []

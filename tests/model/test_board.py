@@ -138,6 +138,16 @@ def test_new_tile_names_the_problem(kind, metrics, kw, message):
         new_tile(kind, metrics, **kw)
 
 
+def test_a_forecast_tile_takes_exactly_one_metric():
+    tile = new_tile("forecast", ["revenue"], grain="quarter")
+    assert (tile.type, tile.metrics, tile.grain, tile.place.width) == ("forecast", ["revenue"], "quarter", GRID // 2)
+    for metrics in ([], ["revenue", "gross_margin"]):
+        with pytest.raises(KpiError, match=f"^a forecast tile takes 1 metric, not {len(metrics)}$"):
+            new_tile("forecast", metrics)
+    b = add_tile(board(), tile)
+    assert Board.model_validate(b.definition()).ordered_tiles()[-1] == b.ordered_tiles()[-1]  # read back as saved
+
+
 @pytest.mark.parametrize("actor, expected", [
     (Actor("root", "admin"), ("private", "org", "everyone")),
     (Actor("ceo", "executive", ("HQ",)), ("private", "org", "everyone")),

@@ -17,6 +17,7 @@ from kpi_core.model.org import build_tree
 from kpi_core.present import charts, tiles
 from kpi_core.present import format as fmt
 from kpi_core.query.api import Cell
+from kpi_core.query.forecast import Forecast
 
 UNITS = {"EAST": "华东区域智能制造装备销售事业部", "SOUTH": "华南区域新能源汽车零部件事业部", "HQF": "集团职能中心",
          "NW": "西北大区客户服务与仓储物流部", "D5": "新能源装备事业部", "D6": "精密部件事业部", "D7": "智能装备事业部"}
@@ -64,14 +65,20 @@ TILES = {  # every tile type, with the metrics that make it hard
     "table": (["revenue", "margin"], list(UNITS), ["2026-10"]),
     "text": ([], [], []),
     "scorecard": ([], [], []),
+    "forecast": (["revenue"], [], []),  # drawn from its forecast's path, not from cells
 }
+FORECAST = Forecast("revenue", "HQ", "2026-Q4", method="ets", value=6.9e8, low=6.5e8, high=7.3e8, target=6.6e8,
+                    path=[{"period": "2026-10", "value": 2.3e8, "low": None, "high": None, "kind": "actual"},
+                          {"period": "2026-11", "value": 4.6e8, "low": None, "high": None, "kind": "actual"},
+                          {"period": "2026-12", "value": 6.9e8, "low": 6.5e8, "high": 7.3e8, "kind": "forecast"}])
 
 
 def _frame(kind: str, lang: str, metrics=None, orgs=None, periods=None) -> tuple[Tile, pd.DataFrame]:
     m, o, p = TILES[kind]
     tile = Tile(type=kind, metrics=metrics or m, **({"text": "说明"} if kind == "text" else {}))
     data = tiles.TileData(tiles.TilePlace("HQ", "2026-10", "month", "children"),
-                          _cells(metrics or m, orgs or o, periods or p))
+                          _cells(metrics or m, orgs or o, periods or p),
+                          forecast=FORECAST if kind == "forecast" else None)
     df = tiles.frame(data, METRICS, TREE, lang)
     return tile, (tiles.ranking(df, tile) if kind == "ranking" and not df.empty else df)
 

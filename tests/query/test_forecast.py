@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from kpi_core.engine import attainment as att
@@ -10,7 +12,16 @@ from kpi_core.engine.formula import evaluate
 from kpi_core.model.access import Actor
 from kpi_core.model.errors import AccessDenied, NotFound
 from kpi_core.query.api import Query, context, run
-from kpi_core.query.forecast import forecast, forecasts
+from kpi_core.query.forecast import (
+    WARM_LIMIT,
+    forecast,
+    forecasts,
+    in_progress,
+    kept_forecast,
+    kept_forecasts,
+    warm,
+)
+from kpi_core.query.scorecard import unit_scorecard
 from kpi_core.store.warehouse import open_warehouse
 from tests.conftest import DEMO_TODAY
 
@@ -102,3 +113,49 @@ def test_forecasts_are_kept_per_data_version(demo):
     many = forecasts(demo, ["revenue", "order_count"], ["D1", "D2"], "2026-Q4", today=DEMO_TODAY)
     assert set(many) == {(m, o) for m in ("revenue", "order_count") for o in ("D1", "D2")}
     assert forecast(demo, "revenue", "D1", "2026-Q4", today=DEMO_TODAY) is many[("revenue", "D1")]
+
+
+def test_kept_forecast_reads_the_keep_and_never_computes(demo_path):
+    wh = open_warehouse(demo_path)  # a copy of its own: nothing another test made is kept for it
+    assert kept_forecast(wh, "revenue", "D1", "2026-Q4", DEMO_TODAY) is None
+    assert kept_forecast(wh, "revenue", "D1", "2026-Q4", DEMO_TODAY) is None  # asking made none
+    made = forecast(wh, "revenue", "D1", "2026-Q4", today=DEMO_TODAY)
+    assert kept_forecast(wh, "revenue", "D1", "2026-Q4", DEMO_TODAY) is made
+    assert kept_forecasts(wh, ["revenue", "order_count"], "D1", "2026-Q4", DEMO_TODAY) == {"revenue": made,
+                                                                                          "order_count": None}
+    outsider = Actor("wang", "manager", ("D2",))
+    assert kept_forecast(wh, "revenue", "D1", "2026-Q4", DEMO_TODAY, actor=outsider) is None  # out of reach
+    assert kept_forecast(wh, "no_such_metric", "D1", "2026-Q4", DEMO_TODAY) is None
+    assert kept_forecast(wh, "revenue", "NOWHERE", "2026-Q4", DEMO_TODAY) is None
+
+
+def test_warm_keeps_the_companys_forecasts_for_the_periods_in_progress(demo_path):
+    wh = open_warehouse(demo_path)
+    assert in_progress(wh, DEMO_TODAY) == ["2026-Q4", "2026"]  # November's data is in: December is to come
+    assert in_progress(wh, dt.date(2026, 12, 31)) == ["2026-Q4", "2026"]
+    tree, _ = context(wh)
+    card = unit_scorecard(wh, tree, "HQ", "2026-Q4", today=DEMO_TODAY)
+    heaviest = max(card.items, key=lambda it: it["share"])["metric"]
+    orgs = ["HQ", *tree.children["HQ"]]
+    assert all(kept_forecast(wh, heaviest, o, "2026-Q4", DEMO_TODAY) is None for o in orgs)
+    assert warm(wh, DEMO_TODAY, limit=len(orgs) + 1) == len(orgs) + 1
+    warmed = [kept_forecast(wh, heaviest, o, "2026-Q4", DEMO_TODAY) for o in orgs]
+    assert all(f is not None for f in warmed)  # the heaviest metric at each unit (or why it has none: D6)
+    assert warmed[0].value is not None and warmed[0].reason is None
+    assert warmed[0] is forecast(wh, heaviest, "HQ", "2026-Q4", today=DEMO_TODAY)  # what the cockpit reads
+    assert kept_forecast(wh, heaviest, "HQ", "2026", DEMO_TODAY) is None  # the year: after every quarter's
+    assert WARM_LIMIT <= 60
+
+
+def test_warm_skips_a_forecast_that_fails(demo_path, monkeypatch):
+    import kpi_core.query.forecast as fc
+
+    wh = open_warehouse(demo_path)
+    calls = []
+
+    def failing(*args, **kw):
+        calls.append(args)
+        raise RuntimeError("a series the methods choke on")
+
+    monkeypatch.setattr(fc, "forecast", failing)
+    assert fc.warm(wh, DEMO_TODAY, limit=3) == 0 and len(calls) == 3  # each tried, none kept, no error

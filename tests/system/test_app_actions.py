@@ -121,3 +121,17 @@ def test_an_employee_sees_the_actions_of_their_team_but_cannot_open_one(actions_
     no_raw_keys_or_nan(at)
     if lang == "zh":
         no_english_sentence(at)
+
+
+def test_an_action_opened_from_an_alerts_link_keeps_the_alert(actions_warehouse, monkeypatch):
+    ref = "alert:revenue_red:revenue:D1:2026-10"
+    at = app_as(actions_warehouse, monkeypatch, "mgr_d1")
+    at.query_params.update({"metric": "revenue", "org": "D1", "period": "2026-10", "ref": ref})
+    at.run()
+    at.switch_page(PAGE).run()
+    at.text_input(key="ac_title_text").set_value("answer the revenue alert")
+    next(b for b in at.button if b.proto.form_id == "ac_new_form").click().run()
+    assert not at.exception
+    wh = open_warehouse(actions_warehouse)
+    [a] = [x for x in service.visible_actions(wh) if x.title == "answer the revenue alert"]
+    assert (a.origin, a.metric, a.org, a.period) == (ref, "revenue", "D1", "2026-10")
