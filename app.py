@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.util import calc_hash
@@ -75,6 +77,9 @@ with st.sidebar:
     st.caption(tm("signed_in_as", name=actor.name, role=t(f"role_{actor.role}")))
     st.button(t("sign_out"), on_click=sign_out, key="sign_out", type="tertiary", icon=":material/logout:")
 
+ADDRESS = re.compile(r"[a-z0-9_-]{1,40}")  # what a page's address may be (anything else: Streamlit's own answer)
+
+
 def refused_page() -> str | None:
     """The page a link asked for when this user's menu has no such page (said, not silently
     replaced by the cockpit). A link names it by path; a rerun after sign-in by its hash."""
@@ -100,11 +105,24 @@ def title(key: str) -> str:
     return t(PAGES[key][1])
 
 
+def refuse(asked: str) -> st.Page:
+    """A stand-in at the refused page's address: without it Streamlit would say "Page not found" in
+    English; it notes what was asked and opens the cockpit, which says so in the UI language."""
+    def go_home() -> None:
+        st.session_state["_refused"] = asked
+        st.switch_page(PAGES["cockpit"][0])
+    # its menu entry is hidden: the page is not this user's, the stand-in only answers the link
+    st.html(f"<style>[data-testid='stSidebarNavLink'][href$='/{asked}']{{display:none}}</style>")
+    return st.Page(go_home, title=asked, url_path=asked)
+
+
 asked = refused_page()
-page = st.navigation([
-    st.Page(PAGES[key][0], title=title(key), icon=PAGES[key][2], default=key == "cockpit", url_path=key)
-    for key in menu(actor.role)
-])
+pages = [st.Page(PAGES[key][0], title=title(key), icon=PAGES[key][2], default=key == "cockpit", url_path=key)
+         for key in menu(actor.role)]
+if asked and ADDRESS.fullmatch(asked):
+    pages.append(refuse(asked))
+page = st.navigation(pages)
+asked = st.session_state.pop("_refused", None) or asked
 if asked in PAGES:
     sep = "、" if st.session_state["lang"] == "zh" else ", "
     roles = sep.join(t(f"role_{r}") for r in sorted(PAGES[asked][3] or ()))

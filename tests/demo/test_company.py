@@ -19,7 +19,7 @@ from kpi_core.engine.formula import components
 TODAY = datetime.date(2026, 11, 27)
 ALLOWED_FIELDS = {
     "code", "name", "name_en", "description", "unit", "direction", "range", "perspective", "kind",
-    "owner", "frequency", "time_agg", "org_agg", "source", "thresholds", "score", "tags", "allowed",
+    "owner", "frequency", "time_agg", "org_agg", "source", "thresholds", "score", "tags", "allowed", "due_day",
 }
 SMART_FIELDS = ("description", "unit", "owner", "perspective", "frequency")
 DATASET_ORG_COLUMNS = {

@@ -82,9 +82,11 @@ def test_wrong_password_is_refused_in_the_users_language_and_sign_out_ends_the_s
 
 
 @pytest.mark.parametrize("name, role, pages", [
-    ("lead_t1", "team_lead", ["cockpit", "boards", "metrics", "upload", "scorecards"]),
-    ("emp_p0001", "employee", ["cockpit", "boards", "metrics", "scorecards"]),  # what they are judged on
-    ("ceo", "executive", ["cockpit", "boards", "metrics", "targets", "scorecards", "overview"]),
+    ("lead_t1", "team_lead", ["cockpit", "boards", "metrics", "upload", "scorecards", "actions", "alerts", "inbox"]),
+    # an employee sees what they are judged on, and their alerts, actions and messages
+    ("emp_p0001", "employee", ["cockpit", "boards", "metrics", "scorecards", "actions", "alerts", "inbox"]),
+    ("ceo", "executive", ["cockpit", "boards", "metrics", "targets", "scorecards", "actions", "alerts", "inbox",
+                           "overview"]),
 ])
 def test_each_role_gets_its_menu_and_its_own_place(fresh, name, role, pages):
     wh = open_warehouse(fresh)

@@ -165,6 +165,14 @@ def test_a_refused_page_or_unit_is_said(server, page):
     page.get_by_text("「管理」页面只对以下角色开放：管理员。已为你打开驾驶舱。").wait_for()
     wait_title(page, "驾驶舱")
     shot(page, f"g5_page_refused_{page.width}")
+    # signed in, a page outside the menu by its address: said in the UI language, never
+    # Streamlit's own English "Page not found"
+    page.goto(f"{server}/admin?lang=zh")
+    page.get_by_text("「管理」页面只对以下角色开放：管理员。已为你打开驾驶舱。").wait_for()
+    wait_title(page, "驾驶舱")
+    assert page.get_by_text("Page not found").count() == 0
+    assert [a.inner_text() for a in page.locator('[data-testid="stSidebarNavLink"]').all()
+            if a.is_visible() and "admin" in (a.get_attribute("href") or "")] == []
     page.goto(f"{server}/?org=HQ&lang=zh")
     page.get_by_text(re.compile("链接中的单位「HQ」不在你的查看范围内，已打开「曾娟玲")).wait_for()
     assert "华锐智能制造集团" not in page.locator("h1").first.inner_text()

@@ -95,7 +95,11 @@ FOREIGN = """() => {
     const s = i.getAttribute('src') || i.getAttribute('href') || i.getAttribute('srcset');
     if (foreign(s)) out.push(i.outerHTML);
   }
-  for (const a of document.querySelectorAll('a')) if (a.innerText.includes('点我')) out.push(a.outerHTML);
+  // a name's markup made into a link; the app's own page links may carry such a name as text
+  for (const a of document.querySelectorAll('a')) if (a.innerText.includes('点我') && !(
+      ['stPageLink-NavLink', 'stSidebarNavLink'].includes(a.dataset.testid) && a.innerText.includes('[点我]('))) {
+    out.push(a.outerHTML);
+  }
   return out;
 }"""
 
