@@ -9,7 +9,6 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from kpi_core.model.alert import document, parse_rules
 from kpi_core.model.errors import KpiError
 from kpi_core.model.messages import Msg
 from kpi_core.present.i18n import problem_text
@@ -106,9 +105,7 @@ def rules_tab() -> None:
     c1, c2 = st.columns([1, 4])
     if c1.button(t("alp_apply"), key="al_apply", type="primary"):
         try:
-            raw, others = document(edited, "alerts.yaml")
-            rules, problems = parse_rules(raw, "alerts.yaml")
-            r = alerts.apply_rules(warehouse(), rules, problems=problems, reason=reason or None, user=user())
+            r, _channels = alerts.apply_text(warehouse(), edited, reason=reason or None, user=user())
         except KpiError as exc:
             show_problems(exc)
             return

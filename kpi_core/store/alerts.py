@@ -94,8 +94,13 @@ def read_file(path: str | Path) -> FileRules:
     path = Path(path)
     if not path.is_file():
         raise NotFound(Msg("store_no_such_path", path=str(path)))
-    raw, others = document(path.read_text(encoding="utf-8"), path.name)
-    rules, problems = parse_rules(raw, path.name)
+    return read_text(path.read_text(encoding="utf-8"), path.name)
+
+
+def read_text(text: str, source: str) -> FileRules:
+    """An alerts document's rules, problems and channel names (a file's text, or the page's editor)."""
+    raw, others = document(text, source)
+    rules, problems = parse_rules(raw, source)
     return FileRules(rules, problems, channel_names(others))
 
 
@@ -137,7 +142,17 @@ def apply_rules(wh: Warehouse, rules: list[AlertRule], *, problems: list[Msg] | 
 def apply_file(wh: Warehouse, path: str | Path, *, reason: str | None = None, user: str | Actor = "admin",
                dry_run: bool = False) -> tuple[ApplyResult, list[str]]:
     """Apply a file's rules; returns the result and the channels the file defines (not applied)."""
-    found = read_file(path)
+    return apply_found(wh, read_file(path), reason=reason, user=user, dry_run=dry_run)
+
+
+def apply_text(wh: Warehouse, text: str, *, source: str = "alerts.yaml", reason: str | None = None,
+               user: str | Actor = "admin") -> tuple[ApplyResult, list[str]]:
+    """Apply the rules of an alerts document given as text (the page's editor), checked as a file's."""
+    return apply_found(wh, read_text(text, source), reason=reason, user=user)
+
+
+def apply_found(wh: Warehouse, found: FileRules, *, reason: str | None = None, user: str | Actor = "admin",
+                dry_run: bool = False) -> tuple[ApplyResult, list[str]]:
     result = apply_rules(wh, found.rules, problems=found.problems, channels_defined=found.channels,
                          reason=reason, user=user, dry_run=dry_run)
     return result, found.channels

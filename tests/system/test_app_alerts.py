@@ -9,8 +9,8 @@ from kpi_core.model.alert import document, parse_rules
 from kpi_core.services import alerts as alert_service
 from kpi_core.store import alerts, org
 from kpi_core.store.warehouse import open_warehouse
-from tests.conftest import DEMO_TODAY, signed_in
-from tests.system.test_app_pages import APP, no_english_sentence, no_raw_keys_or_nan
+from tests.conftest import DEMO_TODAY
+from tests.system.test_app_pages import no_english_sentence, no_raw_keys_or_nan, page_as
 
 pytestmark = pytest.mark.slow
 
@@ -34,21 +34,14 @@ def wh(demo_path):
     return wh
 
 
-def page_as(wh, name: str, monkeypatch, lang: str = "zh") -> AppTest:
-    monkeypatch.setenv("KPI_WAREHOUSE", str(wh.path))
-    monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    signed_in(at, wh.path, name)
-    at.run()
-    at.switch_page("pages/alerts.py")
-    return at.run()
+def alerts_as(wh, name: str, monkeypatch, lang: str = "zh") -> AppTest:
+    return page_as(wh.path, name, "pages/alerts.py", monkeypatch, lang)
 
 
 def test_a_manager_sees_only_their_units_alerts(wh, monkeypatch):
     firing = [s for s in alerts.list_states(wh, "admin", today=DEMO_TODAY) if s["state"] == "firing"]
     assert len(firing) >= 2  # every division's revenue is above zero
-    at = page_as(wh, "mgr_d1", monkeypatch)
+    at = alerts_as(wh, "mgr_d1", monkeypatch)
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["组织单元"]) == [f"{org.tree(wh).units['D1'].name} (D1)"]  # D1 only, of all the divisions firing
@@ -57,7 +50,7 @@ def test_a_manager_sees_only_their_units_alerts(wh, monkeypatch):
 
 
 def test_acknowledge_and_snooze_from_the_page(wh, monkeypatch):
-    at = page_as(wh, "ceo", monkeypatch, lang="en")
+    at = alerts_as(wh, "ceo", monkeypatch, lang="en")
     first = at.session_state["al_pick"]
     at.button(key="al_ack").click().run()
     assert not at.exception
@@ -72,7 +65,7 @@ def test_acknowledge_and_snooze_from_the_page(wh, monkeypatch):
 
 def test_an_admin_edits_the_rules_on_the_page(wh, monkeypatch):
     users.add(wh, "admin", "admin")
-    at = page_as(wh, "admin", monkeypatch)
+    at = alerts_as(wh, "admin", monkeypatch)
     at.text_area(key="al_yaml").set_value(RULES.replace("value_above: 0", "value_above: 1"))
     at.text_input(key="al_reason").set_value("higher bar")
     at.button(key="al_apply").click().run()

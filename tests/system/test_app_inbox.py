@@ -11,7 +11,7 @@ from kpi_core.store import outbox
 from kpi_core.store import subscriptions as sub_store
 from kpi_core.store.warehouse import open_warehouse
 from tests.conftest import DEMO_TODAY, signed_in
-from tests.system.test_app_pages import APP, no_english_sentence, no_raw_keys_or_nan
+from tests.system.test_app_pages import APP, no_english_sentence, no_raw_keys_or_nan, page_as
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +22,7 @@ def wh(demo_path):
 
 
 def inbox_as(wh, name: str, monkeypatch, lang: str = "zh") -> AppTest:
-    monkeypatch.setenv("KPI_WAREHOUSE", str(wh.path))
-    monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    signed_in(at, wh.path, name)
-    at.run()
-    at.switch_page("pages/inbox.py")
-    return at.run()
+    return page_as(wh.path, name, "pages/inbox.py", monkeypatch, lang)
 
 
 def post(wh, user: str, subject: str) -> int:

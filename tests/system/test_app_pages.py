@@ -56,6 +56,18 @@ def app(app_warehouse, monkeypatch):
     return signed_in(at, app_warehouse, "admin")
 
 
+def page_as(path, name: str, page: str, monkeypatch, lang: str = "zh") -> AppTest:
+    """The app on a warehouse file, signed in as `name`, on `page` (e.g. "pages/inbox.py")."""
+    monkeypatch.setenv("KPI_WAREHOUSE", str(path))
+    monkeypatch.setenv("KPI_TODAY", DEMO_TODAY.isoformat())
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = lang
+    signed_in(at, path, name)
+    at.run()
+    at.switch_page(page)
+    return at.run()
+
+
 def rendered(markdown: str) -> str:
     """What a reader sees of markdown source: backslash escapes (user text made inert) removed
     (word joiners that keep an address from becoming a link stay: they show nothing)."""
