@@ -17,6 +17,7 @@ from kpi_core.ingest.facts.load import import_facts
 from kpi_core.ingest.preview import preview
 from kpi_core.ingest.sheets import SeveralSheets
 from kpi_core.ingest.template import template
+from kpi_core.jobs import schedule
 from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
 from kpi_core.model.messages import Msg
 from kpi_core.model.periods import planning_years
@@ -162,8 +163,10 @@ def upload_section(tr) -> None:
         # already loaded, and the batch list below shows the new batch.
         flash("success", t("uploaded", batch=done.batch, n=done.loaded))
         # The alert rules are checked after every import (SPEC §9), in the background: the page
-        # never waits for it, and a failing check is logged, not shown as a failed upload.
-        threading.Thread(target=check_quietly, args=(warehouse(),), daemon=True, name="alert-check").start()
+        # never waits for it, and a failing check is logged, not shown as a failed upload. The
+        # scheduler's import job does it at once, and works out the pages' default places too.
+        if not schedule.nudge(warehouse()):
+            threading.Thread(target=check_quietly, args=(warehouse(),), daemon=True, name="alert-check").start()
         if kind == "actuals" and (missing := first_steps.without_targets(warehouse(), set(
                 result.facts.column("metric").to_pylist()))):
             ms = metrics(version())

@@ -105,7 +105,7 @@ def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.dat
     if src.filter:
         where = exp.and_(where, exp.paren(bind_columns(check_filter(src.filter, columns), columns)))
     in_period = exp.EQ(this=month_of(day.copy()), expression=exp.column("month", "p"))
-    distinct = _distinct_of(measure)
+    distinct = distinct_of(measure)
     if cumulative and distinct is not None:
         return Compiled(_first_seen(src, distinct, day, where), [first_day, end_day])
     query = (
@@ -121,7 +121,7 @@ def compile_dataset_metric(metric: Metric, columns: list[str], first_day: dt.dat
     return Compiled(query, [first_day, end_day])
 
 
-def _distinct_of(measure: exp.Expression) -> exp.Expression | None:
+def distinct_of(measure: exp.Expression) -> exp.Expression | None:
     """x when the measure is exactly count(distinct x)."""
     if isinstance(measure, exp.Count) and isinstance(measure.this, exp.Distinct) \
             and len(measure.this.expressions) == 1:
@@ -132,16 +132,27 @@ def _distinct_of(measure: exp.Expression) -> exp.Expression | None:
 def _first_seen(src: DatasetSource, value: exp.Expression, day: exp.Expression, where: exp.Expression) -> exp.Select:
     """count(distinct value) year to date: each (unit, value) counts from the first month it
     appears in its year, so a row is read once, not once per period that covers it."""
+    rows = (exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True),
+            exp.cast(col(src.org_column), "VARCHAR"))
+    return first_seen(rows, value, month_of(day.copy()),
+                      exp.and_(where.copy(), exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
+
+
+def first_seen(rows: tuple[exp.Expression, exp.Expression], value: exp.Expression, month: exp.Expression,
+               where: exp.Expression) -> exp.Select:
+    """(org, period, count) of distinct values counted from each (unit, value)'s first month in its
+    span; `rows` is (the relation, its org key expression), read from the dataset or its partials."""
+    relation, key = rows
     spans = (sqlglot.select("month", "span_start").distinct().from_(PERIODS))
     firsts = (
         sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
-                       exp.alias_(exp.Min(this=month_of(day.copy())), "first"))
-        .from_(exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True))
+                       exp.alias_(exp.Min(this=month.copy()), "first"))
+        .from_(relation)
         .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
-              on=exp.EQ(this=exp.cast(col(src.org_column), "VARCHAR"), expression=exp.column("descendant", "c")))
+              on=exp.EQ(this=key, expression=exp.column("descendant", "c")))
         .join(exp.alias_(exp.Subquery(this=spans), "y", table=True),
-              on=exp.EQ(this=month_of(day.copy()), expression=exp.column("month", "y")))
-        .where(exp.and_(where.copy(), exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
+              on=exp.EQ(this=month.copy(), expression=exp.column("month", "y")))
+        .where(where)
         .group_by(exp.column("ancestor", table="c"), value.copy(), exp.column("span_start", table="y"))
     )
     return (

@@ -1,11 +1,17 @@
-"""Month × org partial aggregates: which measures decompose, and the SQL that reads them back."""
+"""Month × org partial aggregates: which measures decompose, and the SQL that reads them back.
+
+Two kinds. Sums, counts, averages, minimums and maximums decompose into numbers that add up
+(`agg_<metric>_v<version>`). An exact count(distinct x) cannot be added up, but its rows can be
+deduplicated: one row per batch × org key × month × distinct value (`dst_<metric>_v<version>`),
+so a subtree's count is a count(distinct) over those rows, exact, and never more of them than
+the dataset has."""
 
 from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
 
-from kpi_core.engine.compile import CLOSURE, KEYS, PERIODS, Compiled, bind_columns
+from kpi_core.engine.compile import CLOSURE, KEYS, PERIODS, Compiled, bind_columns, distinct_of, first_seen
 from kpi_core.model.expressions import check_measure
 from kpi_core.model.metric import Metric
 from kpi_core.model.names import quoted
@@ -49,17 +55,79 @@ def table_name(metric: Metric, version: int) -> str:
     return f"agg_{metric.code}_v{version}"
 
 
+def distinct_table_name(metric: Metric, version: int) -> str:
+    return f"dst_{metric.code}_v{version}"
+
+
+def distinct_rows(batch: int, table: str, value: exp.Expression, org: exp.Expression, month: exp.Expression,
+                  flt: exp.Expression | None) -> exp.Select:
+    """A batch's deduplicated rows for count(distinct value): (batch_id, org, month, kept, v, n).
+
+    `kept` is whether the metric's filter keeps the rows (a NULL filter does not, as in WHERE),
+    v the value on kept rows and n how many rows share the key, so the rows on no unit can still
+    be counted."""
+    kept = exp.func("COALESCE", exp.paren(flt.copy()), exp.false()) if flt is not None else exp.true()
+    inner = (sqlglot.select(exp.alias_(exp.cast(org, "VARCHAR"), "org"), exp.alias_(exp.cast(month, "DATE"), "month"),
+                            exp.alias_(kept, "kept"), exp.alias_(value.copy(), "x"))
+             .from_(exp.alias_(exp.to_table(quoted(table).sql("duckdb")), "d", table=True)))
+    v = exp.Case().when(exp.column("kept"), exp.column("x")) if flt is not None else exp.column("x")
+    # Sorted by month, so a query of a few months skips the rest of the table (zone maps).
+    return (sqlglot.select(exp.alias_(exp.cast(exp.Literal.number(batch), "BIGINT"), "batch_id"), "org", "month",
+                           "kept", exp.alias_(v, "v"), exp.alias_(exp.Count(this=exp.Star()), "n"))
+            .from_(exp.alias_(exp.Subquery(this=inner), "r", table=True))
+            .group_by(exp.column("org"), exp.column("month"), exp.column("kept"), exp.column("v"))
+            .order_by(exp.column("month"), exp.column("org")))
+
+
+def compile_distinct_from_partials(metric: Metric, version: int, live: list[int], cumulative: bool) -> Compiled:
+    """(org, period, value) of count(distinct x) over the metric's deduplicated rows; the month
+    range (first month, end month) is bound at run time. Year to date counts each value from its
+    first month in the year, as the rows path does."""
+    value = exp.column("v", table="a")
+    month = exp.column("month", table="a")
+    relation = exp.alias_(exp.to_table(quoted(distinct_table_name(metric, version)).sql("duckdb")), "a", table=True)
+    where = exp.and_(exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
+                     exp.GTE(this=month.copy(), expression=exp.Placeholder()),
+                     exp.LT(this=month.copy(), expression=exp.Placeholder()),
+                     exp.column("kept", table="a"))
+    if cumulative:
+        query = first_seen((relation, exp.column("org", "a")), value, month,
+                           exp.and_(where, exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
+        return Compiled(query, [])
+    query = (
+        sqlglot.select(exp.alias_(exp.column("ancestor", table="c"), "org"),
+                       exp.alias_(exp.column("label", table="p"), "period"),
+                       exp.alias_(exp.Count(this=exp.Distinct(expressions=[value])), "value"))
+        .from_(relation)
+        .join(exp.alias_(exp.to_table(CLOSURE), "c", table=True),
+              on=exp.EQ(this=exp.column("org", "a"), expression=exp.column("descendant", "c")))
+        .join(exp.alias_(exp.to_table(PERIODS), "p", table=True),
+              on=exp.EQ(this=month.copy(), expression=exp.column("month", "p")))
+        .where(where)
+        .group_by(exp.column("ancestor", table="c"), exp.column("label", table="p"))
+    )
+    return Compiled(query, [])
+
+
+def kind(measure: exp.Expression) -> str | None:
+    """"agg" for a measure that decomposes, "distinct" for exactly count(distinct x), else None."""
+    if decompose(measure) is not None:
+        return "agg"
+    return "distinct" if distinct_of(measure) is not None else None
+
+
 def filtered(partial: exp.Expression, flt: exp.Expression | None) -> exp.Expression:
     return partial if flt is None else exp.Filter(this=partial, expression=exp.Where(this=flt.copy()))
 
 
-def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]) -> Compiled:
-    """Rows of the dataset, in the month range bound at run time, whose org key is no unit's."""
+def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int], name: str | None = None) -> Compiled:
+    """Rows of the dataset, in the month range bound at run time, whose org key is no unit's
+    (from the metric's partials table, or `name`: its deduplicated rows)."""
     month = exp.column("month", table="a")
     query = (
         sqlglot.select(exp.alias_(exp.func("COALESCE", exp.Sum(this=exp.column("n", "a")), exp.Literal.number(0)),
                                   "rows"))
-        .from_(exp.alias_(exp.to_table(quoted(table_name(metric, version)).sql("duckdb")), "a", table=True))
+        .from_(exp.alias_(exp.to_table(quoted(name or table_name(metric, version)).sql("duckdb")), "a", table=True))
         .where(exp.and_(
             exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
             exp.GTE(this=month, expression=exp.Placeholder()),

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import threading
 
-from kpi_core.jobs import subscriptions
+from kpi_core.jobs import subscriptions, warm
 from kpi_core.jobs.scheduler import Job, Scheduler
 from kpi_core.model.config import today
 from kpi_core.query import forecast
@@ -20,23 +20,28 @@ log = logging.getLogger(__name__)
 
 def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
     """A new import batch since the last look (from any process: the app, the CLI, a database
-    import): check the alert rules, send the after-import subscriptions, then make the period-end
-    forecasts of the company and its children ahead (at most forecast.WARM_LIMIT), so that the
-    cockpit finds them kept."""
+    import): check the alert rules, work out the pages' default places (`warm`: the first viewer
+    finds them kept), send the after-import subscriptions, then make the period-end forecasts of
+    the company and its children ahead (at most forecast.WARM_LIMIT)."""
     with wh.connect() as con:
         newest = sub_store.newest_batch(con)
     seen = job_store.marker(wh, "imports")
     if newest is None or (seen is not None and int(seen) >= newest):
         return None
     events = alerts.check(wh, now=now, today=today())
+    try:
+        warmed = warm.warm(wh, today()).summary()
+    except Exception:  # noqa: BLE001 - warming is a saving of time, never a reason for the job to fail
+        log.warning("page warming failed", exc_info=True)
+        warmed = "page warming failed"
     sent = subscriptions.run_due(wh, now, today=today())
     job_store.set_marker(wh, "imports", str(newest))
     try:
-        warmed = forecast.warm(wh, today())
-    except Exception:  # noqa: BLE001 - warming is a saving of time, never a reason for the job to fail
+        made = forecast.warm(wh, today())
+    except Exception:  # noqa: BLE001
         log.warning("forecast warming failed", exc_info=True)
-        warmed = 0
-    return f"batch {newest}: {len(events)} alert events, {len(sent)} subscriptions, {warmed} forecasts"
+        made = 0
+    return f"batch {newest}: {len(events)} alert events, {warmed}, {len(sent)} subscriptions, {made} forecasts"
 
 
 def check_alerts(wh: Warehouse, now: dt.datetime) -> str:
@@ -67,6 +72,14 @@ JOBS = (
 
 _started: dict[str, Scheduler] = {}
 _lock = threading.Lock()
+
+
+def nudge(wh: Warehouse) -> bool:
+    """An import just committed in this process: run the `imports` job now (alerts, warming,
+    subscriptions) rather than within its interval. False when no scheduler here leads."""
+    with _lock:
+        s = _started.get(str(wh.path.resolve()))
+    return s is not None and s.soon("imports")
 
 
 def start(wh: Warehouse) -> Scheduler:

@@ -76,6 +76,14 @@ class Scheduler:
         self.try_lead()
         self._aps.start()
 
+    def soon(self, name: str) -> bool:
+        """Run the job at once in the scheduler's thread (an import just committed in this process),
+        instead of at its next interval; False when this process does not lead."""
+        if not (self.leader and self._aps.running):
+            return False
+        self._aps.modify_job(name, next_run_time=utc_now())
+        return True
+
     def shutdown(self) -> None:
         if self._aps.running:
             self._aps.shutdown(wait=False)

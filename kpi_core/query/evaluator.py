@@ -14,6 +14,7 @@ from sqlglot import exp
 from kpi_core.engine.compile import (
     CLOSURE,
     PERIODS,
+    bind_columns,
     col,
     compile_dataset_metric,
     compile_unmapped,
@@ -21,10 +22,17 @@ from kpi_core.engine.compile import (
     scoped,
 )
 from kpi_core.engine.formula import NoValue, components, evaluate
-from kpi_core.engine.partials import compile_from_partials, compile_unmapped_from_partials
+from kpi_core.engine.partials import (
+    compile_distinct_from_partials,
+    compile_from_partials,
+    compile_unmapped_from_partials,
+    distinct_table_name,
+)
+from kpi_core.engine.partials import kind as partials_kind
 from kpi_core.engine.phasing import EVEN, LAST_YEAR, Weights
 from kpi_core.engine.rollup import COMPUTED, roll_up_period
 from kpi_core.engine.targets import from_own
+from kpi_core.model.expressions import check_measure
 from kpi_core.model.messages import Msg
 from kpi_core.model.metric import FormulaSource, Metric
 from kpi_core.model.names import quoted, view_name
@@ -116,6 +124,13 @@ class Evaluator:
         return self._kept(("ready", m.code, version),
                           lambda: aggregate.ready(self.con, m, version, self._live(m.source.dataset)))
 
+    def _kind(self, m: Metric) -> str | None:
+        """How the metric's partials are kept: "agg", "distinct" or None (see engine.partials.kind)."""
+        version = self.versions[m.code]
+        cols = list(self._columns(m.source.dataset))
+        return self._kept(("kind", m.code, version),
+                          lambda: partials_kind(bind_columns(check_measure(m.source.measure, cols), cols)))
+
     # --- actuals ----------------------------------------------------------------------------
     def _span(self, p: Period) -> list[Period]:
         """The reporting periods `p` covers (asked periods precomputed; others, such as the months
@@ -205,9 +220,10 @@ class Evaluator:
             return
         spans = [(p.label, s[0].first_day(), s[-1].end_day()) for p in self.periods for s in [self._span(p)]]
         lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
-        fast, slow = [], []
+        fast, distinct, slow = [], [], []
         for m in todo:
-            (fast if self._ready(m) else slow).append(m)
+            ready = self._ready(m)
+            (slow if not ready else distinct if self._kind(m) == "distinct" else fast).append(m)
         self.con.register(PERIODS, periods_table(spans))
         self.con.register(CLOSURE, scoped(self.closure, self.units))
         try:
@@ -219,12 +235,17 @@ class Evaluator:
                 for code, org, period, value in self.con.execute(sql).fetchall():
                     if value is not None:
                         self._dataset[code][(org, period)] = value
+            for m in distinct:
+                sql = _distinct_sql(m, self.versions[m.code], self._columns(m.source.dataset),
+                                    tuple(self._live(m.source.dataset)), self.ytd)
+                rows = self.con.execute(sql, [lo.replace(day=1), hi]).fetchall()
+                self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
             for m in slow:
                 sql = _rows_sql(m, self.versions[m.code], self._columns(m.source.dataset), self.ytd)
                 rows = self.con.execute(sql, [lo, hi]).fetchall()
                 self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
             for m in todo:
-                self.unmapped[m.code] = self._unmapped(m, lo, hi, m in fast)
+                self.unmapped[m.code] = self._unmapped(m, lo, hi, m not in slow)
         finally:
             self.con.unregister(PERIODS)
             self.con.unregister(CLOSURE)
@@ -237,8 +258,10 @@ class Evaluator:
         if key not in self._unmapped_memo:
             if from_partials:
                 live = tuple(self._live(m.source.dataset))
-                sql = _text(("unmapped-partials", m.code, self.versions[m.code], live),
-                            lambda: compile_unmapped_from_partials(m, self.versions[m.code], list(live)))
+                version = self.versions[m.code]
+                name = distinct_table_name(m, version) if self._kind(m) == "distinct" else None
+                sql = _text(("unmapped-partials", m.code, version, live),
+                            lambda: compile_unmapped_from_partials(m, version, list(live), name))
                 lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
             else:
                 any_day = dt.date(2000, 1, 1)
@@ -375,6 +398,12 @@ def _partials_sql(items: tuple[tuple[str, int, tuple[str, ...], tuple[int, ...]]
     """One query over the partials of many metrics; items are (code, version, columns, live)."""
     return _text(("partials", items), lambda: compile_from_partials(
         [(metrics[code], version, list(cols), list(live)) for code, version, cols, live in items]))
+
+
+def _distinct_sql(m: Metric, version: int, cols: tuple[str, ...], live: tuple[int, ...], ytd: bool) -> str:
+    """count(distinct x) over the metric's deduplicated rows; the month range is bound at run time."""
+    return _text(("distinct", m.code, version, cols, live, ytd),
+                 lambda: compile_distinct_from_partials(m, version, list(live), ytd))
 
 
 def _rows_sql(m: Metric, version: int, cols: tuple[str, ...], ytd: bool) -> str:

@@ -153,6 +153,7 @@ def apply_text(wh: Warehouse, text: str, *, source: str = "alerts.yaml", reason:
 
 def apply_found(wh: Warehouse, found: FileRules, *, reason: str | None = None, user: str | Actor = "admin",
                 dry_run: bool = False) -> tuple[ApplyResult, list[str]]:
+    """Apply rules already read (from a file or the page's editor); returns the result and the file's channels."""
     result = apply_rules(wh, found.rules, problems=found.problems, channels_defined=found.channels,
                          reason=reason, user=user, dry_run=dry_run)
     return result, found.channels

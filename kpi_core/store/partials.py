@@ -6,7 +6,9 @@ and a count, and so on. The partials are stored per (batch, org key, month) in
 `agg_<metric>_v<version>`; a query then adds up a few thousand partial rows instead of
 millions of dataset rows. Each dataset import adds the partials of its own batch (an
 incremental refresh); a replaced or reverted batch is left out by the live-batch filter.
-Measures that do not decompose (count distinct, median, quantiles) are answered from rows.
+An exact count(distinct x) keeps the batch's rows deduplicated per (org key, month, value) in
+`dst_<metric>_v<version>` instead (engine/partials.py). Other measures that do not decompose
+(median, quantiles, a distinct count inside arithmetic) are answered from rows.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from kpi_core.engine.compile import bind_columns, col
-from kpi_core.engine.partials import decompose, filtered, table_name
+from kpi_core.engine.compile import bind_columns, col, distinct_of
+from kpi_core.engine.partials import decompose, distinct_rows, distinct_table_name, filtered, table_name
 from kpi_core.model.errors import NotFound
 from kpi_core.model.expressions import ExpressionError, check_filter, check_measure
 from kpi_core.model.metric import DatasetSource, Metric
@@ -29,21 +31,23 @@ AGG_STATE = "agg_batch"  # (table_name, batch_id): which batches a partials tabl
 
 
 def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, columns: list[str]) -> str | None:
-    """Add the partials of every live batch not yet in the metric's table; its name, or None
-    when the measure does not decompose. Call inside the writer's transaction."""
+    """Add the partials (or deduplicated rows) of every live batch not yet in the metric's table;
+    its name, or None when the measure is neither. Call inside the writer's transaction."""
     src = metric.source
     assert isinstance(src, DatasetSource)
-    parts = decompose(bind_columns(check_measure(src.measure, columns), columns))
+    measure = bind_columns(check_measure(src.measure, columns), columns)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {AGG_STATE} (table_name VARCHAR, batch_id BIGINT)")
+    parts = decompose(measure)
     if parts is None:
-        return None
+        value = distinct_of(measure)
+        return None if value is None else _refresh_distinct(con, metric, version, columns, value)
     partials, _ = parts
     name = table_name(metric, version)
-    con.execute(f"CREATE TABLE IF NOT EXISTS {AGG_STATE} (table_name VARCHAR, batch_id BIGINT)")
     cols = ", ".join(f"p{i} DOUBLE" for i in range(len(partials)))
     # n: the rows behind each partial (before the filter), for the unmapped-rows count.
     target = quoted(name).sql("duckdb")
     con.execute(f"CREATE TABLE IF NOT EXISTS {target} (batch_id BIGINT, org VARCHAR, month DATE, n BIGINT, {cols})")
-    done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?", [name]).fetchall()}
+    done = _done(con, name)
     day = exp.cast(col(src.time_column), "DATE")
     month = exp.func("DATE_TRUNC", exp.Literal.string("month"), day)
     for bid, table in live_batches(con, src.dataset):
@@ -63,12 +67,36 @@ def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, column
     return name
 
 
+def _refresh_distinct(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, columns: list[str],
+                      value: exp.Expression) -> str:
+    """Add each live batch's deduplicated (org, month, value) rows not yet in the metric's table."""
+    src = metric.source
+    name = distinct_table_name(metric, version)
+    target = quoted(name).sql("duckdb")
+    done = _done(con, name)
+    flt = bind_columns(check_filter(src.filter, columns), columns) if src.filter else None
+    month = exp.func("DATE_TRUNC", exp.Literal.string("month"), exp.cast(col(src.time_column), "DATE"))
+    exists = bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                              [name]).fetchall())
+    for bid, table in live_batches(con, src.dataset):
+        if bid in done:
+            continue
+        q = distinct_rows(bid, table, value, col(src.org_column), month, flt).sql("duckdb")
+        # The value keeps the dataset's own type (appended batches must match it).
+        con.execute(f"INSERT INTO {target} {q}" if exists else f"CREATE TABLE {target} AS {q}")
+        exists = True
+        con.execute(f"INSERT INTO {AGG_STATE} VALUES (?, ?)", [name, bid])
+    return name
+
+
+def _done(con: duckdb.DuckDBPyConnection, name: str) -> set[int]:
+    return {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?", [name]).fetchall()}
+
+
 def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: list[int] | None = None) -> bool:
-    """Whether the metric's partials table holds every live batch of its dataset."""
-    name = table_name(metric, version)
+    """Whether the metric's partials table (or deduplicated rows) holds every live batch of its dataset."""
     try:
-        done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name = ?",
-                                          [name]).fetchall()}
+        done = _done(con, table_name(metric, version)) | _done(con, distinct_table_name(metric, version))
     except duckdb.CatalogException:
         return False
     live_set = set(live if live is not None else [b for b, _ in live_batches(con, metric.source.dataset)])

@@ -49,6 +49,20 @@ def test_jobs_run_on_their_interval(wh):
     assert [x.runs >= 3 for x in job_store.states(wh)] == [True]
 
 
+def test_soon_runs_a_job_at_once_instead_of_at_its_interval(wh):
+    s = Scheduler(wh, [Job("imports", dt.timedelta(hours=1), ok)])
+    assert not s.soon("imports")  # not started: nothing to run it
+    s.start()
+    try:
+        assert s.soon("imports")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not job_store.states(wh):
+            time.sleep(0.05)
+    finally:
+        s.shutdown()
+    assert [x.runs for x in job_store.states(wh)] == [1]
+
+
 def test_only_one_scheduler_per_file_runs_the_jobs(wh):
     first, second = Scheduler(wh, []), Scheduler(wh, [])
     assert first.try_lead() and not second.try_lead()
