@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import resource
 import shutil
 import sys
 import tempfile
@@ -205,6 +206,8 @@ def main() -> int:
             print(f"MISMATCH engine vs SQL: {bad[:5]}")
             return 1
         print("engine and hand-written SQL agree on every company-month value")
+        print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
+              f"(pandas holding the year's rows included)")
         return 0
     finally:
         if args.keep:

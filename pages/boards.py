@@ -5,19 +5,17 @@ metrics and a chart type, arrange by dragging or with the arrows, resize, duplic
 from __future__ import annotations
 
 import datetime as dt
-import json
 from functools import partial
 
 import streamlit as st
 
 from kpi_core.jobs import subscriptions as subs
 from kpi_core.model import access
-from kpi_core.model.access import Actor
 from kpi_core.model.board import Board, Tile, distinct_titles
 from kpi_core.model.errors import KpiError, NotFound
 from kpi_core.model.periods import GRAINS, period_choice
 from kpi_core.model.subscription import Schedule
-from kpi_core.present import board_export, forecast_tile, tiles
+from kpi_core.present import board_export, forecast_tile, tile_view, tiles
 from kpi_core.present import format as fmt
 from kpi_core.store import boards
 from kpi_core.store import subscriptions as sub_store
@@ -69,11 +67,6 @@ CROSS = "board_cross"    # the cross-filter: {"org": code} from a click in a til
 
 # --- viewing ---------------------------------------------------------------------------------------
 
-def _tile_labels() -> dict[str, str]:
-    return {k: t(k if k != "unit" else "org_unit") for k in ("unit", "metric", "period", "actual", "target",
-                                                              "attainment")}
-
-
 def _cross_clicked(key: str) -> None:
     """A click on a unit (bars, ranking, heat map) or a period (trend) filters the other tiles."""
     state = st.session_state.get(key)
@@ -86,21 +79,6 @@ def _cross_clicked(key: str) -> None:
         st.session_state[CROSS] = cross
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
-def tile_frame(data_version: int, board_json: str, tile_id: str, cross_json: str, day: dt.date, language: str,
-               actor: Actor):
-    """A tile's cells and table, kept per data version and viewer: a warm board reads no data at all."""
-    board = Board.model_validate(json.loads(board_json))
-    tile = next(tl for tl in board.tiles if tl.id == tile_id)
-    tr, ms = tree(data_version), metrics(data_version)
-    data = tiles.tile_data(warehouse(), board, tile, tr, day, json.loads(cross_json), actor)
-    df = tiles.frame(data, ms, tr, language)
-    if tile.type == "ranking" and not df.empty:
-        df = tiles.ranking(df, tile)
-    spec = tiles.spec(tile, df, _tile_labels(), language) if not df.empty else None
-    return data, df, spec
-
-
 def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> None:
     with st.container(border=True, key=f"tile_{tile.id}"):
         title = tile.title or ", ".join(metric_name(ms[c]) for c in tile.metrics if c in ms) or t("tile_" + tile.type)
@@ -111,14 +89,11 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
         if tile.type == "text":
             st.text(tile.text or "")  # user text is shown as text, never as HTML or markdown
             return
-        # Keyed on this tile and the board's filters, not the whole board: adding, moving or
-        # retitling another tile leaves this tile's numbers cached.
-        whole = board.definition()
-        definition = json.dumps({**whole, "title": "-", "tiles": [d for d in whole["tiles"] if d["id"] == tile.id]},
-                                ensure_ascii=False, sort_keys=True)
+        # Kept per data version, tile and place for every viewer (warm-on-write builds the
+        # default places after each import); what this viewer may read is checked each time.
         try:
-            data, df, spec = tile_frame(version(), definition, tile.id, json.dumps(cross, sort_keys=True), today(),
-                                        lang(), user())
+            data, df, spec = tile_view.view(warehouse(), board, tile, tr, ms, today(), lang(), cross=cross,
+                                            actor=user(), version=version())
         except KpiError as exc:  # this tile's question is refused (too big, out of reach): the others still show
             error(exc)
             return

@@ -38,6 +38,7 @@ from pages.common import (
     target_text,
     tm,
     today,
+    tree,
     unit_label,
     user,
     value,
@@ -104,13 +105,11 @@ def card(c: ck.Card, m, ahead=None) -> None:
             st.caption(md(forecast_tile.line(ahead, m, lang())))
 
 
-def heat_map(data: ck.Cockpit, tr) -> None:
-    if not data.children:
-        st.info(t("no_children"))
-        return
-    if not data.heat_rows:
-        st.info(t("scorecard_empty"))
-        return
+@st.cache_data(max_entries=64, show_spinner=False)
+def heat_spec(data_version: int, org: str, period: str, today_, actor, language: str) -> dict:
+    """The heat map's Vega-Lite spec, kept per data version, place, viewer and language: a rerun
+    at the same place (a tab switch, a click elsewhere) does not build the chart again."""
+    data, tr = cockpit_data(data_version, org, period, today_, actor), tree(data_version)
     table = []
     for child in data.children:
         for code in data.heat_rows:  # the union of the children's scorecards, by perspective
@@ -137,6 +136,19 @@ def heat_map(data: ck.Cockpit, tr) -> None:
                  alt.Tooltip("value:N", title=t("actual")), alt.Tooltip("attainment:N", title=t("attainment")),
                  alt.Tooltip("status:N", title=t("status"))],
     ).properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    # The spec is ours and fixed in shape: Altair's jsonschema validation (~30 ms a run) is skipped.
+    with alt.utils.schemapi.debug_mode(False):
+        return chart.to_dict(validate=False)
+
+
+def heat_map(data: ck.Cockpit, tr) -> None:
+    if not data.children:
+        st.info(t("no_children"))
+        return
+    if not data.heat_rows:
+        st.info(t("scorecard_empty"))
+        return
+    spec = heat_spec(version(), data.org, data.period, today(), user(), lang())
 
     def clicked() -> None:  # runs before the rerun, so the unit filter may still change
         picked = st.session_state["heat"].selection.get("unit") or []
@@ -144,9 +156,6 @@ def heat_map(data: ck.Cockpit, tr) -> None:
         if code in data.children:
             goto(org=code)
 
-    # The spec is ours and fixed in shape: Altair's jsonschema validation (~30 ms a run) is skipped.
-    with alt.utils.schemapi.debug_mode(False):
-        spec = chart.to_dict(validate=False)
     st.vega_lite_chart(spec, on_select=clicked, selection_mode="unit", key="heat", width="stretch")
     st.caption(t("heat_hint"))
     row = st.container(horizontal=True, key="drill_buttons")
@@ -202,7 +211,7 @@ def open_actions(tr, org: str) -> None:
     """The open actions on the unit (and below it): how many, how many overdue, and the most
     urgent, each a link to it on the actions page."""
     st.subheader(t("ac_cockpit_head"))
-    found = action_service.visible_actions(warehouse(), by=user(), org=org, open_only=True)
+    found = action_service.visible_actions(warehouse(), by=user(), org=org, open_only=True, tree=tr)
     if not found:
         st.caption(t("ac_cockpit_none"))
     else:

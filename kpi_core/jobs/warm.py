@@ -3,9 +3,10 @@ first viewer finds their numbers kept (`query.cache`, keyed on the data version)
 waiting for the engine.
 
 The places are data: the company and its children at the latest month (where the cockpit opens
-and where an executive's first drill goes), and every board's tiles at the board's own filters.
-Values are kept per unit set and period, not per viewer, so one warming serves every viewer of
-a place; what each viewer may read is still checked when they open it.
+and where an executive's first drill goes), and every board's tiles at the board's own filters,
+in each UI language (a tile's table and chart spec too, `present.tile_view`). Values are kept
+per unit set and period, not per viewer, so one warming serves every viewer of a place; what
+each viewer may read is still checked when they open it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import time
 from dataclasses import dataclass
 
 from kpi_core.model.access import Actor
-from kpi_core.present import cockpit, tiles
+from kpi_core.present import cockpit, tile_view
 from kpi_core.query.api import latest_month
-from kpi_core.store import boards, org
+from kpi_core.store import boards, dictionary, org
 from kpi_core.store.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def warm(wh: Warehouse, today: dt.date) -> Warmed:
     if tree.root is None or period is None:
         return Warmed(version)
     places = n_tiles = 0
+    metrics = dictionary.current(wh)
     for unit, p in cockpit_places(tree, period):
         if wh.data_version() != version:
             return Warmed(version, places, n_tiles, time.perf_counter() - t0, stale=True)
@@ -77,7 +79,8 @@ def warm(wh: Warehouse, today: dt.date) -> Warmed:
                 return Warmed(version, places, n_tiles, time.perf_counter() - t0, stale=True)
             try:
                 with wh.connect():
-                    tiles.tile_data(wh, board, tile, tree, today, None, WARMER)
+                    for lang in tile_view.LANGUAGES:
+                        tile_view.view(wh, board, tile, tree, metrics, today, lang, version=version)
                 n_tiles += 1
             except Exception:  # noqa: BLE001
                 log.warning("warming tile %s of board %s failed", tile.id, board.code, exc_info=True)

@@ -240,10 +240,11 @@ def close(wh: Warehouse, action_id: int, *, note: str, by: str | Actor = "admin"
 
 def visible_actions(wh: Warehouse, *, by: str | Actor = "admin", org: str | None = None, open_only: bool = False,
                     overdue_on: dt.date | None = None, owner: str | None = None,
-                    limit: int | None = None) -> list[Action]:
+                    limit: int | None = None, tree: OrgTree | None = None) -> list[Action]:
     """The actions the user can read: on `org`'s subtree when given (refused if they may not read
-    it), else on every unit they read; open ones first, the soonest due first."""
-    actor, tree = as_actor(by), org_tree(wh)
+    it), else on every unit they read; open ones first, the soonest due first. `tree`: the org
+    tree the caller holds already (a page's cached one), else read."""
+    actor, tree = as_actor(by), tree or org_tree(wh)
     readable = access.units(actor, tree, "read")
     if org is not None:
         org = tree.resolve(org)
