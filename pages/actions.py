@@ -41,6 +41,7 @@ through_app()  # never straight from this folder: see pages/__init__.py
 SHOW = ("open", "overdue", "closed", "all")
 LINKED = "ac_linked"  # the last link (?metric=&org=&period=) taken into the form
 ORIGIN = "ac_origin"  # the alert the link came from (?ref=alert:RULE:METRIC:ORG:PERIOD)
+CLEAR = "ac_clear"  # text fields to empty on the next run, before they are drawn (after a save)
 
 
 def take_link(tr) -> None:
@@ -66,6 +67,24 @@ def take_link(tr) -> None:
         st.session_state["ac_metric"] = metric
     if action and action.isdigit():
         st.session_state["ac_pick"] = int(action)
+        st.session_state["ac_edit_pick"] = int(action)
+
+
+def clear_later(*keys: str) -> None:
+    """Empty these text fields on the next run: a widget keeps what was typed in the browser, so
+    dropping its key is not enough, and it may not be set once drawn in this run."""
+    st.session_state.setdefault(CLEAR, []).extend(keys)
+
+
+def clear_now() -> None:
+    for key in st.session_state.pop(CLEAR, []):
+        st.session_state[key] = ""
+    if st.session_state.pop("ac_retitled", False):
+        # a title changed: the pickers keep showing an option's old label in the browser unless
+        # their value is set again from here
+        for key in ("ac_pick", "ac_edit_pick"):
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -124,6 +143,11 @@ def open_form(tr, org: str, period: str) -> None:
         st.session_state.pop("ac_metric", None)
     owners = service.owners(warehouse(), tr, org)
     st.caption(tm("ac_new_for", unit=unit_label(tr, org), period=period))
+    alert = st.session_state.get(ORIGIN)
+    if alert is not None:  # from an alert's link: said, so the user knows the action will keep it
+        st.info(tm("ac_from_alert", rule=alert.rule, period=alert.period,
+                   metric=metric_name(ms[alert.metric]) if alert.metric in ms else alert.metric,
+                   unit=unit_label(tr, alert.org) if alert.org in tr else alert.org))
     with st.form("ac_new_form", border=True):
         metric = st.selectbox(t("metric"), list(ms), format_func=labels({c: metric_name(m) for c, m in ms.items()}),
                               key="ac_metric")
@@ -133,7 +157,6 @@ def open_form(tr, org: str, period: str) -> None:
         title = st.text_input(t("ac_title_field"), key="ac_title_text", max_chars=200)
         if not st.form_submit_button(t("ac_submit"), type="primary"):
             return
-    alert = st.session_state.get(ORIGIN)
     from_alert = alert is not None and (alert.metric, alert.org) == (metric, org)
     try:
         a = service.open_action(warehouse(), metric=metric, org=org, period=alert.period if from_alert else period,
@@ -142,8 +165,8 @@ def open_form(tr, org: str, period: str) -> None:
     except KpiError as exc:
         error(exc)
         return
-    flash("success", t("ac_opened", id=a.id))
-    st.session_state.pop("ac_title_text", None)
+    flash("success", tm("ac_opened_alert", id=a.id, rule=alert.rule) if from_alert else t("ac_opened", id=a.id))
+    clear_later("ac_title_text")
     st.session_state.pop(ORIGIN, None)
     st.rerun()
 
@@ -169,7 +192,39 @@ def close_form(tr, found: list[Action]) -> None:
         error(exc)
         return
     flash("success", t("ac_closed", id=action_id))
-    st.session_state.pop("ac_note_text", None)
+    clear_later("ac_note_text")
+    st.rerun()
+
+
+def edit_form(tr, found: list[Action]) -> None:
+    """Change the owner, due date or title of an open action the user manages."""
+    editable = [a for a in found if a.status == "open" and service.may_manage(user(), tr, a.org)]
+    if not editable:
+        return
+    st.subheader(t("ac_edit_head"))
+    ids = [a.id for a in editable]
+    if st.session_state.get("ac_edit_pick") not in ids:
+        st.session_state["ac_edit_pick"] = ids[0]
+    action_id = st.selectbox(t("ac_pick"), ids, format_func=labels({a.id: f"#{a.id} {a.title}" for a in editable}),
+                             key="ac_edit_pick")
+    a = next(x for x in editable if x.id == action_id)
+    owners = service.owners(warehouse(), tr, a.org)
+    if a.owner not in owners:
+        owners = [a.owner, *owners]
+    with st.form(f"ac_edit_form_{a.id}", border=True):
+        owner = st.selectbox(t("ac_col_owner"), owners, index=owners.index(a.owner), key=f"ac_edit_owner_{a.id}")
+        due = st.date_input(t("ac_due"), value=a.due, min_value=min(a.due, today()), key=f"ac_edit_due_{a.id}")
+        title = st.text_input(t("ac_title_field"), value=a.title, max_chars=200, key=f"ac_edit_title_{a.id}")
+        if not st.form_submit_button(t("ac_edit_button")):
+            return
+    try:
+        service.edit(warehouse(), a.id, by=user(), today=today(), owner=owner if owner != a.owner else None,
+                     due=due if due != a.due else None, title=title if title != a.title else None)
+    except KpiError as exc:
+        error(exc)
+        return
+    flash("success", t("ac_edited", id=a.id))
+    st.session_state["ac_retitled"] = title != a.title
     st.rerun()
 
 
@@ -183,8 +238,10 @@ def page() -> None:
     st.title(f"{t('ac_title')} · {md(tr.units[place.org].name)}")
     st.caption(t("ac_intro"))
     show_flash()
+    clear_now()
     found = listing(tr, place.org)
     open_form(tr, place.org, place.period)
+    edit_form(tr, found)
     close_form(tr, found)
 
 

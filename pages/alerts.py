@@ -41,14 +41,24 @@ def said(reason) -> str:
     return reason.render(lang()) if isinstance(reason, Msg) else (str(reason) if reason else "—")
 
 
-def act(what: str, state_id: int, **kw) -> None:
+def state_text(row: dict) -> str:
+    """A state as listed; a snoozed one says until when."""
+    if row["state"] == "snoozed" and row.get("snoozed_until"):
+        return t("alp_snoozed_to", until=row["snoozed_until"].isoformat())
+    return Msg(f"alert_state_{row['state']}").render(lang())
+
+
+def act(what: str, state_id: int) -> None:
     try:
         if what == "ack":
             alerts.ack(warehouse(), state_id, user())
             flash("success", t("alp_acked"))
         else:
-            alerts.snooze(warehouse(), state_id, kw["until"], user(), today=today())
-            flash("success", t("alp_snoozed", until=kw["until"].isoformat()))
+            # the date as the user left it: a date changed just before the click arrives with the
+            # click, after this callback's arguments were made on the previous run
+            until = st.session_state.get("al_until") or today() + dt.timedelta(days=7)
+            alerts.snooze(warehouse(), state_id, until, user(), today=today())
+            flash("success", t("alp_snoozed", until=until.isoformat()))
     except KpiError as exc:
         flash("error", problem_text(exc, lang()))
 
@@ -59,13 +69,14 @@ def states_tab(tr, ms) -> None:
     shown = st.pills(t("alp_show"), STATES, selection_mode="multi", default=["firing", "acknowledged", "snoozed"],
                      key="al_states", format_func=labels({s: Msg(f"alert_state_{s}").render(lang()) for s in STATES}))
     rows = [r for r in rows if r["state"] in shown]
+    st.space("small")  # the table's hover toolbar would cover the last pills on a phone
     if not rows:
         st.info(t("alp_none"))
         return
     rows.sort(key=lambda r: (STATES.index(r["state"]), r["since"]), reverse=False)
     table = [{t("alp_rule"): r["rule"], t("metric"): metric_name(ms[r["metric"]]) if r["metric"] in ms else r["metric"],
               t("org_unit"): unit_label(tr, r["org"]), t("period"): r["period"] or "—",
-              t("status"): Msg(f"alert_state_{r['state']}").render(lang()),
+              t("status"): state_text(r),
               t("alp_since"): f"{r['since']:%Y-%m-%d %H:%M}", t("alp_reason"): said(r["reason"])}
              for r in rows]
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
@@ -75,8 +86,8 @@ def states_tab(tr, ms) -> None:
     chosen = next(r for r in rows if r["id"] == pick)
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
     c1.button(t("alp_ack"), key="al_ack", on_click=act, args=("ack", pick), disabled=chosen["state"] != "firing")
-    until = c2.date_input(t("alp_until"), value=today() + dt.timedelta(days=7), min_value=today(), key="al_until")
-    c3.button(t("alp_snooze"), key="al_snooze", on_click=act, args=("snooze", pick), kwargs={"until": until})
+    c2.date_input(t("alp_until"), value=today() + dt.timedelta(days=7), min_value=today(), key="al_until")
+    c3.button(t("alp_snooze"), key="al_snooze", on_click=act, args=("snooze", pick))
     c4.page_link("pages/actions.py", label=t("alp_open_action"), query_params={
         "metric": chosen["metric"], "org": chosen["org"], "period": chosen["period"] or "",
         "ref": f"alert:{chosen['rule']}:{chosen['metric']}:{chosen['org']}:{chosen['period'] or ''}"})
@@ -103,7 +114,10 @@ def rules_tab() -> None:
     edited = st.text_area(t("alp_rules_yaml"), text or "alerts: []\n", height=360, key="al_yaml")
     reason = st.text_input(t("reason"), key="al_reason")
     c1, c2 = st.columns([1, 4])
-    if c1.button(t("alp_apply"), key="al_apply", type="primary"):
+    # both buttons drawn before either acts: a refused file must not take "check now" away
+    apply = c1.button(t("alp_apply"), key="al_apply", type="primary")
+    check = c2.button(t("alp_check_now"), key="al_check")
+    if apply:
         try:
             r, _channels = alerts.apply_text(warehouse(), edited, reason=reason or None, user=user())
         except KpiError as exc:
@@ -112,7 +126,7 @@ def rules_tab() -> None:
         flash("success", t("alp_applied", created=len(r.created), updated=len(r.updated),
                            unchanged=len(r.unchanged)))
         st.rerun()
-    if c2.button(t("alp_check_now"), key="al_check"):
+    if check:
         try:
             events = alert_service.check(warehouse(), today=today())
         except KpiError as exc:
@@ -130,7 +144,9 @@ def page() -> None:
     ms = metrics(v)
     st.title(t("alerts_page"))
     show_flash()
-    tab_states, tab_events, tab_rules = st.tabs([t("alp_states"), t("alp_events"), t("alp_rules")])
+    # keyed: the open tab stays open when a message above it comes or goes (a refused rules file
+    # is said in the rules tab, which would otherwise close under the user)
+    tab_states, tab_events, tab_rules = st.tabs([t("alp_states"), t("alp_events"), t("alp_rules")], key="al_tabs")
     with tab_states:
         states_tab(tr, ms)
     with tab_events:

@@ -86,6 +86,13 @@ def edit_form(infos: dict[str, channels.ChannelInfo], kind_names: dict[str, str]
             raw["password_env"] = st.text_input(t("ch_env"), value=(ch.password_env or "") if ch else "",
                                                 help=t("ch_env_help")).strip() or None
             raw["default"] = st.checkbox(t("ch_default_help"), value=ch.default if ch else False)
+        elif info is not None and ch.url and where(info) != ch.url:
+            # a saved URL's query (often an access token) is not shown back, like the secret
+            typed = st.text_input(t("ch_url"), value="", placeholder=f"{where(info)}?…", help=t("ch_url_kept"),
+                                  key=renew(f"ch_url_{pick}"))
+            raw["url"] = typed.strip() or ch.url
+            raw["secret_env"] = st.text_input(t("ch_env"), value=ch.secret_env or "",
+                                              help=t("ch_env_help")).strip() or None
         else:
             raw["url"] = st.text_input(t("ch_url"), value=(ch.url or "") if ch else "").strip() or None
             raw["secret_env"] = st.text_input(t("ch_env"), value=(ch.secret_env or "") if ch else "",
@@ -99,6 +106,7 @@ def edit_form(infos: dict[str, channels.ChannelInfo], kind_names: dict[str, str]
         remove = b3.form_submit_button(t("ch_remove"), disabled=ch is None)
     if save:
         renewed(f"ch_secret_{pick}")  # the typed secret leaves the session whatever happens next
+        renewed(f"ch_url_{pick}")  # and so does a typed URL that is not shown back
         try:
             saved = channels.save(warehouse(), {k: v for k, v in raw.items() if v not in (None, [], False)}
                                   | ({"default": True} if raw.get("default") else {}), user=user())
@@ -108,6 +116,7 @@ def edit_form(infos: dict[str, channels.ChannelInfo], kind_names: dict[str, str]
             show_problems(exc)
             return
         st.session_state["ch_pick_next"] = saved.name
+        st.session_state.pop(TESTED, None)  # a test of the channel as it was says nothing about it now
         flash("success", t("ch_saved", name=md(saved.name)))
         st.rerun()
     if test and ch is not None:
@@ -120,6 +129,7 @@ def edit_form(infos: dict[str, channels.ChannelInfo], kind_names: dict[str, str]
             error(exc)
             return
         st.session_state["ch_pick_next"] = NEW
+        st.session_state.pop(TESTED, None)
         flash("success", t("ch_removed", name=md(ch.name)))
         st.rerun()
     shown = st.session_state.get(TESTED)
@@ -141,13 +151,15 @@ def dead_letters() -> None:
         t("ch_attempts"): d.attempts, t("ch_error"): d.last_error or "—",
         t("ch_created"): d.created_at.strftime("%Y-%m-%d %H:%M")} for d in dead]),
         hide_index=True, width="stretch", placeholder="—", key="ch_dead_table")
-    c1, c2, _ = st.columns([1, 1, 4], vertical_alignment="bottom")
-    oid = c1.selectbox(t("ch_retry_which"), [d.id for d in dead], key="ch_retry_id")
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    oid = c1.selectbox(t("ch_retry_which"), [d.id for d in dead], key="ch_retry_id",
+                       format_func=labels({d.id: f"#{d.id} · {d.channel} · {d.subject}" for d in dead}))
     if c2.button(t("ch_retry"), key="ch_retry"):
         try:
             delivery.retry(warehouse(), int(oid), user=user())
         except KpiError as exc:
             error(exc)
             return
+        st.session_state.pop(TESTED, None)
         flash("success", t("ch_retried", id=oid))
         st.rerun()

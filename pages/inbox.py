@@ -80,8 +80,11 @@ def messages() -> None:
 def subscriptions(tr) -> None:
     me = user()
     mine = sub_store.listed(warehouse(), me.name)
+    seen = boards.visible(warehouse(), me, tree=tr)
+    titles = {b.code: b.title for b in seen}  # a board by its title, as on the boards page
     if mine:
-        rows = [{t("sub_what"): t("sub_item", kind=t("boards"), name=s.sub.board) if s.sub.board
+        rows = [{t("sub_what"): t("sub_item", kind=t("boards"), name=titles.get(s.sub.board, s.sub.board))
+                 if s.sub.board
                  else t("sub_item", kind=t("cockpit"), name=unit_label(tr, s.sub.cockpit)),
                  t("sub_schedule"): t("sub_schedule_" + s.sub.schedule),
                  t("sub_last_sent"): f"{s.last_sent_at:%Y-%m-%d %H:%M}" if s.last_sent_at else "—"} for s in mine]
@@ -107,7 +110,6 @@ def subscriptions(tr) -> None:
         units = readable(tr)
         org = st.selectbox(t("org_unit"), units, key="sub_org",
                            format_func=labels({c: unit_label(tr, c) for c in units}))
-        seen = boards.visible(warehouse(), me, tree=tr)
         board = st.selectbox(t("boards"), [b.code for b in seen], key="sub_board", placeholder=t("choose_option"),
                              format_func=labels({b.code: md(b.title) for b in seen}))
         c1, c2, c3, c4 = st.columns(4)
@@ -140,7 +142,7 @@ def page() -> None:
     _v, tr = opened
     st.title(t("inbox"))
     show_flash()
-    tab_messages, tab_subs = st.tabs([t("inbox_messages"), t("sub_mine")])
+    tab_messages, tab_subs = st.tabs([t("inbox_messages"), t("sub_mine")], key="inbox_tabs")  # stays open on a rerun
     with tab_messages:
         messages()
     with tab_subs:
