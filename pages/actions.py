@@ -9,8 +9,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from kpi_core.model import display as fmt
 from kpi_core.model.errors import KpiError
-from kpi_core.present import format as fmt
 from kpi_core.services import actions as service
 from kpi_core.store.actions import Action, Baseline
 from pages import through_app

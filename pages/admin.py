@@ -39,6 +39,8 @@ from pages.login import deferred
 
 through_app()  # never straight from this folder: see pages/__init__.py
 
+TABS = ("org", "users", "audit", "periods", "settings", "sources", "channels")  # names a link may give
+
 
 def org_section(tr) -> None:
     st.subheader(t("org_tree"))
@@ -246,9 +248,14 @@ def page() -> None:
         st.info(t("admin_only"))
         return
     tr = tree(v)
-    tab_org, tab_users, tab_audit, tab_periods, tab_set, tab_src, tab_ch = st.tabs(
-        [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings"), t("src_title"),
-         t("ch_title")], key="admin_tabs")
+    names = [t("org_tree"), t("users"), t("audit_log"), t("closed_periods"), t("settings"), t("src_title"),
+             t("ch_title")]
+    # A link may name the tab to open (a dead-letter message: ?page=admin&tab=channels). It stays
+    # in the address, so the tabs keep one default while the page is open.
+    asked = st.query_params.get("tab")
+    opened = names[TABS.index(asked)] if asked in TABS else None
+    tab_org, tab_users, tab_audit, tab_periods, tab_set, tab_src, tab_ch = st.tabs(names, default=opened,
+                                                                                   key="admin_tabs")
     with tab_org:
         if tr.root is None:
             st.info(t("org_empty"))

@@ -41,11 +41,18 @@ def said(reason) -> str:
     return reason.render(lang()) if isinstance(reason, Msg) else (str(reason) if reason else "—")
 
 
+def state_word(state: str) -> str:
+    """A state's name as a label: the catalog's word (lower case, as it reads mid-sentence in
+    English), its first letter capitalised where it stands alone."""
+    word = Msg(f"alert_state_{state}").render(lang())
+    return word[:1].upper() + word[1:]
+
+
 def state_text(row: dict) -> str:
     """A state as listed; a snoozed one says until when."""
     if row["state"] == "snoozed" and row.get("snoozed_until"):
         return t("alp_snoozed_to", until=row["snoozed_until"].isoformat())
-    return Msg(f"alert_state_{row['state']}").render(lang())
+    return state_word(row["state"])
 
 
 def act(what: str, state_id: int) -> None:
@@ -67,7 +74,7 @@ def states_tab(tr, ms) -> None:
     rows = alerts.list_states(warehouse(), user(), today=today())
     # pills, not a multiselect: Streamlit's multiselect brings English words of its own ("Select all")
     shown = st.pills(t("alp_show"), STATES, selection_mode="multi", default=["firing", "acknowledged", "snoozed"],
-                     key="al_states", format_func=labels({s: Msg(f"alert_state_{s}").render(lang()) for s in STATES}))
+                     key="al_states", format_func=labels({s: state_word(s) for s in STATES}))
     rows = [r for r in rows if r["state"] in shown]
     st.space("small")  # the table's hover toolbar would cover the last pills on a phone
     if not rows:
@@ -102,7 +109,7 @@ def events_tab(tr, ms) -> None:
         t("alp_when"): f"{e['happened_at']:%Y-%m-%d %H:%M}", t("alp_rule"): e["rule"],
         t("metric"): metric_name(ms[e["metric"]]) if e["metric"] in ms else e["metric"],
         t("org_unit"): unit_label(tr, e["org"]), t("period"): e["period"] or "—",
-        t("status"): Msg(f"alert_state_{e['state']}").render(lang()), t("alp_reason"): said(e["reason"])}
+        t("status"): state_word(e["state"]), t("alp_reason"): said(e["reason"])}
         for e in rows]), hide_index=True, width="stretch")
 
 

@@ -11,12 +11,12 @@ import streamlit as st
 
 from kpi_core.jobs import subscriptions as subs
 from kpi_core.model import access
+from kpi_core.model import display as fmt
 from kpi_core.model.board import Board, Tile, distinct_titles
 from kpi_core.model.errors import KpiError, NotFound
 from kpi_core.model.periods import GRAINS, period_choice
 from kpi_core.model.subscription import Schedule
 from kpi_core.present import board_export, forecast_tile, tile_view, tiles
-from kpi_core.present import format as fmt
 from kpi_core.store import boards
 from kpi_core.store import subscriptions as sub_store
 from pages import through_app
@@ -273,22 +273,24 @@ def page() -> None:
     except NotFound:
         st.error(tm("no_such_board", code=code))
         return
-    head = st.columns([5, 1, 1, 1, 1, 1])
-    head[0].title(md(board.title))
-    with head[5].popover(t("sub_this")):
-        subscribe_form(board)
+    st.title(md(board.title))
+    # The board's actions in one row, each as wide as its label (columns of a fixed share cut
+    # "导出 Excel" and "新建看板" short at 1440 px), wrapping on a phone.
+    bar = st.container(horizontal=True, key="board_actions")
     mine = boards.can_edit(board, user())
-    head[1].button(t("edit_board"), key="edit_board", on_click=start_edit, args=(board,), disabled=not mine)
-    if mine and head[4].button(t("manage_board"), key="manage_board"):
-        st.dialog(t("manage_board"))(manage_form)(board)
+    bar.button(t("edit_board"), key="edit_board", on_click=start_edit, args=(board,), disabled=not mine)
     # The workbook is built when clicked, not on every render.
-    head[2].download_button(t("export_excel"),
-                            deferred(partial(board_export.workbook, warehouse(), board, tr, ms, today(), lang())),
-                            file_name=f"{board.code}.xlsx", key="export_xlsx",
-                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    bar.download_button(t("export_excel"),
+                        deferred(partial(board_export.workbook, warehouse(), board, tr, ms, today(), lang())),
+                        file_name=f"{board.code}.xlsx", key="export_xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if may_build:
-        with head[3].popover(t("new_board")):
+        with bar.popover(t("new_board")):
             new_board_form()
+    if mine and bar.button(t("manage_board"), key="manage_board"):
+        st.dialog(t("manage_board"))(manage_form)(board)
+    with bar.popover(t("sub_this")):
+        subscribe_form(board)
     view = filters_bar(board, tr)
 
     @st.fragment(run_every=board.refresh_seconds)

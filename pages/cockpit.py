@@ -7,12 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from kpi_core.model import access
+from kpi_core.model import display as fmt
 from kpi_core.model.errors import KpiError
 from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import attribution as gap_present
 from kpi_core.present import charts, forecast_tile
 from kpi_core.present import cockpit as ck
-from kpi_core.present import format as fmt
 from kpi_core.query import attribution as gap_query
 from kpi_core.query import drillthrough
 from kpi_core.query import forecast as fc_query

@@ -14,6 +14,7 @@ import streamlit as st
 
 from kpi_core.jobs import schedule
 from kpi_core.model import access
+from kpi_core.model import display as fmt
 from kpi_core.model.access import Actor
 from kpi_core.model.config import jobs_enabled, warehouse_path
 from kpi_core.model.errors import WarehouseBusy
@@ -21,7 +22,6 @@ from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import period_choice
 from kpi_core.model.text import visible
 from kpi_core.present import cockpit
-from kpi_core.present import format as fmt
 from kpi_core.present.i18n import problem_text, rule_text
 from kpi_core.present.i18n import t as _t
 from kpi_core.query.api import latest_month

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kpi_core.model import display as fmt
 from kpi_core.model.access import Actor
 from kpi_core.model.errors import KpiError
 from kpi_core.model.messages import render
 from kpi_core.model.metric import Metric
-from kpi_core.present import format as fmt
 from kpi_core.services import metric_catalog as catalog
 from kpi_core.services import metric_form as form
 from kpi_core.services.metric_form import FilterRow, FormValues

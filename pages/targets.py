@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kpi_core.model import display as fmt
 from kpi_core.model.errors import KpiError, WarehouseBusy
 from kpi_core.model.periods import planning_years
-from kpi_core.present import format as fmt
 from kpi_core.present.i18n import problem_text
 from kpi_core.services import planning
 from kpi_core.services.cascade import HEADCOUNT_METRIC, METHODS, UPLIFT, cascade_metrics

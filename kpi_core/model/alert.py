@@ -17,6 +17,7 @@ from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.validation import FieldText, explain
+from kpi_core.model.yamldoc import invalid
 
 Include = Literal["unit", "children", "subtree"]
 AlertGrain = Literal["month", "quarter", "year"]
@@ -201,7 +202,7 @@ def document(text: str, source: str) -> tuple[list, dict[str, object]]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationFailed(Msg("model_yaml_invalid", source=source, detail=str(exc))) from None
+        raise ValidationFailed(invalid(source, text, exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("alerts"), list):
         raise ValidationFailed(Msg("model_yaml_needs_list", source=source, key="alerts"))
     extra = sorted(set(doc) - {"alerts", *OTHER_KEYS})

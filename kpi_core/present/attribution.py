@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kpi_core.engine.attribution import RATIO, Attribution, Line
+from kpi_core.model import display as fmt
 from kpi_core.model.messages import Msg, render
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
-from kpi_core.present import format as fmt
 from kpi_core.present.i18n import t
 
 TOP = 5  # contributors and offsetters shown, each

@@ -17,7 +17,7 @@ import unicodedata
 import altair as alt
 import pandas as pd
 
-from kpi_core.present import format as fmt
+from kpi_core.model import display as fmt
 
 FONT = 11          # px, axis labels
 LINE = 13          # px, a label line

@@ -14,13 +14,13 @@ import pandas as pd
 import vl_convert as vlc
 from openpyxl.styles import Font, PatternFill
 
+from kpi_core.model import display as fmt
 from kpi_core.model.access import Actor
 from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import parse_period
 from kpi_core.model.safe_export import neutralise
-from kpi_core.present import format as fmt
 from kpi_core.present.board_export import FILLS
 from kpi_core.query.api import Cell, Query, run
 from kpi_core.store.warehouse import Warehouse

@@ -7,10 +7,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from kpi_core.model import display as fmt
 from kpi_core.model.messages import Msg, render
 from kpi_core.model.metric import Metric
 from kpi_core.present import charts
-from kpi_core.present import format as fmt
 from kpi_core.query.forecast import Forecast
 
 BAND = "#56B4E9"

@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 
 from kpi_core.model import access
+from kpi_core.model import display as fmt
 from kpi_core.model.access import Actor
 from kpi_core.model.board import Board, Tile
 from kpi_core.model.messages import Msg, catalog
@@ -21,7 +22,6 @@ from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import GRAINS, parse_period
 from kpi_core.present import charts, forecast_tile
-from kpi_core.present import format as fmt
 from kpi_core.present.cockpit import default_period
 from kpi_core.present.i18n import rule_text
 from kpi_core.query.api import Cell, Query, latest_month, run

@@ -4,7 +4,6 @@ from a dataset, from a formula) and target."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -12,23 +11,9 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from kpi_core.engine.compile import (
-    CLOSURE,
-    PERIODS,
-    bind_columns,
-    col,
-    compile_dataset_metric,
-    compile_unmapped,
-    periods_table,
-    scoped,
-)
+from kpi_core.engine.compile import CLOSURE, PERIODS, bind_columns, col, compile_unmapped, periods_table, scoped
 from kpi_core.engine.formula import NoValue, components, evaluate
-from kpi_core.engine.partials import (
-    compile_distinct_from_partials,
-    compile_from_partials,
-    compile_unmapped_from_partials,
-    distinct_table_name,
-)
+from kpi_core.engine.partials import compile_unmapped_from_partials, distinct_table_name
 from kpi_core.engine.partials import kind as partials_kind
 from kpi_core.engine.phasing import EVEN, LAST_YEAR, Weights
 from kpi_core.engine.rollup import COMPUTED, roll_up_period
@@ -40,6 +25,7 @@ from kpi_core.model.names import quoted, view_name
 from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, fiscal_start, month_labels, month_range, parse_period
 from kpi_core.query import cache
+from kpi_core.query.dataset_sql import DISTINCT_PLAN, distinct_sql, partials_sql, planned, rows_sql, sql_text
 from kpi_core.store import partials as aggregate
 from kpi_core.store import phasing, settings
 from kpi_core.store.datasets import column_names, live_batches
@@ -231,19 +217,19 @@ class Evaluator:
             if fast:
                 for m in fast:
                     self._dataset[m.code] = {}
-                sql = _partials_sql(tuple((m.code, self.versions[m.code], self._columns(m.source.dataset),
+                sql = partials_sql(tuple((m.code, self.versions[m.code], self._columns(m.source.dataset),
                                            tuple(self._live(m.source.dataset))) for m in fast), self.metrics)
                 for code, org, period, value in self.con.execute(sql).fetchall():
                     if value is not None:
                         self._dataset[code][(org, period)] = value
             for m in distinct:
-                sql = _distinct_sql(m, self.versions[m.code], self._columns(m.source.dataset),
+                sql = distinct_sql(m, self.versions[m.code], self._columns(m.source.dataset),
                                     tuple(self._live(m.source.dataset)), self.ytd)
-                with _planned(self.con, DISTINCT_PLAN):
+                with planned(self.con, DISTINCT_PLAN):
                     rows = self.con.execute(sql, [lo.replace(day=1), hi]).fetchall()
                 self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
             for m in slow:
-                sql = _rows_sql(m, self.versions[m.code], self._columns(m.source.dataset), self.ytd)
+                sql = rows_sql(m, self.versions[m.code], self._columns(m.source.dataset), self.ytd)
                 rows = self.con.execute(sql, [lo, hi]).fetchall()
                 self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
             for m in todo:
@@ -262,12 +248,12 @@ class Evaluator:
                 live = tuple(self._live(m.source.dataset))
                 version = self.versions[m.code]
                 name = distinct_table_name(m, version) if self._kind(m) == "distinct" else None
-                sql = _text(("unmapped-partials", m.code, version, live),
+                sql = sql_text(("unmapped-partials", m.code, version, live),
                             lambda: compile_unmapped_from_partials(m, version, list(live), name))
                 lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
             else:
                 any_day = dt.date(2000, 1, 1)
-                sql = _text(("unmapped-rows", m.code, self.versions[m.code]),
+                sql = sql_text(("unmapped-rows", m.code, self.versions[m.code]),
                             lambda: compile_unmapped(m, any_day, any_day))
                 lo_m, hi_m = lo, hi
             self._unmapped_memo[key] = self.con.execute(sql, [lo_m, hi_m]).fetchall()[0][0]
@@ -387,48 +373,6 @@ class Evaluator:
 def semicolons(parts: list) -> object:
     """Notes one after another, "; " between them in English (their codes kept)."""
     return parts[0] if len(parts) == 1 else Msg("query_semicolons", first=parts[0], rest=semicolons(parts[1:]))
-
-
-def _text(key: tuple, build) -> str:
-    """SQL text compiled once per key: building and rendering syntax trees costs more than
-    running the query."""
-    return cache.SQL_TEXT.get(key, lambda: build().render())
-
-
-def _partials_sql(items: tuple[tuple[str, int, tuple[str, ...], tuple[int, ...]], ...],
-                  metrics: dict[str, Metric]) -> str:
-    """One query over the partials of many metrics; items are (code, version, columns, live)."""
-    return _text(("partials", items), lambda: compile_from_partials(
-        [(metrics[code], version, list(cols), list(live)) for code, version, cols, live in items]))
-
-
-# DuckDB 2.0 pushes a partial min() below the closure join of the year-to-date distinct count,
-# which hashes every deduplicated row twice: 327 ms instead of 81 ms at 10M rows
-# (docs/PERFORMANCE.md). The answer is the same either way; only the plan changes.
-DISTINCT_PLAN = "partial_aggregate_pushdown"
-
-
-@contextmanager
-def _planned(con, disabled: str):
-    """Run with the optimizer rules `disabled` off on this connection, then as before."""
-    con.execute(f"SET disabled_optimizers = '{disabled}'")  # a constant of this module, not input
-    try:
-        yield
-    finally:
-        con.execute("RESET disabled_optimizers")
-
-
-def _distinct_sql(m: Metric, version: int, cols: tuple[str, ...], live: tuple[int, ...], ytd: bool) -> str:
-    """count(distinct x) over the metric's deduplicated rows; the month range is bound at run time."""
-    return _text(("distinct", m.code, version, cols, live, ytd),
-                 lambda: compile_distinct_from_partials(m, version, list(live), ytd))
-
-
-def _rows_sql(m: Metric, version: int, cols: tuple[str, ...], ytd: bool) -> str:
-    """The metric over its dataset's rows; the date range is bound at run time."""
-    any_day = dt.date(2000, 1, 1)
-    return _text(("rows", m.code, version, cols, ytd),
-                 lambda: compile_dataset_metric(m, list(cols), any_day, any_day, cumulative=ytd))
 
 
 def needed(metrics: dict[str, Metric], codes: tuple[str, ...]) -> set[str]:

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from kpi_core.auth import users
-from kpi_core.model import access
+from kpi_core.model import access, display
 from kpi_core.model.access import Actor, as_actor
 from kpi_core.model.errors import AccessDenied, NotFound, ValidationFailed
 from kpi_core.model.messages import Msg
@@ -258,19 +258,12 @@ def visible_actions(wh: Warehouse, *, by: str | Actor = "admin", org: str | None
 # --- telling the owner ---------------------------------------------------------------------------
 
 
-def _number(v: float | None) -> str:
-    return "—" if v is None else f"{v:,.2f}"
-
-
-def _percent(v: float | None) -> str:
-    return "—" if v is None else f"{v:.1%}"
-
-
-def _kpi_line(code: str, period: str | None, b: Baseline | None) -> Msg:
+def _kpi_line(code: str, period: str | None, b: Baseline | None, unit: str | None, lang: str) -> Msg:
+    """The KPI at a point, its value in the metric's unit as the reader's language writes it."""
     if period is None or b is None:
         return Msg("action_line_no_data")
-    return Msg(code, period=period, actual=_number(b.actual), attainment=_percent(b.attainment),
-               status=Msg(f"ui_status_{b.status}"))
+    return Msg(code, period=period, actual=display.value(b.actual, unit, lang),
+               attainment=display.attainment(b.attainment), status=Msg(f"ui_status_{b.status}"))
 
 
 def notice_for(action: Action, subject: str, lang: str, tree: OrgTree, metrics: dict, move: Movement | None,
@@ -282,9 +275,9 @@ def notice_for(action: Action, subject: str, lang: str, tree: OrgTree, metrics: 
                  unit=f"{tree.units[action.org].name} ({action.org})" if action.org in tree else action.org),
              Msg("action_line_due_overdue", due=action.due.isoformat(), days=(today - action.due).days)
              if action.overdue(today) else Msg("action_line_due", due=action.due.isoformat()),
-             _kpi_line("action_line_then", action.period, action.baseline)]
+             _kpi_line("action_line_then", action.period, action.baseline, m.unit if m else None, lang)]
     if move is not None:
-        lines.append(_kpi_line("action_line_now", move.latest, move.now))
+        lines.append(_kpi_line("action_line_now", move.latest, move.now, m.unit if m else None, lang))
     return Notice("action", Msg(subject, id=action.id, title=action.title).render(lang),
                   "\n".join(x.render(lang) for x in lines), ref=f"action:{action.id}",
                   link=f"actions?org={action.org}&action={action.id}")

@@ -25,6 +25,7 @@ from kpi_core.model.channel import Channel, parse, parse_one
 from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
 from kpi_core.model.messages import Msg
 from kpi_core.model.text import is_invisible
+from kpi_core.model.yamldoc import invalid
 from kpi_core.store import audit
 from kpi_core.store.dictionary import ApplyResult
 from kpi_core.store.warehouse import Warehouse, now
@@ -109,10 +110,11 @@ def read_file(path: str | Path) -> tuple[list[Channel], list[Msg]]:
     path = Path(path)
     if not path.is_file():
         raise NotFound(Msg("store_no_such_path", path=str(path)))
+    text = path.read_text(encoding="utf-8")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationFailed(Msg("model_yaml_invalid", source=path.name, detail=str(exc))) from None
+        raise ValidationFailed(invalid(path.name, text, exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("channels"), list):
         raise ValidationFailed(Msg("model_yaml_needs_list", source=path.name, key="channels"))
     return parse(doc["channels"], path.name)

@@ -109,7 +109,7 @@ def tell_admins(con: duckdb.DuckDBPyConnection, oid: int, channel: str, attempts
         lang = lang if lang in ("zh", "en") else "zh"
         notice = Notice("system", Msg("channel_dead_subject", id=oid, channel=channel).render(lang),
                         Msg("channel_dead_body", id=oid, channel=channel, attempts=attempts, error=error).render(lang),
-                        ref=f"{DEAD_REF}{oid}", link="?page=admin")
+                        ref=f"{DEAD_REF}{oid}", link="?page=admin&tab=channels")
         outbox.notify_user(con, name, notice, now=now)
 
 

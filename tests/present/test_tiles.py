@@ -11,11 +11,11 @@ import altair as alt
 import pandas as pd
 import pytest
 
+from kpi_core.model import display as fmt
 from kpi_core.model.board import TILE_TYPES, Tile
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import build_tree
 from kpi_core.present import charts, tiles
-from kpi_core.present import format as fmt
 from kpi_core.query.api import Cell
 from kpi_core.query.forecast import Forecast
 

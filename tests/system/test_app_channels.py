@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi_core.auth import users
+from kpi_core.model.messages import Msg
 from kpi_core.model.notice import Notice
 from kpi_core.store import channels, deliveries, outbox
 from kpi_core.store.warehouse import now, open_warehouse
@@ -106,3 +107,15 @@ def test_the_tab_in_english_and_an_invalid_channel_refused_in_words(ch_warehouse
     assert "new_hook" not in [i.channel.name for i in channels.list_channels(open_warehouse(ch_warehouse))]
     table = next(d.value for d in at.dataframe if "Sends to" in d.value.columns)
     assert not table.isna().any().any() and "None" not in table.to_string()
+
+
+@pytest.mark.parametrize(("tab", "opened"), [("channels", "ui_ch_title"), ("users", "ui_users"), ("nonsense", None)])
+def test_a_link_naming_a_tab_opens_it(ch_warehouse, monkeypatch, tab, opened):
+    at = admin_page(ch_warehouse, monkeypatch)
+    at.query_params["tab"] = tab
+    at.run()
+    assert not at.exception
+    container = next(b for b in at.main.children.values() if getattr(b, "type", "") == "tab_container")
+    labels = [tab.label for tab in container.children.values()]
+    want = labels.index(Msg(opened).render("zh")) if opened else 0  # an unknown tab: the first one
+    assert container.proto.tab_container.default_tab_index == want

@@ -9,11 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi_core.auth import users
+from kpi_core.model import display as fmt
 from kpi_core.model.board import new_tile
 from kpi_core.model.errors import KpiError
 from kpi_core.model.messages import Msg
 from kpi_core.present import cockpit
-from kpi_core.present import format as fmt
 from kpi_core.present.i18n import STRINGS, problem_text
 from kpi_core.store import org
 from kpi_core.store.warehouse import open_warehouse

@@ -18,9 +18,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from kpi_core.model import display as fmt
 from kpi_core.model.access import Actor
 from kpi_core.model.metric import Metric
-from kpi_core.present import format as fmt
 from kpi_core.services.metric_preview import preview
 from kpi_core.store.warehouse import open_warehouse
 from tests.conftest import DEMO_TODAY

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from kpi_core.present import format as fmt
+from kpi_core.model import display as fmt
 
 
 @pytest.mark.parametrize("v, unit, lang, expected", [
