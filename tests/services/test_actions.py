@@ -5,6 +5,7 @@ numbers, and an overdue action reminds its owner — only them, in their languag
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -237,6 +238,8 @@ def test_an_overdue_action_reminds_its_owner_once_a_day_in_their_language(wh):
     assert metric.name_en in item.body and metric.name not in item.body and item.kind == "action"
     item = next(i for i in box.inbox(wh, "mgr_d1") if i.ref == f"action:{other.id}")
     assert context(wh)[1]["revenue"].name in item.body
+    # the KPI as the reader's language writes money: ¥…亿/万, never a bare 9-digit figure
+    assert re.search(r"¥[\d.,]+[亿万]", item.body) and not re.search(r"\d{3},\d{3},\d{3}", item.body), item.body
     assert service.remind_overdue(wh, t0 + dt.timedelta(hours=2)) == []  # once a day
     again = service.remind_overdue(wh, t0 + dt.timedelta(days=1))
     assert sorted(s["action"] for s in again) == [late.id, other.id]
