@@ -144,6 +144,7 @@ def main() -> int:
     sign_up(path, "bench_" + name, role, orgs)
     os.environ["KPI_WAREHOUSE"] = str(path)
     os.environ["KPI_TODAY"] = TODAY.isoformat()
+    os.environ["KPI_JOBS"] = "off"  # no scheduler thread in the bench: it warms explicitly, when timed
     try:
         print(f"{'page':<20} {'place':<32} {'first':>8} {'warm best':>10} {'warm median':>12}")
         from pages.nav import PAGES, menu

@@ -113,10 +113,7 @@ class Evaluator:
 
     def _kind(self, m: Metric) -> str | None:
         """How the metric's partials are kept: "agg", "distinct" or None (see engine.partials.kind)."""
-        version = self.versions[m.code]
-        cols = list(self._columns(m.source.dataset))
-        return self._kept(("kind", m.code, version),
-                          lambda: partials_kind(bind_columns(check_measure(m.source.measure, cols), cols)))
+        return _measure_kind(m.source.measure, self._columns(m.source.dataset))
 
     # --- actuals ----------------------------------------------------------------------------
     def _span(self, p: Period) -> list[Period]:
@@ -373,6 +370,13 @@ class Evaluator:
 def semicolons(parts: list) -> object:
     """Notes one after another, "; " between them in English (their codes kept)."""
     return parts[0] if len(parts) == 1 else Msg("query_semicolons", first=parts[0], rest=semicolons(parts[1:]))
+
+
+@lru_cache(maxsize=1024)
+def _measure_kind(measure: str, columns: tuple[str, ...]) -> str | None:
+    """A measure's kind of partials, worked out once per text and columns (parsing costs ~1 ms)."""
+    cols = list(columns)
+    return partials_kind(bind_columns(check_measure(measure, cols), cols))
 
 
 def needed(metrics: dict[str, Metric], codes: tuple[str, ...]) -> set[str]:

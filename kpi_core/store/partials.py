@@ -96,7 +96,8 @@ def _done(con: duckdb.DuckDBPyConnection, name: str) -> set[int]:
 def ready(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, live: list[int] | None = None) -> bool:
     """Whether the metric's partials table (or deduplicated rows) holds every live batch of its dataset."""
     try:
-        done = _done(con, table_name(metric, version)) | _done(con, distinct_table_name(metric, version))
+        done = {b for (b,) in con.execute(f"SELECT batch_id FROM {AGG_STATE} WHERE table_name IN (?, ?)", [
+            table_name(metric, version), distinct_table_name(metric, version)]).fetchall()}
     except duckdb.CatalogException:
         return False
     live_set = set(live if live is not None else [b for b, _ in live_batches(con, metric.source.dataset)])
