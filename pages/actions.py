@@ -171,16 +171,22 @@ def open_form(tr, org: str, period: str) -> None:
     st.rerun()
 
 
+def picker(actions: list[Action], key: str):
+    """The ids a picker offers and their labels ("#id title", plain text); the picker keeps its
+    choice while it is still offered, else the first."""
+    ids = [a.id for a in actions]
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    return ids, labels({a.id: f"#{a.id} {a.title}" for a in actions})
+
+
 def close_form(tr, found: list[Action]) -> None:
     """Close one of the open actions the user may close, with its note."""
     closable = [a for a in found if a.status == "open" and service.may_close(user(), tr, a)]
     if not closable:
         return
     st.subheader(t("ac_close_head"))
-    ids = [a.id for a in closable]
-    if st.session_state.get("ac_pick") not in ids:
-        st.session_state["ac_pick"] = ids[0]
-    shown = labels({a.id: f"#{a.id} {a.title}" for a in closable})  # an option is plain text
+    ids, shown = picker(closable, "ac_pick")
     with st.form("ac_close_form", border=True):
         action_id = st.selectbox(t("ac_pick"), ids, format_func=shown, key="ac_pick")
         note = st.text_area(t("ac_note"), key="ac_note_text", max_chars=4000)
@@ -202,11 +208,8 @@ def edit_form(tr, found: list[Action]) -> None:
     if not editable:
         return
     st.subheader(t("ac_edit_head"))
-    ids = [a.id for a in editable]
-    if st.session_state.get("ac_edit_pick") not in ids:
-        st.session_state["ac_edit_pick"] = ids[0]
-    action_id = st.selectbox(t("ac_pick"), ids, format_func=labels({a.id: f"#{a.id} {a.title}" for a in editable}),
-                             key="ac_edit_pick")
+    ids, shown = picker(editable, "ac_edit_pick")
+    action_id = st.selectbox(t("ac_pick"), ids, format_func=shown, key="ac_edit_pick")
     a = next(x for x in editable if x.id == action_id)
     owners = service.owners(warehouse(), tr, a.org)
     if a.owner not in owners:
