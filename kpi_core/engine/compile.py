@@ -28,6 +28,7 @@ DIALECT = "duckdb"
 CLOSURE = "_org_closure"  # registered per query: (ancestor, descendant), ancestors cut to the units asked
 KEYS = "_org_keys"        # registered per query: (key) every code and unique name of the tree
 PERIODS = "_periods"      # registered per query: (label, month) the months each period covers
+LIVE = "_live_batches"    # registered per query: (metric, batch_id) the live batches behind each metric
 
 
 def org_closure(tree: OrgTree) -> pa.Table:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-from kpi_core.engine.compile import CLOSURE, KEYS, PERIODS, Compiled, bind_columns, distinct_of, first_seen
+from kpi_core.engine.compile import CLOSURE, KEYS, LIVE, PERIODS, Compiled, bind_columns, distinct_of, first_seen
 from kpi_core.model.expressions import check_measure
 from kpi_core.model.metric import Metric
 from kpi_core.model.names import quoted
@@ -51,6 +51,18 @@ class _NotAdditive(Exception):
     pass
 
 
+def live(metric: Metric, table: str | None = "a", batches: list[int] | None = None) -> exp.Expression:
+    """batch_id among the metric's live batches: `batches` written into the SQL, or else read
+    from the LIVE table registered with the query, so that the SQL text stays the same from one
+    import to the next (compiling many metrics' text costs more than running it). A replaced or
+    reverted batch is left out either way."""
+    column = exp.column("batch_id", table=table)
+    if batches is not None:  # a literal list: a hash semi-join over millions of rows costs more
+        return column.isin(*[exp.Literal.number(b) for b in batches])
+    return column.isin(query=sqlglot.select("batch_id").from_(LIVE).where(
+        exp.EQ(this=exp.column("metric"), expression=exp.Literal.string(metric.code))))
+
+
 def table_name(metric: Metric, version: int) -> str:
     return f"agg_{metric.code}_v{version}"
 
@@ -79,14 +91,14 @@ def distinct_rows(batch: int, table: str, value: exp.Expression, org: exp.Expres
             .order_by(exp.column("month"), exp.column("org")))
 
 
-def compile_distinct_from_partials(metric: Metric, version: int, live: list[int], cumulative: bool) -> Compiled:
+def compile_distinct_from_partials(metric: Metric, version: int, batches: list[int], cumulative: bool) -> Compiled:
     """(org, period, value) of count(distinct x) over the metric's deduplicated rows; the month
     range (first month, end month) is bound at run time. Year to date counts each value from its
     first month in the year, as the rows path does."""
     value = exp.column("v", table="a")
     month = exp.column("month", table="a")
     relation = exp.alias_(exp.to_table(quoted(distinct_table_name(metric, version)).sql("duckdb")), "a", table=True)
-    where = exp.and_(exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
+    where = exp.and_(live(metric, batches=batches),
                      exp.GTE(this=month.copy(), expression=exp.Placeholder()),
                      exp.LT(this=month.copy(), expression=exp.Placeholder()),
                      exp.column("kept", table="a"))
@@ -120,7 +132,7 @@ def filtered(partial: exp.Expression, flt: exp.Expression | None) -> exp.Express
     return partial if flt is None else exp.Filter(this=partial, expression=exp.Where(this=flt.copy()))
 
 
-def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int], name: str | None = None) -> Compiled:
+def compile_unmapped_from_partials(metric: Metric, version: int, name: str | None = None) -> Compiled:
     """Rows of the dataset, in the month range bound at run time, whose org key is no unit's
     (from the metric's partials table, or `name`: its deduplicated rows)."""
     month = exp.column("month", table="a")
@@ -129,7 +141,7 @@ def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]
                                   "rows"))
         .from_(exp.alias_(exp.to_table(quoted(name or table_name(metric, version)).sql("duckdb")), "a", table=True))
         .where(exp.and_(
-            exp.column("batch_id", table="a").isin(*[exp.Literal.number(b) for b in live]),
+            live(metric),
             exp.GTE(this=month, expression=exp.Placeholder()),
             exp.LT(this=month.copy(), expression=exp.Placeholder()),
             # An empty org cell is no unit's either (NOT (NULL IN …) would be NULL and drop the row).
@@ -140,28 +152,28 @@ def compile_unmapped_from_partials(metric: Metric, version: int, live: list[int]
     return Compiled(query, [])
 
 
-def compile_from_partials(items: list[tuple[Metric, int, list[str], list[int]]]) -> Compiled:
+def compile_from_partials(items: list[tuple[Metric, int, list[str]]]) -> Compiled:
     """Many metrics over their partials tables in one query: (metric, org, period, value) rows.
 
-    Each item is (metric, version, dataset columns, live batches). The partials tables are
+    Each item is (metric, version, dataset columns); the live batches come from LIVE. The partials tables are
     stacked (UNION ALL, padded to the widest), joined once to the closure and the periods, and
     each metric's final expression is picked by a CASE on its code: one query for a board's
     dozen metrics costs little more than one for a single metric."""
     finals, branches, width = [], [], 0
-    for metric, version, columns, live in items:
+    for metric, version, columns in items:
         parts = decompose(bind_columns(check_measure(metric.source.measure, columns), columns))
         assert parts is not None, f"{metric.code} has no partials"
         partials, final = parts
         finals.append((metric.code, final))
         width = max(width, len(partials))
-        branches.append((metric.code, table_name(metric, version), len(partials), live))
+        branches.append((metric, table_name(metric, version), len(partials)))
     stacked = None
-    for code, name, n, live in branches:
+    for metric, name, n in branches:
         cols = [exp.column(f"p{i}") if i < n else exp.cast(exp.null(), "DOUBLE") for i in range(width)]
-        branch = (sqlglot.select(exp.alias_(exp.Literal.string(code), "metric"), "org", "month",
+        branch = (sqlglot.select(exp.alias_(exp.Literal.string(metric.code), "metric"), "org", "month",
                                  *[exp.alias_(c, f"p{i}") for i, c in enumerate(cols)])
                   .from_(exp.to_table(quoted(name).sql("duckdb")))
-                  .where(exp.column("batch_id").isin(*[exp.Literal.number(b) for b in live])))
+                  .where(live(metric, table=None)))
         stacked = branch if stacked is None else exp.union(stacked, branch, distinct=False)
     # Inner: every aggregate a final expression uses, per metric × unit × period.
     used: dict[str, exp.Expression] = {}

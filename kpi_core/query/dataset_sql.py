@@ -18,11 +18,11 @@ def sql_text(key: tuple, build) -> str:
     return cache.SQL_TEXT.get(key, lambda: build().render())
 
 
-def partials_sql(items: tuple[tuple[str, int, tuple[str, ...], tuple[int, ...]], ...],
-                 metrics: dict[str, Metric]) -> str:
-    """One query over the partials of many metrics; items are (code, version, columns, live)."""
+def partials_sql(items: tuple[tuple[str, int, tuple[str, ...]], ...], metrics: dict[str, Metric]) -> str:
+    """One query over the partials of many metrics; items are (code, version, columns). The live
+    batches are read from the LIVE table registered with the query, so the text outlives imports."""
     return sql_text(("partials", items), lambda: compile_from_partials(
-        [(metrics[code], version, list(cols), list(live)) for code, version, cols, live in items]))
+        [(metrics[code], version, list(cols)) for code, version, cols in items]))
 
 
 # DuckDB 2.0 pushes a partial min() below the closure join of the year-to-date distinct count,
@@ -42,7 +42,8 @@ def planned(con, disabled: str):
 
 
 def distinct_sql(m: Metric, version: int, cols: tuple[str, ...], live: tuple[int, ...], ytd: bool) -> str:
-    """count(distinct x) over the metric's deduplicated rows; the month range is bound at run time."""
+    """count(distinct x) over the metric's deduplicated rows, its live batches written in (one
+    metric's text is quick to compile); the month range is bound at run time."""
     return sql_text(("distinct", m.code, version, cols, live, ytd),
                     lambda: compile_distinct_from_partials(m, version, list(live), ytd))
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from kpi_core.engine.compile import CLOSURE, PERIODS, bind_columns, col, compile_unmapped, periods_table, scoped
+from kpi_core.engine.compile import CLOSURE, LIVE, PERIODS, bind_columns, col, compile_unmapped, periods_table, scoped
 from kpi_core.engine.formula import NoValue, components, evaluate
 from kpi_core.engine.partials import compile_unmapped_from_partials, distinct_table_name
 from kpi_core.engine.partials import kind as partials_kind
@@ -210,18 +210,19 @@ class Evaluator:
             (slow if not ready else distinct if self._kind(m) == "distinct" else fast).append(m)
         self.con.register(PERIODS, periods_table(spans))
         self.con.register(CLOSURE, scoped(self.closure, self.units))
+        self.con.register(LIVE, self._live_table([*fast, *distinct]))  # partials and unmapped rows read it
         try:
             if fast:
                 for m in fast:
                     self._dataset[m.code] = {}
-                sql = partials_sql(tuple((m.code, self.versions[m.code], self._columns(m.source.dataset),
-                                           tuple(self._live(m.source.dataset))) for m in fast), self.metrics)
+                sql = partials_sql(tuple((m.code, self.versions[m.code], self._columns(m.source.dataset))
+                                         for m in fast), self.metrics)
                 for code, org, period, value in self.con.execute(sql).fetchall():
                     if value is not None:
                         self._dataset[code][(org, period)] = value
             for m in distinct:
                 sql = distinct_sql(m, self.versions[m.code], self._columns(m.source.dataset),
-                                    tuple(self._live(m.source.dataset)), self.ytd)
+                                   tuple(self._live(m.source.dataset)), self.ytd)
                 with planned(self.con, DISTINCT_PLAN):
                     rows = self.con.execute(sql, [lo.replace(day=1), hi]).fetchall()
                 self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
@@ -232,21 +233,25 @@ class Evaluator:
             for m in todo:
                 self.unmapped[m.code] = self._unmapped(m, lo, hi, m not in slow)
         finally:
-            self.con.unregister(PERIODS)
-            self.con.unregister(CLOSURE)
+            for name in (PERIODS, CLOSURE, LIVE):
+                self.con.unregister(name)
         for m in todo:
             cache.VALUES.put(self._values_key(m.code), (self._dataset[m.code], self.unmapped[m.code]))
+
+    def _live_table(self, metrics: list[Metric]) -> pa.Table:
+        """(metric, batch_id): the live batches behind each metric read from partials."""
+        rows = [{"metric": m.code, "batch_id": b} for m in metrics for b in self._live(m.source.dataset)]
+        return pa.Table.from_pylist(rows, schema=pa.schema({"metric": pa.string(), "batch_id": pa.int64()}))
 
     def _unmapped(self, m: Metric, lo: dt.date, hi: dt.date, from_partials: bool) -> int:
         """Rows of the metric's dataset in the range whose org value is no unit's (once per dataset)."""
         key = (m.source.dataset, m.source.org_column, m.source.time_column, lo, hi)
         if key not in self._unmapped_memo:
-            if from_partials:
-                live = tuple(self._live(m.source.dataset))
+            if from_partials:  # the LIVE table registered by load_datasets holds its batches
                 version = self.versions[m.code]
                 name = distinct_table_name(m, version) if self._kind(m) == "distinct" else None
-                sql = sql_text(("unmapped-partials", m.code, version, live),
-                            lambda: compile_unmapped_from_partials(m, version, list(live), name))
+                sql = sql_text(("unmapped-partials", m.code, version),
+                               lambda: compile_unmapped_from_partials(m, version, name))
                 lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
             else:
                 any_day = dt.date(2000, 1, 1)
