@@ -70,10 +70,16 @@ def serve(path: Path):
         proc.kill()
         out.close()
         pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    out.close()
+    try:
+        yield url
+    finally:  # also when the caller closes the generator early (servers.close())
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
 
 
 @pytest.fixture(scope="module")
