@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from kpi_core.model.access import Actor
 from kpi_core.present import cockpit, tile_view
-from kpi_core.query.api import latest_month
-from kpi_core.store import boards, dictionary, org
+from kpi_core.query.api import context, latest_month
+from kpi_core.store import boards
 from kpi_core.store.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -56,12 +56,11 @@ def warm(wh: Warehouse, today: dt.date) -> Warmed:
     A place that fails is logged and skipped (warming saves time; it never stands in the way)."""
     t0 = time.perf_counter()
     version = wh.data_version()
-    tree = org.tree(wh)
+    tree, metrics = context(wh)  # the org tree and dictionary the queries keep for this data version
     period = latest_month(wh, today)
     if tree.root is None or period is None:
         return Warmed(version)
     places = n_tiles = 0
-    metrics = dictionary.current(wh)
     for unit, p in cockpit_places(tree, period):
         if wh.data_version() != version:
             return Warmed(version, places, n_tiles, time.perf_counter() - t0, stale=True)
