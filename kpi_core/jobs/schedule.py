@@ -20,20 +20,20 @@ log = logging.getLogger(__name__)
 
 def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
     """A new import batch since the last look (from any process: the app, the CLI, a database
-    import): check the alert rules, work out the pages' default places (`warm`: the first viewer
-    finds them kept), send the after-import subscriptions, then make the period-end forecasts of
+    import): work out the pages' default places (`warm`: the first viewer finds them kept), check
+    the alert rules, send the after-import subscriptions, then make the period-end forecasts of
     the company and its children ahead (at most forecast.WARM_LIMIT)."""
     with wh.connect() as con:
         newest = sub_store.newest_batch(con)
     seen = job_store.marker(wh, "imports")
     if newest is None or (seen is not None and int(seen) >= newest):
         return None
-    events = alerts.check(wh, now=now, today=today())
-    try:
+    try:  # first: a viewer may open the cockpit right after the import (the check reuses these values)
         warmed = warm.warm(wh, today()).summary()
     except Exception:  # noqa: BLE001 - warming is a saving of time, never a reason for the job to fail
         log.warning("page warming failed", exc_info=True)
         warmed = "page warming failed"
+    events = alerts.check(wh, now=now, today=today())
     sent = subscriptions.run_due(wh, now, today=today())
     job_store.set_marker(wh, "imports", str(newest))
     try:
@@ -42,6 +42,16 @@ def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
         log.warning("forecast warming failed", exc_info=True)
         made = 0
     return f"batch {newest}: {len(events)} alert events, {warmed}, {len(sent)} subscriptions, {made} forecasts"
+
+
+def new_import(wh: Warehouse) -> str | None:
+    """"imports" when a batch newer than the imports job's bookmark is loaded (the scheduler's
+    watch asks this when the file changed; a short wait, as the importer may still hold it)."""
+    quick = Warehouse(wh.path, timeout=2.0)
+    with quick.connect() as con:
+        newest = sub_store.newest_batch(con)
+    seen = job_store.marker(quick, "imports")
+    return "imports" if newest is not None and (seen is None or int(seen) < newest) else None
 
 
 def check_alerts(wh: Warehouse, now: dt.datetime) -> str:
@@ -87,7 +97,7 @@ def start(wh: Warehouse) -> Scheduler:
     with _lock:
         key = str(wh.path.resolve())
         if key not in _started:
-            s = Scheduler(wh, JOBS)
+            s = Scheduler(wh, JOBS, watch=new_import)
             s.start()
             _started[key] = s
         return _started[key]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from kpi_core.store.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 LEAD_RETRY = dt.timedelta(seconds=30)
+WATCH = dt.timedelta(seconds=1)  # how often the leader looks at the file for another process's write
 
 
 @dataclass(frozen=True)
@@ -35,16 +37,34 @@ def lock_path(wh: Warehouse) -> Path:
     return wh.path.with_name(wh.path.name + ".jobs.lock")
 
 
+def file_state(path: Path) -> tuple:
+    """The warehouse file and its write-ahead log as the file system sees them (a stat each)."""
+    out = []
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = os.stat(p)
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 class Scheduler:
-    """Runs `jobs` for `wh` while this process leads (holds the file's jobs lock)."""
+    """Runs `jobs` for `wh` while this process leads (holds the file's jobs lock).
 
-    def __init__(self, wh: Warehouse, jobs: Sequence[Job]):
+    `watch`, when given, is asked which job is due now whenever the file changed (every WATCH):
+    an import by another process (the CLI, a cron job) is then acted on within a second or two
+    instead of at the job's next interval. It only reads, so its look changes nothing."""
+
+    def __init__(self, wh: Warehouse, jobs: Sequence[Job],
+                 watch: Callable[[Warehouse], str | None] | None = None):
         self.wh = wh
         self.jobs = {j.name: j for j in jobs}
+        self._watch, self._seen = watch, file_state(wh.path)
         self._lock_file = None
         self._guard = threading.Lock()   # one job at a time in this process: they share the file
         self._aps = BackgroundScheduler(timezone=dt.UTC, job_defaults={"coalesce": True, "max_instances": 1,
@@ -73,6 +93,8 @@ class Scheduler:
             self._aps.add_job(self._tick, "interval", args=[job.name], id=job.name, name=job.name,
                               seconds=job.every.total_seconds())
         self._aps.add_job(self.try_lead, "interval", id="_lead", seconds=LEAD_RETRY.total_seconds())
+        if self._watch is not None:
+            self._aps.add_job(self.look, "interval", id="_watch", seconds=WATCH.total_seconds())
         self.try_lead()
         self._aps.start()
 
@@ -83,6 +105,22 @@ class Scheduler:
             return False
         self._aps.modify_job(name, next_run_time=utc_now())
         return True
+
+    def look(self) -> str | None:
+        """If the file changed since the last look, run at once the job `watch` names (if any)."""
+        state = file_state(self.wh.path)
+        if not self.leader or self._watch is None or state == self._seen:
+            return None
+        self._seen = state
+        try:
+            due = self._watch(self.wh)
+        except Exception:  # noqa: BLE001 - the file busy or being replaced: the next look tries again
+            log.debug("jobs: could not look at %s", self.wh.path, exc_info=True)
+            self._seen = None
+            return None
+        if due is not None and self.soon(due):
+            return due
+        return None
 
     def shutdown(self) -> None:
         if self._aps.running:

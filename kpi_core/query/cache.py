@@ -15,8 +15,15 @@ from typing import Generic, TypeVar
 V = TypeVar("V")
 
 
+WAIT = 60.0  # seconds a thread waits for another's build of the same key before building itself
+
+
 class Cache(Generic[V]):
-    """A thread-safe mapping of at most `size` entries, least recently used evicted first."""
+    """A thread-safe mapping of at most `size` entries, least recently used evicted first.
+
+    One build per key at a time (single flight): a thread that asks for a key another thread is
+    building waits for that build instead of doing the same work beside it (a viewer right after
+    an import waits for warm-on-write's build of the same place; both would want the same cores)."""
 
     def __init__(self, name: str, size: int):
         if size < 1:
@@ -24,16 +31,34 @@ class Cache(Generic[V]):
         self.name, self.size = name, size
         self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Hashable, tuple[threading.Event, int]] = {}
 
     def get(self, key: Hashable, build: Callable[[], V]) -> V:
         """The value kept for `key`, built (outside the lock) and kept if there is none."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = build()
-        self.put(key, value)
-        return value
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                under_way = self._building.get(key)
+                if under_way is None:
+                    done = threading.Event()
+                    self._building[key] = (done, threading.get_ident())
+                    break
+            if under_way[1] == threading.get_ident():  # asked again inside its own build
+                return build()
+            # Another thread builds it: wait, then look again (its build may have failed, or the
+            # entry been evicted at once; then this thread builds it).
+            if not under_way[0].wait(WAIT):
+                return build()
+        try:
+            value = build()
+            self.put(key, value)
+            return value
+        finally:
+            with self._lock:
+                self._building.pop(key, None)
+            done.set()
 
     def peek(self, key: Hashable) -> V | None:
         """The value kept for `key`, or None; does not count as a use."""
@@ -62,3 +87,11 @@ SQL_TEXT: Cache[str] = Cache("SQL text per compiled metric", 1024)
 FACTS: Cache[object] = Cache("live batches, columns and partials readiness per data version", 4096)
 VALUES: Cache[tuple[dict, int]] = Cache("a dataset metric's values per data version, units and periods", 512)
 CONTEXT: Cache[tuple] = Cache("org tree, closure and dictionary per warehouse file", 16)
+PLACES: Cache[threading.RLock] = Cache("a lock per place whose values are being worked out", 4096)
+
+
+def place_lock(key: Hashable) -> threading.RLock:
+    """The lock of one place (data version, units, periods): two threads working out the same
+    place's values take turns, so the second finds the first one's values kept. A lock evicted
+    while held only costs that single flight, never a wrong value."""
+    return PLACES.get(key, threading.RLock)

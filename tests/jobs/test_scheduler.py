@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from kpi_core.jobs import schedule
 from kpi_core.jobs.scheduler import Job, Scheduler
 from kpi_core.store import jobs as job_store
+from kpi_core.store import subscriptions as sub_store
 from kpi_core.store.warehouse import open_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +63,36 @@ def test_soon_runs_a_job_at_once_instead_of_at_its_interval(wh):
     finally:
         s.shutdown()
     assert [x.runs for x in job_store.states(wh)] == [1]
+
+
+def test_a_write_by_another_process_runs_the_job_the_watch_names(wh):
+    asked = []
+    s = Scheduler(wh, [Job("imports", dt.timedelta(hours=1), ok)], watch=lambda w: asked.append(1) or "imports")
+    s.start()
+    try:
+        assert s.look() is None and asked == []  # the file as it was: not even asked
+        other = open_warehouse(wh.path)  # stands for the CLI's import: a write to the file
+        with other.transaction() as con:
+            con.execute("UPDATE setting SET value = '1' WHERE key = 'fiscal_year_start'")
+        other.let_go()
+        wh.let_go()
+        assert s.look() == "imports" and asked == [1]
+        assert s.look() is None and asked == [1]  # nothing changed since
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not job_store.states(wh):
+            time.sleep(0.05)
+        assert [x.name for x in job_store.states(wh)] == ["imports"]
+    finally:
+        s.shutdown()
+
+
+def test_the_watch_names_the_imports_job_until_it_has_seen_the_newest_batch(demo_path):
+    wh = open_warehouse(demo_path)
+    assert schedule.new_import(wh) == "imports"  # the demo's batches: never looked at
+    with wh.connect() as con:
+        newest = sub_store.newest_batch(con)
+    job_store.set_marker(wh, "imports", str(newest))
+    assert schedule.new_import(wh) is None
 
 
 def test_only_one_scheduler_per_file_runs_the_jobs(wh):
