@@ -127,6 +127,8 @@ def load_batch(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user
     if bad_types:
         raise KpiError(Msg("ingest_unknown_types", types=str(bad_types), names=", ".join(TYPE_NAMES)))
     with wh.transaction() as con:
+        if con.execute("SELECT 1 FROM linked_dataset WHERE name = ?", [name]).fetchall():
+            raise KpiError(Msg("ingest_dataset_is_linked", name=name))
         clash = collisions([name], [n for (n,) in con.execute("SELECT name FROM dataset").fetchall()])
         if clash:
             raise KpiError(Msg("ingest_dataset_name_clash", name=name, other=clash[name]))

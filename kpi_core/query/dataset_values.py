@@ -18,7 +18,7 @@ from kpi_core.model.expressions import check_measure
 from kpi_core.model.metric import Metric
 from kpi_core.model.names import quoted, view_name
 from kpi_core.model.periods import fiscal_start
-from kpi_core.query import cache
+from kpi_core.query import cache, linked_values
 from kpi_core.query.dataset_sql import DISTINCT_PLAN, distinct_sql, partials_sql, planned, rows_sql, sql_text
 from kpi_core.store import partials as aggregate
 from kpi_core.store.datasets import column_names, live_batches
@@ -44,8 +44,14 @@ class DatasetValues:
         """How the metric's partials are kept: "agg", "distinct" or None (see engine.partials.kind)."""
         return _measure_kind(m.source.measure, self._columns(m.source.dataset))
 
+    def _link(self, dataset: str):
+        """(link, URL) of a linked dataset, None for an embedded one."""
+        return self._kept(("link", dataset), lambda: linked_values.link_of(self.con, dataset, self._live(dataset)))
+
     def _dataset_as_of(self, m: Metric) -> str | None:  # kept per dataset and date column, not per metric
         src = m.source
+        if self._link(src.dataset) is not None:
+            return linked_values.as_of(self.con, src.dataset, self._live(src.dataset))
         day = exp.Max(this=exp.cast(col(src.time_column), "DATE"))
         sql = sqlglot.select(day).from_(exp.alias_(exp.to_table(quoted(view_name(src.dataset)).sql("duckdb")), "d",
                                                      table=True)).sql("duckdb")
@@ -85,8 +91,9 @@ class DatasetValues:
         for m in todo:
             ready = self._ready(m)
             (slow if not ready else distinct if self._kind(m) == "distinct" else fast).append(m)
-        self.con.register(PERIODS, periods_table(spans))
-        self.con.register(CLOSURE, scoped(self.closure, self.units))
+        periods, closure = periods_table(spans), scoped(self.closure, self.units)
+        self.con.register(PERIODS, periods)
+        self.con.register(CLOSURE, closure)
         self.con.register(LIVE, self._live_table([*fast, *distinct]))  # partials and unmapped rows read it
         try:
             if fast:
@@ -104,6 +111,11 @@ class DatasetValues:
                     rows = self.con.execute(sql, [lo.replace(day=1), hi]).fetchall()
                 self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
             for m in slow:
+                link = self._link(m.source.dataset)
+                if link is not None:  # worked out where the rows live
+                    self._dataset[m.code] = linked_values.values(link, m, list(self._columns(m.source.dataset)),
+                                                                 periods, closure, lo, hi, self.ytd)
+                    continue
                 sql = rows_sql(m, self.versions[m.code], self._columns(m.source.dataset), self.ytd)
                 rows = self.con.execute(sql, [lo, hi]).fetchall()
                 self._dataset[m.code] = {(o, p): v for o, p, v in rows if v is not None}
@@ -123,6 +135,9 @@ class DatasetValues:
     def _unmapped(self, m: Metric, lo: dt.date, hi: dt.date, from_partials: bool) -> int:
         """Rows of the metric's dataset in the range whose org value is no unit's (once per dataset)."""
         key = (m.source.dataset, m.source.org_column, m.source.time_column, lo, hi)
+        if key not in self._unmapped_memo and not from_partials and self._link(m.source.dataset) is not None:
+            self._unmapped_memo[key] = linked_values.unmapped(self.con, m.source.dataset, self._live(m.source.dataset),
+                                                              lo, hi)
         if key not in self._unmapped_memo:
             if from_partials:  # the LIVE table registered by load_datasets holds its batches
                 version = self.versions[m.code]

@@ -14,7 +14,7 @@ from kpi_core.store import audit, batches, closing, datasets, org
 from kpi_core.store.warehouse import Warehouse, now
 
 FACT_TABLES = {"actuals": "actual_fact", "targets": "target_fact"}
-CAPABILITY = {"actuals": "actuals", "targets": "targets", "org": "org", "dataset": "datasets"}
+CAPABILITY = {"actuals": "actuals", "targets": "targets", "org": "org", "dataset": "datasets", "linked": "datasets"}
 
 
 def _facts_reverted(con, batch: dict) -> None:
@@ -31,6 +31,7 @@ AFTER_REVERT: dict[str, Callable[[duckdb.DuckDBPyConnection, dict], None]] = {
     "targets": _facts_reverted,
     "org": _org_reverted,
     "dataset": datasets.after_revert,
+    "linked": _facts_reverted,  # a refresh's partials are read through the live batches too
 }
 
 

@@ -20,10 +20,12 @@ from kpi_core.store.warehouse import Warehouse, now
 
 
 def live_batches(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[int, str]]:
-    """(batch id, table) that make up the dataset now: replay of its loaded batches."""
+    """(batch id, table) that make up the dataset now: replay of its loaded batches. A linked
+    dataset's batches are its refreshes, which keep partials only (their table is "")."""
     rows = con.execute(
-        "SELECT b.id, b.mode, d.table_name FROM batch b JOIN dataset_batch d ON d.batch_id = b.id "
-        "WHERE d.dataset = ? AND b.status = 'loaded' ORDER BY b.id", [name]).fetchall()
+        "SELECT b.id, b.mode, coalesce(d.table_name, '') FROM batch b LEFT JOIN dataset_batch d ON d.batch_id = b.id "
+        "WHERE b.dataset = ? AND b.kind IN ('dataset', 'linked') AND b.status = 'loaded' ORDER BY b.id",
+        [name]).fetchall()
     live: list[tuple[int, str]] = []
     for bid, mode, table in rows:
         live = [(bid, table)] if mode == "replace" else [*live, (bid, table)]
@@ -70,13 +72,24 @@ def after_revert(con: duckdb.DuckDBPyConnection, batch: dict) -> None:
     refresh_view(con, batch["dataset"])
 
 
+def record_columns(con: duckdb.DuckDBPyConnection, name: str, cols: list[dict]) -> None:
+    """A linked dataset's columns ({"name", "type"}), as the source has them."""
+    con.execute("DELETE FROM dataset WHERE name = ?", [name])
+    con.execute("INSERT INTO dataset VALUES (?, ?, ?, ?)", [name, slug(name), json.dumps(cols, ensure_ascii=False),
+                                                              now()])
+
+
 def list_datasets(wh: Warehouse) -> list[dict]:
     with wh.connect() as con:
-        rows = con.execute("SELECT name, columns, updated_at FROM dataset ORDER BY name").fetchall()
+        rows = con.execute("SELECT name, columns, updated_at, l.last_rows, l.shown_url FROM dataset "
+                           "LEFT JOIN linked_dataset l USING (name) ORDER BY name").fetchall()
         out = []
-        for name, cols, at in rows:
-            [(n,)] = con.execute(f"SELECT count(*) FROM {quoted(view_name(name)).sql('duckdb')}").fetchall()
-            out.append({"name": name, "rows": n, "columns": json.loads(cols), "updated_at": at})
+        for name, cols, at, linked_rows, where in rows:
+            if where is None:
+                [(n,)] = con.execute(f"SELECT count(*) FROM {quoted(view_name(name)).sql('duckdb')}").fetchall()
+            else:  # linked: the rows stay at the source; its last refresh counted them
+                n = linked_rows or 0
+            out.append({"name": name, "rows": n, "columns": json.loads(cols), "updated_at": at, "linked": where})
     return out
 
 

@@ -35,6 +35,8 @@ def refresh(con: duckdb.DuckDBPyConnection, metric: Metric, version: int, column
     its name, or None when the measure is neither. Call inside the writer's transaction."""
     src = metric.source
     assert isinstance(src, DatasetSource)
+    if con.execute("SELECT 1 FROM linked_dataset WHERE name = ?", [src.dataset]).fetchall():
+        return None  # a linked dataset's partials come from its source, at its refresh
     measure = bind_columns(check_measure(src.measure, columns), columns)
     con.execute(f"CREATE TABLE IF NOT EXISTS {AGG_STATE} (table_name VARCHAR, batch_id BIGINT)")
     parts = decompose(measure)
