@@ -17,8 +17,9 @@ from kpi_core.model.expressions import check_filter
 from kpi_core.model.metric import DatasetSource, FormulaSource
 from kpi_core.model.names import view_name
 from kpi_core.model.periods import parse_period
+from kpi_core.query import linked_values
 from kpi_core.query.api import Cell, Query, context, run
-from kpi_core.store.datasets import column_names
+from kpi_core.store.datasets import column_names, live_batches
 from kpi_core.store.warehouse import Warehouse
 
 MAX_ROWS = 500
@@ -101,6 +102,9 @@ def _dataset_rows(con, src: DatasetSource, tree, units: list[str], p) -> tuple[l
         where = exp.and_(where, exp.paren(bind_columns(check_filter(src.filter, columns), columns)))
     table = exp.alias_(exp.to_table(f'"{view_name(src.dataset)}"'), "d", table=True)
     params = [keys, p.first_day(), p.end_day()]
+    link = linked_values.link_of(con, src.dataset, [b for b, _ in live_batches(con, src.dataset)])
+    if link is not None:  # the rows stay at the source: asked there, up to the last refresh
+        return linked_values.rows(link, columns, where, day, params, MAX_ROWS)
     total = con.execute(sqlglot.select(exp.Count(this=exp.Star())).from_(table).where(where).sql("duckdb"),
                         params).fetchall()[0][0]
     sql = (sqlglot.select(*[col(c) for c in columns]).from_(table.copy()).where(where.copy())

@@ -85,3 +85,32 @@ def unmapped(con: duckdb.DuckDBPyConnection, dataset: str, live: list[int], lo: 
         "AND month >= ? AND month < ? AND (org IS NULL OR org NOT IN (SELECT key FROM _org_keys))",
         [dataset, live, lo.replace(day=1), hi]).fetchall()
     return int(n)
+
+
+def rows(link: Link, columns: list[str], where: exp.Expression, day: exp.Expression, params: list,
+         limit: int) -> tuple[list[dict], int]:
+    """A drill-through's rows at the source: `where` as the drill-through builds it for DuckDB (its
+    org keys a list bound to an UNNEST, then the first and end day), with every value written in."""
+    keys, *rest = params
+    values = iter(rest)
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.In) and node.args.get("query") is not None:
+            return node.this.copy().isin(*[sql.literal(k) for k in keys])
+        if isinstance(node, exp.Placeholder):
+            return sql.literal(next(values))
+        return node
+
+    cond = where.copy().transform(fix)
+    lk = link.link
+    source = engines.source(link.url)
+    try:
+        total = source.fetch(sqlglot.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(link.snapshot())
+                             .where(cond).sql(lk.dialect)).column(0)[0].as_py()
+        got = source.fetch(sqlglot.select(*[col(c) for c in columns]).from_(link.snapshot()).where(cond.copy())
+                           .order_by(day.copy()).limit(limit).sql(lk.dialect))
+    except Exception as exc:  # noqa: BLE001 - drivers' and Spark's errors vary
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise KpiError(Msg("query_linked_rows_refused", dataset=lk.name, source=lk.shown_url,
+                           detail=(said[0] if said else type(exc).__name__)[:300])) from exc
+    return got.to_pylist(), int(total or 0)

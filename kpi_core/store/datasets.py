@@ -81,14 +81,16 @@ def record_columns(con: duckdb.DuckDBPyConnection, name: str, cols: list[dict]) 
 
 def list_datasets(wh: Warehouse) -> list[dict]:
     with wh.connect() as con:
-        rows = con.execute("SELECT name, columns, updated_at, l.last_rows, l.shown_url FROM dataset "
+        rows = con.execute("SELECT name, columns, updated_at, l.shown_url FROM dataset "
                            "LEFT JOIN linked_dataset l USING (name) ORDER BY name").fetchall()
         out = []
-        for name, cols, at, linked_rows, where in rows:
+        for name, cols, at, where in rows:
             if where is None:
                 [(n,)] = con.execute(f"SELECT count(*) FROM {quoted(view_name(name)).sql('duckdb')}").fetchall()
-            else:  # linked: the rows stay at the source; its last refresh counted them
-                n = linked_rows or 0
+            else:  # linked: the rows stay at the source; its live refreshes counted them
+                live = [b for b, _ in live_batches(con, name)]
+                [(n,)] = con.execute("SELECT coalesce(sum(n), 0) FROM linked_rows WHERE dataset = ? "
+                                     "AND list_contains(?, batch_id)", [name, live]).fetchall()
             out.append({"name": name, "rows": n, "columns": json.loads(cols), "updated_at": at, "linked": where})
     return out
 

@@ -8,6 +8,7 @@ A server that cannot be reached is skipped with the reason, except under CI=true
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import textwrap
@@ -21,12 +22,14 @@ import sqlalchemy as sa
 
 from kpi_core.ingest.datasets import import_arrow
 from kpi_core.model.errors import KpiError
+from kpi_core.query import drillthrough
 from kpi_core.query.api import Query, run
 from kpi_core.services import linked
 from kpi_core.services.revert import revert
-from kpi_core.store import batches, dictionary
+from kpi_core.store import batches, dictionary, engines
 from kpi_core.store import org as org_store
 from kpi_core.store.warehouse import open_warehouse
+from tests.cli.test_commands import cli
 from tests.ingest.test_sources import MYSQL_URL, PG_URL, require_server
 
 pytestmark = pytest.mark.db
@@ -186,6 +189,12 @@ def test_every_metric_agrees_with_the_embedded_dataset_at_every_level(source, tm
     assert (r.rows, r.incremental) == (3000, False)
     linked.refresh(lw, "orders", user="admin")  # the metrics applied after the link get their partials
     same(numbers(lw), want)
+    # The rows behind a cell are read at the source, with the metric's filter.
+    got = drillthrough.behind(lw, "revenue", "D1", "2025-03")
+    expected = sorted(r["id"] for r in rows if r["dept"] in ("D1", "T11", "T12", "东二组")
+                      and r["status"] != "cancelled" and dt.date(2025, 3, 1) <= r["day"] < dt.date(2025, 4, 1))
+    assert (sorted(r["id"] for r in got.rows), got.rows_total) == (expected, len(expected))
+    assert got.cell.actual == pytest.approx(float(sum(r["amount"] for r in rows if r["id"] in set(expected))))
 
 
 def test_an_incremental_refresh_adds_only_new_rows_and_can_be_reverted(source, tmp_path, embedded):
@@ -220,5 +229,33 @@ def test_link_refuses_a_column_the_source_lacks_and_hides_the_password(tmp_path)
             linked.link(lw, "orders", url=bad.render_as_string(hide_password=False), table=s.table,
                         time_column="day", org_column="dept")
         assert "s3cret-pw" not in str(e.value) and "***" in str(e.value)
+    finally:
+        s.drop()
+
+
+def test_the_command_line_links_refreshes_and_lists_without_the_password(tmp_path):
+    s = SqlSource(MYSQL_URL)
+    try:
+        s.add(make_rows(500))
+        path = tmp_path / "cli.duckdb"
+        fresh(path)
+        metrics = company(open_warehouse(path), tmp_path)
+        url = sa.make_url(MYSQL_URL).set(password="").render_as_string(hide_password=False)
+        got = cli(path, "datasets", "link", "orders", "--url", url, "--table", s.table, "--time-column", "day",
+                  "--org-column", "dept", "--watermark", "id", "--format", "json")
+        assert got.returncode == 0, got.stderr
+        assert (json.loads(got.stdout)["rows"], json.loads(got.stdout)["incremental"]) == (500, False)
+        assert cli(path, "metrics", "apply", metrics, "--reason", "test").returncode == 0
+        s.add(make_rows(20, first_id=501, seed=3))
+        got = json.loads(cli(path, "datasets", "refresh", "orders", "--format", "json").stdout)
+        assert (got["rows"], got["incremental"]) == (20, True)
+        listed = json.loads(cli(path, "datasets", "list", "--format", "json").stdout)
+        assert [(d["name"], d["rows"], d["linked"]) for d in listed] == [("orders", 520, engines.safe(url))]
+        q = json.loads(cli(path, "query", "--metric", "order_count", "--org", "HQ", "--grain", "year",
+                           "--from", "2025", "--to", "2026", "--format", "json").stdout)
+        assert sum(r["actual"] or 0 for r in q) == 500 + 20 - sum(1 for r in make_rows(500) + make_rows(
+            20, first_id=501, seed=3) if r["dept"] in ("ZZ", None))
+        missing = cli(path, "datasets", "refresh", "nope")
+        assert missing.returncode != 0 and "nope" in missing.stderr
     finally:
         s.drop()
