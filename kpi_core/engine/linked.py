@@ -63,8 +63,9 @@ def literal(value: object) -> exp.Expression:
         return exp.true() if value else exp.false()
     if isinstance(value, int | float | Decimal):
         return exp.Literal.number(value)
-    if isinstance(value, dt.datetime):
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+    if isinstance(value, dt.datetime):  # with a zone: TIMESTAMPTZ (BigQuery's TIMESTAMP, Trino's WITH TIME ZONE)
+        kind = exp.DataType.Type.TIMESTAMPTZ if value.tzinfo is not None else exp.DataType.Type.TIMESTAMP
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), kind)
     if isinstance(value, dt.date):
         return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
     return exp.Literal.string(str(value))
@@ -77,8 +78,8 @@ def inline(table: pa.Table, alias: str) -> exp.Expression:
     names = table.column_names
     rows = [tuple(literal(v) for v in row.values()) for row in table.to_pylist()]
     empty = not rows
-    if empty:
-        rows = [tuple(exp.null() for _ in names)]
+    if empty:  # NULLs of the columns' types: a bare NULL is an INT64 to BigQuery and Nothing to ClickHouse
+        rows = [tuple(exp.cast(exp.null(), _sql_type(f.type)) for f in table.schema)]
     values = exp.Values(expressions=[exp.tuple_(*r) for r in rows],
                         alias=exp.TableAlias(this=exp.to_identifier(alias),
                                              columns=[exp.to_identifier(n) for n in names]))
@@ -86,6 +87,16 @@ def inline(table: pa.Table, alias: str) -> exp.Expression:
         return values
     inner = sqlglot.select(*names).from_(values).where(exp.false())
     return exp.alias_(exp.Subquery(this=inner), alias, table=True)
+
+
+def _sql_type(t: pa.DataType) -> exp.DataType.Type:
+    if pa.types.is_date(t):
+        return exp.DataType.Type.DATE
+    if pa.types.is_integer(t):
+        return exp.DataType.Type.BIGINT
+    if pa.types.is_floating(t):
+        return exp.DataType.Type.DOUBLE
+    return exp.DataType.Type.VARCHAR
 
 
 def to_source(tree: exp.Expression, dataset: str, rows: exp.Expression, tables: dict[str, pa.Table],

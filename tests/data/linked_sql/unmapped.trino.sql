@@ -1,0 +1,1 @@
+SELECT COUNT(*) AS rows FROM sales.orders AS d WHERE CAST(d."day" AS DATE) >= CAST('2026-01-01' AS DATE) AND CAST(d."day" AS DATE) < CAST('2026-04-01' AS DATE) AND (CAST(d."dept" AS VARCHAR) IS NULL OR NOT CAST(d."dept" AS VARCHAR) IN (SELECT key FROM (VALUES ('HQ'), ('总部'), ('D1'), ('东区'), ('T1'), ('东一组')) AS _org_keys(key)))
