@@ -119,7 +119,21 @@ def to_source(tree: exp.Expression, dataset: str, rows: exp.Expression, tables: 
                 return inline(tables[name], alias or name)
         return node
 
-    return tree.copy().transform(fix).sql(dialect)
+    return as_floats(tree.copy().transform(fix)).sql(dialect)
+
+
+def as_floats(tree: exp.Expression) -> exp.Expression:
+    """Averages and quotients in floating point, as DuckDB computes them: PostgreSQL divides integers
+    as integers, and MySQL/MariaDB keep only four more decimals of a DECIMAL's average or quotient
+    (2491.87407 for 2491.874069767…), so each would change a number without a word."""
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Avg) and not isinstance(node.this, exp.Distinct):
+            return exp.Avg(this=exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE))
+        if isinstance(node, exp.Div):
+            return exp.Div(this=exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE), expression=node.expression.copy())
+        return node
+
+    return tree.transform(fix)
 
 
 def partials_query(metrics: list[Metric], columns: list[str], rows: exp.Expression, org_column: str,
@@ -143,7 +157,7 @@ def partials_query(metrics: list[Metric], columns: list[str], rows: exp.Expressi
         for i, p in enumerate(parts[0]):
             selects.append(exp.alias_(_filtered(p, flt), f"m{j}_p{i}"))
         shapes.append((m, len(parts[0])))
-    query = sqlglot.select(*selects).from_(rows.copy()).group_by(org.copy(), month.copy())
+    query = as_floats(sqlglot.select(*selects).from_(rows.copy()).group_by(org.copy(), month.copy()))
     if since is not None:
         column, after, upto = since
         mark = col(column)

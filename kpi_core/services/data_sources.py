@@ -22,7 +22,9 @@ from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import KpiError
 from kpi_core.model.messages import Msg
 from kpi_core.model.problems import ImportResult
+from kpi_core.services import linked
 from kpi_core.store import batches
+from kpi_core.store import linked as catalog
 from kpi_core.store.datasets import list_datasets, live_batches
 from kpi_core.store.warehouse import Warehouse
 
@@ -128,6 +130,24 @@ def test(connection: Connection, read: Read, *, user: Actor | str, rows: int = S
         engine.dispose()
 
 
+def link(wh: Warehouse, name: str, connection: Connection, read: Read, *, time_column: str, org_column: str,
+         watermark: str | None = None, user: Actor | str) -> linked.Refreshed:
+    """Link the table or query as dataset `name` (its rows stay at the source), as `datasets link`
+    does; a refusal said as `test` says it."""
+    table, query = read.checked()
+    text = connection.text.strip()
+    url = text if connection.driver == "url" and text.startswith("spark://") else \
+        connection.url().render_as_string(hide_password=False)
+    try:
+        return linked.link(wh, name, url, table=table, query=query, time_column=time_column,
+                           org_column=org_column, watermark=watermark or None, user=user)
+    except KpiError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, sa.exc.SQLAlchemyError):
+            raise SourceRefused(explain(cause, connection, read), said(cause)) from None
+        raise
+
+
 def pull(wh: Warehouse, name: str, connection: Connection, read: Read, *, mode: Mode = "replace",
          user: Actor | str) -> ImportResult:
     """Import the table or query as dataset `name`, as `import db` does; a failure said as `test` says it."""
@@ -205,9 +225,23 @@ def dataset_rows(wh: Warehouse, *, user: Actor | str) -> list[DatasetRow]:
         for d in list_datasets(wh):
             live = live_batches(con, d["name"])
             batch = batches.get(con, live[-1][0]) if live else None
-            out.append(DatasetRow(d["name"], _source(batch["source"]) if batch else "", d["rows"], len(d["columns"]),
+            lk = catalog.find(con, d["name"])
+            source = (_linked_source(lk) if lk is not None else _source(batch["source"]) if batch else "")
+            out.append(DatasetRow(d["name"], source, d["rows"], len(d["columns"]),
                                   batch["created_at"] if batch else d["updated_at"], batch["id"] if batch else None))
     return out
+
+
+def _linked_source(lk: catalog.Linked) -> Msg:
+    url = plain(lk.shown_url) if "://" in lk.shown_url and not lk.shown_url.startswith("spark://") else lk.shown_url
+    return (Msg("services_source_linked_table", url=url, table=lk.source_table) if lk.source_table is not None
+            else Msg("services_source_linked_query", url=url))
+
+
+def linked_rows(wh: Warehouse, *, user: Actor | str) -> list[catalog.Linked]:
+    """The linked datasets with their last refresh (admins: the datasets capability)."""
+    require(as_actor(user), "datasets")
+    return linked.listed(wh, user=user)
 
 
 def plain(url: str) -> str:

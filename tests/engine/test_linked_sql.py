@@ -20,9 +20,11 @@ stays exact (no APPROX_*); month = CAST(DATE_TRUNC(...) AS DATE), the outer CAST
 - snowflake: "double quoted" columns ARE case-sensitive: d."dept" misses a column stored as DEPT (the
   driver reports it as dept; open); DATE_TRUNC('MONTH', date) is a DATE; (VALUES …) AS c(cols); ok;
   unmapped's unquoted `AS rows` is an ANSI-reserved word there (that query is not sent to sources today).
+- every engine: AVG(CAST(x AS DOUBLE)) and CAST(a AS DOUBLE) / b (DOUBLE PRECISION, Float64, FLOAT64 as
+  each spells it), so no source divides integers or rounds a DECIMAL's average (MariaDB kept 4 more digits).
 - bigquery: `backticks`; DATE_TRUNC(d, MONTH) returns DATE; CAST(... AS STRING); inline rows as
-  UNNEST([STRUCT(…)]); a naive watermark is CAST(... AS DATETIME), wrong against a TIMESTAMP column; the
-  empty table's bare NULLs are INT64 there, so joining them to STRING/DATE fails. Both open.
+  UNNEST([STRUCT(…)]); a naive watermark is CAST(... AS DATETIME), wrong against a TIMESTAMP column (a
+  watermark with a zone is a TIMESTAMP); the empty table's NULLs are cast to their columns' types.
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ CASES = {
     "distinct_ytd": lambda d: compiled(d, CUSTOMERS, YTD, cumulative=True),
     "from_query": lambda d: compiled(d, REVENUE, QUARTER, query="SELECT * FROM orders WHERE region = 'east'"),
     "unmapped": unmapped,
+    # Averages and quotients in floating point at every source (integer division, DECIMAL scale).
+    "ratio_rows": lambda d: compiled(d, metric("per_order", "sum(amount) / count(*)"), QUARTER),
+    "avg_rows": lambda d: compiled(d, metric("avg_order", "avg(amount)"), QUARTER),
     "empty_closure": empty_closure,
 }
 

@@ -21,6 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from kpi_core.ingest.datasets import import_arrow
+from kpi_core.ingest.facts.from_arrow import import_table
+from kpi_core.model.access import Actor
 from kpi_core.model.errors import KpiError
 from kpi_core.query import drillthrough
 from kpi_core.query.api import Query, run
@@ -76,6 +78,18 @@ def arrow(rows: list[dict]) -> pa.Table:
                      "status": pa.array([r["status"] for r in rows], pa.string())})
 
 
+# Targets, so a period still in progress at the dataset's as-of month (2026-03: the year 2026) is
+# judged on its target to date the same way whichever engine holds the rows.
+TARGETS = [("revenue", "HQ", "2025", 9e6), ("revenue", "HQ", "2026", 9.6e6), ("revenue", "D1", "2026", 4e6),
+           ("revenue", "T11", "2026-Q1", 5e5), ("order_count", "D2", "2026", 1000)]
+
+
+def targets(wh) -> None:
+    import_table(wh, "targets", pa.table({"metric": [t[0] for t in TARGETS], "org": [t[1] for t in TARGETS],
+                                          "period": [t[2] for t in TARGETS],
+                                          "value": pa.array([float(t[3]) for t in TARGETS])}), source="test")
+
+
 def company(wh, tmp_path):
     org_store.import_org_rows(wh, UNITS, source="test")
     path = tmp_path / "metrics.yaml"
@@ -88,6 +102,9 @@ def numbers(wh) -> dict:
     for grain, first, last, ytd in QUERIES:
         for c in run(wh, Query(CODES, "HQ", "subtree", grain, first, last, ytd)).cells:
             out[(c.metric, c.org, c.period, ytd)] = c.actual
+            if c.target is not None:
+                out[(c.metric, c.org, c.period, ytd, "target", c.in_progress)] = c.target
+                out[(c.metric, c.org, c.period, ytd, "attainment")] = c.attainment
     return out
 
 
@@ -98,6 +115,7 @@ def same(got: dict, want: dict) -> None:
                                                                                                          rel=1e-12))]
     assert not wrong, wrong[:10]
     assert sum(v is not None for v in want.values()) > 500  # the comparison covers real numbers
+    assert [k for k in want if len(k) == 6 and k[5]]  # and targets of periods in progress
 
 
 def fresh(path):
@@ -113,6 +131,7 @@ def embedded(tmp_path):
         wh = fresh(tmp_path / f"embedded-{len(rows)}.duckdb")
         import_arrow(wh, "orders", arrow(rows), source="test")
         dictionary.apply(wh, company(wh, tmp_path), reason="test")
+        targets(wh)
         return numbers(wh)
     return build
 
@@ -177,6 +196,7 @@ def linked_company(wh, tmp_path, source, **kw):
     # The dataset first (its columns come from the source), then the metrics that read it.
     r = linked.link(wh, "orders", time_column="day", org_column="dept", **source.link_args(), **kw)
     dictionary.apply(wh, metrics, reason="test")
+    targets(wh)
     return r
 
 
@@ -257,5 +277,57 @@ def test_the_command_line_links_refreshes_and_lists_without_the_password(tmp_pat
             20, first_id=501, seed=3) if r["dept"] in ("ZZ", None))
         missing = cli(path, "datasets", "refresh", "nope")
         assert missing.returncode != 0 and "nope" in missing.stderr
+    finally:
+        s.drop()
+
+
+def test_metrics_applied_after_the_last_refresh_are_worked_out_at_the_source(source, tmp_path, embedded):
+    """Before a refresh brings a new metric's partials, every measure — sums, averages, maximums,
+    filters — is the compiler's query run at the source, and gives the same numbers."""
+    rows = make_rows(1500, seed=21)
+    source.add(rows)
+    want = embedded(rows)
+    lw = fresh(tmp_path / "linked.duckdb")
+    linked_company(lw, tmp_path, source)  # metrics applied after the link's refresh: no partials yet
+    with lw.connect() as con:
+        assert con.execute("SELECT count(*) FROM agg_batch").fetchall() == [(0,)]
+    same(numbers(lw), want)
+
+
+def test_a_link_to_a_query_reads_only_what_the_query_selects(tmp_path, embedded):
+    s = SqlSource(PG_URL)
+    try:
+        rows = make_rows(1500, seed=5)
+        s.add(rows)
+        lw = fresh(tmp_path / "linked.duckdb")
+        metrics = company(lw, tmp_path)
+        linked.link(lw, "orders", url=PG_URL, query=f"SELECT * FROM {s.table} WHERE amount >= 100",
+                    time_column="day", org_column="dept")
+        dictionary.apply(lw, metrics, reason="test")
+        targets(lw)
+        linked.refresh(lw, "orders")
+        same(numbers(lw), embedded([r for r in rows if r["amount"] >= 100]))
+    finally:
+        s.drop()
+
+
+def test_a_manager_reads_and_drills_only_their_own_units(tmp_path):
+    s = SqlSource(PG_URL)
+    try:
+        rows = make_rows(1500, seed=9)
+        s.add(rows)
+        lw = fresh(tmp_path / "linked.duckdb")
+        linked_company(lw, tmp_path, s)
+        linked.refresh(lw, "orders")
+        boss = Actor("lee", "manager", ("T11",))
+        cells = run(lw, Query(("revenue", "customers"), "T11", "self", "month", "2025-01", "2025-03"), actor=boss).cells
+        assert {c.org for c in cells} == {"T11"} and all(c.actual is not None for c in cells)
+        got = drillthrough.behind(lw, "customers", "T11", "2025-02", actor=boss)
+        assert got.rows and {r["dept"] for r in got.rows} == {"T11"}
+        assert got.rows_total == sum(1 for r in rows if r["dept"] == "T11" and r["status"] == "paid"
+                                     and dt.date(2025, 2, 1) <= r["day"] < dt.date(2025, 3, 1))
+        for unit in ("D1", "D2"):  # above or beside their unit: refused, nothing asked of the source
+            with pytest.raises(KpiError):
+                drillthrough.behind(lw, "customers", unit, "2025-02", actor=boss)
     finally:
         s.drop()

@@ -251,3 +251,38 @@ def test_an_admin_imports_a_table_from_postgresql(server, browser, pg_table):
             no_english_sentence(pg)
             shot(pg, "mf_7_source_imported_zh_1440")
         ctx.close()
+
+
+@pytest.mark.db
+def test_an_admin_links_a_table_and_refreshes_it(server, browser, pg_table):
+    """The same form links the table instead (its rows stay in PostgreSQL): the columns are picked
+    from the test's, the linked dataset is listed with its last refresh, and refresh says what it did."""
+    table, url = pg_table
+    ctx, pg = _page(browser, 1440, 2400)
+    sign_in(pg, server, "root", "admin?lang=zh")
+    idle(pg)
+    pg.get_by_role("tab", name="数据源").click()
+    idle(pg)
+    fill(pg, "src_host", url.host)
+    fill(pg, "src_database", url.database)
+    fill(pg, "src_user", url.username or "")
+    fill(pg, "src_table_name", table)
+    pg.get_by_text("关联（数据行留在数据源，只取回汇总）").click()
+    idle(pg)
+    field(pg, "src_test", "button").click()
+    pg.get_by_text("连接成功：4 列。前 3 行如下：").wait_for()
+    choose(pg, "src_time_pick", "order_date")
+    choose(pg, "src_org_pick", "dept")
+    fill(pg, "src_name", "pg_linked")
+    field(pg, "src_link", "button").click()
+    pg.get_by_text(re.compile("已关联数据集“pg.?_linked”：批次 \\d+，3 行源数据汇总为 3 行")).wait_for()
+    idle(pg)
+    cell(pg, "pg_linked")
+    cell(pg, f"关联：postgresql+psycopg://{url.username}@{url.host}:{url.port}/{url.database} 表 {table}")
+    no_english_sentence(pg)
+    shot(pg, "mf_8_source_linked_zh_1440")
+    field(pg, "src_refresh", "button").click()
+    pg.get_by_text(re.compile("已刷新“pg.?_linked”（全部行）：批次 \\d+，3 行源数据汇总为 3 行")).wait_for()
+    assert pg.get_by_role("tab", name="数据源", selected=True).count() == 1
+    no_english_sentence(pg)
+    ctx.close()
