@@ -16,6 +16,7 @@ board's numbers differ from the embedded one's.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -72,7 +73,7 @@ def generate(con: duckdb.DuckDBPyConnection, first: int, n: int, seed: int) -> N
             AS team,
         'C' || (hash(i * 13 + {seed}) % 60000) AS customer,
         CAST((hash(i * 17 + {seed}) % 500000) / 100.0 AS DECIMAL(12, 2)) AS amount,
-        ['paid', 'paid', 'open', 'cancelled'][1 + hash(i * 19 + {seed}) % 4] AS status
+        ['paid', 'paid', 'open', 'cancelled'][CAST(1 + hash(i * 19 + {seed}) % 4 AS BIGINT)] AS status
         FROM range({first}, {first + n}) t(i)""")
 
 
@@ -119,6 +120,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=20_000_000)
     ap.add_argument("--engines", default="postgresql,spark")
     args = ap.parse_args()
+    os.environ.setdefault("KPI_MAX_FILE_MB", "8192")  # the embedded reference imports one big CSV
+    os.environ.setdefault("KPI_MAX_ROWS", str(2 * args.rows))
     n, more = args.rows, max(1, args.rows // 100)
     tmp = Path(tempfile.mkdtemp(prefix="bench-linked-"))
     metrics = tmp / "metrics.yaml"
