@@ -32,9 +32,6 @@ from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.names import view_name
 
-DIALECTS = ("duckdb", "postgres", "mysql", "spark", "trino", "clickhouse", "starrocks", "doris", "snowflake",
-            "bigquery")
-
 
 def relation(table: str | None, query: str | None, dialect: str) -> exp.Expression:
     """The source's rows as a FROM item aliased `d`: a table name (a Spark table expression such
@@ -119,7 +116,8 @@ def to_source(tree: exp.Expression, dataset: str, rows: exp.Expression, tables: 
                 return inline(tables[name], alias or name)
         return node
 
-    return as_floats(tree.copy().transform(fix)).sql(dialect)
+    # Floats first, on the compiler's own tree: the admin's query is sent as written.
+    return as_floats(tree.copy()).transform(fix).sql(dialect)
 
 
 def as_floats(tree: exp.Expression) -> exp.Expression:
@@ -157,7 +155,7 @@ def partials_query(metrics: list[Metric], columns: list[str], rows: exp.Expressi
         for i, p in enumerate(parts[0]):
             selects.append(exp.alias_(_filtered(p, flt), f"m{j}_p{i}"))
         shapes.append((m, len(parts[0])))
-    query = as_floats(sqlglot.select(*selects).from_(rows.copy()).group_by(org.copy(), month.copy()))
+    query = sqlglot.select(*[as_floats(s) for s in selects]).from_(rows.copy()).group_by(org.copy(), month.copy())
     if since is not None:
         column, after, upto = since
         mark = col(column)
@@ -178,12 +176,17 @@ def _filtered(partial: exp.Expression, flt: exp.Expression | None) -> exp.Expres
     return type(partial)(this=exp.Case().when(exp.paren(flt.copy()), arg.copy()))
 
 
-def max_query(rows: exp.Expression, column: str, as_date: bool = False) -> exp.Select:
-    """The largest value of a column (the watermark, or the time column's last day)."""
-    value = exp.cast(col(column), "DATE") if as_date else col(column)
-    return sqlglot.select(exp.alias_(exp.Max(this=value), "last")).from_(rows.copy())
+def max_query(rows: exp.Expression, column: str) -> exp.Select:
+    """The watermark's largest value, and how many rows have none (a refresh by watermark would
+    never read those)."""
+    return sqlglot.select(exp.alias_(exp.Max(this=col(column)), "last"),
+                          exp.alias_(exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=col(column))),
+                                     "missing")).from_(rows.copy())
+
+
+PROBE_ROWS = 1000
 
 
 def probe_query(rows: exp.Expression) -> exp.Select:
-    """No rows, only the columns: what the source's table or query holds."""
-    return sqlglot.select(exp.Star()).from_(rows.copy()).where(exp.false())
+    """The first rows: the source's columns and, from their values, their types."""
+    return sqlglot.select(exp.Star()).from_(rows.copy()).limit(PROBE_ROWS)

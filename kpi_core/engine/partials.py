@@ -26,8 +26,8 @@ def decompose(measure: exp.Expression) -> tuple[list[exp.Expression], exp.Expres
         return exp.column(f"p{len(partials) - 1}", table="a")
 
     def rewrite(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
-            raise _NotAdditive
+        if isinstance(node, exp.AggFunc) and isinstance(node.this, exp.Distinct):
+            raise _NotAdditive  # count/sum/avg(DISTINCT x): the same x in two months counts once
         if isinstance(node, exp.Sum | exp.Count):
             return exp.Sum(this=part(node.copy()))
         if isinstance(node, exp.Avg):

@@ -103,8 +103,8 @@ def rows(link: Link, columns: list[str], where: exp.Expression, day: exp.Express
 
     cond = where.copy().transform(fix)
     lk = link.link
-    source = engines.source(link.url)
     try:
+        source = engines.source(link.url)
         total = source.fetch(sqlglot.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(link.snapshot())
                              .where(cond).sql(lk.dialect)).column(0)[0].as_py()
         got = source.fetch(sqlglot.select(*[col(c) for c in columns]).from_(link.snapshot()).where(cond.copy())

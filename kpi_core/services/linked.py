@@ -29,6 +29,7 @@ from kpi_core.model.expressions import ExpressionError, check_measure
 from kpi_core.model.messages import Msg
 from kpi_core.model.metric import DatasetSource, Metric
 from kpi_core.model.names import check_name, quoted
+from kpi_core.model.text import collisions
 from kpi_core.store import audit, batches, engines
 from kpi_core.store import linked as catalog
 from kpi_core.store.datasets import live_batches, record_columns
@@ -72,6 +73,13 @@ def link(wh: Warehouse, name: str, url: str, *, table: str | None = None, query:
     with wh.transaction() as con:
         if con.execute("SELECT 1 FROM dataset_batch WHERE dataset = ? LIMIT 1", [name]).fetchall():
             raise KpiError(Msg("services_linked_name_embedded", name=name))
+        clash = collisions([name], [n for (n,) in con.execute("SELECT name FROM dataset WHERE name <> ?", [name])
+                                    .fetchall()])
+        if clash:
+            raise KpiError(Msg("ingest_dataset_name_clash", name=name, other=clash[name]))
+        if live_batches(con, name):  # linked before: its old source's partials go, so none mix with the new
+            batches.create(con, kind="linked", dataset=name, mode="replace", source=engines.safe(url), user=who,
+                           rows_in=0, rows_loaded=0, rows_rejected=0)
         catalog.record(con, name=name, url=url, shown_url=engines.safe(url), dialect=dialect, table=table,
                        query=query, time_column=time_column, org_column=org_column, watermark=watermark, user=who)
         record_columns(con, name, cols)
@@ -89,13 +97,20 @@ def refresh(wh: Warehouse, name: str, *, full: bool = False, user: str | Actor =
     with wh.connect() as con:
         lk, url = catalog.get(con, name), catalog.url_of(con, name)
         metrics, columns = _metrics_on(con, name)
-        last = catalog.watermark(con, [b for b, _ in live_batches(con, name)])  # a reverted refresh is read again
+        live = [b for b, _ in live_batches(con, name)]
+        last = catalog.watermark(con, live)  # a reverted refresh is read again
     rows = sql.relation(lk.source_table, lk.source_query, lk.dialect)
     incremental = bool(lk.watermark) and last is not None and not full
     since = None
     mark = None
     if lk.watermark:
-        mark = _ask(name, url, sql.max_query(rows, lk.watermark).sql(lk.dialect)).column(0)[0].as_py()
+        top = _ask(name, url, sql.max_query(rows, lk.watermark).sql(lk.dialect))
+        mark, missing = top.column(0)[0].as_py(), top.column(1)[0].as_py()
+        if missing:  # a refresh by watermark would never read them: refuse rather than leave them out
+            raise KpiError(Msg("services_linked_no_watermark", dataset=name, n=f"{missing:,}", column=lk.watermark))
+        if incremental and mark is not None and _before(mark, last):
+            raise KpiError(Msg("services_linked_watermark_fell", dataset=name, column=lk.watermark,
+                               was=str(last), now=str(mark)))
         if incremental and (mark is None or mark == last):
             return Refreshed(name, None, 0, 0, 0, time.perf_counter() - t0, True)
         since = (lk.watermark, last if incremental else None, mark)
@@ -103,6 +118,10 @@ def refresh(wh: Warehouse, name: str, *, full: bool = False, user: str | Actor =
     query, shapes = sql.partials_query(partial, columns, rows, lk.org_column, lk.time_column, since)
     got = _ask(name, url, query.sql(lk.dialect))
     with wh.transaction() as con:
+        # Another refresh (or a new link) since this one read its starting point: its rows would count twice.
+        now_live = [b for b, _ in live_batches(con, name)]
+        if now_live != live or catalog.get(con, name).linked_at != lk.linked_at:
+            raise KpiError(Msg("services_linked_refreshed_meanwhile", dataset=name))
         bid = batches.create(con, kind="linked", dataset=name, mode="append" if incremental else "replace",
                              source=lk.shown_url, user=who, rows_in=_total(got), rows_loaded=got.num_rows,
                              rows_rejected=0)
@@ -115,7 +134,7 @@ def refresh(wh: Warehouse, name: str, *, full: bool = False, user: str | Actor =
 
 def listed(wh: Warehouse, *, user: str | Actor = "admin") -> list[catalog.Linked]:
     """Every linked dataset, its source shown without password (readers of data may see them)."""
-    require(as_actor(user), "read")
+    require(as_actor(user), "datasets")
     with wh.connect() as con:
         return catalog.all_linked(con)
 
@@ -130,6 +149,14 @@ def _ask(name: str, url: str, text: str) -> pa.Table:
         said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise KpiError(Msg("services_linked_source_refused", dataset=name, source=engines.safe(url),
                            detail=(said[0] if said else type(exc).__name__)[:300])) from exc
+
+
+def _before(a: object, b: object) -> bool:
+    """Whether watermark `a` comes before `b` (False when they cannot be compared)."""
+    try:
+        return a < b
+    except TypeError:
+        return False
 
 
 def _metrics_on(con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[tuple[Metric, int]], list[str]]:

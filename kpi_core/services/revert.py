@@ -38,6 +38,12 @@ AFTER_REVERT: dict[str, Callable[[duckdb.DuckDBPyConnection, dict], None]] = {
 def _check_revert(con, actor: Actor, b: dict, reason: str | None) -> None:
     """A batch of facts may be reverted by whoever may write all of its facts; others by an admin."""
     require(actor, CAPABILITY[b["kind"]])
+    if b["kind"] == "linked":
+        # Refreshes build on each other by watermark: taking back one before the newest would leave
+        # a hole (its rows) that no later refresh reads again.
+        newest = max((bid for bid, _ in datasets.live_batches(con, b["dataset"])), default=None)
+        if b["status"] == "loaded" and newest != b["id"]:
+            raise KpiError(Msg("services_revert_linked_not_newest", id=b["id"], dataset=b["dataset"], newest=newest))
     if b["kind"] not in FACT_TABLES:
         return
     table = FACT_TABLES[b["kind"]]

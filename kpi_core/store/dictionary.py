@@ -91,6 +91,19 @@ def _check_phasing(wh: Warehouse, metrics: list[Metric]) -> list[Msg]:
             for m in metrics if m.phasing in named and m.phasing not in known]
 
 
+def _check_linked(wh: Warehouse, metrics: list[Metric]) -> list[Msg]:
+    """A metric on a linked dataset reads its time and org unit by the link's columns: the
+    refresh groups the source's rows by them (another column would be a different number)."""
+    with wh.connect() as con:
+        links = {n: (t, o) for n, t, o in con.execute(
+            "SELECT name, time_column, org_column FROM linked_dataset").fetchall()}
+    return [Msg("store_metric_linked_columns", metric=m.code, has_time=m.source.time_column,
+                has_org=m.source.org_column, dataset=m.source.dataset, time=links[m.source.dataset][0],
+                org=links[m.source.dataset][1])
+            for m in metrics if isinstance(m.source, DatasetSource) and m.source.dataset in links
+            and (m.source.time_column, m.source.org_column) != links[m.source.dataset]]
+
+
 def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] | None = None,
                   reason: str | None = None, user: str | Actor = "admin", dry_run: bool = False) -> ApplyResult:
     """Validate `metrics` against the whole dictionary and store the changed ones (admins only).
@@ -103,6 +116,7 @@ def apply_metrics(wh: Warehouse, metrics: list[Metric], *, problems: list[str] |
     merged = {**existing, **{m.code: m for m in metrics}}
     problems += check_references(merged, dataset_columns(wh))
     problems += _check_phasing(wh, metrics)
+    problems += _check_linked(wh, metrics)
     if problems:
         raise ValidationFailed(Msg("store_metric_problems", n=len(problems)), problems)
     result = ApplyResult()

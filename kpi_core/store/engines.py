@@ -56,14 +56,20 @@ logger.gw.level = error
 """
 
 
+SECRET_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "credential", "auth")
+
+
 def safe(url: str) -> str:
-    """The URL with its password hidden, for lists, batches and messages."""
+    """The URL with its password hidden, for lists, batches and messages: the password part and
+    any query parameter that may hold one (?password=, ?access_token=, …)."""
     if url.startswith("spark://"):
-        return url
+        return url.split("?", 1)[0]
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
+        u = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         return Msg("store_linked_bad_url")
+    hidden = {k: "***" for k in u.query if any(s in k.lower() for s in SECRET_KEYS)}
+    return u.update_query_dict(hidden).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 def dialect_of(url: str) -> str:
@@ -162,7 +168,3 @@ def _spark(url: str) -> Source:
     return Source("spark", fetch)
 
 
-def forget(url: str) -> None:
-    """Drop the kept engine for a URL (a link removed or its URL changed)."""
-    with _GUARD:
-        _ENGINES.pop(url, None)

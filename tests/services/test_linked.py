@@ -331,3 +331,55 @@ def test_a_manager_reads_and_drills_only_their_own_units(tmp_path):
                 drillthrough.behind(lw, "customers", unit, "2025-02", actor=boss)
     finally:
         s.drop()
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql+psycopg://kpi:pw1@db/sales?password=pw2&sslmode=require",
+     "postgresql+psycopg://kpi:***@db/sales?password=***&sslmode=require"),
+    ("trino://u@h:8080/c?access_token=tok123", "trino://u@h:8080/c?access_token=***"),
+    ("mysql+pymysql://root@127.0.0.1:3306/test", "mysql+pymysql://root@127.0.0.1:3306/test"),
+    ("spark://local[2]", "spark://local[2]"),
+])
+def test_a_url_is_shown_without_any_secret(url, shown):
+    assert engines.safe(url) == shown
+
+
+def test_link_and_refresh_refuse_what_would_give_a_wrong_number(tmp_path):
+    s = SqlSource(PG_URL)
+    try:
+        rows = make_rows(600, seed=4)
+        s.add(rows)
+        lw = fresh(tmp_path / "linked.duckdb")
+        metrics = company(lw, tmp_path)
+        linked.link(lw, "orders", url=PG_URL, table=s.table, time_column="day", org_column="dept", watermark="id")
+        with lw.connect() as con:  # the columns' types, seen in the first rows
+            types = {c["name"]: c["type"] for c in json.loads(con.execute(
+                "SELECT columns FROM dataset WHERE name = 'orders'").fetchall()[0][0])}
+        assert (types["amount"], types["day"], types["id"]) == ("double", "date32[day]", "int64")
+        dictionary.apply(lw, metrics, reason="test")
+        # A metric by another time column than the link's would be grouped by the link's.
+        other = tmp_path / "other.yaml"
+        other.write_text("metrics:\n  - {code: by_id, name: 按编号, source: {dataset: orders, measure: sum(amount), "
+                         "time_column: day, org_column: customer}}\n", encoding="utf-8")
+        with pytest.raises(KpiError) as e:
+            dictionary.apply(lw, other, reason="test")
+        assert "customer" in str(e.value.problems) and "dept" in str(e.value.problems)
+        # Only the newest refresh may be taken back: an older one would leave a hole.
+        first = linked.refresh(lw, "orders", full=True)
+        s.add(make_rows(10, first_id=601, seed=6))
+        newest = linked.refresh(lw, "orders")
+        with pytest.raises(KpiError) as e:
+            revert(lw, first.batch, reason="test")
+        assert str(newest.batch) in str(e.value)
+        # Rows without a watermark would never be read by a refresh by it.
+        with s.engine.begin() as con:
+            con.execute(s.t.insert(), [{**make_rows(1, first_id=700, seed=8)[0], "id": None}])
+        with pytest.raises(KpiError) as e:
+            linked.refresh(lw, "orders")
+        assert "1 row" in str(e.value) and "id" in str(e.value)
+        # A linked name must not clash with another dataset's.
+        import_arrow(lw, "sales", arrow(rows[:5]), source="test")
+        with pytest.raises(KpiError):
+            linked.link(lw, "Sales", url=PG_URL, table=s.table, time_column="day", org_column="dept")
+    finally:
+        s.drop()

@@ -193,3 +193,10 @@ def test_rows_on_no_unit_are_counted_from_partials_and_from_rows(tickets):
     assert result.unmapped == {"t_sum": 1, "t_dst": 1}  # the August row is outside the periods asked
     with tickets.connect() as con:
         assert aggregate.ready(con, dictionary.get(tickets, "t_sum"), 1)
+
+
+@pytest.mark.parametrize("measure", ["sum(distinct x)", "avg(distinct x)", "count(distinct x) + 1",
+                                     "sum(x) / count(distinct y)"])
+def test_a_distinct_inside_any_aggregate_does_not_decompose(measure):
+    """The same x in January and February is one value of the quarter: no sum of months gives it."""
+    assert aggregate.decompose(sqlglot.parse_one(measure)) is None

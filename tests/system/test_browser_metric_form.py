@@ -210,19 +210,24 @@ def pg_table():
     engine.dispose()
 
 
+def source_form(pg, server: str, url) -> None:
+    """The admin's data-source tab, its connection filled in (the password left to the test)."""
+    sign_in(pg, server, "root", "admin?lang=zh")
+    idle(pg)
+    pg.get_by_role("tab", name="数据源").click()
+    idle(pg)
+    fill(pg, "src_host", url.host)
+    fill(pg, "src_database", url.database)
+    fill(pg, "src_user", url.username or "")
+
+
 @pytest.mark.db
 def test_an_admin_imports_a_table_from_postgresql(server, browser, pg_table):
     table, url = pg_table
     secret = "pw-" + uuid.uuid4().hex[:10]
     for width in (1440, 390):
         ctx, pg = _page(browser, width, 2000)
-        sign_in(pg, server, "root", "admin?lang=zh")
-        idle(pg)
-        pg.get_by_role("tab", name="数据源").click()
-        idle(pg)
-        fill(pg, "src_host", url.host)
-        fill(pg, "src_database", url.database)
-        fill(pg, "src_user", url.username or "")
+        source_form(pg, server, url)
         type_password(pg, "src_pw_0", secret)
         fill(pg, "src_table_name", table + "_typo")
         field(pg, "src_test", "button").click()
@@ -259,13 +264,7 @@ def test_an_admin_links_a_table_and_refreshes_it(server, browser, pg_table):
     from the test's, the linked dataset is listed with its last refresh, and refresh says what it did."""
     table, url = pg_table
     ctx, pg = _page(browser, 1440, 2400)
-    sign_in(pg, server, "root", "admin?lang=zh")
-    idle(pg)
-    pg.get_by_role("tab", name="数据源").click()
-    idle(pg)
-    fill(pg, "src_host", url.host)
-    fill(pg, "src_database", url.database)
-    fill(pg, "src_user", url.username or "")
+    source_form(pg, server, url)
     fill(pg, "src_table_name", table)
     pg.get_by_text("关联（数据行留在数据源，只取回汇总）").click()
     idle(pg)
