@@ -98,7 +98,7 @@ def link_now(connection: Connection, read: Read, name: str, time_col: str, org_c
 
 def linked_table() -> None:
     """The linked datasets: where they live, their last refresh, and a refresh button."""
-    rows = sources.linked_rows(warehouse(), user=user())
+    rows = linked.listed(warehouse(), user=user())
     if not rows:
         return
     st.markdown(f"**{t('src_linked_title')}**")

@@ -72,8 +72,7 @@ def values(link: Link, m: Metric, columns: list[str], periods: pa.Table, closure
 
 def as_of(con: duckdb.DuckDBPyConnection, dataset: str, live: list[int]) -> str | None:
     """The last month the dataset's live refreshes hold."""
-    [(last,)] = con.execute("SELECT max(month) FROM linked_rows WHERE dataset = ? AND list_contains(?, batch_id)",
-                            [dataset, live]).fetchall()
+    last = catalog.last_month(con, dataset, live)
     return None if last is None else f"{last:%Y-%m}"
 
 

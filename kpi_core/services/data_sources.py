@@ -238,12 +238,6 @@ def _linked_source(lk: catalog.Linked) -> Msg:
             else Msg("services_source_linked_query", url=url))
 
 
-def linked_rows(wh: Warehouse, *, user: Actor | str) -> list[catalog.Linked]:
-    """The linked datasets with their last refresh (admins: the datasets capability)."""
-    require(as_actor(user), "datasets")
-    return linked.listed(wh, user=user)
-
-
 def plain(url: str) -> str:
     """A source URL as a person reads it: the password hidden, the connect timeout the form adds left out."""
     try:

@@ -126,7 +126,7 @@ def refresh(wh: Warehouse, name: str, *, full: bool = False, user: str | Actor =
                              source=lk.shown_url, user=who, rows_in=_total(got), rows_loaded=got.num_rows,
                              rows_rejected=0)
         _keep(con, name, bid, got, shapes, {m.code: v for m, v in metrics})
-        as_of = _as_of(con, name)
+        as_of = catalog.last_month(con, name, [b for b, _ in live_batches(con, name)])
         catalog.refreshed(con, name, bid, watermark=mark if lk.watermark else None, as_of=as_of, rows=_total(got),
                           partials=got.num_rows, size=got.nbytes, seconds=time.perf_counter() - t0)
     return Refreshed(name, bid, _total(got), got.num_rows, got.nbytes, time.perf_counter() - t0, incremental)
@@ -198,10 +198,3 @@ def _keep(con: duckdb.DuckDBPyConnection, name: str, bid: int, got: pa.Table, sh
             con.execute(f"INSERT INTO {AGG_STATE} VALUES (?, ?)", [target, bid])
     finally:
         con.unregister("_incoming")
-
-
-def _as_of(con: duckdb.DuckDBPyConnection, name: str):
-    """The last month of the dataset's live refreshes."""
-    live = [b for b, _ in live_batches(con, name)]
-    return con.execute("SELECT max(month) FROM linked_rows WHERE dataset = ? AND list_contains(?, batch_id)",
-                       [name, live]).fetchall()[0][0]

@@ -96,6 +96,12 @@ def watermark(con: duckdb.DuckDBPyConnection, live: list[int]) -> object:
     return decode(rows[0][0]) if rows else None
 
 
+def last_month(con: duckdb.DuckDBPyConnection, name: str, live: list[int]) -> dt.date | None:
+    """The last month the dataset's live refreshes hold."""
+    return con.execute("SELECT max(month) FROM linked_rows WHERE dataset = ? AND list_contains(?, batch_id)",
+                       [name, live]).fetchall()[0][0]
+
+
 def get(con: duckdb.DuckDBPyConnection, name: str) -> Linked:
     rows = con.execute(f"SELECT {', '.join(_FIELDS)} FROM linked_dataset WHERE name = ?", [name]).fetchall()
     if not rows:
