@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 WAREHOUSE ?= $(or $(KPI_WAREHOUSE),data/warehouse.duckdb)
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev browser warehouse lint bench clean
+.PHONY: run serve test setup setup-dev browser nginx warehouse lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.req-dev: requirements.txt requirements-dev.txt | $(PY)
 	touch $@
 
 setup: $(VENV)/.req
-setup-dev: $(VENV)/.req-dev browser
+setup-dev: $(VENV)/.req-dev browser nginx
 
 # Browser tests drive Debian's Chromium (with CJK fonts for the Chinese UI). Installed when we
 # are root with apt; otherwise those tests skip with a reason (and fail under CI=true).
@@ -34,6 +34,17 @@ browser:
 		  >/dev/null)) && echo "installed chromium and fonts-noto-cjk"; \
 	else echo "chromium not installed (needs root with apt): browser tests will skip"; fi
 
+# Several app processes behind Debian's nginx (serve.py --workers, deploy/nginx.conf.in). Installed
+# when we are root with apt (RUNLEVEL=1: the package does not start a system nginx on port 80);
+# otherwise `make serve` says so and the test of it skips (fails under CI=true).
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(RUNLEVEL=1 apt-get install -y -q --no-install-recommends nginx >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null && RUNLEVEL=1 apt-get install -y -q --no-install-recommends nginx \
+		  >/dev/null)) && echo "installed nginx"; \
+	else echo "nginx not installed (needs root with apt): make serve cannot start"; fi
+
 # Loads the demo company into an empty warehouse; a warehouse that holds data is left as it is.
 warehouse: setup
 	$(PY) -m kpi_core --warehouse $(WAREHOUSE) init --demo
@@ -41,6 +52,11 @@ warehouse: setup
 # The app and its scheduler (alert checks, deliveries, subscriptions, reminders) in one process.
 run: setup warehouse
 	KPI_WAREHOUSE=$(WAREHOUSE) $(PY) serve.py --server.port $(PORT)
+
+# WORKERS app processes behind nginx on PORT, sticky sessions, one scheduler; Ctrl-C stops them all.
+WORKERS ?= 2
+serve: setup nginx warehouse
+	KPI_WAREHOUSE=$(WAREHOUSE) $(PY) serve.py --workers $(WORKERS) --server.port $(PORT)
 
 # ruff for style; import-linter for the layers (.importlinter): each package imports only those below it.
 lint: setup-dev

@@ -7,8 +7,8 @@ Each simulated user is a real Streamlit session over the app's own websocket pro
 protobuf messages, as the browser sends them), signed in as a demo user of a mix of roles (the
 session cookie a sign-in sets): it asks for its page again and again at changing places (units
 it may read, the last months) and times each rerun from the request to the script's finished
-message. With --processes P the bench starts P app processes on a copy of the demo warehouse
-(`serve.py`, one scheduler among them) and spreads the users over them; with --url it uses a
+message. With --processes P the bench starts the app on a copy of the demo warehouse as `make serve
+WORKERS=P` does (P app processes behind nginx, sticky sessions, one scheduler); with --url it uses a
 running app or a proxy in front of several. --signins N first times N sign-ins through the form
 (the username and password fields and the submit button, as widget states).
 
@@ -85,28 +85,32 @@ def prepare(folder: Path | None) -> Path:
     return path
 
 
-def start(path: Path, folder: Path, n: int) -> list[tuple[subprocess.Popen, str]]:
-    """P app processes on the warehouse (each its own port; the jobs run in one of them)."""
-    out = []
-    for i in range(n):
-        port = free_port()
-        env = {**os.environ, "KPI_WAREHOUSE": str(path), "KPI_TODAY": TODAY}
-        log = (folder / f"server{i}.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "serve.py", "--server.port", str(port), "--server.headless", "true",
-                                 "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        out.append((proc, f"http://127.0.0.1:{port}"))
-    for proc, url in out:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise SystemExit(f"the app at {url} did not start; see {folder}") from None
-                time.sleep(0.3)
-    return out
+def start(path: Path, folder: Path, n: int) -> tuple[subprocess.Popen, str]:
+    """The app on the warehouse as `make run` (n = 1) or `make serve WORKERS=n` (n app processes
+    behind nginx, the jobs in the supervisor) starts it: (the process, its URL)."""
+    port = free_port()
+    env = {**os.environ, "KPI_WAREHOUSE": str(path), "KPI_TODAY": TODAY}
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "serve.py", "--workers", str(n), "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1",
+                             "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise SystemExit(f"the app at {url} did not start; see {folder}") from None
+            time.sleep(0.3)
+
+
+def app_pids(proc: subprocess.Popen) -> list[int]:
+    """The app processes: the one started, or the supervisor's children."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True).stdout
+    return [proc.pid, *map(int, out.split())]
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -271,19 +275,17 @@ def main() -> int:
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
     path = prepare(None if args.url else folder)
-    procs = [] if args.url else start(path, folder, args.processes)
-    urls = [args.url] if args.url else [u for _, u in procs]
+    proc, url = (None, args.url) if args.url else start(path, folder, args.processes)
     try:
-        tallies = asyncio.run(run(args, urls, path))
-        rss = rss_mb([p.pid for p, _ in procs])
+        tallies = asyncio.run(run(args, [url], path))
+        rss = rss_mb(app_pids(proc)) if proc else 0.0
     finally:
-        for p, _ in procs:
-            p.terminate()
-        for p, _ in procs:
+        if proc is not None:
+            proc.terminate()
             try:
-                p.wait(timeout=30)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                p.kill()
+                proc.kill()
     print(f"| role | views | p50 s | p95 s | errors |  ({args.page}, {args.users} users, {args.processes} "
           f"process(es), {args.seconds:.0f} s)")
     print("|---|---:|---:|---:|---:|")

@@ -146,7 +146,7 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
 
 
 def render_board(board: Board, tr, ms) -> None:
-    with warehouse().connect():  # one connection for every tile's queries (each open costs ~40 ms)
+    with warehouse().read():  # one connection for every tile's queries (each open costs ~40 ms)
         _render_board(board, tr, ms)
 
 

@@ -93,7 +93,7 @@ def _public(u: User) -> dict:
 
 
 def get(wh: Warehouse, name: str) -> User:
-    with wh.connect() as con:
+    with wh.read() as con:
         u = _row(con, name)
     if u is None:
         raise NotFound(Msg("auth_no_user_hint", name=visible(name)))
@@ -101,7 +101,7 @@ def get(wh: Warehouse, name: str) -> User:
 
 
 def list_users(wh: Warehouse) -> list[User]:
-    with wh.connect() as con:
+    with wh.read() as con:
         names = [n for (n,) in con.execute("SELECT name FROM app_user ORDER BY name").fetchall()]
         return [_row(con, n) for n in names]  # type: ignore[misc]
 
@@ -284,7 +284,7 @@ def resume(wh: Warehouse, token: str | None) -> Actor | None:
     """The user of a live session token, with their current role and units; None if it is not one."""
     if not isinstance(token, str) or not token or len(token) > 100:
         return None
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT user_name FROM user_session WHERE token_sha256 = ? AND expires_at > ?",
                            [_digest(token), now()]).fetchall()
         u = _row(con, rows[0][0]) if rows else None

@@ -23,7 +23,7 @@ def after_imports(wh: Warehouse, now: dt.datetime) -> str | None:
     import): work out the pages' default places (`warm`: the first viewer finds them kept), check
     the alert rules, send the after-import subscriptions, then make the period-end forecasts of
     the company and its children ahead (at most forecast.WARM_LIMIT)."""
-    with wh.connect() as con:
+    with wh.read() as con:
         newest = sub_store.newest_batch(con)
     seen = job_store.marker(wh, "imports")
     if newest is None or (seen is not None and int(seen) >= newest):
@@ -48,7 +48,7 @@ def new_import(wh: Warehouse) -> str | None:
     """"imports" when a batch newer than the imports job's bookmark is loaded (the scheduler's
     watch asks this when the file changed; a short wait, as the importer may still hold it)."""
     quick = Warehouse(wh.path, timeout=2.0)
-    with quick.connect() as con:
+    with quick.read() as con:  # read-only: app processes reading beside it need not step aside
         newest = sub_store.newest_batch(con)
     seen = job_store.marker(quick, "imports")
     return "imports" if newest is not None and (seen is None or int(seen) < newest) else None

@@ -336,7 +336,7 @@ def spec(tile: Tile, df: pd.DataFrame, labels: dict[str, str], lang: str | None 
 
 def last_loaded(wh: Warehouse) -> tuple[str | None, str | None]:
     """(the newest batch time, the latest period with actuals): the tiles' freshness line."""
-    with wh.connect() as con:
+    with wh.read() as con:
         at = con.execute("SELECT max(created_at) FROM batch WHERE status = 'loaded'").fetchall()[0][0]
         latest = con.execute("SELECT max(period) FROM actual WHERE regexp_full_match(period, '\\d{4}-\\d{2}')"
                              ).fetchall()[0][0]

@@ -100,7 +100,7 @@ def periods_of(q: Query, today: dt.date | None = None) -> list[Period]:
 def run(wh: Warehouse, q: Query, *, today: dt.date | None = None, actor: Actor | None = None) -> Result:
     """Compute every metric × unit × period cell of the query, within what `actor` may read
     (None: a trusted in-process caller, who reads everything)."""
-    with wh.connect() as con:
+    with wh.read() as con:
         with fiscal_year(q.fiscal_start or int(settings.raw(con, "fiscal_year_start"))):
             return _run(wh, con, q, today, actor)
 
@@ -170,7 +170,7 @@ def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table
 def kept(wh: Warehouse, what: Hashable, read: Callable[[], T]) -> T:
     """`read()`, kept while the warehouse's data version holds: for reads of what every change
     bumps the version (the scorecards, the dictionary), shared by every page and query."""
-    with wh.connect() as con:
+    with wh.read() as con:
         version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
         return cache.FACTS.get((what, _file_key(wh), version), read)
 
@@ -178,7 +178,7 @@ def kept(wh: Warehouse, what: Hashable, read: Callable[[], T]) -> T:
 def context(wh: Warehouse) -> tuple[OrgTree, dict[str, Metric]]:
     """The org tree and the metric dictionary as the queries see them: read once per data
     version and shared with them (treat both as read-only)."""
-    with wh.connect() as con:
+    with wh.read() as con:
         _, (tree, _closure, _keys, metrics) = _context(wh, con)
     return tree, dict(metrics)
 
@@ -234,7 +234,7 @@ __all__ = ["Cell", "Query", "Result", "ROLLED_UP", "run"]
 def latest_month(wh: Warehouse, today: dt.date | None = None) -> str | None:
     """The latest month any metric has an actual for, not after today's month (None: no actuals).
     Pages open on it: the newest period with data, even while it is still in progress."""
-    with wh.connect() as con:
+    with wh.read() as con:
         version, (tree, closure, _keys, metrics) = _context(wh, con)
         key = ("latest_month", _file_key(wh), version)
         found = cache.FACTS.peek(key)

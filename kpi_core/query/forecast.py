@@ -98,7 +98,7 @@ def _where(wh: Warehouse, metric: str, org: str, actor: Actor | None,
     if actor is not None:
         access.check(actor, tree, "read", unit)
     today = today or config.today()  # $KPI_TODAY pins it (demos, tests)
-    with wh.connect() as con:
+    with wh.read() as con:
         start = int(settings.raw(con, "fiscal_year_start"))
     return metrics, unit, today, start
 
@@ -128,7 +128,7 @@ def kept_forecast(wh: Warehouse, metric: str, org: str, period: str, today: dt.d
         key = _key(metric, unit, parse_period(period), today, start)
     # The keep's own lookup: for a forecast not kept it raises, and nothing is kept. Caught inside a
     # connection of our own (an error out of the outermost connection would let the file go).
-    with wh.connect():
+    with wh.read():
         try:
             return kept(wh, key, _not_kept)
         except _NotKept:
@@ -138,7 +138,7 @@ def kept_forecast(wh: Warehouse, metric: str, org: str, period: str, today: dt.d
 def kept_forecasts(wh: Warehouse, metrics: list[str], org: str, period: str, today: dt.date | None = None, *,
                    actor: Actor | None = None) -> dict[str, Forecast | None]:
     """kept_forecast for each metric at one unit, over one connection."""
-    with wh.connect():
+    with wh.read():
         return {m: kept_forecast(wh, m, org, period, today, actor=actor) for m in metrics}
 
 
@@ -149,7 +149,7 @@ def in_progress(wh: Warehouse, today: dt.date | None = None) -> list[str]:
     this_month = Period("month", today.year, today.month)
     latest = latest_month(wh, today)
     last = parse_period(latest) if latest else None
-    with wh.connect() as con:
+    with wh.read() as con:
         start = int(settings.raw(con, "fiscal_year_start"))
     out: list[str] = []
     with fiscal_year(start):
@@ -334,7 +334,7 @@ def _judge(wh: Warehouse, m: Metric, out: Forecast) -> None:
     if "thresholds" in m.model_fields_set:
         green, amber = m.thresholds.green, m.thresholds.amber
     else:
-        with wh.connect() as con:
+        with wh.read() as con:
             green, amber = float(settings.raw(con, "default_green")), float(settings.raw(con, "default_amber"))
     target = None if m.direction == "in_range" else out.target
     out.projected_attainment = att.attainment(out.value, target, m.direction, low, high)

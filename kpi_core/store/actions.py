@@ -114,7 +114,7 @@ def _one(con: duckdb.DuckDBPyConnection, action_id: int) -> Action:
 
 def get(wh: Warehouse, action_id: int) -> Action:
     """One action; NotFound when there is none with that id."""
-    with wh.connect() as con:
+    with wh.read() as con:
         return _one(con, action_id)
 
 
@@ -135,7 +135,7 @@ def list_actions(wh: Warehouse, *, units: Iterable[str] | None = None, open_only
     if overdue_on is not None:
         where.append("due < ?")
         params.append(overdue_on)
-    with wh.connect() as con:
+    with wh.read() as con:
         return _select(con, " AND ".join(where), params, limit)
 
 

@@ -34,7 +34,7 @@ def _why(exc: Exception) -> object:
 def check_references(wh: Warehouse, board: Board, prefix: str = "") -> list[Msg]:
     """Metrics, org units and periods the board names must exist."""
     metrics = dictionary.current(wh)
-    with wh.connect() as con:
+    with wh.read() as con:
         tree = load_tree(con)
     problems = []
     for where, code in (("filters.org", board.filters.org), ("share_org", board.share_org)):
@@ -97,7 +97,7 @@ def save(wh: Warehouse, board: Board, *, user: str | Actor = "admin", reason: st
 
 
 def get(wh: Warehouse, code: str) -> Board:
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT definition, deleted FROM board_version WHERE code = ? ORDER BY version DESC "
                            "LIMIT 1", [code]).fetchall()
     if not rows or rows[0][1]:
@@ -119,12 +119,12 @@ def delete(wh: Warehouse, code: str, *, user: str | Actor = "admin", reason: str
 
 
 def _tree(wh: Warehouse) -> OrgTree:
-    with wh.connect() as con:
+    with wh.read() as con:
         return load_tree(con)
 
 
 def all_boards(wh: Warehouse) -> list[Board]:
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT arg_max(definition, version), arg_max(deleted, version) FROM board_version "
                            "GROUP BY code ORDER BY code").fetchall()
     return [Board.model_validate(json.loads(d)) for d, deleted in rows if not deleted]

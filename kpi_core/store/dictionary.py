@@ -54,7 +54,7 @@ def load_yaml_files(path: str | Path) -> list[tuple[str, dict]]:
 
 def current(wh: Warehouse) -> dict[str, Metric]:
     """The latest version of every metric, by code."""
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT code, definition FROM metric ORDER BY code").fetchall()
     return {code: Metric.model_validate(json.loads(d)) for code, d in rows}
 
@@ -67,7 +67,7 @@ def get(wh: Warehouse, code: str) -> Metric:
 
 
 def dataset_columns(wh: Warehouse) -> dict[str, list[str]]:
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT name, columns FROM dataset").fetchall()
     return {name: [c["name"] for c in json.loads(cols)] for name, cols in rows}
 

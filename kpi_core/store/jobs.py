@@ -48,7 +48,7 @@ def record(wh: Warehouse, name: str, *, started: dt.datetime, finished: dt.datet
 
 def marker(wh: Warehouse, name: str) -> str | None:
     """A job's bookmark (None before its first)."""
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT marker FROM job_state WHERE name = ?", [name]).fetchall()
     return rows[0][0] if rows else None
 

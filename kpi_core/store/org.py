@@ -21,7 +21,7 @@ def load_tree(con: duckdb.DuckDBPyConnection) -> OrgTree:
 
 
 def tree(wh: Warehouse) -> OrgTree:
-    with wh.connect() as con:
+    with wh.read() as con:
         return load_tree(con)
 
 

@@ -50,7 +50,7 @@ class InboxItem:
 
 def inbox(wh: Warehouse, user: str, *, unread_only: bool = False, limit: int = 100) -> list[InboxItem]:
     """A user's messages, newest first."""
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute(
             "SELECT id, kind, ref, subject, body, link, created_at, read_at FROM inbox WHERE user_name = ? "
             "AND (NOT ? OR read_at IS NULL) ORDER BY id DESC LIMIT ?", [user, unread_only, limit]).fetchall()
@@ -59,7 +59,7 @@ def inbox(wh: Warehouse, user: str, *, unread_only: bool = False, limit: int = 1
 
 def unread(wh: Warehouse, user: str) -> int:
     """How many of a user's messages are unread (the sidebar's badge)."""
-    with wh.connect() as con:
+    with wh.read() as con:
         return con.execute("SELECT count(*) FROM inbox WHERE user_name = ? AND read_at IS NULL",
                            [user]).fetchall()[0][0]
 

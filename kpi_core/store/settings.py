@@ -75,12 +75,12 @@ def raw(con, key: str) -> str:
 
 def get(wh: Warehouse, key: str):
     """The setting's typed value."""
-    with wh.connect() as con:
+    with wh.read() as con:
         return _spec(key).parse(raw(con, key))
 
 
 def all_settings(wh: Warehouse) -> dict[str, str]:
-    with wh.connect() as con:
+    with wh.read() as con:
         return {k: raw(con, k) for k in SETTINGS}
 
 

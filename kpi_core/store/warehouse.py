@@ -1,28 +1,20 @@
 """The DuckDB warehouse: connections, migrations, transactions and the data version.
 
-A DuckDB file admits one read-write process at a time. Connections here are short-lived
-(one per CLI command, one per page render or write), so the app and a CLI import take
-turns; a connection that finds the file locked waits with back-off up to `lock_timeout()`
-and then fails with a message naming the process that holds the lock.
-
-Opening the file costs 15 ms on an idle machine and 50–100 ms on a busy one, and a page's
-rerun makes several short reads (the session check, the data version, cached reads). So after
-a thread's last connection closes, the database stays open in this process for `LINGER`
-seconds (an idle connection, the keeper, holds it) and the next connection within that time
-costs nothing. The keeper lets go at once when another process queues for the file, and is
-never kept over unfolded writes (a write-ahead log beside the file): the file alone is then the
-whole warehouse, so a copy of it is complete.
+A DuckDB file admits one read-write process, or several read-only ones, at a time.
+Connections here are short-lived (one per CLI command, one per page render or write). Reads that
+a page makes on every click (`Warehouse.read`) open the file read-only, so app processes behind a
+proxy read side by side and take turns only with a writer; a connection that finds the file held
+waits its turn (store/filequeue.py) up to `lock_timeout()` and then fails with a message naming
+the process that holds it. Between connections the file stays open a few seconds in this process
+for the next read, and within a process readers and writers take turns (store/keeper.py).
 """
 
 from __future__ import annotations
 
-import atexit
 import errno
-import os
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,11 +26,9 @@ from kpi_core.model.config import SQL_DIR, lock_timeout, warehouse_path
 from kpi_core.model.errors import DiskFull, KpiError, WarehouseBusy
 from kpi_core.model.messages import Msg
 from kpi_core.store import filequeue
+from kpi_core.store.keeper import keeper
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
-LINGER = 5.0   # seconds the database stays open after its last use in this process (0: close at once)
-CALM = 2.0     # ... but not while processes contend for it (5 times within this many seconds): as before
-_POLL = 0.025  # how often a kept database looks for processes queueing for the file
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -83,107 +73,6 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-class _Keeper:
-    """An idle connection that keeps one database file open in this process between uses (see
-    LINGER); one per file, shared by every Warehouse on it, so any of them that leaves writes in
-    the log lets go and the file is folded."""
-
-    def __init__(self, path: Path):
-        self.path, self.queue = path, path.with_name(path.name + ".queue")
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.state: tuple | None = None  # the file as it was when kept
-        self.used_at = 0.0
-        self.contentions: deque[float] = deque(maxlen=5)  # when others last held or queued for the file
-        self.lock = threading.Lock()
-
-    def file_state(self) -> tuple | None:
-        """The file as the file system sees it, and whether a write-ahead log is beside it."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, os.path.exists(f"{self.path}.wal")
-
-    def keep(self) -> None:
-        """After a thread's outermost connection: keep the database open for LINGER seconds, unless
-        writes wait in the log to be folded into the file, or another process waits for the file."""
-        with self.lock:
-            state = self.file_state()
-            if (LINGER <= 0 or state is None or state[-1]  # state[-1]: writes wait in the log
-                    or self.contended() or self.resting()):
-                self._drop()
-                return
-            if self.con is None:
-                try:
-                    self.con = duckdb.connect(str(self.path))  # the database is open: no wait, no cost
-                except duckdb.Error:
-                    return
-                threading.Thread(target=self._watch, name=f"kpi-keeper {self.path.name}", daemon=True).start()
-            self.state, self.used_at = state, time.monotonic()
-
-    def check(self) -> None:
-        """Before a connection: let go if a process queues for the file, or if the file changed
-        behind the open database (a write in the log, or the file replaced or copied over)."""
-        with self.lock:
-            if self.con is not None and (self.contended() or self.file_state() != self.state):
-                self._drop()
-
-    def contended(self) -> bool:
-        """Whether a process queues for the file now (noted)."""
-        if filequeue.waiting(self.queue):
-            self.note_contention()
-            return True
-        return False
-
-    def note_contention(self) -> None:
-        self.contentions.append(time.monotonic())
-
-    def resting(self) -> bool:
-        """Processes contend for the file (a fifth time within CALM seconds): keep nothing, so each
-        one lets go at once as before. An import now and then does not count as that."""
-        return len(self.contentions) == self.contentions.maxlen and time.monotonic() - self.contentions[0] < CALM
-
-    def _watch(self) -> None:
-        """Close the keeper LINGER seconds after the last use, or as soon as another process queues
-        for the file or the file changes."""
-        while True:
-            time.sleep(_POLL)
-            with self.lock:
-                if self.con is None:
-                    return
-                if (time.monotonic() - self.used_at < LINGER and not self.contended()
-                        and self.file_state() == self.state):
-                    continue
-                self._drop()
-                return
-
-    def let_go(self) -> None:
-        with self.lock:
-            self._drop()
-
-    def _drop(self) -> None:
-        con, self.con, self.state = self.con, None, None
-        if con is not None:
-            try:
-                con.close()
-            except duckdb.Error:  # a full disk at the fold: the next connection folds the log in
-                pass
-
-
-_KEEPERS: dict[str, _Keeper] = {}
-
-
-def _keeper(path: Path) -> _Keeper:
-    with _WRITERS_GUARD:
-        return _KEEPERS.setdefault(str(path.resolve()), _Keeper(path))
-
-
-@atexit.register
-def _let_go_at_exit() -> None:
-    for keeper in list(_KEEPERS.values()):
-        keeper.let_go()
-
-
 def now() -> datetime:
     """Current time, timezone-aware (stored as TIMESTAMPTZ)."""
     return datetime.now(UTC)
@@ -200,12 +89,12 @@ class Warehouse:
         self._local = threading.local()
         self.waited = 0.0  # seconds spent getting connections (waiting for other processes), over its life
         self._holder: str = Msg("store_another_process")
-        self._keeper = _keeper(self.path)  # keeps the file open between uses (see LINGER)
+        self._keeper = keeper(self.path)  # keeps the file open between uses (see LINGER)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """A connection to the file, in turn: when another process holds it, wait in the queue
         (filequeue.py) and try only when first, up to `timeout` seconds."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,28 +102,29 @@ class Warehouse:
         queue = self.path.with_name(self.path.name + ".queue")
         if self._keeper.con is not None:
             self._keeper.check()
-        if not filequeue.waiting(queue):  # nobody is waiting: try at once
-            con = self._try_connect()
+        if not filequeue.waiting(queue, writers=read_only):  # nobody to wait for: try at once
+            con = self._try_connect(read_only)
             if con is not None:
                 self.waited += time.monotonic() - start
                 return con
         self._keeper.note_contention()  # others hold or wait for the file
         try:
-            ticket = filequeue.Ticket(queue)
+            ticket = filequeue.Ticket(queue, reader=read_only)
         except OSError:  # a folder we may not write in: wait without a queue
             ticket = None
         try:
-            return self._wait_for_turn(ticket, start)
+            return self._wait_for_turn(ticket, start, read_only)
         finally:
             if ticket is not None:
                 ticket.close()
 
-    def _wait_for_turn(self, ticket: filequeue.Ticket | None, start: float) -> duckdb.DuckDBPyConnection:
+    def _wait_for_turn(self, ticket: filequeue.Ticket | None, start: float,
+                       read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline, told = start + self.timeout, False
         while True:
             head = ticket is None or ticket.first()
             if head:
-                con = self._try_connect()
+                con = self._try_connect(read_only)
                 if con is not None:
                     self.waited += time.monotonic() - start
                     return con
@@ -246,10 +136,10 @@ class Warehouse:
                 told = True
             time.sleep(0.005 if head else 0.02)  # the first in line tries often; the others look
 
-    def _try_connect(self) -> duckdb.DuckDBPyConnection | None:
+    def _try_connect(self, read_only: bool) -> duckdb.DuckDBPyConnection | None:
         """A connection, or None while another process holds the file (noting which one)."""
         try:
-            return duckdb.connect(str(self.path))
+            return duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if is_disk_full(exc):
                 raise disk_full(self.path) from exc
@@ -260,25 +150,51 @@ class Warehouse:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for this thread; nested calls share it, the outermost closes it."""
+        """A read-write connection for this thread; nested calls share it, the outermost closes it.
+        Inside `read()` it is that read-only connection (a write through it fails loudly)."""
+        with self._connection(write=not self._reading()) as con:
+            yield con
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for reading: read-only, so other processes read the file at the same time,
+        unless this process has it open read-write already (then that one, which costs nothing)."""
+        with self._connection(write=None) as con:
+            yield con
+
+    def _reading(self) -> bool:
+        """Whether this thread reads the file read-only now (through any Warehouse on it)."""
+        return bool(self._keeper.readers.get(threading.get_ident()))
+
+    @contextmanager
+    def _connection(self, write: bool | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """write: True read-write (refused inside a read-only one), None read-only if it can be,
+        False as the thread's read-only connection it is inside."""
         con = getattr(self._local, "con", None)
         if con is not None:
+            if write and self._local.read_only:
+                raise RuntimeError("a write inside Warehouse.read(): open the transaction first")
             self._local.depth += 1
             try:
                 yield con
             finally:
                 self._local.depth -= 1
             return
-        con = self._open()
-        self._local.con, self._local.depth = con, 1
+        read_only = self._keeper.enter(bool(write), self.timeout)
+        try:
+            con = self._open(read_only)
+        except BaseException:
+            self._keeper.leave(read_only, threading.get_ident())
+            raise
+        self._local.con, self._local.depth, self._local.read_only = con, 1, read_only
         done = False
         try:
             yield con
             done = True
         finally:
-            self._local.con, self._local.depth = None, 0
+            self._local.con, self._local.depth, self._local.read_only = None, 0, False
             if done:
-                self._keeper.keep()  # before closing: the database stays open for the next connection
+                self._keeper.keep(read_only)  # before closing: the database stays open for the next connection
             else:  # after an error the next connection opens the file afresh
                 self._keeper.let_go()
             try:
@@ -288,6 +204,8 @@ class Warehouse:
                 # either way, and the next connection folds it in once there is room.
                 if not is_disk_full(exc):
                     raise
+            finally:
+                self._keeper.leave(read_only, threading.get_ident())
 
     def let_go(self) -> None:
         """Close the keeper now: the file is free once no connection of this process is open."""
@@ -297,7 +215,7 @@ class Warehouse:
     def transaction(self, *, bump: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write transaction that bumps the data version (unless `bump` is False: a write no
         number depends on, such as a user's language); all or nothing."""
-        with self.connect() as con:
+        with self._connection(write=True) as con:
             if getattr(self._local, "in_tx", False):
                 yield con
                 return
@@ -334,7 +252,7 @@ class Warehouse:
     def migrate(self) -> list[str]:
         """Apply the migrations in sql/migrations not yet applied; return their names."""
         applied: list[str] = []
-        with self.connect() as con:
+        with self._connection(write=True) as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migration "
                 "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ)"
@@ -358,7 +276,7 @@ class Warehouse:
 
     def schema_version(self) -> int:
         """Highest applied migration, 0 for a new file."""
-        with self.connect() as con:
+        with self.read() as con:
             try:
                 row = next(iter(con.execute("SELECT max(version) FROM schema_migration").fetchall()), None)
             except duckdb.CatalogException:
@@ -367,12 +285,12 @@ class Warehouse:
 
     def data_version(self) -> int:
         """A counter every committed write bumps; cached reads key on it."""
-        with self.connect() as con:
+        with self.read() as con:
             row = next(iter(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()))
         return int(row[0])
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
-        with self.connect() as con:
+        with self.read() as con:
             row = next(iter(con.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchall()), None)
         return row[0] if row else default
 

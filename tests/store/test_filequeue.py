@@ -10,6 +10,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from kpi_core.model.config import PROJECT_ROOT
 from kpi_core.store import filequeue
 
@@ -89,4 +91,25 @@ def test_a_ticket_is_first_only_when_no_live_ticket_is_older(tmp_path):
         with filequeue.Ticket(folder) as b:
             assert a.first() and not b.first() and filequeue.waiting(folder)
         assert a.first()
+    assert not filequeue.waiting(folder)
+
+
+@pytest.mark.parametrize(("tickets", "first", "writer_waits"), [
+    # (who came, in order), which of them may try now, whether a writer waits
+    (["r", "r", "r"], [True, True, True], False),    # readers do not queue behind readers
+    (["w", "r", "r"], [True, False, False], True),   # readers behind a writer wait for it
+    (["r", "w", "r"], [True, False, False], True),   # the writer waits for the reader ahead; the one after waits too
+    (["r", "r", "w"], [True, True, False], True),
+    (["w", "w", "r"], [True, False, False], True),
+])
+def test_readers_pass_readers_but_not_a_writer(tmp_path, tickets, first, writer_waits):
+    folder = tmp_path / "q"
+    held = [filequeue.Ticket(folder, reader=kind == "r") for kind in tickets]
+    try:
+        assert [t.first() for t in held] == first
+        assert filequeue.waiting(folder, writers=True) == writer_waits
+        assert filequeue.waiting(folder)
+    finally:
+        for t in held:
+            t.close()
     assert not filequeue.waiting(folder)

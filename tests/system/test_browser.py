@@ -1,4 +1,4 @@
-"""The app in headless Chromium against `streamlit run` on a free port, on a copy of the demo
+"""The app in headless Chromium against `serve.py` (what `make run` starts) on a free port, on a copy of the demo
 company: an upload (errors first, then a fixed file, then the cockpit shows it), an executive's
 drill-down by clicking and back by breadcrumb, the English switch, a manager building a board
 that another user cannot open, and a team lead who sees only their team and is refused rows of
@@ -41,7 +41,7 @@ def server(demo_template, tmp_path_factory):
 
 
 def serve(path: Path):
-    """`streamlit run app.py` on a free port over the warehouse at `path`: yields its URL."""
+    """The app as `make run` starts it (serve.py) on a free port over the warehouse at `path`: yields its URL."""
     _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it as root with apt)")
     try:
         import playwright  # noqa: F401
@@ -54,7 +54,7 @@ def serve(path: Path):
     # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
     log = ARTIFACTS.parent / f"browser-server-{path.parent.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, "serve.py", "--server.port", str(port),  # as make run starts it
                              "--server.headless", "true", "--server.address", "127.0.0.1",
                              "--server.fileWatcherType", "none"],  # the code does not change under a test
                             cwd=ROOT, env=env, stdout=(out := log.open("wb")), stderr=subprocess.STDOUT)
