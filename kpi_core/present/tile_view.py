@@ -21,7 +21,7 @@ from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.present import tiles
 from kpi_core.present.i18n import t
-from kpi_core.query.api import latest_month
+from kpi_core.query.api import latest_month, stamp
 from kpi_core.query.cache import Cache
 from kpi_core.store.warehouse import Warehouse
 
@@ -53,7 +53,7 @@ def view(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, metrics: dict[s
     place = tiles.place_of(board, tile, tree, today, cross, actor, latest_month(wh, today))
     if actor is not None:
         access.check(actor, tree, "read", place.org)
-    key = (str(wh.path), version, tile_key(board, tile), place, lang, today)
+    key = (stamp(wh, version), tile_key(board, tile), place, lang, today)
     # The place is settled: the build asks for exactly it, whoever asks first.
     settled = {"org": place.org, "period": place.period}
     return VIEWS.get(key, lambda: _build(wh, board, tile, tree, metrics, today, lang, settled))

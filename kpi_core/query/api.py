@@ -139,7 +139,7 @@ def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | Non
     try:
         engine = Evaluator(con, tree, metrics, units, periods, q.ytd, closure)
         engine.wanted = needed(metrics, asked)
-        engine.cache_key = (_file_key(wh), version)
+        engine.cache_key = stamp(wh, version)
         engine.load_datasets([metrics[c] for c in sorted(engine.wanted) if metrics[c].source_type == "dataset"])
         cells = [_cell(engine, metrics[code], unit, p) for code in asked for unit in units for p in periods]
     finally:
@@ -152,6 +152,11 @@ def _file_key(wh: Warehouse) -> str:
     return f"{wh.path.resolve()}:{st.st_ino}"
 
 
+def stamp(wh: Warehouse, version: int) -> cache.Stamp:
+    """The warehouse file at a data version, for the keys of what is kept per version."""
+    return cache.Stamp(_file_key(wh), version)
+
+
 def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]]:
     """The org tree, its closure and the metric dictionary, kept while the data version holds:
     a board's dozen queries build them once, and any write makes the next query read them anew."""
@@ -160,6 +165,8 @@ def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table
     key = _file_key(wh)
     held = cache.CONTEXT.peek(key)
     if held is None or held[0] != version:
+        if held is not None and held[0] < version:  # a write since: what older versions kept is never read again
+            cache.retire(cache.Stamp(key, version))
         tree = load_tree(con)
         closure = org_closure(tree)
         held = (version, (tree, closure, org_keys(closure), dictionary.current(wh)))
@@ -172,7 +179,7 @@ def kept(wh: Warehouse, what: Hashable, read: Callable[[], T]) -> T:
     bumps the version (the scorecards, the dictionary), shared by every page and query."""
     with wh.read() as con:
         version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
-        return cache.FACTS.get((what, _file_key(wh), version), read)
+        return cache.FACTS.get((what, stamp(wh, version)), read)
 
 
 def context(wh: Warehouse) -> tuple[OrgTree, dict[str, Metric]]:
@@ -236,11 +243,11 @@ def latest_month(wh: Warehouse, today: dt.date | None = None) -> str | None:
     Pages open on it: the newest period with data, even while it is still in progress."""
     with wh.read() as con:
         version, (tree, closure, _keys, metrics) = _context(wh, con)
-        key = ("latest_month", _file_key(wh), version)
+        key = ("latest_month", stamp(wh, version))
         found = cache.FACTS.peek(key)
         if found is None:
             engine = Evaluator(con, tree, metrics, [], [], False, closure)
-            engine.cache_key = (_file_key(wh), version)
+            engine.cache_key = stamp(wh, version)
             found = (max((m for m in (engine.as_of(x) for x in metrics.values()) if m), default=None),)
             cache.FACTS.put(key, found)
     month = found[0]

@@ -1,8 +1,10 @@
 """Per-process caches of what queries compute, each bounded and evicting the least recently used.
 
-Every key that depends on data includes the warehouse file's identity and its data version,
-which each write bumps: a stale entry is never read again and ages out. No cache is cleared
-wholesale, so a busy process keeps its hot entries.
+Every key that depends on data includes a `Stamp`: the warehouse file's identity and its data
+version, which each write bumps. A stale entry is never read again: when a process first sees a
+newer version of a file, `retire` drops that file's older entries from every cache at once, so
+memory held for old versions is given back at the next import rather than when the bounds push
+it out. No cache is cleared wholesale, so a busy process keeps its hot entries.
 """
 
 from __future__ import annotations
@@ -10,9 +12,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 V = TypeVar("V")
+
+
+class Stamp(NamedTuple):
+    """A warehouse file (path and inode: a file rebuilt at the same path starts its version again)
+    at one data version; part of every data-dependent key."""
+
+    file: str
+    version: int
+
+
+_ALL: list[Cache] = []  # every cache made, for retire()
 
 
 WAIT = 60.0  # seconds a thread waits for another's build of the same key before building itself
@@ -29,6 +42,7 @@ class Cache(Generic[V]):
         if size < 1:
             raise ValueError("a cache holds at least one entry")
         self.name, self.size = name, size
+        _ALL.append(self)
         self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Hashable, tuple[threading.Event, int]] = {}
@@ -72,6 +86,15 @@ class Cache(Generic[V]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def retire(self, now: Stamp) -> int:
+        """Drop the entries stamped with an older version of the same file; how many."""
+        with self._lock:
+            old = [k for k in self._items if isinstance(k, tuple) and any(
+                isinstance(part, Stamp) and part.file == now.file and part.version < now.version for part in k)]
+            for k in old:
+                del self._items[k]
+        return len(old)
+
     def clear(self) -> None:
         """Forget everything (benchmarks measure a cold process this way)."""
         with self._lock:
@@ -88,6 +111,11 @@ FACTS: Cache[object] = Cache("live batches, columns and partials readiness per d
 VALUES: Cache[tuple[dict, int]] = Cache("a dataset metric's values per data version, units and periods", 512)
 CONTEXT: Cache[tuple] = Cache("org tree, closure and dictionary per warehouse file", 16)
 PLACES: Cache[threading.RLock] = Cache("a lock per place whose values are being worked out", 4096)
+
+
+def retire(now: Stamp) -> int:
+    """Drop every cache's entries of older versions of `now.file`; how many."""
+    return sum(c.retire(now) for c in list(_ALL))
 
 
 def place_lock(key: Hashable) -> threading.RLock:

@@ -65,3 +65,47 @@ def test_one_place_is_worked_out_by_one_thread_at_a_time():
     key = ("file", 7, ("HQ",), ("2026-05",))
     assert cache.place_lock(key) is cache.place_lock(key)
     assert cache.place_lock(key) is not cache.place_lock(("file", 8, ("HQ",), ("2026-05",)))
+
+
+A, B = "/w/a.duckdb:11", "/w/b.duckdb:12"
+
+
+@pytest.mark.parametrize(("key", "kept"), [
+    ((cache.Stamp(A, 4), "facts", "revenue"), False),   # an older version of the file: dropped
+    (("kept", cache.Stamp(A, 3)), False),
+    ((cache.Stamp(A, 5), "facts", "revenue"), True),    # the version seen now
+    ((cache.Stamp(A, 6), "facts"), True),               # a newer one (another thread's later read)
+    ((cache.Stamp(B, 1), "facts"), True),               # another file
+    (("SELECT 1", A, 4), True),                          # no stamp: not per version
+    ("plain key", True),
+])
+def test_retire_drops_only_older_versions_of_the_same_file(key, kept):
+    c = Cache("test", 8)
+    c.put(key, "value")
+    assert c.retire(cache.Stamp(A, 5)) == (0 if kept else 1)
+    assert (c.peek(key) is not None) == kept
+
+
+def test_a_new_data_version_releases_what_the_old_one_kept(demo_path):
+    """The first query at a new version drops the old version's entries from every cache."""
+    import datetime as dt
+
+    from kpi_core.query import api
+    from kpi_core.store.warehouse import open_warehouse
+
+    wh = open_warehouse(demo_path)
+    q = api.Query(metrics=("revenue", "active_customers", "headcount"), org="HQ", scope="children",
+                  first="2026-10", last="2026-10")
+    api.run(wh, q, today=dt.date(2026, 11, 27))
+    old = api.stamp(wh, wh.data_version())
+
+    def stamped(version_of) -> int:
+        return sum(1 for c in cache._ALL for k in list(c._items) if isinstance(k, tuple) and any(
+            isinstance(p, cache.Stamp) and p.file == old.file and version_of(p.version) for p in k))
+
+    assert stamped(lambda v: v == old.version) > 0
+    with wh.transaction() as con:
+        con.execute("UPDATE setting SET value = value WHERE key = 'fiscal_year_start'")  # any write bumps it
+    api.run(wh, q, today=dt.date(2026, 11, 27))
+    assert stamped(lambda v: v == old.version) == 0
+    assert stamped(lambda v: v == old.version + 1) > 0
