@@ -53,7 +53,8 @@ def org_section(tr) -> None:
     st.markdown(f"**{t('org_import')}**")
     st.caption(t("org_import_help"))
     st.download_button(t("org_template"), org_template(tr, lang()), file_name=t("org_template_file"),
-                       key="org_template", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                       key="org_template", on_click="ignore",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     upload = st.file_uploader(t("choose_file"), type=["xlsx", "xls", "ods", "csv"], key=renew("org_file"))
     if upload is None:
         return
@@ -205,10 +206,10 @@ def audit_section() -> None:
                          columns=list(audit.COLUMNS)).rename(columns=heads)
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", key="audit_table", height=420)
     b1, b2 = st.columns([1, 6])
-    b1.download_button(t("export_xlsx"), deferred(lambda actor: audit.to_xlsx(rows)), key="au_xlsx",
+    b1.download_button(t("export_xlsx"), deferred(lambda actor: audit.to_xlsx(rows)), key="au_xlsx", on_click="ignore",
                        file_name="audit.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    b2.download_button(t("export_csv"), deferred(lambda actor: audit.to_csv(rows)), key="au_csv",
+    b2.download_button(t("export_csv"), deferred(lambda actor: audit.to_csv(rows)), key="au_csv", on_click="ignore",
                        file_name="audit.csv",
                        mime="text/csv")
 

@@ -142,7 +142,8 @@ def render_tile(board: Board, tile: Tile, tr, ms, cross: dict, stamp: str) -> No
                     return board_export.chart_image(warehouse(), board, tile, tr, ms, today(), kind, language,
                                                     actor) or b""
                 row.download_button(kind.upper(), deferred(image), file_name=f"{tile.id}.{kind}", mime=mime,
-                                    key=f"dl_{kind}_{tile.id}", type="tertiary", icon=":material/image:")
+                                    key=f"dl_{kind}_{tile.id}", on_click="ignore", type="tertiary",
+                                    icon=":material/image:")
 
 
 def render_board(board: Board, tr, ms) -> None:
@@ -282,7 +283,7 @@ def page() -> None:
     # The workbook is built when clicked, not on every render.
     bar.download_button(t("export_excel"),
                         deferred(partial(board_export.workbook, warehouse(), board, tr, ms, today(), lang())),
-                        file_name=f"{board.code}.xlsx", key="export_xlsx",
+                        file_name=f"{board.code}.xlsx", key="export_xlsx", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if may_build:
         with bar.popover(t("new_board")):

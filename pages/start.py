@@ -30,7 +30,7 @@ def step_box(i: int, step: first_steps.Step, is_next: bool, may: bool) -> None:
         st.caption(t("start_have", n=f"{step.count:,}"))
         if step.key == "org" and may:
             st.download_button(t("org_template"), org_template(tree(warehouse().data_version()), lang()),
-                               file_name=t("org_template_file"), key="start_org_template",
+                               file_name=t("org_template_file"), key="start_org_template", on_click="ignore",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         if step.key == "scorecards" and may and not step.done and is_next:
             st.caption(t("start_default_card_help"))

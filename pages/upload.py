@@ -73,7 +73,7 @@ def template_section(tr, org: str) -> None:
     year = c2.selectbox(t("year"), years, index=years.index(today().year), key="tpl_year")
     whole = c3.checkbox(t("whole_subtree"), key="tpl_subtree")
     data = template(warehouse(), kind, org, int(year), subtree=whole, actor=user())
-    st.download_button(tm("download_template", unit=tr.units[org].name), data, key="tpl_download",
+    st.download_button(tm("download_template", unit=tr.units[org].name), data, key="tpl_download", on_click="ignore",
                        file_name=f"{org}_{year}_{kind}.xlsx", icon=":material/download:",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -135,7 +135,7 @@ def upload_section(tr) -> None:
         try:
             write_error_workbook(path, result.errors, out, sheet=sheet or result.sheet, lang=lang())
             st.download_button(t("download_errors"), out.read_bytes(), file_name=out.name, key="dl_errors",
-                               icon=":material/download:")
+                               on_click="ignore", icon=":material/download:")
         except (KpiError, OSError, ValueError):
             pass  # a file that cannot be read back (CSV in a legacy code page): the table says it all
         return

@@ -77,3 +77,27 @@ def test_the_tests_mirror_the_packages():
     packages = {p.parent.name for p in (ROOT / "kpi_core").glob("*/__init__.py")}
     test_dirs = {p.parent.name for p in (ROOT / "tests").glob("*/__init__.py")}
     assert test_dirs - {"system"} == packages
+
+
+PAGES = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+
+
+def _downloads(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "download_button":
+            yield node
+
+
+def test_the_pages_have_download_buttons():
+    assert sum(1 for p in PAGES for _ in _downloads(p)) >= 8
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_download_reruns_nothing(path):
+    """Streamlit reruns the page after a download by default, and the rerun replaces every download
+    button's file id: a second download clicked before the new ids reach the browser gets "file
+    not found" and nothing (seen under load in the browser tests). A download changes nothing."""
+    rerunning = [f"line {n.lineno}" for n in _downloads(path)
+                 if not any(k.arg == "on_click" and isinstance(k.value, ast.Constant) and k.value.value == "ignore"
+                            for k in n.keywords)]
+    assert rerunning == []
