@@ -215,7 +215,7 @@ def start_server(path: Path, folder: Path, options: list[str] = (),
     port = free_port()
     env = {**os.environ, "KPI_WAREHOUSE": str(path), "KPI_TODAY": TODAY.isoformat()}
     log = (folder / "server.log").open("wb")  # a pipe nobody reads would fill up and block the server
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, "serve.py", "--server.port", str(port),  # as make run starts it
                              "--server.headless", "true", "--server.address", "127.0.0.1",
                              "--server.fileWatcherType", "none", *options], cwd=app_dir, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
