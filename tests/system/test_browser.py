@@ -40,6 +40,20 @@ def server(demo_template, tmp_path_factory):
     yield from serve(path)
 
 
+def wait_up(url: str, proc: subprocess.Popen, out, log: Path, seconds: float) -> None:
+    """Until the app at `url` answers its health check; else stop it and fail with its log's end."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    out.close()
+    pytest.fail(f"the app did not start: {log.read_text(errors='replace')[-3000:]}")
+
+
 def serve(path: Path):
     """The app as `make run` starts it (serve.py) on a free port over the warehouse at `path`: yields its URL."""
     _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it as root with apt)")
@@ -59,17 +73,7 @@ def serve(path: Path):
                              "--server.fileWatcherType", "none"],  # the code does not change under a test
                             cwd=ROOT, env=env, stdout=(out := log.open("wb")), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        out.close()
-        pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
+    wait_up(url, proc, out, log, 60)
     try:
         yield url
     finally:  # also when the caller closes the generator early (servers.close())

@@ -11,14 +11,24 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEMO_TODAY
-from tests.system.test_browser import ARTIFACTS, CHROMIUM, EXAMPLES, _need, _people, launch, shot, sign_in, wait_title
+from tests.system.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    EXAMPLES,
+    _need,
+    _people,
+    launch,
+    shot,
+    sign_in,
+    wait_title,
+    wait_up,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,17 +58,7 @@ def proxied(demo_template, tmp_path_factory):
                              "--server.fileWatcherType", "none"],
                             cwd=ROOT, env=env, stdout=(out := log.open("wb")), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        out.close()
-        pytest.fail(f"serve.py --workers 2 did not start: {log.read_text(errors='replace')[-3000:]}")
+    wait_up(url, proc, out, log, 120)
     try:
         yield url, path, proc
     finally:
