@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kpi_core.jobs import schedule
 from kpi_core.model import access
@@ -84,7 +85,19 @@ def today() -> dt.date:
 
 
 def version() -> int:
-    return warehouse().data_version()
+    """The data version, read once per script run (a page shows one version throughout, and its
+    widgets, breadcrumbs and tiles ask for it several times), and again after a write of this
+    process within the run. A fragment's run is a run of its own."""
+    wh = warehouse()
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return wh.data_version()
+    held = getattr(ctx, "kpi_version", None)
+    if held is not None and held[0] is ctx.cursors and held[1] == wh.commits:  # cursors: new each run
+        return held[2]
+    commits, found = wh.commits, wh.data_version()
+    ctx.kpi_version = (ctx.cursors, commits, found)
+    return found
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -51,6 +51,7 @@ class Keeper:
         self.count = 0
         self.writers = 0  # threads waiting to open it read-write
         self.readers: dict[int, int] = {}  # thread id → its read-only connections (to refuse a write among them)
+        self.commits = 0  # version-bumping transactions this process committed to the file
 
     def enter(self, write: bool, timeout: float) -> bool:
         """Reserve a connection of this process to the file; True when it is to open read-only."""

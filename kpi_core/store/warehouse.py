@@ -207,6 +207,12 @@ class Warehouse:
             finally:
                 self._keeper.leave(read_only, threading.get_ident())
 
+    @property
+    def commits(self) -> int:
+        """How many version-bumping writes this process has committed to the file: a data version
+        read earlier holds for this process's own writes while this count does."""
+        return self._keeper.commits
+
     def let_go(self) -> None:
         """Close the keeper now: the file is free once no connection of this process is open."""
         self._keeper.let_go()
@@ -233,6 +239,7 @@ class Warehouse:
                             "WHERE key = 'data_version'"
                         )
                     con.execute("COMMIT")
+                    self._keeper.commits += bump
                 except duckdb.Error as exc:
                     _rollback(con)
                     if is_disk_full(exc):

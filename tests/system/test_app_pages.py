@@ -361,3 +361,52 @@ def test_a_tile_whose_question_is_too_big_says_so_and_the_others_show(app, app_w
         "查询需要计算 1,448 个单元格（2 个指标 × 724 个组织 × 1 个期间），超过上限 500（KPI_MAX_CELLS_QUERY），"
         "请减少指标、组织或期间"]
     assert [m.label for m in app.metric] == ["销售收入"]  # the card still shows
+
+
+def test_a_run_reads_the_data_version_once_and_again_after_its_own_write(app_warehouse, monkeypatch):
+    """pages.common.version: one read per script run (a page asks for it from its widgets, its
+    breadcrumbs and its tiles); a write of this process within the run is seen at once."""
+    from types import SimpleNamespace
+
+    import pages.common as common
+    from kpi_core.store.warehouse import Warehouse
+
+    monkeypatch.setenv("KPI_WAREHOUSE", str(app_warehouse))
+    reads = []
+    real = Warehouse.data_version
+
+    def counted(self):
+        reads.append(self.path)
+        return real(self)
+
+    monkeypatch.setattr(Warehouse, "data_version", counted)
+    run = SimpleNamespace(cursors={})  # Streamlit gives each run (a fragment's too) new cursors
+    monkeypatch.setattr(common, "get_script_run_ctx", lambda: run)
+    first = common.version()
+    assert [common.version() for _ in range(3)] == [first] * 3 and len(reads) == 1
+    with common.warehouse().transaction() as con:  # this process writes within the run
+        con.execute("SELECT 1")
+    assert common.version() == first + 1 and len(reads) == 2
+    assert common.version() == first + 1 and len(reads) == 2
+    run.cursors = {}  # the next run reads it again
+    assert common.version() == first + 1 and len(reads) == 3
+    monkeypatch.setattr(common, "get_script_run_ctx", lambda: None)  # outside a run: every call reads
+    common.version()
+    common.version()
+    assert len(reads) == 5
+
+
+def test_a_cockpit_rerun_reads_the_data_version_once(app, monkeypatch):
+    from kpi_core.store.warehouse import Warehouse
+
+    app.run()
+    reads = []
+    real = Warehouse.data_version
+
+    def counted(self):
+        reads.append(self.path)
+        return real(self)
+
+    monkeypatch.setattr(Warehouse, "data_version", counted)
+    app.run()
+    assert not app.exception and len(reads) == 1
