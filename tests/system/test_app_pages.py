@@ -363,15 +363,11 @@ def test_a_tile_whose_question_is_too_big_says_so_and_the_others_show(app, app_w
     assert [m.label for m in app.metric] == ["销售收入"]  # the card still shows
 
 
-def test_a_run_reads_the_data_version_once_and_again_after_its_own_write(app_warehouse, monkeypatch):
-    """pages.common.version: one read per script run (a page asks for it from its widgets, its
-    breadcrumbs and its tiles); a write of this process within the run is seen at once."""
-    from types import SimpleNamespace
-
-    import pages.common as common
+@pytest.fixture
+def version_reads(monkeypatch) -> list:
+    """The warehouse paths of every Warehouse.data_version read from now on."""
     from kpi_core.store.warehouse import Warehouse
 
-    monkeypatch.setenv("KPI_WAREHOUSE", str(app_warehouse))
     reads = []
     real = Warehouse.data_version
 
@@ -380,6 +376,18 @@ def test_a_run_reads_the_data_version_once_and_again_after_its_own_write(app_war
         return real(self)
 
     monkeypatch.setattr(Warehouse, "data_version", counted)
+    return reads
+
+
+def test_a_run_reads_the_data_version_once_and_again_after_its_own_write(app_warehouse, monkeypatch, version_reads):
+    """pages.common.version: one read per script run (a page asks for it from its widgets, its
+    breadcrumbs and its tiles); a write of this process within the run is seen at once."""
+    from types import SimpleNamespace
+
+    import pages.common as common
+
+    monkeypatch.setenv("KPI_WAREHOUSE", str(app_warehouse))
+    reads = version_reads
     run = SimpleNamespace(cursors={})  # Streamlit gives each run (a fragment's too) new cursors
     monkeypatch.setattr(common, "get_script_run_ctx", lambda: run)
     first = common.version()
@@ -396,17 +404,8 @@ def test_a_run_reads_the_data_version_once_and_again_after_its_own_write(app_war
     assert len(reads) == 5
 
 
-def test_a_cockpit_rerun_reads_the_data_version_once(app, monkeypatch):
-    from kpi_core.store.warehouse import Warehouse
-
+def test_a_cockpit_rerun_reads_the_data_version_once(app, request):
     app.run()
-    reads = []
-    real = Warehouse.data_version
-
-    def counted(self):
-        reads.append(self.path)
-        return real(self)
-
-    monkeypatch.setattr(Warehouse, "data_version", counted)
+    reads = request.getfixturevalue("version_reads")  # counted from the warm rerun on
     app.run()
     assert not app.exception and len(reads) == 1
