@@ -29,6 +29,7 @@ from pages.common import (
     renewed,
     show_flash,
     t,
+    tabbed,
     tm,
     tree,
     user,
@@ -255,29 +256,27 @@ def page() -> None:
     # in the address, so the tabs keep one default while the page is open.
     asked = st.query_params.get("tab")
     opened = names[TABS.index(asked)] if asked in TABS else None
-    tab_org, tab_users, tab_audit, tab_periods, tab_set, tab_src, tab_ch = st.tabs(names, default=opened,
-                                                                                   key="admin_tabs")
-    with tab_org:
+    def org_tab() -> None:
         if tr.root is None:
             st.info(t("org_empty"))
         org_section(tr)
-    with tab_users:
-        users_section(tr)
-    with tab_audit:
-        audit_section()
-    with tab_periods:
-        periods_section()
-    with tab_set:
+
+    def settings_tab() -> None:
         settings_section()
         phasing_section()
-    with tab_src:
+
+    def sources_tab() -> None:
         from pages.sources import sources_section
 
         sources_section()
-    with tab_ch:
+
+    def channels_tab() -> None:
         from pages.channels import channels_section
 
         channels_section()
+
+    tabbed(names, [org_tab, lambda: users_section(tr), audit_section, periods_section, settings_tab, sources_tab,
+                   channels_tab], key="admin_tabs", default=opened)
 
 
 page()

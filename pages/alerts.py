@@ -25,6 +25,7 @@ from pages.common import (
     show_flash,
     show_problems,
     t,
+    tabbed,
     today,
     unit_label,
     user,
@@ -151,15 +152,10 @@ def page() -> None:
     ms = metrics(v)
     st.title(t("alerts_page"))
     show_flash()
-    # keyed: the open tab stays open when a message above it comes or goes (a refused rules file
-    # is said in the rules tab, which would otherwise close under the user)
-    tab_states, tab_events, tab_rules = st.tabs([t("alp_states"), t("alp_events"), t("alp_rules")], key="al_tabs")
-    with tab_states:
-        states_tab(tr, ms)
-    with tab_events:
-        events_tab(tr, ms)
-    with tab_rules:
-        rules_tab()
+    # the open tab stays open when a message above it comes or goes (a refused rules file is
+    # said in the rules tab, which would otherwise close under the user)
+    tabbed([t("alp_states"), t("alp_events"), t("alp_rules")],
+           [lambda: states_tab(tr, ms), lambda: events_tab(tr, ms), rules_tab], key="al_tabs")
 
 
 page()

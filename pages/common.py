@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -256,6 +257,16 @@ def show_flash() -> None:
             st.dataframe(pd.DataFrame(what), hide_index=True, width="stretch", placeholder="—")
         else:
             getattr(st, kind)(what)
+
+
+def tabbed(names: Sequence[str], draws: Sequence[Callable[[], None]], *, key: str, default: str | None = None) -> None:
+    """Tabs whose open one the server keeps (on_change="rerun"): a message that comes or goes
+    above them, or the rerun after an action inside one, leaves the same tab open (a tab kept only
+    by the browser went back to the first now and then). Only the open tab is built."""
+    for tab, draw in zip(st.tabs(list(names), key=key, default=default, on_change="rerun"), draws, strict=True):
+        if tab.open is not False:  # None: the tabs keep no state here (then all are built)
+            with tab:
+                draw()
 
 
 def renew(key: str) -> str:

@@ -25,6 +25,7 @@ from pages.common import (
     show_flash,
     show_problems,
     t,
+    tabbed,
     tm,
     unit_label,
     user,
@@ -142,11 +143,7 @@ def page() -> None:
     _v, tr = opened
     st.title(t("inbox"))
     show_flash()
-    tab_messages, tab_subs = st.tabs([t("inbox_messages"), t("sub_mine")], key="inbox_tabs")  # stays open on a rerun
-    with tab_messages:
-        messages()
-    with tab_subs:
-        subscriptions(tr)
+    tabbed([t("inbox_messages"), t("sub_mine")], [messages, lambda: subscriptions(tr)], key="inbox_tabs")
 
 
 page()

@@ -149,6 +149,7 @@ def test_an_admin_makes_a_metric_with_the_form(server, browser):
     pg.get_by_text("1 / 32 个指标").wait_for()
     pg.get_by_role("heading", name="复购客户数 · repeat_customers").wait_for()
     pg.get_by_text("count(distinct customer_id)").first.wait_for()
+    idle(pg)  # the run is over: the unfiltered page's elements, kept while it ran, are gone
     pg.get_by_role("tab", name="版本历史").click()
     cell(pg, "新增复购客户指标")
     pg.get_by_role("tab", name="编辑").click()
