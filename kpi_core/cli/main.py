@@ -22,6 +22,7 @@ from kpi_core.cli import (  # noqa: F401
     metrics,
     org,
     query,
+    reviews,
     scorecards,
     settings,
     subscriptions,

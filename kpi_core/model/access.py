@@ -23,18 +23,23 @@ ROLES: tuple[Role, ...] = ("admin", "executive", "manager", "team_lead", "employ
 Reach = Literal["all", "subtree", "own"] | None
 RULES: dict[Role, dict[str, Reach]] = {
     #              read        actuals     targets     boards      scorecards (what a unit is judged on)
-    "admin":     {"read": "all", "actuals": "all", "targets": "all", "boards": "all", "scorecards": "all"},
-    "executive": {"read": "all", "actuals": None, "targets": None, "boards": "all", "scorecards": None},
+    #              reviews (run a review cycle: move it on, choose raters, rate as manager, calibrate)
+    "admin":     {"read": "all", "actuals": "all", "targets": "all", "boards": "all", "scorecards": "all",
+                  "reviews": "all"},
+    "executive": {"read": "all", "actuals": None, "targets": None, "boards": "all", "scorecards": None,
+                  "reviews": None},
     "manager":   {"read": "subtree", "actuals": None, "targets": "subtree", "boards": "subtree",
-                  "scorecards": "subtree"},
-    "team_lead": {"read": "subtree", "actuals": "subtree", "targets": None, "boards": None, "scorecards": None},
-    "employee":  {"read": "own", "actuals": None, "targets": None, "boards": None, "scorecards": None},
+                  "scorecards": "subtree", "reviews": "subtree"},
+    "team_lead": {"read": "subtree", "actuals": "subtree", "targets": None, "boards": None, "scorecards": None,
+                  "reviews": None},
+    "employee":  {"read": "own", "actuals": None, "targets": None, "boards": None, "scorecards": None,
+                  "reviews": None},
 }
 # Capabilities that are the admin's alone: the dictionary, the org tree, datasets and source
 # databases, settings, users, the audit log and closing periods.
 ADMIN_ONLY = frozenset({"metrics", "org", "datasets", "settings", "users", "audit", "periods"})
 
-Capability = Literal["read", "actuals", "targets", "boards", "scorecards"]
+Capability = Literal["read", "actuals", "targets", "boards", "scorecards", "reviews"]
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,8 @@ def outside(actor: Actor, tree: OrgTree, capability: Capability, wanted: Iterabl
 
 
 # Every capability a refusal may name (each has a doing_<capability> text in the catalogs).
-CAPABILITIES = ("read", "actuals", "targets", "boards", "scorecards", "metrics", "org", "datasets", "settings",
-                "users", "audit", "periods")
+CAPABILITIES = ("read", "actuals", "targets", "boards", "scorecards", "reviews", "metrics", "org", "datasets",
+                "settings", "users", "audit", "periods")
 
 
 def doing(capability: str) -> Msg:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kpi_core.model import reasons
+from kpi_core.model import reasons, review
 from kpi_core.model.access import acting
-from kpi_core.model.errors import KpiError, NotFound
+from kpi_core.model.errors import KpiError, NotFound, ValidationFailed
 from kpi_core.model.messages import Msg
 from kpi_core.store import audit
 from kpi_core.store.warehouse import Warehouse
@@ -44,6 +44,13 @@ def _bands(v: str) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(out, key=lambda b: -b[1]))
 
 
+def _min_raters(v: str) -> int:
+    n = int(v)
+    if n < review.MIN_ANONYMOUS:
+        raise ValueError(Msg("review_min_raters", n=n, floor=review.MIN_ANONYMOUS))
+    return n
+
+
 @dataclass(frozen=True)
 class Setting:
     parse: Callable[[str], object]
@@ -59,6 +66,19 @@ SETTINGS: dict[str, Setting] = {
     "grade_bands": Setting(_bands, "S:110,A:100,B:90,C:75", "scorecard grades: NAME:MIN_SCORE, best first; "
                                                              "below the last is D"),
     "lowest_grade": Setting(str, "D", "the grade below every band"),
+    # Review cycles (SPEC §10): a cycle keeps these as they were when it was opened.
+    "review_competencies": Setting(review.parse_competencies, review.competencies_text(review.DEFAULT_COMPETENCIES),
+                                   "competencies rated in a review: CODE=中文名/English name, ..."),
+    "review_points": Setting(review.parse_pairs_numeric, "1:60,2:75,3:90,4:100,5:110",
+                             "the rating scale: RATING:POINTS on the KPI score's scale, lowest first"),
+    "review_weights": Setting(review.parse_pairs, "kpi:70,ratings:30", "overall result: kpi:W,ratings:W"),
+    "review_rater_weights": Setting(review.parse_pairs, "manager:60,peer:20,report:10,self:10",
+                                    "the ratings' part: each kind of rater's weight"),
+    "review_min_raters": Setting(_min_raters, "3", "fewest peer or report raters whose average is shown (3 or more)"),
+    "review_incentives": Setting(review.parse_pairs, "S:1.5,A:1.2,B:1.0,C:0.8,D:0.5",
+                                 "incentive coefficient of each final grade, for payroll: GRADE:COEFFICIENT"),
+    "review_guideline": Setting(review.parse_guideline, "S<=10,A<=20,C+D>=10",
+                                "calibration guideline: GRADES<=PERCENT or GRADES>=PERCENT, grades joined by +"),
 }
 
 
@@ -93,7 +113,7 @@ def _typed(key: str, value: object) -> tuple[str, object]:
     text = str(value).strip()
     try:
         return text, spec.parse(text)
-    except ValueError as exc:  # ours say why as a Msg; Python's own (int('x')) in its words
+    except (ValueError, ValidationFailed) as exc:  # ours say why as a Msg; Python's own (int('x')) in its words
         why = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)
         raise KpiError(Msg("store_bad_setting", key=key, value=f"{value}", why=why)) from None
 

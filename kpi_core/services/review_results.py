@@ -1,0 +1,226 @@
+"""What a review shows (SPEC §10): a person's or unit's KPI scorecard, the ratings as each reader
+may see them (peer and report ratings only as an average of enough raters), the overall result,
+the grades before and after calibration, and, for a closed cycle, the frozen snapshot with any
+restatement since shown beside it. Also the calibration view of a unit (the grade distribution
+against the guideline, and the 9-box) and what closing freezes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kpi_core.engine import attainment as att
+from kpi_core.model import access, review
+from kpi_core.model.access import Actor, as_actor
+from kpi_core.model.errors import AccessDenied
+from kpi_core.model.messages import Msg
+from kpi_core.model.org import OrgTree
+from kpi_core.query.api import context
+from kpi_core.query.scorecard import Scorecard, unit_scorecard
+from kpi_core.store import reviews as store
+from kpi_core.store import settings
+from kpi_core.store.reviews import Cycle
+from kpi_core.store.warehouse import Warehouse
+
+
+def may_read(actor: Actor, tree: OrgTree, subject: str) -> bool:
+    """Reviews are read more narrowly than KPIs: everyone who reads the whole company reads every
+    review, a manager their subtree's, anyone else only their own units' (not their team's)."""
+    reach = actor.reach("read")
+    if reach == "all":
+        return True
+    if actor.reach("reviews") == "subtree":
+        return access.can(actor, tree, "reviews", subject)
+    return subject in actor.orgs
+
+
+def check_read(actor: Actor, tree: OrgTree, subject: str) -> None:
+    if not may_read(actor, tree, subject):
+        raise AccessDenied(Msg("review_not_readable", who=actor.describe(), unit=subject))
+
+
+def known_grades(wh: Warehouse) -> list[str]:
+    """The grades a calibration may give: the bands, best first, and the lowest grade."""
+    bands = settings.get(wh, "grade_bands")
+    return [n for n, _ in bands] + [settings.get(wh, "lowest_grade")]
+
+
+ITEM_KEYS = ("metric", "weight", "actual", "target", "score", "status")
+
+
+@dataclass
+class Frozen:
+    rows: list[dict]
+    calibrations: dict[str, dict]
+
+
+@dataclass
+class Outcome:
+    """One subject's review as a reader may see it."""
+
+    cycle: Cycle
+    subject: str
+    person: bool
+    items: list[dict]                  # the scorecard's lines (frozen ones for a closed cycle)
+    score: float | None
+    grade: str | None
+    kinds: list[review.KindView]
+    ratings: float | None              # the ratings' part on the score scale
+    overall: float | None
+    overall_grade: str | None
+    final_grade: str | None            # after calibration
+    potential: str | None
+    calibration_reason: str | None     # shown to those who run the review, not to the person
+    batches: list[int] = field(default_factory=list)
+    restated: list[dict] = field(default_factory=list)  # closed: lines whose figures changed since
+    frozen: bool = False
+
+
+def _bands(wh: Warehouse) -> tuple[tuple[tuple[str, float], ...], str]:
+    return settings.get(wh, "grade_bands"), settings.get(wh, "lowest_grade")
+
+
+def _views(cycle: Cycle, rows: dict[str, list]) -> list[review.KindView]:
+    return [review.kind_view(k, rows.get(k, []), cycle.config.min_raters) for k in review.KINDS]
+
+
+def _lines(card: Scorecard) -> list[dict]:
+    return [{k: it.get(k) for k in ITEM_KEYS} for it in card.items]
+
+
+def _is_person(tree: OrgTree, code: str) -> bool:
+    return not tree.children.get(code)
+
+
+def freeze_all(wh: Warehouse, cycle: Cycle, tree: OrgTree, *, today=None) -> Frozen:
+    """The snapshot rows of every unit and person in the cycle's subtree, as closing writes them."""
+    _, metrics = context(wh)
+    bands, lowest = _bands(wh)
+    with wh.read() as con:
+        calibrations = store.calibrations(con, cycle.name)
+    rows = []
+    for code in tree.subtree(cycle.org):
+        card = unit_scorecard(wh, tree, code, cycle.period, today=today)
+        with wh.read() as con:
+            rated = store.ratings(con, cycle.name, code) if _is_person(tree, code) else {}
+            datasets = {getattr(metrics[m].source, "dataset", None) for m in card.codes if m in metrics} - {None}
+            batches = store.feeding_batches(con, card.codes, tree.subtree(code), cycle.period, datasets)
+        part = review.ratings_part(_views(cycle, rated), cycle.config)
+        total = review.overall(card.score, part, cycle.config)
+        overall_grade = att.grade(total, bands, lowest)
+        cal = calibrations.get(code) or {}
+        rows.append({"subject": code, "score": card.score, "grade": card.grade, "ratings": part, "overall": total,
+                     "overall_grade": overall_grade, "final_grade": cal.get("grade") or overall_grade,
+                     "items": _lines(card), "batches": batches})
+    return Frozen(rows, calibrations)
+
+
+def outcome(wh: Warehouse, name: str, subject: str, *, by: str | Actor = "admin", today=None) -> Outcome:
+    """A unit's or person's review as `by` may see it (refused outside what they may read)."""
+    actor = as_actor(by)
+    tree, _ = context(wh)
+    with wh.read() as con:
+        cycle = store.get(con, name)
+        code = tree.resolve(subject)
+        check_read(actor, tree, code)
+        if code not in set(tree.subtree(cycle.org)):
+            raise AccessDenied(Msg("review_outside_cycle", unit=code, name=name, org=cycle.org))
+        person = _is_person(tree, code)
+        rated = store.ratings(con, name, code) if person else {}
+        cal = store.calibrations(con, name).get(code) or {}
+        frozen = store.snapshots(con, name, [code]).get(code) if cycle.state == "closed" else None
+    bands, lowest = _bands(wh)
+    views = _views(cycle, rated)
+    live = unit_scorecard(wh, tree, code, cycle.period, today=today)
+    runs_it = code not in actor.orgs and access.can(actor, tree, "reviews", code)  # the reason is theirs to read
+    if frozen is not None:
+        now_lines = {it["metric"]: it for it in _lines(live)}
+        restated = [{"metric": it["metric"], "frozen": it, "now": now_lines.get(it["metric"])}
+                    for it in frozen["items"] if _differs(it, now_lines.get(it["metric"]))]
+        return Outcome(cycle, code, person, frozen["items"], frozen["score"], frozen["grade"], views, frozen["ratings"],
+                       frozen["overall"], frozen["overall_grade"], frozen["final_grade"], cal.get("potential"),
+                       cal.get("reason") if runs_it else None, frozen["batches"], restated, frozen=True)
+    part = review.ratings_part(views, cycle.config)
+    total = review.overall(live.score, part, cycle.config)
+    overall_grade = att.grade(total, bands, lowest)
+    return Outcome(cycle, code, person, _lines(live), live.score, live.grade, views, part, total, overall_grade,
+                   cal.get("grade") or overall_grade, cal.get("potential"), cal.get("reason") if runs_it else None)
+
+
+def _differs(then: dict, now: dict | None) -> bool:
+    if now is None:
+        return True
+    return any(_num(then.get(k)) != _num(now.get(k)) for k in ("actual", "target", "score"))
+
+
+def _num(v: object) -> object:
+    return round(v, 9) if isinstance(v, float) else v
+
+
+@dataclass
+class Calibration:
+    """A unit's people in a cycle: their grades against the guideline, and the 9-box."""
+
+    unit: str
+    people: list[dict]                 # subject, overall, overall_grade, final_grade, potential, performance
+    gaps: list[review.Gap]
+    grades: list[str]
+    box: dict[tuple[str, str], list[str]]  # (performance, potential) → people
+
+
+def performance_level(grade: str | None, grades: list[str]) -> str | None:
+    """A grade's row of the 9-box: the best two fifths of the grades high, the middle fifth medium."""
+    if grade is None or grade not in grades:
+        return None
+    i, n = grades.index(grade), len(grades)
+    return "high" if i < round(n * 0.4) else "medium" if i < round(n * 0.6) else "low"
+
+
+def calibration(wh: Warehouse, name: str, unit: str, *, by: str | Actor = "admin", today=None) -> Calibration:
+    """The calibration view of `unit` (those who run the review there only)."""
+    actor = as_actor(by)
+    tree, _ = context(wh)
+    code = tree.resolve(unit)
+    access.check(actor, tree, "reviews", code)
+    grades = known_grades(wh)
+    with wh.read() as con:
+        cycle = store.get(con, name)
+        guideline = review.parse_guideline(settings.raw(con, "review_guideline"))
+    people = []
+    for p in (u for u in tree.subtree(code) if _is_person(tree, u) and u in set(tree.subtree(cycle.org))):
+        o = outcome(wh, name, p, by=actor, today=today)
+        people.append({"subject": p, "name": tree.unit(p).name, "overall": o.overall,
+                       "overall_grade": o.overall_grade, "final_grade": o.final_grade, "potential": o.potential,
+                       "performance": performance_level(o.final_grade, grades)})
+    box: dict[tuple[str, str], list[str]] = {}
+    for p in people:
+        if p["performance"] and p["potential"]:
+            box.setdefault((p["performance"], p["potential"]), []).append(p["subject"])
+    return Calibration(code, people, review.distribution((p["final_grade"] for p in people), guideline), grades, box)
+
+
+def incentive(wh: Warehouse, grade: str | None) -> float | None:
+    """The incentive coefficient of a final grade (review_incentives), for payroll."""
+    return dict(settings.get(wh, "review_incentives")).get(grade) if grade else None
+
+
+def result_rows(wh: Warehouse, name: str, *, by: str | Actor = "admin", today=None) -> list[dict]:
+    """One row per unit and person of the cycle that `by` may read: KPI score and grade, each kind's
+    average as they may see it (an anonymous kind below its floor is None), the overall result,
+    the grades before and after calibration, the 9-box potential and the incentive coefficient."""
+    actor = as_actor(by)
+    tree, _ = context(wh)
+    with wh.read() as con:
+        cycle = store.get(con, name)
+    out = []
+    for code in tree.subtree(cycle.org):
+        if not may_read(actor, tree, code):
+            continue
+        o = outcome(wh, name, code, by=actor, today=today)
+        avg = {v.kind: (None if v.hidden else v.average) for v in o.kinds}
+        out.append({"org": code, "name": tree.unit(code).name, "person": o.person, "score": o.score,
+                    "grade": o.grade, **{f"rating_{k}": avg.get(k) for k in review.KINDS}, "ratings": o.ratings,
+                    "overall": o.overall, "overall_grade": o.overall_grade, "final_grade": o.final_grade,
+                    "potential": o.potential, "incentive": incentive(wh, o.final_grade) if o.person else None,
+                    "frozen": o.frozen})
+    return out
