@@ -6,6 +6,7 @@ import click
 
 from kpi_core.cli.app import actor_of, echo, emit, format_option, main, number_text, warehouse_of
 from kpi_core.model import review
+from kpi_core.present import review_packet as packets
 from kpi_core.present.review_export import workbook
 from kpi_core.query.api import context
 from kpi_core.services import review_results as results
@@ -144,3 +145,20 @@ def reviews_export(ctx, name: str, out: str, lang: str) -> None:
     with open(out, "wb") as f:
         f.write(workbook(cycle.as_dict(), rows, lang))
     echo(f"{len(rows)} rows written to {out}", err=True)
+
+
+@reviews_group.command("packet")
+@click.argument("name")
+@click.option("--org", required=True, help="The person or unit.")
+@click.option("--out", required=True, help="The file to write: .xlsx or .pdf.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def reviews_packet(ctx, name: str, org: str, out: str, lang: str) -> None:
+    """A person's or unit's review packet (scorecard, ratings as you may see them, grades) as Excel or PDF."""
+    if not out.lower().endswith((".xlsx", ".pdf")):
+        raise click.BadParameter("the file must end in .xlsx or .pdf", param_hint="--out")
+    data = results.packet(warehouse_of(ctx), name, org, by=actor_of(ctx), lang=lang)
+    body = packets.pdf(data, lang) if out.lower().endswith(".pdf") else packets.xlsx(data, lang)
+    with open(out, "wb") as f:
+        f.write(body)
+    echo(f"review packet of {data['subject']} written to {out}", err=True)

@@ -73,3 +73,22 @@ def jobs_enabled() -> bool:
     """Whether the app starts the scheduler: $KPI_JOBS (default on; `off` for a process that must
     not run jobs, such as a test's app or a second read-only server)."""
     return os.environ.get("KPI_JOBS", "on").lower() not in ("off", "0", "false", "no")
+
+
+CJK_FONTS = (  # (file, face in a collection): Debian's fonts-noto-cjk, Simplified Chinese face first
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
+)
+
+
+def cjk_font() -> tuple[Path, int] | None:
+    """The font PDFs write Chinese with: $KPI_CJK_FONT (a .ttf/.otf, or FILE.ttc:FACE), else Noto
+    Sans CJK where Debian installs it; None when there is none (a PDF is then refused in words)."""
+    wanted = os.environ.get("KPI_CJK_FONT")
+    if wanted:
+        file, _, face = wanted.rpartition(":") if wanted.rsplit(":", 1)[-1].isdigit() else (wanted, "", "0")
+        return (Path(file), int(face)) if Path(file).exists() else None
+    for file, face in CJK_FONTS:
+        if Path(file).exists():
+            return Path(file), face
+    return None

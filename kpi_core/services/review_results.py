@@ -224,3 +224,32 @@ def result_rows(wh: Warehouse, name: str, *, by: str | Actor = "admin", today=No
                     "potential": o.potential, "incentive": incentive(wh, o.final_grade) if o.person else None,
                     "frozen": o.frozen})
     return out
+
+
+def packet(wh: Warehouse, name: str, subject: str, *, by: str | Actor = "admin", lang: str = "zh",
+           today=None) -> dict:
+    """A person's or unit's review packet as plain data (names resolved, in `lang`): what the
+    Excel and PDF packets print. Only what `by` may read, anonymous kinds as averages only."""
+    actor = as_actor(by)
+    tree, metrics = context(wh)
+    o = outcome(wh, name, subject, by=actor, today=today)
+    comps = {c.code: c.name(lang) for c in o.cycle.config.competencies}
+
+    def metric_name(code: str) -> str:
+        m = metrics.get(code)
+        return (m.name_en or m.name if lang == "en" else m.name) if m is not None else code
+
+    restated = {r["metric"]: r["now"] for r in o.restated}
+    return {
+        "cycle": o.cycle.as_dict(), "subject": o.subject, "name": tree.unit(o.subject).name, "person": o.person,
+        "frozen": o.frozen, "score": o.score, "grade": o.grade, "ratings": o.ratings, "overall": o.overall,
+        "overall_grade": o.overall_grade, "final_grade": o.final_grade, "potential": o.potential,
+        "calibration_reason": o.calibration_reason, "batches": o.batches,
+        "incentive": incentive(wh, o.final_grade) if o.person else None,
+        "items": [{**it, "name": metric_name(it["metric"]), "unit": getattr(metrics.get(it["metric"]), "unit", ""),
+                   "now": restated.get(it["metric"])} for it in o.items],
+        "kinds": [{"kind": v.kind, "hidden": v.hidden, "raters": v.raters, "average": v.average,
+                   "by_competency": [(comps[c], v.by_competency[c]) for c in comps if c in v.by_competency],
+                   "comments": list(v.comments)} for v in o.kinds],
+        "competencies": list(comps.values()),
+    }
