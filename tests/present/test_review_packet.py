@@ -16,7 +16,7 @@ from kpi_core.present import review_packet as packets
 from kpi_core.services import review_results as results
 from kpi_core.services import reviews as service
 from tests.conftest import DEMO_TODAY
-from tests.services.test_reviews import PEERS, opened, who, wh  # noqa: F401 (wh is a fixture)
+from tests.services.test_reviews import PEERS, opened, wh, who  # noqa: F401 (wh is a fixture)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "packets"
 
@@ -37,10 +37,11 @@ def closed(wh):  # noqa: F811
     return wh, name
 
 
-@pytest.mark.parametrize("lang, title", [("zh", "考评报告：曾娟玲（2026-Q3）"), ("en", "Review packet: 曾娟玲 (2026-Q3)")])
+@pytest.mark.parametrize("lang, title", [("zh", "考评报告：曾娟玲（2026-Q3）"),
+                                         ("en", "Review packet: 曾娟玲 (2026-Q3)")])
 def test_the_pdf_holds_the_chinese_as_text_and_renders_it(closed, lang, title):
-    wh, name = closed
-    data = results.packet(wh, name, "P0001", by=who(wh, "emp_p0001"), lang=lang, today=DEMO_TODAY)
+    w, name = closed
+    data = results.packet(w, name, "P0001", by=who(w, "emp_p0001"), lang=lang, today=DEMO_TODAY)
     doc = pdfium.PdfDocument(packets.pdf(data, lang))
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     assert title in text.replace("\r", "").replace("\n", "")
@@ -54,8 +55,8 @@ def test_the_pdf_holds_the_chinese_as_text_and_renders_it(closed, lang, title):
 
 
 def test_the_workbook_has_its_sheets_and_names_no_rater(closed):
-    wh, name = closed
-    data = results.packet(wh, name, "P0001", by=who(wh, "mgr_d1"), lang="zh", today=DEMO_TODAY)
+    w, name = closed
+    data = results.packet(w, name, "P0001", by=who(w, "mgr_d1"), lang="zh", today=DEMO_TODAY)
     book = openpyxl.load_workbook(io.BytesIO(packets.xlsx(data, "zh")))
     assert book.sheetnames == ["概要", "KPI", "评分", "评语"]
     summary = {r[0]: r[1] for r in book["概要"].iter_rows(min_row=2, values_only=True)}
@@ -70,9 +71,9 @@ def test_the_workbook_has_its_sheets_and_names_no_rater(closed):
 
 
 def test_a_pdf_without_a_cjk_font_is_refused_in_words(closed, monkeypatch, tmp_path):
-    wh, name = closed
+    w, name = closed
     monkeypatch.setenv("KPI_CJK_FONT", str(tmp_path / "missing.ttf"))
-    data = results.packet(wh, name, "P0001", by="root", lang="zh", today=DEMO_TODAY)
+    data = results.packet(w, name, "P0001", by="root", lang="zh", today=DEMO_TODAY)
     with pytest.raises(KpiError) as e:
         packets.pdf(data, "zh")
     assert e.value.args[0].code == "review_pdf_no_font"
