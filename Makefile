@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 WAREHOUSE ?= $(or $(KPI_WAREHOUSE),data/warehouse.duckdb)
 PORT ?= 8501
 
-.PHONY: run serve test setup setup-dev browser nginx warehouse lint bench clean
+.PHONY: run serve test setup setup-dev browser fonts nginx warehouse lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ browser:
 		  >/dev/null)) && echo "installed chromium and fonts-noto-cjk"; \
 	else echo "chromium not installed (needs root with apt): browser tests will skip"; fi
 
+# Review packets as PDF write Chinese with Noto Sans CJK: installed when we are root with apt;
+# otherwise a PDF is refused in words (KPI_CJK_FONT may name another font).
+fonts:
+	@if fc-list 2>/dev/null | grep -qi "noto sans cjk"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -q --no-install-recommends fonts-noto-cjk >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends fonts-noto-cjk >/dev/null)) \
+		&& echo "installed fonts-noto-cjk"; \
+	else echo "fonts-noto-cjk not installed (needs root with apt): review packets as PDF are refused"; fi
+
 # Several app processes behind Debian's nginx (serve.py --workers, deploy/nginx.conf.in). Installed
 # when we are root with apt (RUNLEVEL=1: the package does not start a system nginx on port 80);
 # otherwise `make serve` says so and the test of it skips (fails under CI=true).
@@ -50,12 +60,12 @@ warehouse: setup
 	$(PY) -m kpi_core --warehouse $(WAREHOUSE) init --demo
 
 # The app and its scheduler (alert checks, deliveries, subscriptions, reminders) in one process.
-run: setup warehouse
+run: setup fonts warehouse
 	KPI_WAREHOUSE=$(WAREHOUSE) $(PY) serve.py --server.port $(PORT)
 
 # WORKERS app processes behind nginx on PORT, sticky sessions, one scheduler; Ctrl-C stops them all.
 WORKERS ?= 2
-serve: setup nginx warehouse
+serve: setup fonts nginx warehouse
 	KPI_WAREHOUSE=$(WAREHOUSE) $(PY) serve.py --workers $(WORKERS) --server.port $(PORT)
 
 # ruff for style; import-linter for the layers (.importlinter): each package imports only those below it.
