@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str, str, str, frozenset[str] | None]] = {
     "actions": ("pages/actions.py", "ac_title", ":material/task_alt:", None),
     "alerts": ("pages/alerts.py", "alerts_page", ":material/notifications_active:", None),
     "inbox": ("pages/inbox.py", "inbox", ":material/inbox:", None),
+    "reviews": ("pages/reviews.py", "reviews", ":material/rate_review:", None),
     "start": ("pages/start.py", "start", ":material/rocket_launch:", frozenset({"admin"})),
     "admin": ("pages/admin.py", "admin", ":material/settings:", frozenset({"admin"})),
     "overview": ("pages/overview.py", "home", ":material/dashboard:", frozenset({"admin", "executive"})),

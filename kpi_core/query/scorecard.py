@@ -136,3 +136,27 @@ def scorecard(wh: Warehouse, org: str, period: str, grain: Grain, weights: dict[
         raise ValidationFailed(Msg("store_scorecard_problems", n=len(problems)), problems)
     card = found[0]
     return score(wh, card, {c.metric: c for c in cells}, metrics, period, bands=bands)
+
+
+def subtree_scorecards(wh: Warehouse, tree: OrgTree, org: str, period: str, *, actor: Actor | None = None,
+                       today=None) -> dict[str, Scorecard]:
+    """Every unit's scorecard in `org`'s subtree at a period, as unit_scorecard gives each, from
+    one query over the subtree (a review cycle scores hundreds of units at once)."""
+    _, metrics = context(wh)
+    cards = current_cards(wh)
+    units = list(tree.subtree(org))
+    found = {u: candidate(cards, tree, u, metrics) for u in units}
+    codes = tuple(dict.fromkeys(c for card, _, _ in found.values() for c in card.codes))
+    p = parse_period(period)
+    cells: dict[str, dict[str, Cell]] = {}
+    if codes:
+        for c in run(wh, Query(codes, org, "subtree", p.grain, p.label, p.label), today=today, actor=actor).cells:
+            cells.setdefault(c.org, {})[c.metric] = c
+    out = {}
+    for u, (card, origin, source) in found.items():
+        mine = {code: cells[u][code] for code in card.codes if code in cells.get(u, {})}
+        kept_card, dropped = settle(card, origin, mine)
+        sc = score(wh, kept_card, mine, metrics, p.label)
+        sc.origin, sc.source, sc.dropped = origin, source, dropped
+        out[u] = sc
+    return out

@@ -7,6 +7,7 @@ against the guideline, and the 9-box) and what closing freezes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from kpi_core.engine import attainment as att
@@ -16,7 +17,7 @@ from kpi_core.model.errors import AccessDenied
 from kpi_core.model.messages import Msg
 from kpi_core.model.org import OrgTree
 from kpi_core.query.api import context
-from kpi_core.query.scorecard import Scorecard, unit_scorecard
+from kpi_core.query.scorecard import Scorecard, subtree_scorecards, unit_scorecard
 from kpi_core.store import reviews as store
 from kpi_core.store import settings
 from kpi_core.store.reviews import Cycle
@@ -93,68 +94,116 @@ def _is_person(tree: OrgTree, code: str) -> bool:
 
 
 def freeze_all(wh: Warehouse, cycle: Cycle, tree: OrgTree, *, today=None) -> Frozen:
-    """The snapshot rows of every unit and person in the cycle's subtree, as closing writes them."""
+    """The snapshot rows of every unit and person in the cycle's subtree, as closing writes them
+    (the scorecards from one query over the subtree, the batches from one more)."""
     _, metrics = context(wh)
     bands, lowest = _bands(wh)
+    cards = subtree_scorecards(wh, tree, cycle.org, cycle.period, today=today)
     with wh.read() as con:
         calibrations = store.calibrations(con, cycle.name)
+        rated = store.all_ratings(con, cycle.name)
+        codes = {m for card in cards.values() for m in card.codes}
+        datasets = {getattr(metrics[m].source, "dataset", None) for m in codes if m in metrics} - {None}
+        by_org, by_dataset = store.feeding(con, codes, tree.subtree(cycle.org), cycle.period, datasets)
     rows = []
-    for code in tree.subtree(cycle.org):
-        card = unit_scorecard(wh, tree, code, cycle.period, today=today)
-        with wh.read() as con:
-            rated = store.ratings(con, cycle.name, code) if _is_person(tree, code) else {}
-            datasets = {getattr(metrics[m].source, "dataset", None) for m in card.codes if m in metrics} - {None}
-            batches = store.feeding_batches(con, card.codes, tree.subtree(code), cycle.period, datasets)
-        part = review.ratings_part(_views(cycle, rated), cycle.config)
+    for code, card in cards.items():
+        part = review.ratings_part(_views(cycle, rated.get(code, {})), cycle.config) if _is_person(tree, code) else None
         total = review.overall(card.score, part, cycle.config)
         overall_grade = att.grade(total, bands, lowest)
         cal = calibrations.get(code) or {}
+        mine = set(card.codes)
+        batches = {b for u in tree.subtree(code) for m, b in by_org.get(u, ()) if m in mine}
+        batches |= {b for m in mine if m in metrics for b in by_dataset.get(getattr(metrics[m].source, "dataset", ""),
+                                                                             ())}
         rows.append({"subject": code, "score": card.score, "grade": card.grade, "ratings": part, "overall": total,
                      "overall_grade": overall_grade, "final_grade": cal.get("grade") or overall_grade,
-                     "items": _lines(card), "batches": batches})
+                     "items": _lines(card), "batches": sorted(batches)})
     return Frozen(rows, calibrations)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a cycle holds, read once for a page or an export."""
+
+    cycle: Cycle
+    ratings: dict[str, dict[str, list]]
+    calibrations: dict[str, dict]
+    snapshots: dict[str, dict]
+
+
+def _read(wh: Warehouse, name: str, subjects: list[str] | None = None) -> _Read:
+    with wh.read() as con:
+        cycle = store.get(con, name)
+        return _Read(cycle, store.all_ratings(con, name, subjects), store.calibrations(con, name),
+                     store.snapshots(con, name, subjects) if cycle.state == "closed" else {})
 
 
 def outcome(wh: Warehouse, name: str, subject: str, *, by: str | Actor = "admin", today=None) -> Outcome:
     """A unit's or person's review as `by` may see it (refused outside what they may read)."""
     actor = as_actor(by)
     tree, _ = context(wh)
-    with wh.read() as con:
-        cycle = store.get(con, name)
-        code = tree.resolve(subject)
-        check_read(actor, tree, code)
-        if code not in set(tree.subtree(cycle.org)):
-            raise AccessDenied(Msg("review_outside_cycle", unit=code, name=name, org=cycle.org))
-        person = _is_person(tree, code)
-        rated = store.ratings(con, name, code) if person else {}
-        cal = store.calibrations(con, name).get(code) or {}
-        frozen = store.snapshots(con, name, [code]).get(code) if cycle.state == "closed" else None
-    bands, lowest = _bands(wh)
-    views = _views(cycle, rated)
-    live = unit_scorecard(wh, tree, code, cycle.period, today=today)
+    code = tree.resolve(subject)
+    check_read(actor, tree, code)
+    r = _read(wh, name, [code])
+    if code not in set(tree.subtree(r.cycle.org)):
+        raise AccessDenied(Msg("review_outside_cycle", unit=code, name=name, org=r.cycle.org))
+    return _outcome(wh, r, tree, code, actor, unit_scorecard(wh, tree, code, r.cycle.period, today=today))
+
+
+def _outcome(wh: Warehouse, r: _Read, tree: OrgTree, code: str, actor: Actor, live: Scorecard | None) -> Outcome:
+    """One subject's outcome from what the cycle holds and its live scorecard (None: a closed
+    cycle's frozen figures alone, no restatement looked for)."""
+    cycle, person = r.cycle, _is_person(tree, code)
+    views = _views(cycle, r.ratings.get(code, {}) if person else {})
+    cal = r.calibrations.get(code) or {}
     runs_it = code not in actor.orgs and access.can(actor, tree, "reviews", code)  # the reason is theirs to read
+    reason = cal.get("reason") if runs_it else None
+    frozen = r.snapshots.get(code)
     if frozen is not None:
-        now_lines = {it["metric"]: it for it in _lines(live)}
-        restated = [{"metric": it["metric"], "frozen": it, "now": now_lines.get(it["metric"])}
-                    for it in frozen["items"] if _differs(it, now_lines.get(it["metric"]))]
+        now_lines = {it["metric"]: it for it in _lines(live)} if live is not None else None
+        restated = [] if now_lines is None else [
+            {"metric": it["metric"], "frozen": it, "now": now_lines.get(it["metric"])}
+            for it in frozen["items"] if _differs(it, now_lines.get(it["metric"]))]
         return Outcome(cycle, code, person, frozen["items"], frozen["score"], frozen["grade"], views, frozen["ratings"],
-                       frozen["overall"], frozen["overall_grade"], frozen["final_grade"], cal.get("potential"),
-                       cal.get("reason") if runs_it else None, frozen["batches"], restated, frozen=True)
-    part = review.ratings_part(views, cycle.config)
+                       frozen["overall"], frozen["overall_grade"], frozen["final_grade"], cal.get("potential"), reason,
+                       frozen["batches"], restated, frozen=True)
+    if live is None:
+        raise ValueError("a live scorecard is needed for a cycle that is not closed")
+    bands, lowest = _bands(wh)
+    part = review.ratings_part(views, cycle.config) if person else None
     total = review.overall(live.score, part, cycle.config)
     overall_grade = att.grade(total, bands, lowest)
     return Outcome(cycle, code, person, _lines(live), live.score, live.grade, views, part, total, overall_grade,
-                   cal.get("grade") or overall_grade, cal.get("potential"), cal.get("reason") if runs_it else None)
+                   cal.get("grade") or overall_grade, cal.get("potential"), reason)
+
+
+def outcomes(wh: Warehouse, name: str, *, by: str | Actor = "admin", within: str | None = None,
+             today=None) -> list[Outcome]:
+    """The outcomes of every unit and person in the cycle (or in `within`'s subtree of it) that
+    `by` may read, in tree order: one query for the live scorecards, none once the cycle is closed."""
+    actor = as_actor(by)
+    tree, _ = context(wh)
+    r = _read(wh, name)
+    inside = set(tree.subtree(r.cycle.org))
+    top = tree.resolve(within) if within else r.cycle.org
+    subjects = [u for u in tree.subtree(top) if u in inside and may_read(actor, tree, u)]
+    if not subjects:
+        return []
+    live = {} if r.cycle.state == "closed" else subtree_scorecards(wh, tree, top, r.cycle.period, today=today)
+    return [_outcome(wh, r, tree, u, actor, live.get(u)) for u in subjects]
 
 
 def _differs(then: dict, now: dict | None) -> bool:
     if now is None:
         return True
-    return any(_num(then.get(k)) != _num(now.get(k)) for k in ("actual", "target", "score"))
+    return any(not _same(then.get(k), now.get(k)) for k in ("actual", "target", "score"))
 
 
-def _num(v: object) -> object:
-    return round(v, 9) if isinstance(v, float) else v
+def _same(a: object, b: object) -> bool:
+    """Equal, floats to 1e-9 of their size (a sum in another order differs in its last digit)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
 
 
 @dataclass
@@ -184,14 +233,12 @@ def calibration(wh: Warehouse, name: str, unit: str, *, by: str | Actor = "admin
     access.check(actor, tree, "reviews", code)
     grades = known_grades(wh)
     with wh.read() as con:
-        cycle = store.get(con, name)
+        store.get(con, name)  # NotFound in words before anything is worked out
         guideline = review.parse_guideline(settings.raw(con, "review_guideline"))
-    people = []
-    for p in (u for u in tree.subtree(code) if _is_person(tree, u) and u in set(tree.subtree(cycle.org))):
-        o = outcome(wh, name, p, by=actor, today=today)
-        people.append({"subject": p, "name": tree.unit(p).name, "overall": o.overall,
-                       "overall_grade": o.overall_grade, "final_grade": o.final_grade, "potential": o.potential,
-                       "performance": performance_level(o.final_grade, grades)})
+    people = [{"subject": o.subject, "name": tree.unit(o.subject).name, "overall": o.overall,
+               "overall_grade": o.overall_grade, "final_grade": o.final_grade, "potential": o.potential,
+               "performance": performance_level(o.final_grade, grades)}
+              for o in outcomes(wh, name, by=actor, within=code, today=today) if o.person]
     box: dict[tuple[str, str], list[str]] = {}
     for p in people:
         if p["performance"] and p["potential"]:
@@ -210,18 +257,14 @@ def result_rows(wh: Warehouse, name: str, *, by: str | Actor = "admin", today=No
     the grades before and after calibration, the 9-box potential and the incentive coefficient."""
     actor = as_actor(by)
     tree, _ = context(wh)
-    with wh.read() as con:
-        cycle = store.get(con, name)
+    coefficients = dict(settings.get(wh, "review_incentives"))
     out = []
-    for code in tree.subtree(cycle.org):
-        if not may_read(actor, tree, code):
-            continue
-        o = outcome(wh, name, code, by=actor, today=today)
+    for o in outcomes(wh, name, by=actor, today=today):
         avg = {v.kind: (None if v.hidden else v.average) for v in o.kinds}
-        out.append({"org": code, "name": tree.unit(code).name, "person": o.person, "score": o.score,
+        out.append({"org": o.subject, "name": tree.unit(o.subject).name, "person": o.person, "score": o.score,
                     "grade": o.grade, **{f"rating_{k}": avg.get(k) for k in review.KINDS}, "ratings": o.ratings,
                     "overall": o.overall, "overall_grade": o.overall_grade, "final_grade": o.final_grade,
-                    "potential": o.potential, "incentive": incentive(wh, o.final_grade) if o.person else None,
+                    "potential": o.potential, "incentive": coefficients.get(o.final_grade) if o.person else None,
                     "frozen": o.frozen})
     return out
 

@@ -236,3 +236,27 @@ def calibrate(wh: Warehouse, name: str, subject: str, *, grade: str | None = Non
         audit.record(con, actor.name, "calibrate", "review", f"{name}:{code}",
                      before={k: (before or {}).get(k) for k in ("grade", "potential")}, after=after, reason=why)
     return after
+
+
+def tasks(wh: Warehouse, name: str, *, by: str | Actor) -> list[tuple[str, str]]:
+    """(person, kind) that `by` may rate in the cycle now: themself in the self review, the people
+    a manager runs reviews for in the manager review, and those they were chosen to rate."""
+    actor = as_actor(by)
+    tree, _ = context(wh)
+    with wh.read() as con:
+        cycle = store.get(con, name)
+        chosen = [(s, k) for s, r, k in store.raters(con, name) if r == actor.name]
+    people = [u for u in tree.subtree(cycle.org) if not tree.children.get(u)]
+    out: list[tuple[str, str]] = []
+    if review.may_rate("self", cycle.state):
+        out += [(p, "self") for p in people if p in actor.orgs]
+    if review.may_rate("manager", cycle.state):
+        out += [(p, "manager") for p in people if p not in actor.orgs and access.can(actor, tree, "reviews", p)]
+    out += [(s, k) for s, k in chosen if review.may_rate(k, cycle.state)]
+    return out
+
+
+def rated_by_me(wh: Warehouse, name: str, subject: str, *, by: str | Actor) -> dict[str, dict[str, float]]:
+    """kind → competency → score: what `by` gave a person (their own ratings, shown to them alone)."""
+    with wh.read() as con:
+        return store.rated_by(con, name, subject, as_actor(by).name)

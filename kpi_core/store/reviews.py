@@ -105,14 +105,17 @@ def put_rating(con: duckdb.DuckDBPyConnection, cycle: str, subject: str, rater: 
                 [cycle, subject, rater, kind, competency, float(score), comment, now()])
 
 
-def ratings(con: duckdb.DuckDBPyConnection, cycle: str, subject: str) -> dict[str, list[tuple[str, str, float, str]]]:
-    """kind → [(rater, competency, score, comment)] of one person: for services.reviews, which
-    never hands an anonymous kind's rows to a reader."""
-    out: dict[str, list] = {}
-    for kind, rater, comp, score, comment in con.execute(
-            "SELECT kind, rater, competency, score, comment FROM review_rating WHERE cycle = ? AND subject = ? "
-            "ORDER BY kind, competency, rater", [cycle, subject]).fetchall():
-        out.setdefault(kind, []).append((rater, comp, score, comment))
+def all_ratings(con: duckdb.DuckDBPyConnection, cycle: str,
+                subjects: Iterable[str] | None = None) -> dict[str, dict[str, list[tuple[str, str, float, str]]]]:
+    """subject → kind → [(rater, competency, score, comment)] of a cycle (of some people)."""
+    where, params = "cycle = ?", [cycle]
+    if subjects is not None:
+        where, params = where + " AND list_contains(?, subject)", [cycle, list(subjects)]
+    out: dict[str, dict[str, list]] = {}
+    for subject, kind, rater, comp, score, comment in con.execute(
+            f"SELECT subject, kind, rater, competency, score, comment FROM review_rating WHERE {where} "
+            "ORDER BY subject, kind, competency, rater", params).fetchall():
+        out.setdefault(subject, {}).setdefault(kind, []).append((rater, comp, score, comment))
     return out
 
 
@@ -170,23 +173,20 @@ def snapshots(con: duckdb.DuckDBPyConnection, cycle: str, subjects: Iterable[str
     return out
 
 
-def feeding_batches(con: duckdb.DuckDBPyConnection, metrics: Iterable[str], units: Iterable[str], period: str,
-                    datasets: Iterable[str] = ()) -> list[int]:
-    """The live import batches a scorecard's figures are read from: the actual and target facts of
-    its metrics on the units at the period (its months and the label itself), and the live
-    batches of the datasets its dataset metrics count."""
-    labels = covered(period)
-    metrics, units = list(metrics), list(units)
-    found: set[int] = set()
+def feeding(con: duckdb.DuckDBPyConnection, metrics: Iterable[str], units: Iterable[str], period: str,
+            datasets: Iterable[str] = ()) -> tuple[dict[str, set[tuple[str, int]]], dict[str, list[int]]]:
+    """For many scorecards at once: org → {(metric, live batch)} of the facts at the period, and
+    dataset → its live batches (a unit's batches are then its subtree's, for its card's metrics)."""
+    metrics, units, labels = list(metrics), list(units), covered(period)
+    by_org: dict[str, set[tuple[str, int]]] = {}
     if metrics and units:
         for table in ("actual_fact", "target_fact"):
-            found |= {r[0] for r in con.execute(
-                f"SELECT DISTINCT f.batch_id FROM {table} f JOIN live_batch b ON b.id = f.batch_id "  # noqa: S608
-                "WHERE list_contains(?, f.metric) AND list_contains(?, f.org) AND list_contains(?, f.period)",
-                [metrics, units, labels]).fetchall()}
-    for name in set(datasets):
-        found |= {bid for bid, _ in live_batches(con, name)}
-    return sorted(found)
+            for org, metric, bid in con.execute(
+                    f"SELECT DISTINCT f.org, f.metric, f.batch_id FROM {table} f "  # noqa: S608
+                    "JOIN live_batch b ON b.id = f.batch_id WHERE list_contains(?, f.metric) "
+                    "AND list_contains(?, f.org) AND list_contains(?, f.period)", [metrics, units, labels]).fetchall():
+                by_org.setdefault(org, set()).add((metric, bid))
+    return by_org, {name: [bid for bid, _ in live_batches(con, name)] for name in set(datasets)}
 
 
 def covered(period: str) -> list[str]:

@@ -12,8 +12,10 @@ from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.errors import ValidationFailed
 from kpi_core.model.scorecard import ScorecardDef
 from kpi_core.present import cockpit
-from kpi_core.query.scorecard import scorecard, unit_scorecard
+from kpi_core.query.api import context
+from kpi_core.query.scorecard import scorecard, subtree_scorecards, unit_scorecard
 from kpi_core.store import dictionary, org, scorecards
+from kpi_core.store.warehouse import open_warehouse
 
 TODAY = dt.date(2025, 2, 15)
 PERSPECTIVE = {"revenue": "financial", "cost": "financial", "on_time_rate": "internal_process",
@@ -112,3 +114,25 @@ def test_the_cockpit_follows_the_scorecards(company):
     assert {(r.org, r.metric) for r in data.red} == {("SALES", "cost"), ("SOUTH", "cost")}
     east = cockpit.build(company, tree, "EAST", "2025-01", today=TODAY)
     assert list(east.cards) == ["revenue", "on_time_rate"] and east.score == pytest.approx(95)
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+@pytest.mark.parametrize("period", ["2026-Q3", "2026-10", "2025"])
+def test_a_subtrees_scorecards_from_one_query_are_each_units_own(demo_path, period):
+    wh = open_warehouse(demo_path)
+    tree, _ = context(wh)
+    today = dt.date(2026, 11, 27)
+    many = subtree_scorecards(wh, tree, "D1-SAL", period, today=today)
+    assert list(many) == list(tree.subtree("D1-SAL"))
+    for unit, card in many.items():
+        one = unit_scorecard(wh, tree, unit, period, today=today)
+        assert (card.origin, card.source, card.dropped, card.grade) == (one.origin, one.source, one.dropped, one.grade)
+        assert _close(card.score, one.score)
+        assert len(card.items) == len(one.items)
+        for a, b in zip(card.items, one.items, strict=True):
+            assert all(_close(a[k], b[k]) for k in a), (unit, a, b)

@@ -82,11 +82,13 @@ def test_wrong_password_is_refused_in_the_users_language_and_sign_out_ends_the_s
 
 
 @pytest.mark.parametrize("name, role, pages", [
-    ("lead_t1", "team_lead", ["cockpit", "boards", "metrics", "upload", "scorecards", "actions", "alerts", "inbox"]),
+    ("lead_t1", "team_lead", ["cockpit", "boards", "metrics", "upload", "scorecards", "actions", "alerts", "inbox",
+                              "reviews"]),
     # an employee sees what they are judged on, and their alerts, actions and messages
-    ("emp_p0001", "employee", ["cockpit", "boards", "metrics", "scorecards", "actions", "alerts", "inbox"]),
+    ("emp_p0001", "employee", ["cockpit", "boards", "metrics", "scorecards", "actions", "alerts", "inbox",
+                               "reviews"]),
     ("ceo", "executive", ["cockpit", "boards", "metrics", "targets", "scorecards", "actions", "alerts", "inbox",
-                           "overview"]),
+                           "reviews", "overview"]),
 ])
 def test_each_role_gets_its_menu_and_its_own_place(fresh, name, role, pages):
     wh = open_warehouse(fresh)
