@@ -7,6 +7,8 @@ distribution against the guideline and a 9-box. kpi_core/services/reviews.py dec
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +18,7 @@ from kpi_core.model import display as fmt
 from kpi_core.model.errors import KpiError
 from kpi_core.present import review_packet as packets
 from kpi_core.present.review_export import workbook
+from kpi_core.services import review_feedback as feedback
 from kpi_core.services import review_results as results
 from kpi_core.services import reviews as service
 from kpi_core.store import reviews as store
@@ -27,6 +30,8 @@ from pages.common import (
     labels,
     lang,
     md,
+    metric_name,
+    metrics,
     open_warehouse_tree,
     show_flash,
     t,
@@ -35,6 +40,8 @@ from pages.common import (
     today,
     unit_label,
     user,
+    value,
+    version,
     warehouse,
 )
 from pages.login import deferred
@@ -108,7 +115,7 @@ def outcome_view(cycle: Cycle, subject: str, tr) -> None:
         st.caption(t("rv_frozen", batches=", ".join(map(str, o.batches)) or fmt.DASH))
     if o.restated:
         st.warning(t("rv_restated", n=len(o.restated)))
-    data = results.packet(warehouse(), cycle.name, subject, by=user(), lang=lang(), today=today())
+    data = feedback.packet(warehouse(), cycle.name, subject, by=user(), lang=lang(), today=today())
     st.dataframe(pd.DataFrame(packets.kpi_rows(data, lang()), columns=[t("rv_col_" + h) for h in KPI_COLUMNS]),
                  hide_index=True, width="stretch", placeholder=fmt.DASH)
     if o.person:
@@ -121,14 +128,92 @@ def outcome_view(cycle: Cycle, subject: str, tr) -> None:
                          width="stretch")
     if o.calibration_reason:
         st.caption(tm("rv_reason_shown", reason=o.calibration_reason))
+    feedback_section(cycle, subject, data, tr)
     name, code, ui = cycle.name, subject, lang()
     b1, b2, _ = st.columns([1, 1, 4])
     b1.download_button(t("rv_packet_xlsx"), deferred(
-        lambda actor: packets.xlsx(results.packet(warehouse(), name, code, by=actor, lang=ui, today=today()), ui)),
+        lambda actor: packets.xlsx(feedback.packet(warehouse(), name, code, by=actor, lang=ui, today=today()), ui)),
         file_name=f"review_{name}_{code}.xlsx", mime=XLSX, key=f"rv_xlsx_{code}", on_click="ignore")
     b2.download_button(t("rv_packet_pdf"), deferred(
-        lambda actor: packets.pdf(results.packet(warehouse(), name, code, by=actor, lang=ui, today=today()), ui)),
+        lambda actor: packets.pdf(feedback.packet(warehouse(), name, code, by=actor, lang=ui, today=today()), ui)),
         file_name=f"review_{name}_{code}.pdf", mime="application/pdf", key=f"rv_pdf_{code}", on_click="ignore")
+
+
+def feedback_section(cycle: Cycle, subject: str, data: dict, tr) -> None:
+    """The meeting notes and the improvement plan; who runs the review adds to them."""
+    said = packets.feedback_rows(data, lang())
+    if said:
+        st.dataframe(pd.DataFrame(said, columns=[t("rv_col_what"), t("rv_col_text")]), hide_index=True,
+                     width="stretch", key=f"rv_feedback_{subject}")
+    if not access.can(user(), tr, "reviews", subject) or subject in user().orgs:
+        return
+    with st.expander(t("rv_add_feedback")):
+        with st.form(f"rv_note_{subject}", clear_on_submit=True):
+            note = st.text_area(t("rv_note"), max_chars=feedback.MAX_NOTE)
+            if st.form_submit_button(t("rv_save_note")):
+                try:
+                    feedback.add_note(warehouse(), cycle.name, subject, note, by=user())
+                except KpiError as exc:
+                    error(exc)
+                    return
+                flash("success", t("rv_note_saved"))
+                st.rerun()
+        items = [it["metric"] for it in data["items"]]
+        if not items:
+            return
+        names = {it["metric"]: it["name"] for it in data["items"]}
+        with st.form(f"rv_plan_{subject}", clear_on_submit=True):
+            c1, c2, c3 = st.columns(3)
+            metric = c1.selectbox(t("rv_plan_metric"), items, format_func=labels(names))
+            owner = c2.text_input(t("rv_plan_owner"))
+            due = c3.date_input(t("rv_plan_due"), value=today() + dt.timedelta(days=30), min_value=today())
+            title = st.text_input(t("rv_plan_title"))
+            if st.form_submit_button(t("rv_save_plan")):
+                try:
+                    feedback.add_plan_item(warehouse(), cycle.name, subject, metric=metric, owner=owner.strip(),
+                                           due=due, title=title, by=user(), today=today())
+                except KpiError as exc:
+                    error(exc)
+                    return
+                flash("success", tm("rv_plan_saved", title=title.strip()))
+                st.rerun()
+
+
+def retro_tab(cycle: Cycle, tr) -> None:
+    """A unit's retrospective at the cycle's period: what was red, the actions taken, the movement."""
+    units = [u for u in tr.subtree(cycle.org) if results.may_read(user(), tr, u)]
+    if not units:
+        st.info(t("rv_nothing_of_yours"))
+        return
+    unit = st.selectbox(t("rv_unit"), units, format_func=labels({u: unit_label(tr, u) for u in units}),
+                        key="rv_retro_unit")
+    try:
+        r = feedback.retrospective(warehouse(), unit, cycle.period, by=user(), today=today())
+    except KpiError as exc:
+        error(exc)
+        return
+    metrics_ = metrics(version())
+    st.markdown(f"**{t('rv_retro_red', n=len(r.red))}**")
+    if r.red:
+        st.dataframe(pd.DataFrame([{
+            t("rv_col_metric"): metric_name(metrics_[it["metric"]]) if it["metric"] in metrics_ else it["metric"],
+            t("rv_col_actual"): value(it["actual"], _unit(metrics_, it["metric"])),
+            t("rv_col_target"): value(it["target"], _unit(metrics_, it["metric"])), t("rv_col_score"): it["score"]}
+            for it in r.red]), hide_index=True, width="stretch", placeholder=fmt.DASH, key="rv_retro_red",
+            column_config={t("rv_col_score"): st.column_config.NumberColumn(format="%.1f")})
+    st.markdown(f"**{t('rv_retro_taken', n=len(r.taken))}**")
+    if r.taken:
+        st.dataframe(pd.DataFrame([{
+            t("rv_col_action"): a.title, t("rv_col_unit"): unit_label(tr, a.org),
+            t("rv_col_metric"): metric_name(metrics_[a.metric]) if a.metric in metrics_ else a.metric,
+            t("rv_col_owner"): a.owner, t("rv_col_state"): t("rv_action_" + a.status), t("rv_col_note"): a.note,
+            t("rv_col_since"): t("rv_trend_" + m.trend)} for a, m in r.taken]), hide_index=True, width="stretch",
+            placeholder=fmt.DASH, key="rv_retro_taken")
+
+
+def _unit(metrics_: dict, code: str) -> str | None:
+    m = metrics_.get(code)
+    return m.unit if m is not None else None
 
 
 KPI_COLUMNS = ("metric", "weight", "actual", "target", "score", "status", "since")
@@ -302,6 +387,7 @@ def page() -> None:
     tabs = [(t("rv_mine"), lambda: mine_tab(cycle, tr)), (t("rv_to_rate"), lambda: rate_tab(cycle, tr))]
     if runs_reviews():
         tabs += [(t("rv_team"), lambda: team_tab(cycle, tr)), (t("rv_calibration"), lambda: calibration_tab(cycle, tr))]
+    tabs.append((t("rv_retro"), lambda: retro_tab(cycle, tr)))
     tabbed([n for n, _ in tabs], [d for _, d in tabs], key=f"rv_tabs_{len(tabs)}")
     st.caption(md(t("rv_footer")))
 

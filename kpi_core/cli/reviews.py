@@ -1,6 +1,9 @@
-"""kpi reviews: review cycles (open, list, show, advance, raters, rate, calibrate, close, export)."""
+"""kpi reviews: review cycles (open, list, show, advance, raters, rate, calibrate, close, export, packet),
+feedback (note, plan) and a unit's retrospective (retro)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import click
 
@@ -9,6 +12,7 @@ from kpi_core.model import review
 from kpi_core.present import review_packet as packets
 from kpi_core.present.review_export import workbook
 from kpi_core.query.api import context
+from kpi_core.services import review_feedback as feedback
 from kpi_core.services import review_results as results
 from kpi_core.services import reviews as service
 from kpi_core.store.reviews import Cycle
@@ -157,8 +161,56 @@ def reviews_packet(ctx, name: str, org: str, out: str, lang: str) -> None:
     """A person's or unit's review packet (scorecard, ratings as you may see them, grades) as Excel or PDF."""
     if not out.lower().endswith((".xlsx", ".pdf")):
         raise click.BadParameter("the file must end in .xlsx or .pdf", param_hint="--out")
-    data = results.packet(warehouse_of(ctx), name, org, by=actor_of(ctx), lang=lang)
+    data = feedback.packet(warehouse_of(ctx), name, org, by=actor_of(ctx), lang=lang)
     body = packets.pdf(data, lang) if out.lower().endswith(".pdf") else packets.xlsx(data, lang)
     with open(out, "wb") as f:
         f.write(body)
     echo(f"review packet of {data['subject']} written to {out}", err=True)
+
+
+@reviews_group.command("note")
+@click.argument("name")
+@click.option("--org", required=True, help="The person or unit.")
+@click.option("--text", "text", required=True, help="The meeting note.")
+@format_option
+@click.pass_context
+def reviews_note(ctx, name: str, org: str, text: str) -> None:
+    """Add a review meeting's note on a person or unit (audited)."""
+    note_id = feedback.add_note(warehouse_of(ctx), name, org, text, by=actor_of(ctx))
+    emit(ctx, {"cycle": name, "org": org, "id": note_id}, f"note {note_id} added")
+
+
+@reviews_group.command("plan")
+@click.argument("name")
+@click.option("--org", required=True, help="The person or unit.")
+@click.option("--metric", required=True, help="The KPI to improve.")
+@click.option("--owner", required=True, help="Who carries it out (a user).")
+@click.option("--due", required=True, help="Follow up by (YYYY-MM-DD).")
+@click.option("--title", required=True, help="What will be done.")
+@format_option
+@click.pass_context
+def reviews_plan(ctx, name: str, org: str, metric: str, owner: str, due: str, title: str) -> None:
+    """Add an improvement plan item: an action item on the KPI, followed up by its date."""
+    try:
+        when = dt.date.fromisoformat(due.strip())
+    except ValueError:
+        raise click.BadParameter(f"'{due}' is not a date (YYYY-MM-DD)", param_hint="--due") from None
+    a = feedback.add_plan_item(warehouse_of(ctx), name, org, metric=metric, owner=owner, due=when, title=title,
+                               by=actor_of(ctx))
+    emit(ctx, a.as_dict(), f"plan item #{a.id} added: {a.title} (owner {a.owner}, due {a.due.isoformat()})")
+
+
+@reviews_group.command("retro")
+@click.option("--org", required=True, help="The unit.")
+@click.option("--period", required=True, help="e.g. 2026-Q3.")
+@format_option
+@click.pass_context
+def reviews_retro(ctx, org: str, period: str) -> None:
+    """A unit's retrospective: what was red, the actions taken in the period, how each KPI moved since."""
+    r = feedback.retrospective(warehouse_of(ctx), org, period, by=actor_of(ctx))
+    data = {"org": r.org, "period": r.period, "red": r.red,
+            "actions": [{**a.as_dict(), "movement": m.as_dict()} for a, m in r.taken]}
+    lines = [f"{r.org} {r.period}: {len(r.red)} red, {len(r.taken)} actions"]
+    lines += [f"  red  {it['metric']:<24} score {number_text(it['score'])}" for it in r.red]
+    lines += [f"  #{a.id:<5} {a.status:<6} {a.metric:<24} {m.trend:<8} {a.title}" for a, m in r.taken]
+    emit(ctx, data, "\n".join(lines))

@@ -77,10 +77,21 @@ def comment_rows(p: dict, lang: str) -> list[list[str]]:
     return [[_t(f"review_kind_{k['kind']}", lang), c] for k in p["kinds"] if not k["hidden"] for c in k["comments"]]
 
 
+def feedback_rows(p: dict, lang: str) -> list[list[str]]:
+    """The meeting notes and the improvement plan's items (title, owner, follow-up date, status)."""
+    rows = [[_t("review_packet_note", lang), n] for n in p.get("notes", [])]
+    for it in p.get("plan", []):
+        said = _t("review_packet_plan_item", lang, title=it["title"], owner=it["owner"], due=it["due"],
+                  status=_t(f"review_packet_action_{it['status']}", lang))
+        rows.append([_t("review_packet_plan", lang), said + (f" — {it['note']}" if it["note"] else "")])
+    return rows
+
+
 KPI_HEAD = ("review_packet_metric", "review_packet_weight", "review_packet_actual", "review_packet_target",
             "review_col_score", "review_packet_status", "review_packet_since")
 RATING_HEAD = ("review_packet_kind", "review_packet_average", "review_packet_by_competency")
 COMMENT_HEAD = ("review_packet_kind", "review_packet_comment")
+FEEDBACK_HEAD = ("review_packet_what", "review_packet_text")
 
 
 def xlsx(p: dict, lang: str) -> bytes:
@@ -96,7 +107,8 @@ def xlsx(p: dict, lang: str) -> bytes:
     for title, head, rows, widths in (
             ("review_packet_kpis", KPI_HEAD, kpi_rows(p, lang), (24, 8, 16, 16, 10, 10, 24)),
             ("review_packet_ratings", RATING_HEAD, rating_rows(p, lang), (12, 18, 60)),
-            ("review_packet_comments", COMMENT_HEAD, comment_rows(p, lang), (12, 80))):
+            ("review_packet_comments", COMMENT_HEAD, comment_rows(p, lang), (12, 80)),
+            ("review_packet_feedback", FEEDBACK_HEAD, feedback_rows(p, lang), (14, 90))):
         sheet = wb.create_sheet(_t(title, lang)[:31])
         sheet.append([_t(h, lang) for h in head])
         for cell in sheet[1]:
@@ -133,7 +145,8 @@ def pdf(p: dict, lang: str) -> bytes:
     for title, header, rows, widths in (
             ("review_packet_kpis", KPI_HEAD, kpi_rows(p, lang), (44, 14, 28, 28, 18, 16, 32)),
             ("review_packet_ratings", RATING_HEAD, rating_rows(p, lang), (26, 44, 110)),
-            ("review_packet_comments", COMMENT_HEAD, comment_rows(p, lang), (26, 154))):
+            ("review_packet_comments", COMMENT_HEAD, comment_rows(p, lang), (26, 154)),
+            ("review_packet_feedback", FEEDBACK_HEAD, feedback_rows(p, lang), (26, 154))):
         doc.ln(4)
         doc.set_font("cjk", size=12)
         doc.cell(0, 8, _t(title, lang), new_x="LMARGIN", new_y="NEXT")

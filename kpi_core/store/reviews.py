@@ -199,3 +199,15 @@ def covered(period: str) -> list[str]:
             if p.contains(wider):
                 inside.add(wider.label)
     return sorted(inside | {p.label})
+
+
+def add_note(con: duckdb.DuckDBPyConnection, cycle: str, subject: str, note: str, by: str) -> int:
+    return con.execute("INSERT INTO review_note (cycle, subject, note, written_by, written_at) VALUES (?, ?, ?, ?, ?) "
+                       "RETURNING id", [cycle, subject, note, by, now()]).fetchall()[0][0]
+
+
+def notes(con: duckdb.DuckDBPyConnection, cycle: str, subject: str) -> list[dict]:
+    """A subject's meeting notes, the oldest first."""
+    rows = con.execute("SELECT id, note, written_by, written_at FROM review_note WHERE cycle = ? AND subject = ? "
+                       "ORDER BY id", [cycle, subject]).fetchall()
+    return [dict(zip(("id", "note", "written_by", "written_at"), r, strict=True)) for r in rows]

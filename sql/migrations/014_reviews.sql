@@ -69,3 +69,15 @@ CREATE TABLE review_snapshot (
     frozen_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (cycle, subject)
 );
+
+-- A review meeting's notes on a person or unit (feedback), in the order written. The improvement
+-- plan's items are action items (action_item, origin 'review:CYCLE:SUBJECT') with their follow-up dates.
+CREATE SEQUENCE review_note_id_seq;
+CREATE TABLE review_note (
+    id BIGINT PRIMARY KEY DEFAULT nextval('review_note_id_seq'),
+    cycle VARCHAR NOT NULL,
+    subject VARCHAR NOT NULL,
+    note VARCHAR NOT NULL,
+    written_by VARCHAR NOT NULL,
+    written_at TIMESTAMPTZ NOT NULL
+);

@@ -82,3 +82,19 @@ def test_refusals_say_why_with_their_exit_code(w, args, user, code, says):
     js(run(w, "advance", "2026-Q3"))  # in the self review
     r = run(w, *args, user=user)
     assert r.returncode == code and says in r.stderr, (r.returncode, r.stderr)
+
+
+def test_feedback_and_the_retrospective_from_the_command_line(w):
+    js(run(w, "open", "2026-Q3", "--period", "2026-Q3", "--org", "D1-SAL-T1"))
+    assert js(run(w, "note", "2026-Q3", "--org", "P0001", "--text", "面谈纪要", user="mgr_d1"))["id"] >= 1
+    item = js(run(w, "plan", "2026-Q3", "--org", "P0001", "--metric", "training_hours", "--owner", "emp_p0001",
+                  "--due", "2099-12-31", "--title", "每月 20 小时培训", user="mgr_d1"))
+    assert (item["origin"], item["period"], item["status"]) == ("review:2026-Q3:P0001", "2026-Q3", "open")
+    retro = js(run(w, "retro", "--org", "D1-SAL-T1", "--period", "2026-Q3", user="mgr_d1"))
+    assert [a["id"] for a in retro["actions"]] == [item["id"]]
+    assert retro["actions"][0]["movement"]["since"] == "2026-Q3"
+    r = run(w, "note", "2026-Q3", "--org", "P0001", "--text", "x", user="emp_p0001")
+    assert r.returncode == 5 and "may not run the review" in r.stderr
+    r = run(w, "plan", "2026-Q3", "--org", "P0001", "--metric", "training_hours", "--owner", "emp_p0001",
+            "--due", "someday", "--title", "x")
+    assert r.returncode == 2 and "is not a date" in r.stderr

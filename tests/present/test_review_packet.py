@@ -4,6 +4,7 @@ of three, no rater is named, and a PDF without a CJK font is refused in words.""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from kpi_core.model.errors import KpiError
 from kpi_core.present import review_packet as packets
-from kpi_core.services import review_results as results
+from kpi_core.services import review_feedback as feedback
 from kpi_core.services import reviews as service
 from tests.conftest import DEMO_TODAY
 from tests.services.test_reviews import PEERS, opened, wh, who  # noqa: F401 (wh is a fixture)
@@ -33,6 +34,10 @@ def closed(wh):  # noqa: F811
     service.rate(wh, name, "P0001", "manager", 4, comment="稳定完成目标", by=who(wh, "mgr_d1"))
     service.advance(wh, name, by="root", today=DEMO_TODAY)
     service.calibrate(wh, name, "P0001", grade="A", potential="high", reason="关键客户续约", by=who(wh, "mgr_d1"))
+    feedback.add_note(wh, name, "P0001", "面谈：下季度重点是培训时长", by=who(wh, "mgr_d1"))
+    feedback.add_plan_item(wh, name, "P0001", metric="training_hours", owner="emp_p0001",
+                           due=DEMO_TODAY + dt.timedelta(days=30), title="每月完成 20 小时培训", by=who(wh, "mgr_d1"),
+                           today=DEMO_TODAY)
     service.advance(wh, name, by="root", today=DEMO_TODAY)
     return wh, name
 
@@ -41,12 +46,13 @@ def closed(wh):  # noqa: F811
                                          ("en", "Review packet: 曾娟玲 (2026-Q3)")])
 def test_the_pdf_holds_the_chinese_as_text_and_renders_it(closed, lang, title):
     w, name = closed
-    data = results.packet(w, name, "P0001", by=who(w, "emp_p0001"), lang=lang, today=DEMO_TODAY)
+    data = feedback.packet(w, name, "P0001", by=who(w, "emp_p0001"), lang=lang, today=DEMO_TODAY)
     doc = pdfium.PdfDocument(packets.pdf(data, lang))
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     assert title in text.replace("\r", "").replace("\n", "")
     assert "曾娟玲" in text and "关键客户续约" not in text  # the reason is the managers', not the person's
-    assert "4.00" in text and "emp_p000" not in text and "同事意见 3" in text  # peers: average and comments only
+    assert "4.00" in text and "同事意见 3" in text  # peers: their average and comments only
+    assert not any(rater in text for rater in PEERS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     image = doc[0].render(scale=1.3).to_pil().convert("L")
     image.save(ARTIFACTS / f"packet_P0001_{lang}.png")
@@ -56,9 +62,12 @@ def test_the_pdf_holds_the_chinese_as_text_and_renders_it(closed, lang, title):
 
 def test_the_workbook_has_its_sheets_and_names_no_rater(closed):
     w, name = closed
-    data = results.packet(w, name, "P0001", by=who(w, "mgr_d1"), lang="zh", today=DEMO_TODAY)
+    data = feedback.packet(w, name, "P0001", by=who(w, "mgr_d1"), lang="zh", today=DEMO_TODAY)
     book = openpyxl.load_workbook(io.BytesIO(packets.xlsx(data, "zh")))
-    assert book.sheetnames == ["概要", "KPI", "评分", "评语"]
+    assert book.sheetnames == ["概要", "KPI", "评分", "评语", "反馈与改进计划"]
+    assert list(book["反馈与改进计划"].iter_rows(min_row=2, values_only=True)) == [
+        ("会议纪要", "面谈：下季度重点是培训时长"),
+        ("改进项", f"每月完成 20 小时培训（负责人 emp_p0001，{DEMO_TODAY + dt.timedelta(days=30)} 前跟进，进行中）")]
     summary = {r[0]: r[1] for r in book["概要"].iter_rows(min_row=2, values_only=True)}
     assert (summary["最终等级"], summary["潜力"], summary["绩效系数"], summary["校准原因"]) == ("A", "高", "1.2",
                                                                                    "关键客户续约")
@@ -73,7 +82,7 @@ def test_the_workbook_has_its_sheets_and_names_no_rater(closed):
 def test_a_pdf_without_a_cjk_font_is_refused_in_words(closed, monkeypatch, tmp_path):
     w, name = closed
     monkeypatch.setenv("KPI_CJK_FONT", str(tmp_path / "missing.ttf"))
-    data = results.packet(w, name, "P0001", by="root", lang="zh", today=DEMO_TODAY)
+    data = feedback.packet(w, name, "P0001", by="root", lang="zh", today=DEMO_TODAY)
     with pytest.raises(KpiError) as e:
         packets.pdf(data, "zh")
     assert e.value.args[0].code == "review_pdf_no_font"

@@ -56,7 +56,7 @@ def test_a_cycle_through_the_page(wh, monkeypatch):
     next(b for b in at.button if b.label == "开启").click().run()
     clean(at)
     assert service.get(wh, "2026-Q3").org == "D1"  # a manager of D1 opens over their own unit
-    at.session_state["rv_tabs_4"] = "团队与评价人"
+    at.session_state["rv_tabs_5"] = "团队与评价人"
     at.run()
     at.selectbox(key="rv_rater_person").set_value("P0001").run()
     at.multiselect[0].set_value(list(PEERS))
@@ -69,7 +69,7 @@ def test_a_cycle_through_the_page(wh, monkeypatch):
 
     me = page_as(wh.path, "emp_p0001", "pages/reviews.py", monkeypatch)
     clean(me)
-    me.session_state["rv_tabs_2"] = "待我评分"
+    me.session_state["rv_tabs_3"] = "待我评分"
     me.run()
     for ni in me.number_input:
         ni.set_value(4.0)
@@ -82,7 +82,7 @@ def test_a_cycle_through_the_page(wh, monkeypatch):
 
     at.run()
     button(at, "进入下一阶段：上级评价").click().run()
-    at.session_state["rv_tabs_4"] = "待我评分"
+    at.session_state["rv_tabs_5"] = "待我评分"
     at.run()
     at.selectbox(key="rv_rate_pick").set_value("P0001|manager").run()
     for ni in at.number_input:
@@ -90,7 +90,7 @@ def test_a_cycle_through_the_page(wh, monkeypatch):
     button(at, "保存评分").click().run()
     clean(at)
     button(at, "进入下一阶段：校准").click().run()
-    at.session_state["rv_tabs_4"] = "校准"
+    at.session_state["rv_tabs_5"] = "校准"
     at.run()
     clean(at)
     assert "九宫格（绩效 × 潜力）" in texts(at)
@@ -106,9 +106,29 @@ def test_a_cycle_through_the_page(wh, monkeypatch):
     button(at, "结束并冻结结果").click().run()
     clean(at)
     assert service.get(wh, "2026-Q3").state == "closed"
+    # feedback after closing: a meeting note and an improvement plan item, then the retrospective
+    at.session_state["rv_tabs_5"] = "考评结果"
+    at.run()
+    at.selectbox(key="rv_subject").set_value("P0001").run()
+    next(a for a in at.text_area if a.label == "会议纪要").set_value("面谈：下季度重点是培训时长")
+    button(at, "保存纪要").click().run()
+    clean(at)
+    next(i for i in at.text_input if i.label == "负责人（用户名）").set_value("emp_p0001")
+    next(i for i in at.text_input if i.label == "改进措施").set_value("每月完成 20 小时培训")
+    next(s for s in at.selectbox if s.label == "要改进的 KPI").set_value("training_hours")
+    button(at, "加入改进计划").click().run()
+    clean(at)
+    assert "已加入改进计划：每月完成 20 小时培训。" in texts(at)
+    plan_rows = next(d.value for d in at.dataframe if "类别" in d.value.columns)
+    assert plan_rows["类别"].tolist() == ["会议纪要", "改进项"]
+    at.session_state["rv_tabs_5"] = "复盘"
+    at.run()
+    at.selectbox(key="rv_retro_unit").set_value("D1-SAL-T1").run()
+    clean(at)
+    assert "本期计分卡上的红灯" in texts(at) and "本期采取的行动：1 项" in texts(at)
 
     me.run()
-    me.session_state["rv_tabs_2"] = "考评结果"
+    me.session_state["rv_tabs_3"] = "考评结果"
     me.run()
     clean(me)
     shown = texts(me)
