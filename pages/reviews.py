@@ -275,9 +275,9 @@ def team_tab(cycle: Cycle, tr) -> None:
         t("rv_kind_peer"): r["rating_peer"], t("rv_kind_report"): r["rating_report"], t("rv_overall"): r["overall"],
         t("rv_final_grade"): r["final_grade"], t("rv_incentive"): r["incentive"]} for r in rows])
     st.dataframe(table, hide_index=True, width="stretch", placeholder=fmt.DASH, key="rv_team_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.1f") for c in (
-                     t("rv_kpi_score"), t("rv_overall"), t("rv_kind_self"), t("rv_kind_manager"), t("rv_kind_peer"),
-                     t("rv_kind_report"))})
+                 column_config={c: st.column_config.NumberColumn(format="%.2f" if c == t("rv_incentive") else "%.1f")
+                                for c in (t("rv_kpi_score"), t("rv_overall"), t("rv_kind_self"), t("rv_kind_manager"),
+                                          t("rv_kind_peer"), t("rv_kind_report"), t("rv_incentive"))})
     name, ui = cycle.name, lang()
     st.download_button(t("rv_results_xlsx"), deferred(lambda actor: _results_book(name, actor, ui)),
                        file_name=f"review_{name}_results.xlsx", mime=XLSX, key="rv_results", on_click="ignore")

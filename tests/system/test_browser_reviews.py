@@ -18,7 +18,6 @@ import pytest
 from kpi_core.auth import users
 from kpi_core.services import reviews as service
 from kpi_core.store.warehouse import open_warehouse
-from tests.conftest import DEMO_TODAY
 from tests.system.test_browser import _people, idle, launch, serve, shot, wait_title
 from tests.system.test_browser_alerts import _page, _sign_in
 
@@ -35,19 +34,30 @@ def server(demo_template, tmp_path_factory):
     wh = open_warehouse(path)
     for n in range(2, 5):
         users.add(wh, f"emp_p000{n}", "employee", orgs=[f"P000{n}"])
-    # The cycle as far as the self review: opened, raters chosen, the person's and three peers' ratings in.
-    service.open_cycle(wh, "2026-Q3", "2026-Q3", "D1-SAL-T1")
-    service.choose_raters(wh, "2026-Q3", "P0001", {u: "peer" for u in PEERS})
-    service.advance(wh, "2026-Q3", today=DEMO_TODAY)
+    for url in serve(path):
+        yield url, path
+
+
+def others_rate(path: Path) -> None:
+    """The person's self rating and three peers', given in their own sessions meanwhile."""
+    wh = open_warehouse(path)
     service.rate(wh, "2026-Q3", "P0001", "self", 4, comment="完成了华东大客户续约", by=users.actor(wh, "emp_p0001"))
     for rater, score in zip(PEERS, (3, 4, 5), strict=True):
         service.rate(wh, "2026-Q3", "P0001", "peer", score, comment=f"同事意见 {score}", by=users.actor(wh, rater))
-    yield from serve(path)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
     yield from launch()
+
+
+def pick(pg, label: str, option: str) -> None:
+    """One more option of a multiselect, typed and chosen."""
+    box = pg.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first
+    box.locator("input").click()
+    box.locator("input").fill(option)
+    pg.get_by_role("option", name=option, exact=True).click()
+    pg.keyboard.press("Escape")
 
 
 def clean(pg) -> None:
@@ -78,12 +88,29 @@ def download(pg, name: str) -> bytes:
     return Path(dl.value.path()).read_bytes()
 
 
-def test_the_manager_takes_a_cycle_to_closed_and_downloads_the_packet(server, browser):
+def test_the_manager_takes_a_cycle_from_open_to_closed_and_downloads_the_packet(server, browser):
+    server, path = server
     pg = _page(browser, server, 1440)
     _sign_in(pg, server, "mgr_d1", "reviews?lang=zh", "zh")
     wait_title(pg, "考评")
     idle(pg)
+    pg.get_by_text("还没有考评周期，请在上方开启。").wait_for()
+    pg.get_by_text("开启考评周期").click()
+    pg.get_by_role("textbox", name="周期名称").fill("2026-Q3")
+    pg.get_by_role("textbox", name="考核期间").fill("2026-Q3")
+    button(pg, "开启")
+    pg.get_by_text("已开启考评周期 2026-Q3：2026-Q3，华东销售事业部 (D1) 及其下级。").wait_for()
     clean(pg)
+    tab(pg, "团队与评价人")
+    choose(pg, "人员", "曾娟玲 (P0001)")
+    for rater in PEERS:
+        pick(pg, "同事", rater)
+    button(pg, "保存评价人")
+    pg.get_by_text("已保存 曾娟玲 (P0001) 的评价人（3 人）。").wait_for()
+    shot(pg, "rv_0_raters_zh_1440")
+    button(pg, "进入下一阶段：自评")
+    pg.get_by_text("考评周期 2026-Q3 当前阶段：自评。").wait_for()
+    others_rate(path)
     button(pg, "进入下一阶段：上级评价")
     pg.get_by_text("考评周期 2026-Q3 当前阶段：上级评价。").wait_for()
     tab(pg, "待我评分")
@@ -95,6 +122,7 @@ def test_the_manager_takes_a_cycle_to_closed_and_downloads_the_packet(server, br
     button(pg, "进入下一阶段：校准")
     tab(pg, "校准")
     pg.get_by_text("九宫格（绩效 × 潜力）").wait_for()
+    choose(pg, "单元", "华东销售一组 (D1-SAL-T1)")
     choose(pg, "人员", next(o for o in _options(pg, "人员") if o.startswith("曾娟玲")))
     choose(pg, "最终等级", "A")
     choose(pg, "潜力", "潜力高")
@@ -120,6 +148,7 @@ def test_the_manager_takes_a_cycle_to_closed_and_downloads_the_packet(server, br
     clean(pg)
     pg.context.close()
     the_person_sees_their_frozen_review_on_a_phone_in_english(server, browser)
+    assert service.get(open_warehouse(path), "2026-Q3").state == "closed"
 
 
 def _options(pg, label: str) -> list[str]:
