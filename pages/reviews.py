@@ -100,34 +100,36 @@ def move_on(cycle: Cycle, tr) -> None:
 
 def outcome_view(cycle: Cycle, subject: str, tr) -> None:
     """A review as the user may see it: scores and grades, the KPI lines, the ratings; packets."""
-    try:
-        o = results.outcome(warehouse(), cycle.name, subject, by=user(), today=today())
+    try:  # the packet's data is what the page shows too: one review worked out per run
+        o = feedback.packet(warehouse(), cycle.name, subject, by=user(), lang=lang(), today=today())
     except KpiError as exc:
         error(exc)
         return
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(t("rv_kpi_score"), fmt.score(o.score), o.grade or None, delta_color="off", delta_arrow="off")
-    c2.metric(t("rv_ratings"), fmt.score(o.ratings) if o.person else fmt.DASH)
-    c3.metric(t("rv_overall"), fmt.score(o.overall), o.overall_grade or None, delta_color="off", delta_arrow="off")
-    c4.metric(t("rv_final_grade"), o.final_grade or fmt.DASH,
-              t(f"rv_potential_{o.potential}") if o.potential else None, delta_color="off", delta_arrow="off")
-    if o.frozen:
-        st.caption(t("rv_frozen", batches=", ".join(map(str, o.batches)) or fmt.DASH))
-    if o.restated:
-        st.warning(t("rv_restated", n=len(o.restated)))
-    data = feedback.packet(warehouse(), cycle.name, subject, by=user(), lang=lang(), today=today())
-    st.dataframe(pd.DataFrame(packets.kpi_rows(data, lang()), columns=[t("rv_col_" + h) for h in KPI_COLUMNS]),
+    c1.metric(t("rv_kpi_score"), fmt.score(o["score"]), o["grade"] or None, delta_color="off", delta_arrow="off")
+    c2.metric(t("rv_ratings"), fmt.score(o["ratings"]) if o["person"] else fmt.DASH)
+    c3.metric(t("rv_overall"), fmt.score(o["overall"]), o["overall_grade"] or None, delta_color="off",
+              delta_arrow="off")
+    c4.metric(t("rv_final_grade"), o["final_grade"] or fmt.DASH,
+              t(f"rv_potential_{o['potential']}") if o["potential"] else None, delta_color="off", delta_arrow="off")
+    if o["frozen"]:
+        st.caption(t("rv_frozen", batches=", ".join(map(str, o["batches"])) or fmt.DASH))
+    restated = sum(1 for it in o["items"] if it["now"] is not None)
+    if restated:
+        st.warning(t("rv_restated", n=restated))
+    st.dataframe(pd.DataFrame(packets.kpi_rows(o, lang()), columns=[t("rv_col_" + h) for h in KPI_COLUMNS]),
                  hide_index=True, width="stretch", placeholder=fmt.DASH)
-    if o.person:
-        st.dataframe(pd.DataFrame(packets.rating_rows(data, lang()),
+    if o["person"]:
+        st.dataframe(pd.DataFrame(packets.rating_rows(o, lang()),
                                   columns=[t("rv_col_kind"), t("rv_col_average"), t("rv_col_by_competency")]),
                      hide_index=True, width="stretch", placeholder=fmt.DASH)
-        said = packets.comment_rows(data, lang())
+        said = packets.comment_rows(o, lang())
         if said:
             st.dataframe(pd.DataFrame(said, columns=[t("rv_col_kind"), t("rv_col_comment")]), hide_index=True,
                          width="stretch")
-    if o.calibration_reason:
-        st.caption(tm("rv_reason_shown", reason=o.calibration_reason))
+    if o["calibration_reason"]:
+        st.caption(tm("rv_reason_shown", reason=o["calibration_reason"]))
+    data = o
     feedback_section(cycle, subject, data, tr)
     name, code, ui = cycle.name, subject, lang()
     b1, b2, _ = st.columns([1, 1, 4])

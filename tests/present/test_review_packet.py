@@ -9,9 +9,11 @@ import io
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pypdfium2 as pdfium
 import pytest
 
+from kpi_core.ingest.facts.from_arrow import import_table
 from kpi_core.model.errors import KpiError
 from kpi_core.present import review_packet as packets
 from kpi_core.services import review_feedback as feedback
@@ -86,3 +88,18 @@ def test_a_pdf_without_a_cjk_font_is_refused_in_words(closed, monkeypatch, tmp_p
     with pytest.raises(KpiError) as e:
         packets.pdf(data, "zh")
     assert e.value.args[0].code == "review_pdf_no_font"
+
+
+def test_a_restatement_after_closing_is_printed_beside_the_frozen_figure(closed):
+    w, name = closed
+    before = feedback.packet(w, name, "P0001", by="root", lang="zh", today=DEMO_TODAY)
+    assert all(it["now"] is None for it in before["items"])
+    import_table(w, "actuals", pa.table({"metric": ["training_hours"], "org": ["P0001"], "period": ["2026-07"],
+                                         "value": [99.0]}), source="restated")
+    after = feedback.packet(w, name, "P0001", by="root", lang="zh", today=DEMO_TODAY)
+    line = next(it for it in after["items"] if it["metric"] == "training_hours")
+    frozen = next(it for it in before["items"] if it["metric"] == "training_hours")
+    assert (line["actual"], line["score"]) == (frozen["actual"], frozen["score"]) and line["now"]["actual"] > 99
+    row = next(r for r in packets.kpi_rows(after, "zh") if r[0] == line["name"])
+    assert row[-1].startswith("结束后更正为：") and [r[-1] for r in packets.kpi_rows(after, "zh")].count("") == len(
+        after["items"]) - 1
