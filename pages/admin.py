@@ -111,6 +111,30 @@ def settings_section() -> None:
     st.success(t("settings_saved", n=len(changed)))
 
 
+REVIEW_SETTINGS = ("review_competencies", "review_points", "review_weights", "review_rater_weights",
+                   "review_min_raters", "review_guideline", "review_incentives")
+
+
+def review_settings_section() -> None:
+    """The review settings a cycle keeps when it is opened (competencies, scale, weights, the
+    fewest anonymous raters, the calibration guideline, incentive coefficients)."""
+    st.subheader(t("rv_settings"))
+    st.caption(t("rv_settings_help"))
+    current = settings.all_settings(warehouse())
+    with st.form("review_settings_form"):
+        wanted = {k: st.text_input(t(f"rv_setting_{k}"), current[k], key=f"set_{k}") for k in REVIEW_SETTINGS}
+        reason = st.text_input(t("reason"), key="set_review_reason")
+        saved = st.form_submit_button(t("save"))
+    if not saved:
+        return
+    try:
+        changed = settings.put_many(warehouse(), wanted, user=user(), reason=reason)
+    except KpiError as exc:
+        error(exc)
+        return
+    st.success(t("settings_saved", n=len(changed)))
+
+
 def phasing_section() -> None:
     st.subheader(t("phasing_profiles"))
     with warehouse().connect() as con:
@@ -263,6 +287,7 @@ def page() -> None:
 
     def settings_tab() -> None:
         settings_section()
+        review_settings_section()
         phasing_section()
 
     def sources_tab() -> None:

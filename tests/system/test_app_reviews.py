@@ -147,3 +147,23 @@ def test_an_employee_sees_nothing_of_anothers_cycle_and_english_reads_as_english
     boss = page_as(wh.path, "mgr_d1", "pages/reviews.py", monkeypatch, lang="en")
     clean(boss)
     assert "Move on to: Self review" in [b.label for b in boss.button]
+
+
+def test_the_admin_sets_the_review_settings_and_a_new_cycle_keeps_them(wh, monkeypatch):
+    users.add(wh, "root", "admin")
+    at = page_as(wh.path, "root", "pages/admin.py", monkeypatch)
+    at.session_state["admin_tabs"] = "设置"
+    at.run()
+    at.text_input(key="set_review_min_raters").set_value("2")
+    at.text_input(key="set_review_reason").set_value("smaller teams")
+    [_, review_save] = [b for b in at.button if b.label == "保存"]
+    review_save.click().run()
+    said = "设置 review_min_raters = “2”：同一类评价人至少 3 人才显示平均分（实际为 2）"
+    assert [rendered(e.value) for e in at.error] == [said]
+    at.text_input(key="set_review_min_raters").set_value("4")
+    at.text_input(key="set_review_weights").set_value("kpi:60,ratings:40")
+    [_, review_save] = [b for b in at.button if b.label == "保存"]
+    review_save.click().run()
+    assert [s.value for s in at.success] == ["已保存 2 项设置。"] and not at.error
+    cycle = service.open_cycle(wh, "later", "2026-Q3", "D1-SAL-T1")
+    assert (cycle.config.min_raters, cycle.config.kpi_weight, cycle.config.ratings_weight) == (4, 60, 40)
