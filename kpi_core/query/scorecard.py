@@ -141,7 +141,15 @@ def scorecard(wh: Warehouse, org: str, period: str, grain: Grain, weights: dict[
 def subtree_scorecards(wh: Warehouse, tree: OrgTree, org: str, period: str, *, actor: Actor | None = None,
                        today=None) -> dict[str, Scorecard]:
     """Every unit's scorecard in `org`'s subtree at a period, as unit_scorecard gives each, from
-    one query over the subtree (a review cycle scores hundreds of units at once)."""
+    one query over the subtree (a review cycle scores hundreds of units at once). A trusted
+    caller's (no actor) are kept per data version: shared, treat them as read-only."""
+    if actor is None:
+        key = ("subtree_scorecards", org, period, today)
+        return kept(wh, key, lambda: _subtree(wh, tree, org, period, None, today))
+    return _subtree(wh, tree, org, period, actor, today)
+
+
+def _subtree(wh: Warehouse, tree: OrgTree, org: str, period: str, actor: Actor | None, today) -> dict[str, Scorecard]:
     _, metrics = context(wh)
     cards = current_cards(wh)
     units = list(tree.subtree(org))
