@@ -121,7 +121,7 @@ pages = [st.Page(PAGES[key][0], title=title(key), icon=PAGES[key][2], default=ke
          for key in menu(actor.role)]
 if asked and ADDRESS.fullmatch(asked):
     pages.append(refuse(asked))
-page = st.navigation(pages)
+page = st.navigation(pages, expanded=True)  # every page of the menu shown (past 12, Streamlit folds the rest)
 asked = st.session_state.pop("_refused", None) or asked
 if asked in PAGES:
     sep = "、" if st.session_state["lang"] == "zh" else ", "
