@@ -18,7 +18,10 @@ LANGS = ("zh", "en")
 # Codes made at run time from a fixed set (a role, a capability): each case is in the catalogs.
 DYNAMIC_PREFIXES = ("role_", "doing_", "present_problem_", "ui_", "ingest_workbook_", "access_unit_",
                     "jobs_digest_col_", "jobs_digest_status_", "model_subscription_field_",
-                    "model_subscription_schedule_", "model_subscription_weekday_")
+                    "model_subscription_schedule_", "model_subscription_weekday_",
+                    # review cycles: columns, states, kinds, potentials and refusals named from data
+                    "review_col_", "review_kind_", "review_may_not_rate_", "review_packet_action_",
+                    "review_potential_", "review_state_")
 CATALOG_DIR = Path(__file__).with_name("catalog")
 
 
