@@ -103,6 +103,11 @@ def settings_section() -> None:
         return
     wanted = {"fiscal_year_start": str(fy), "default_green": f"{green:g}", "default_amber": f"{amber:g}",
               "grade_bands": bands}
+    save_settings(wanted, reason)
+
+
+def save_settings(wanted: dict[str, str], reason: str) -> None:
+    """Store a form's settings together (kpi_core checks each and needs the reason); say what it did."""
     try:
         changed = settings.put_many(warehouse(), wanted, user=user(), reason=reason)
     except KpiError as exc:
@@ -127,12 +132,7 @@ def review_settings_section() -> None:
         saved = st.form_submit_button(t("save"))
     if not saved:
         return
-    try:
-        changed = settings.put_many(warehouse(), wanted, user=user(), reason=reason)
-    except KpiError as exc:
-        error(exc)
-        return
-    st.success(t("settings_saved", n=len(changed)))
+    save_settings(wanted, reason)
 
 
 def phasing_section() -> None:

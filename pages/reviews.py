@@ -21,7 +21,6 @@ from kpi_core.present.review_export import workbook
 from kpi_core.services import review_feedback as feedback
 from kpi_core.services import review_results as results
 from kpi_core.services import reviews as service
-from kpi_core.store import reviews as store
 from kpi_core.store.reviews import Cycle
 from pages import through_app
 from pages.common import (
@@ -301,8 +300,7 @@ def raters_form(cycle: Cycle, tr) -> None:
     person = st.selectbox(t("rv_person"), people, format_func=labels({u: unit_label(tr, u) for u in people}),
                           key="rv_rater_person")
     names = [u.name for u in users.list_users(warehouse()) if u.active and person not in u.orgs]
-    with warehouse().read() as con:
-        now = store.raters(con, cycle.name, person)
+    now = service.raters(warehouse(), cycle.name, person, by=user())
     peers = [r for _, r, k in now if k == "peer"]
     reports = [r for _, r, k in now if k == "report"]
     with st.form(f"rv_raters_{person}"):

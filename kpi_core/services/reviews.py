@@ -260,3 +260,15 @@ def rated_by_me(wh: Warehouse, name: str, subject: str, *, by: str | Actor) -> d
     """kind → competency → score: what `by` gave a person (their own ratings, shown to them alone)."""
     with wh.read() as con:
         return store.rated_by(con, name, subject, as_actor(by).name)
+
+
+def raters(wh: Warehouse, name: str, subject: str, *, by: str | Actor = "admin") -> list[tuple[str, str, str]]:
+    """(person, rater, kind) chosen for a person: for those who run the review there only (the
+    person does not learn who their peers and reports are)."""
+    actor = as_actor(by)
+    tree, _ = context(wh)
+    cycle = get(wh, name)
+    person = _person(tree, cycle, subject)
+    access.check(actor, tree, "reviews", person)
+    with wh.read() as con:
+        return store.raters(con, name, person)

@@ -247,3 +247,12 @@ def test_the_cycle_keeps_the_settings_it_was_opened_with(wh):
     settings.put(wh, "review_weights", "kpi:50,ratings:50", reason="test")
     assert (service.get(wh, name).config.kpi_weight, service.get(wh, name).config.ratings_weight) == (70, 30)
     assert service.open_cycle(wh, "later", "2026-Q3", TEAM).config.kpi_weight == 50
+
+
+def test_only_those_who_run_the_review_learn_who_the_raters_are(wh):
+    name = opened(wh)
+    service.choose_raters(wh, name, "P0001", {u: "peer" for u in PEERS}, by=who(wh, "mgr_d1"))
+    assert service.raters(wh, name, "P0001", by=who(wh, "mgr_d1")) == [("P0001", u, "peer") for u in PEERS]
+    for reader in ("emp_p0001", "emp_p0002", "mgr_d2"):
+        with pytest.raises(AccessDenied):
+            service.raters(wh, name, "P0001", by=who(wh, reader))

@@ -62,7 +62,7 @@ def test_a_cycle_through_the_page(wh, monkeypatch):
     at.multiselect[0].set_value(list(PEERS))
     next(b for b in at.button if b.label == "保存评价人").click().run()
     clean(at)
-    assert [r for _, r, k in service.choose_raters(wh, "2026-Q3", "P0001", {}, by="admin")] == list(PEERS)
+    assert service.raters(wh, "2026-Q3", "P0001") == [("P0001", r, "peer") for r in PEERS]
     button(at, "进入下一阶段：自评").click().run()
     clean(at)
     assert service.get(wh, "2026-Q3").state == "self"
