@@ -88,6 +88,8 @@ def main() -> int:
                     help="cockpit: profile a move to another place (as a click does: session state set, then the "
                          "rerun), e.g. D2,2026-09: the engine's kept facts are warm, the cockpit of that place is not")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--opens", action="store_true",
+                    help="also list each time the profiled run opened the warehouse, read-only or not, and from where")
     ap.add_argument("--out", help="also write the cProfile stats here (for snakeviz or pstats)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="kpi-profile-"))
@@ -160,6 +162,23 @@ def main() -> int:
         if args.cold:  # a write bumps the data version: every cached read and the engine's context miss
             with wh.transaction():
                 pass
+        opens = []
+        if args.opens:
+            import traceback
+
+            from kpi_core.store.warehouse import Warehouse
+
+            real_open = Warehouse._open
+
+            def traced(self, read_only):
+                if profiling["on"]:
+                    ours = [f"{Path(f.filename).resolve().relative_to(ROOT)}:{f.name}"
+                            for f in traceback.extract_stack()[:-1]
+                            if str(ROOT) in str(Path(f.filename).resolve()) and "bench" not in f.filename]
+                    opens.append(("read-only" if read_only else "read-write", " ← ".join(reversed(ours[-4:]))))
+                return real_open(self, read_only)
+
+            Warehouse._open = traced
         profiling["on"] = True
         t0 = time.perf_counter()
         at.run()
@@ -186,6 +205,10 @@ def main() -> int:
           f"(script {total * 1000:.0f} ms); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"gc.collect() after a run (Streamlit's runner.postScriptGC, on by default): "
           f"{statistics.median(gcs) * 1000:.0f} ms, {tracked:,} objects tracked by the collector")
+    if args.opens:
+        print(f"\n### Warehouse opens ({len(opens)})\n")
+        for kind, where in opens:
+            print(f"- {kind}: {where}")
     print(f"\n### Ours, by cumulative time (top {args.top})\n")
     print("| function | calls | cumulative ms | % | own ms |\n|---|---:|---:|---:|---:|")
     ours = [(k, v) for k, v in entries.items() if package_of(k[0]).startswith("ours")]

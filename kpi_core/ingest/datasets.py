@@ -24,7 +24,7 @@ from kpi_core.model.messages import Msg
 from kpi_core.model.names import check_name, quoted, slug
 from kpi_core.model.problems import ImportResult, Problem
 from kpi_core.model.text import collisions
-from kpi_core.store import batches
+from kpi_core.store import batches, versions
 from kpi_core.store.datasets import refresh_view
 from kpi_core.store.partials import refresh_dataset
 from kpi_core.store.warehouse import Warehouse
@@ -126,7 +126,8 @@ def load_batch(wh: Warehouse, name: str, mode: Mode, types: dict[str, str], user
     bad_types = {c: t for c, t in types.items() if t not in TYPE_NAMES}
     if bad_types:
         raise KpiError(Msg("ingest_unknown_types", types=str(bad_types), names=", ".join(TYPE_NAMES)))
-    with wh.transaction() as con:
+    with wh.transaction(narrow=True) as con:  # changes only this dataset's rows, view and partials
+        wh.touch([versions.dataset(name)])
         if con.execute("SELECT 1 FROM linked_dataset WHERE name = ?", [name]).fetchall():
             raise KpiError(Msg("ingest_dataset_is_linked", name=name))
         clash = collisions([name], [n for (n,) in con.execute("SELECT name FROM dataset").fetchall()])

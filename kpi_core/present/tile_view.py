@@ -1,6 +1,7 @@
-"""A board tile as a viewer sees it (cells, table, chart spec), kept per data version, tile, place
-and language, so every viewer of the same place shares one build, and warm-on-write
-(`jobs.warm`) can build it before the first viewer comes.
+"""A board tile as a viewer sees it (cells, table, chart spec), kept per tile, place and language
+until a write changes what its metrics are made of (`query.api.scope_of`), so every viewer of
+the same place shares one build, and warm-on-write (`jobs.warm`) can build it before the first
+viewer comes.
 
 What a viewer may read is checked on every call: the place is resolved for them (a unit they may
 not read becomes their own, as `tiles.place_of` does), and the unit is checked before anything
@@ -21,12 +22,12 @@ from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.present import tiles
 from kpi_core.present.i18n import t
-from kpi_core.query.api import latest_month, stamp
+from kpi_core.query.api import latest_month, scope_of, stamp
 from kpi_core.query.cache import Cache
 from kpi_core.store.warehouse import Warehouse
 
 View = tuple[tiles.TileData, pd.DataFrame, dict | None]
-VIEWS: Cache[View] = Cache("a board tile's cells, table and chart spec per data version, place and language", 1024)
+VIEWS: Cache[View] = Cache("a board tile's cells, table and chart spec per place and language", 1024)
 LANGUAGES = ("zh", "en")
 
 
@@ -53,7 +54,10 @@ def view(wh: Warehouse, board: Board, tile: Tile, tree: OrgTree, metrics: dict[s
     place = tiles.place_of(board, tile, tree, today, cross, actor, latest_month(wh, today))
     if actor is not None:
         access.check(actor, tree, "read", place.org)
-    key = (stamp(wh, version), tile_key(board, tile), place, lang, today)
+    # Kept until a write changes what the tile's metrics are made of; a scorecard tile's metrics
+    # are known only once its scorecard is read, so it is kept per data version.
+    scoped = tile.metrics and tile.type != "scorecard"
+    key = (scope_of(wh, tile.metrics) if scoped else stamp(wh, version), tile_key(board, tile), place, lang, today)
     # The place is settled: the build asks for exactly it, whoever asks first.
     settled = {"org": place.org, "period": place.period}
     return VIEWS.get(key, lambda: _build(wh, board, tile, tree, metrics, today, lang, settled))

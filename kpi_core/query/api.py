@@ -7,7 +7,7 @@ reported, rolled up, computed from a dataset or from a formula, and why a value 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal, TypeVar
 
@@ -28,8 +28,9 @@ from kpi_core.model.periods import Grain, Period, fiscal_year, parse_period
 from kpi_core.model.text import visible
 from kpi_core.query import cache
 from kpi_core.query.evaluator import Evaluator, needed, semicolons
-from kpi_core.store import dictionary, settings
+from kpi_core.store import dictionary, settings, versions
 from kpi_core.store.org import load_tree
+from kpi_core.store.versions import Versions
 from kpi_core.store.warehouse import Warehouse
 
 Scope = Literal["self", "children", "subtree"]
@@ -113,7 +114,7 @@ def _scoped(actor: Actor, tree: OrgTree, q: Query, root: str, units: list[str]) 
 
 def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | None = None) -> Result:
     periods = periods_of(q, today)
-    version, (tree, closure, keys, metrics) = _context(wh, con)
+    now, (tree, closure, keys, metrics) = _context(wh, con)
     asked = tuple(dict.fromkeys(q.metrics))  # a metric named twice is computed once
     unknown = [c for c in asked if c not in metrics]
     if unknown:
@@ -139,7 +140,7 @@ def _run(wh: Warehouse, con, q: Query, today: dt.date | None, actor: Actor | Non
     try:
         engine = Evaluator(con, tree, metrics, units, periods, q.ytd, closure)
         engine.wanted = needed(metrics, asked)
-        engine.cache_key = stamp(wh, version)
+        engine.cache_key, engine.basis = stamp(wh, now.data), (_file_key(wh), now)
         engine.load_datasets([metrics[c] for c in sorted(engine.wanted) if metrics[c].source_type == "dataset"])
         cells = [_cell(engine, metrics[code], unit, p) for code in asked for unit in units for p in periods]
     finally:
@@ -157,19 +158,23 @@ def stamp(wh: Warehouse, version: int) -> cache.Stamp:
     return cache.Stamp(_file_key(wh), version)
 
 
-def _context(wh: Warehouse, con) -> tuple[int, tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]]:
-    """The org tree, its closure and the metric dictionary, kept while the data version holds:
-    a board's dozen queries build them once, and any write makes the next query read them anew."""
-    version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
+def _context(wh: Warehouse, con) -> tuple[Versions, tuple[OrgTree, pa.Table, pa.Table, dict[str, Metric]]]:
+    """The org tree, its closure and the metric dictionary, kept while the base version holds: a
+    board's dozen queries build them once, an upload of facts keeps them, and any broad write
+    makes the next query read them anew."""
+    now = versions.read(con)
     # The file's identity too: a warehouse rebuilt at the same path starts its version again.
     key = _file_key(wh)
     held = cache.CONTEXT.peek(key)
-    if held is None or held[0] != version:
-        if held is not None and held[0] < version:  # a write since: what older versions kept is never read again
-            cache.retire(cache.Stamp(key, version))
-        tree = load_tree(con)
-        closure = org_closure(tree)
-        held = (version, (tree, closure, org_keys(closure), dictionary.current(wh)))
+    if held is None or held[0] != now:
+        if held is not None and held[0].data < now.data:  # what older versions kept is never read again
+            cache.retire(cache.Stamp(key, now.data), now)
+        if held is not None and held[0].base == now.base:  # only narrow writes since: same tree, dictionary
+            held = (now, held[1])
+        else:
+            tree = load_tree(con)
+            closure = org_closure(tree)
+            held = (now, (tree, closure, org_keys(closure), dictionary.current(wh)))
         cache.CONTEXT.put(key, held)
     return held
 
@@ -180,6 +185,38 @@ def kept(wh: Warehouse, what: Hashable, read: Callable[[], T]) -> T:
     with wh.read() as con:
         version = int(con.execute("SELECT value FROM setting WHERE key = 'data_version'").fetchall()[0][0])
         return cache.FACTS.get((what, stamp(wh, version)), read)
+
+
+def kept_for(wh: Warehouse, metric: str, what: Hashable, read: Callable[[], T]) -> T:
+    """`read()` of something made from one metric's numbers (a forecast), kept until a write
+    changes what they are made of (`subjects_of`) or a broad write."""
+    with wh.read():
+        return cache.FACTS.get((what, scope_of(wh, [metric])), read)
+
+
+def scope_of(wh: Warehouse, codes: Iterable[str]) -> cache.Scope:
+    """The key part of what is made from these metrics' numbers (a forecast, a board tile): it
+    holds until a write changes what they are made of (`subjects_of`) or a broad write."""
+    with wh.read() as con:
+        now, (_tree, _closure, _keys, metrics) = _context(wh, con)
+    joined = "|".join(sorted(set().union(*(subjects_of(metrics, c) for c in codes if c in metrics))))
+    return cache.Scope(_file_key(wh), now.base, joined, now.of(joined) if joined else now.base)
+
+
+def subjects_of(metrics: dict[str, Metric], code: str, stack: tuple[str, ...] = ()) -> set[str]:
+    """What a metric's actuals and targets are read from (store.versions): its own targets, and its
+    uploaded actuals, its dataset's rows, or a formula's components' subjects."""
+    m = metrics[code]
+    out = {versions.facts("target", code)}
+    if m.source_type == "manual":
+        out.add(versions.facts("actual", code))
+    elif m.source_type == "dataset":
+        out.add(versions.dataset(m.source.dataset))
+    else:
+        for c in components(m.source.formula):
+            if c in metrics and c not in stack:
+                out |= subjects_of(metrics, c, (*stack, code))
+    return out
 
 
 def context(wh: Warehouse) -> tuple[OrgTree, dict[str, Metric]]:
@@ -242,12 +279,12 @@ def latest_month(wh: Warehouse, today: dt.date | None = None) -> str | None:
     """The latest month any metric has an actual for, not after today's month (None: no actuals).
     Pages open on it: the newest period with data, even while it is still in progress."""
     with wh.read() as con:
-        version, (tree, closure, _keys, metrics) = _context(wh, con)
-        key = ("latest_month", stamp(wh, version))
+        now, (tree, closure, _keys, metrics) = _context(wh, con)
+        key = ("latest_month", stamp(wh, now.data))
         found = cache.FACTS.peek(key)
         if found is None:
             engine = Evaluator(con, tree, metrics, [], [], False, closure)
-            engine.cache_key = stamp(wh, version)
+            engine.cache_key, engine.basis = stamp(wh, now.data), (_file_key(wh), now)
             found = (max((m for m in (engine.as_of(x) for x in metrics.values()) if m), default=None),)
             cache.FACTS.put(key, found)
     month = found[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 V = TypeVar("V")
 
@@ -23,6 +23,26 @@ class Stamp(NamedTuple):
 
     file: str
     version: int
+
+
+class Scope(NamedTuple):
+    """What is kept for one subject of a warehouse file (a metric's facts, a dataset's rows; ""
+    for what only a broad write changes): the base version and the subject's own version. Unlike a
+    `Stamp` it outlives writes to other subjects, so an upload of one metric's actuals leaves every
+    other metric's values kept."""
+
+    file: str
+    base: int
+    subject: str
+    version: int
+
+
+class Now(Protocol):
+    """The versions of a file as a read saw them (`store.versions.Versions`)."""
+
+    base: int
+
+    def of(self, subject: str) -> int: ...
 
 
 _ALL: list[Cache] = []  # every cache made, for retire()
@@ -86,11 +106,11 @@ class Cache(Generic[V]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def retire(self, now: Stamp) -> int:
-        """Drop the entries stamped with an older version of the same file; how many."""
+    def retire(self, now: Stamp, versions: Now | None = None) -> int:
+        """Drop the entries stamped with an older version of the same file, and (given its
+        `versions`) those scoped to an older base or an older version of their subject; how many."""
         with self._lock:
-            old = [k for k in self._items if isinstance(k, tuple) and any(
-                isinstance(part, Stamp) and part.file == now.file and part.version < now.version for part in k)]
+            old = [k for k in self._items if isinstance(k, tuple) and any(_old(part, now, versions) for part in k)]
             for k in old:
                 del self._items[k]
         return len(old)
@@ -113,9 +133,17 @@ CONTEXT: Cache[tuple] = Cache("org tree, closure and dictionary per warehouse fi
 PLACES: Cache[threading.RLock] = Cache("a lock per place whose values are being worked out", 4096)
 
 
-def retire(now: Stamp) -> int:
+def _old(part: object, now: Stamp, versions: Now | None) -> bool:
+    if isinstance(part, Stamp):
+        return part.file == now.file and part.version < now.version
+    if isinstance(part, Scope) and versions is not None and part.file == now.file:
+        return part.base < versions.base or part.version < versions.of(part.subject)
+    return False
+
+
+def retire(now: Stamp, versions: Now | None = None) -> int:
     """Drop every cache's entries of older versions of `now.file`; how many."""
-    return sum(c.retire(now) for c in list(_ALL))
+    return sum(c.retire(now, versions) for c in list(_ALL))
 
 
 def place_lock(key: Hashable) -> threading.RLock:

@@ -21,6 +21,7 @@ from kpi_core.model.periods import fiscal_start
 from kpi_core.query import cache, linked_values
 from kpi_core.query.dataset_sql import DISTINCT_PLAN, distinct_sql, partials_sql, planned, rows_sql, sql_text
 from kpi_core.store import partials as aggregate
+from kpi_core.store import versions
 from kpi_core.store.datasets import column_names, live_batches
 
 
@@ -29,16 +30,19 @@ class DatasetValues:
     data-version key it uses."""
 
     def _live(self, dataset: str) -> list[int]:
-        return self._kept(("live", dataset), lambda: [b for b, _ in live_batches(self.con, dataset)])
+        return self._kept(("live", dataset), lambda: [b for b, _ in live_batches(self.con, dataset)],
+                          versions.dataset(dataset))
 
     def _columns(self, dataset: str) -> tuple[str, ...]:
-        return self._kept(("columns", dataset), lambda: tuple(column_names(self.con, dataset)))
+        return self._kept(("columns", dataset), lambda: tuple(column_names(self.con, dataset)),
+                          versions.dataset(dataset))
 
     def _ready(self, m: Metric) -> bool:
         """Whether the metric's month × org partials hold every live batch of its dataset."""
         version = self.versions[m.code]
         return self._kept(("ready", m.code, version),
-                          lambda: aggregate.ready(self.con, m, version, self._live(m.source.dataset)))
+                          lambda: aggregate.ready(self.con, m, version, self._live(m.source.dataset)),
+                          versions.dataset(m.source.dataset))
 
     def _kind(self, m: Metric) -> str | None:
         """How the metric's partials are kept: "agg", "distinct" or None (see engine.partials.kind)."""
@@ -46,7 +50,8 @@ class DatasetValues:
 
     def _link(self, dataset: str):
         """(link, URL) of a linked dataset, None for an embedded one."""
-        return self._kept(("link", dataset), lambda: linked_values.link_of(self.con, dataset, self._live(dataset)))
+        return self._kept(("link", dataset), lambda: linked_values.link_of(self.con, dataset, self._live(dataset)),
+                          versions.dataset(dataset))
 
     def _dataset_as_of(self, m: Metric) -> str | None:  # kept per dataset and date column, not per metric
         src = m.source
@@ -63,14 +68,18 @@ class DatasetValues:
             self.load_datasets([m])
         return self._dataset[m.code]
 
-    def _values_key(self, code: str) -> tuple:
-        return (self.cache_key, code, tuple(self.units), tuple(p.label for p in self.periods), self.ytd, fiscal_start())
+    def _values_key(self, m: Metric) -> tuple:
+        """A dataset metric's values at this place, kept until its dataset or a broad write changes."""
+        return (self.scope(versions.dataset(m.source.dataset)), m.code, *self._place())
+
+    def _place(self) -> tuple:
+        return tuple(self.units), tuple(p.label for p in self.periods), self.ytd, fiscal_start()
 
     def load_datasets(self, wanted: list[Metric]) -> None:
         """Values of the dataset metrics asked for: those kept for this data version, the
         pre-aggregated ones in one query over their partials, the rest one query each over rows.
         One thread at a time per place: a viewer waits for warm-on-write's build, then reads it."""
-        with cache.place_lock(self._values_key("")):
+        with cache.place_lock((self.cache_key, *self._place())):
             self._load_datasets(wanted)
 
     def _load_datasets(self, wanted: list[Metric]) -> None:
@@ -78,7 +87,7 @@ class DatasetValues:
         for m in wanted:
             if m.code in self._dataset:
                 continue
-            held = cache.VALUES.peek(self._values_key(m.code))
+            held = cache.VALUES.peek(self._values_key(m))
             if held is not None:  # the same tile data asked again at the same data version
                 self._dataset[m.code], self.unmapped[m.code] = held
             else:
@@ -125,7 +134,7 @@ class DatasetValues:
             for name in (PERIODS, CLOSURE, LIVE):
                 self.con.unregister(name)
         for m in todo:
-            cache.VALUES.put(self._values_key(m.code), (self._dataset[m.code], self.unmapped[m.code]))
+            cache.VALUES.put(self._values_key(m), (self._dataset[m.code], self.unmapped[m.code]))
 
     def _live_table(self, metrics: list[Metric]) -> pa.Table:
         """(metric, batch_id): the live batches behind each metric read from partials."""

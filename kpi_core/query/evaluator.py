@@ -3,6 +3,7 @@ from a dataset, from a formula) and target."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -18,7 +19,8 @@ from kpi_core.model.org import OrgTree
 from kpi_core.model.periods import Grain, Period, fiscal_start, month_labels, month_range, parse_period
 from kpi_core.query import cache
 from kpi_core.query.dataset_values import DatasetValues
-from kpi_core.store import phasing, settings
+from kpi_core.store import phasing, settings, versions
+from kpi_core.store.versions import Versions
 
 FROM_DATASET = "dataset"
 _NO_FACTS = (MappingProxyType({}), MappingProxyType({}))  # a metric without facts (read-only)
@@ -37,6 +39,9 @@ class Evaluator(DatasetValues):
         self.unmapped: dict[str, int] = {}
         self.versions = dict(con.execute("SELECT code, version FROM metric").fetchall())
         self.cache_key: tuple = ()
+        # (file key, Versions) for keys scoped to what each read depends on; None: everything
+        # keyed on cache_key alone (a metric preview's draft definitions, which nothing else shares)
+        self.basis: tuple[str, Versions] | None = None
         self._as_of: dict[str, str | None] = {}
         self.wanted = set(metrics)  # narrowed by run() to the metrics asked and their components
         self._target_zone: dict[str, set[str]] = {}
@@ -57,7 +62,8 @@ class Evaluator(DatasetValues):
         cockpit's, each board tile's, the latest month's); none for a metric not asked for."""
         mine = self._facts.setdefault(view, {})
         if metric in self.wanted and metric not in mine:  # the metrics asked: those kept, one read for the rest
-            keys = {code: (self.cache_key, "facts", view, code) for code in sorted(self.wanted) if code not in mine}
+            keys = {code: (self.scope(versions.facts(view, code)), "facts", view, code)
+                    for code in sorted(self.wanted) if code not in mine}
             mine.update((code, got) for code, key in keys.items() if (got := cache.FACTS.peek(key)) is not None)
             missing = [code for code in keys if code not in mine]
             for code, facts in (self._read_facts(view, missing) if missing else {}).items():
@@ -80,9 +86,17 @@ class Evaluator(DatasetValues):
             by_period.setdefault(period, {})[org] = value
         return out
 
-    def _kept(self, key: tuple, read):
-        """A fact about the warehouse kept while its data version holds."""
-        return cache.FACTS.get((self.cache_key, *key), read)
+    def scope(self, subject: str = "") -> Hashable:
+        """The key part of what is kept for `subject` (a metric's facts, a dataset's rows; "" for
+        what only broad writes change, such as settings): it holds until a write changes that."""
+        if self.basis is None:
+            return self.cache_key
+        file, now = self.basis
+        return cache.Scope(file, now.base, subject, now.of(subject) if subject else now.base)
+
+    def _kept(self, key: tuple, read, subject: str = ""):
+        """A fact about the warehouse kept while `subject` (see `scope`) is not written."""
+        return cache.FACTS.get((self.scope(subject), *key), read)
 
     def default_thresholds(self) -> tuple[float, float]:
         """(green, amber) for metrics that set none: the warehouse settings."""
@@ -106,7 +120,8 @@ class Evaluator(DatasetValues):
             labels = [max(month_labels(period)) for period in self.facts_by_period("actual", m.code)]
             found = max(labels, default=None)
         elif m.source_type == "dataset":
-            found = self._kept(("as_of", m.source.dataset, m.source.time_column), lambda: self._dataset_as_of(m))
+            found = self._kept(("as_of", m.source.dataset, m.source.time_column), lambda: self._dataset_as_of(m),
+                               versions.dataset(m.source.dataset))
         else:
             parts = [c for c in components(m.source.formula) if c in self.metrics and c not in stack]
             months = [self.as_of(self.metrics[c], (*stack, m.code)) for c in parts]
@@ -134,7 +149,8 @@ class Evaluator(DatasetValues):
             months = {x.label for x in span}
             bases = sorted({x.to(m.frequency).label for x in span
                             if month_labels(x.to(m.frequency).label) <= months})
-            self._rolled[key] = self._kept(("rolled", m.code, tuple(bases)), lambda: self._roll(m, bases))
+            self._rolled[key] = self._kept(("rolled", m.code, tuple(bases)), lambda: self._roll(m, bases),
+                                           versions.facts("actual", m.code))
         return self._rolled[key]
 
     def _roll(self, m: Metric, bases: list[str]) -> dict[str, tuple[float, str]]:
@@ -233,7 +249,7 @@ class Evaluator(DatasetValues):
             # add up to a parent's).
             units = sorted(set(self.units) | (self._targets_below(m.code) & set(self._subtrees())))
             sub = Evaluator(self.con, self.tree, self.metrics, units, before, ytd=False, closure=self.closure)
-            sub.wanted, sub.cache_key = needed(self.metrics, (m.code,)), self.cache_key
+            sub.wanted, sub.cache_key, sub.basis = needed(self.metrics, (m.code,)), self.cache_key, self.basis
             out = {}
             for unit in units:
                 for now, then in zip(months, before, strict=True):

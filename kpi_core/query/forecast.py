@@ -30,7 +30,7 @@ from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.periods import GRAINS, Period, fiscal_year, parse_period
 from kpi_core.model.text import visible
-from kpi_core.query.api import Query, context, kept, latest_month, run
+from kpi_core.query.api import Query, context, kept_for, latest_month, run
 from kpi_core.query.scorecard import unit_scorecard
 from kpi_core.store import settings
 from kpi_core.store.warehouse import Warehouse
@@ -79,12 +79,12 @@ class Forecast:
 def forecast(wh: Warehouse, metric: str, org: str, period: str, *, today: dt.date | None = None,
              actor: Actor | None = None) -> Forecast:
     """The forecast of `metric` at `org` to the end of `period`, within what `actor` may read
-    (None: a trusted in-process caller); kept per data version."""
+    (None: a trusted in-process caller); kept until a write changes the numbers it is made of."""
     metrics, unit, today, start = _where(wh, metric, org, actor, today)
     with fiscal_year(start):
         p = parse_period(period)
-        return kept(wh, _key(metric, unit, p, today, start), lambda: _forecast(wh, metrics, metrics[metric], unit, p,
-                                                                                today))
+        return kept_for(wh, metric, _key(metric, unit, p, today, start),
+                        lambda: _forecast(wh, metrics, metrics[metric], unit, p, today))
 
 
 def _where(wh: Warehouse, metric: str, org: str, actor: Actor | None,
@@ -117,7 +117,7 @@ def _not_kept() -> Forecast:
 
 def kept_forecast(wh: Warehouse, metric: str, org: str, period: str, today: dt.date | None = None, *,
                   actor: Actor | None = None) -> Forecast | None:
-    """The forecast `forecast()` has kept for this data version, or None when there is none yet
+    """The forecast `forecast()` has kept for the numbers now, or None when there is none yet
     (or the metric or unit is unknown or out of `actor`'s reach): it never computes one, so a
     page may ask for every card (a cold forecast takes up to ~2 s, a kept one ~3 ms)."""
     try:
@@ -130,7 +130,7 @@ def kept_forecast(wh: Warehouse, metric: str, org: str, period: str, today: dt.d
     # connection of our own (an error out of the outermost connection would let the file go).
     with wh.read():
         try:
-            return kept(wh, key, _not_kept)
+            return kept_for(wh, metric, key, _not_kept)
         except _NotKept:
             return None
 
@@ -186,7 +186,7 @@ def warm(wh: Warehouse, today: dt.date | None = None, *, limit: int = WARM_LIMIT
 
 def forecasts(wh: Warehouse, metrics: list[str], orgs: list[str], period: str, *, today: dt.date | None = None,
               actor: Actor | None = None) -> dict[tuple[str, str], Forecast]:
-    """Forecasts for every metric × unit (a tile, the cockpit); each is kept per data version."""
+    """Forecasts for every metric × unit (a tile, the cockpit); each kept as `forecast` keeps it."""
     return {(m, o): forecast(wh, m, o, period, today=today, actor=actor) for m in metrics for o in orgs}
 
 

@@ -10,7 +10,7 @@ from kpi_core.model import reasons
 from kpi_core.model.access import Actor, as_actor, outside, require
 from kpi_core.model.errors import AccessDenied, KpiError
 from kpi_core.model.messages import Msg
-from kpi_core.store import audit, batches, closing, datasets, org
+from kpi_core.store import audit, batches, closing, datasets, org, versions
 from kpi_core.store.warehouse import Warehouse, now
 
 FACT_TABLES = {"actuals": "actual_fact", "targets": "target_fact"}
@@ -33,6 +33,16 @@ AFTER_REVERT: dict[str, Callable[[duckdb.DuckDBPyConnection, dict], None]] = {
     "dataset": datasets.after_revert,
     "linked": _facts_reverted,  # a refresh's partials are read through the live batches too
 }
+
+
+def _subjects(con, batch: dict) -> list[str]:
+    """What reverting the batch changes, for the caches (store.versions); [] for an org batch or a
+    linked dataset's refresh, which count as changing everything."""
+    kind = batch["kind"]
+    if kind in FACT_TABLES:
+        return versions.fact_subjects("actual" if kind == "actuals" else "target",
+                                      versions.metrics_of(con, FACT_TABLES[kind], batch["id"]))
+    return [versions.dataset(batch["dataset"])] if kind == "dataset" else []
 
 
 def _check_revert(con, actor: Actor, b: dict, reason: str | None) -> None:
@@ -61,7 +71,7 @@ def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason:
     """Take a batch back: the values it replaced become current again. A reason is required."""
     actor = as_actor(user)
     user = actor.name
-    with wh.transaction() as con:
+    with wh.transaction(narrow=True) as con:
         b = batches.get(con, batch_id)
         _check_revert(con, actor, b, reason)
         if b["status"] == "reverted":
@@ -70,6 +80,7 @@ def revert(wh: Warehouse, batch_id: int, *, user: str | Actor = "admin", reason:
         con.execute("UPDATE batch SET status = 'reverted', reverted_at = ?, reverted_by = ? WHERE id = ?",
                     [now(), user, batch_id])
         AFTER_REVERT[b["kind"]](con, b)
+        wh.touch(_subjects(con, b))
         audit.record(con, user, "revert", "batch", str(batch_id), before={"status": "loaded"},
                      after={"status": "reverted"}, reason=reason)
         return batches.get(con, batch_id)

@@ -60,7 +60,7 @@ def remove(wh: Warehouse, key: str, *, by: str) -> None:
 
 def listed(wh: Warehouse, user: str | None = None) -> list[Stored]:
     """Every subscription (or one user's), by key."""
-    with wh.connect() as con:
+    with wh.read() as con:
         rows = con.execute("SELECT definition, created_at, last_sent_at, last_batch FROM subscription "
                            "WHERE ? IS NULL OR user_name = ? ORDER BY key", [user, user]).fetchall()
     return [Stored(Subscription.model_validate(json.loads(d)), c, s, b) for d, c, s, b in rows]

@@ -218,11 +218,18 @@ class Warehouse:
         self._keeper.let_go()
 
     @contextmanager
-    def transaction(self, *, bump: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, bump: bool = True, narrow: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write transaction that bumps the data version (unless `bump` is False: a write no
-        number depends on, such as a user's language); all or nothing."""
+        number depends on, such as a user's language); all or nothing.
+
+        `narrow`: the write changes only the subjects it names through `touch` (the facts of some
+        metrics, the rows of a dataset), so what is kept for every other subject stays good. Any
+        other write, a narrow one that names nothing, or one with a broad write nested inside,
+        counts as changing everything (the safe default)."""
         with self._connection(write=True) as con:
             if getattr(self._local, "in_tx", False):
+                if not narrow:  # a broad write inside a narrow one widens it
+                    self._local.scope = None
                 yield con
                 return
             lock = _writer_lock(self.path)
@@ -230,14 +237,11 @@ class Warehouse:
                 raise WarehouseBusy(Msg("store_busy_writing", path=str(self.path), seconds=f"{self.timeout:g}"))
             try:
                 con.execute("BEGIN TRANSACTION")
-                self._local.in_tx = True
+                self._local.in_tx, self._local.scope = True, (set() if narrow else None)
                 try:
                     yield con
                     if bump:
-                        con.execute(
-                            "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                            "WHERE key = 'data_version'"
-                        )
+                        _bump(con, self._local.scope)
                     con.execute("COMMIT")
                     self._keeper.commits += bump
                 except duckdb.Error as exc:
@@ -252,9 +256,16 @@ class Warehouse:
                     _rollback(con)
                     raise
                 finally:
-                    self._local.in_tx = False
+                    self._local.in_tx, self._local.scope = False, None
             finally:
                 lock.release()
+
+    def touch(self, subjects) -> None:
+        """Name what the narrow transaction under way changes (see `transaction`); a no-op in a
+        broad one, which already counts as changing everything."""
+        scope = getattr(self._local, "scope", None)
+        if scope is not None:
+            scope.update(subjects)
 
     def migrate(self) -> list[str]:
         """Apply the migrations in sql/migrations not yet applied; return their names."""
@@ -300,6 +311,17 @@ class Warehouse:
         with self.read() as con:
             row = next(iter(con.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchall()), None)
         return row[0] if row else default
+
+
+def _bump(con: duckdb.DuckDBPyConnection, subjects: set[str] | None) -> None:
+    """Bump the data version; a narrow write marks its subjects with it, any other moves the base."""
+    [(version,)] = con.execute(
+        "UPDATE setting SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version' "
+        "RETURNING CAST(value AS BIGINT)").fetchall()
+    if subjects:
+        con.execute("INSERT OR REPLACE INTO subject_version SELECT unnest(?), ?", [sorted(subjects), version])
+    else:
+        con.execute("UPDATE setting SET value = CAST(? AS VARCHAR) WHERE key = 'base_version'", [version])
 
 
 def migration_files() -> list[Path]:

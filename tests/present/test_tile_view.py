@@ -61,3 +61,29 @@ def test_a_tile_pinned_to_a_unit_the_viewer_may_not_read_shows_their_own(demo):
     theirs = tile_view.view(wh, board2, pinned, tree, ms, DEMO_TODAY, "zh", actor=Actor("p", "employee", (person,)))
     assert theirs[0].place.org == person
     assert {c.org for c in theirs[0].cells} <= {person}
+
+
+def test_a_tile_is_kept_across_an_upload_of_other_metrics_and_made_anew_after_one_of_its_own(demo_path):
+    import pyarrow as pa
+
+    from kpi_core.ingest.facts.from_arrow import import_table
+
+    wh = open_warehouse(demo_path)
+    board = boards.get(wh, "sales")
+    tile = next(t for t in board.tiles if t.type == "bar_by_org")
+    tree, ms = org.tree(wh), dictionary.current(wh)
+
+    def upload(kind, metric, unit, period, value):
+        import_table(wh, kind, pa.table({"metric": [metric], "org": [unit], "period": [period], "value": [value]}),
+                     source="test")
+
+    first = tile_view.view(wh, board, tile, tree, ms, DEMO_TODAY, "zh", actor=ADMIN)
+    assert "min_cash_balance" not in tile.metrics
+    upload("actuals", "min_cash_balance", "D1", first[0].place.period, 7.5e7)
+    assert tile_view.view(wh, board, tile, tree, ms, DEMO_TODAY, "zh", actor=ADMIN) is first
+    cell = next(c for c in first[0].cells if c.target is not None)
+    upload("targets", cell.metric, cell.org, cell.period, cell.target + 1000)
+    again = tile_view.view(wh, board, tile, tree, ms, DEMO_TODAY, "zh", actor=ADMIN)
+    assert again is not first
+    assert next(c.target for c in again[0].cells if (c.metric, c.org, c.period) == (cell.metric, cell.org, cell.period)
+                ) == cell.target + 1000

@@ -9,6 +9,7 @@ import pytest
 
 from kpi_core.query import cache
 from kpi_core.query.cache import Cache
+from kpi_core.store.versions import Versions
 
 
 def test_the_least_recently_used_entry_goes_first():
@@ -83,6 +84,28 @@ def test_retire_drops_only_older_versions_of_the_same_file(key, kept):
     c = Cache("test", 8)
     c.put(key, "value")
     assert c.retire(cache.Stamp(A, 5)) == (0 if kept else 1)
+    assert (c.peek(key) is not None) == kept
+
+
+NOW = Versions(data=9, base=5, subjects={"actual:revenue": 8, "dataset:orders": 9})
+
+
+@pytest.mark.parametrize(("key", "kept"), [
+    ((cache.Scope(A, 5, "actual:headcount", 5), "facts"), True),   # not written since the base
+    ((cache.Scope(A, 5, "", 5), "thresholds"), True),              # what only a broad write changes
+    ((cache.Scope(A, 5, "actual:revenue", 8), "facts"), True),     # the subject's version now
+    ((cache.Scope(A, 5, "actual:revenue", 6), "facts"), False),    # written again since
+    ((cache.Scope(A, 5, "dataset:orders", 5), "values"), False),
+    ((cache.Scope(A, 4, "actual:headcount", 4), "facts"), False),  # an older base: a broad write since
+    ((cache.Scope(A, 4, "", 4), "thresholds"), False),
+    ((cache.Scope(B, 1, "actual:revenue", 1), "facts"), True),     # another file
+    ((cache.Stamp(A, 8), "cockpit"), False),                       # per data version as before
+    ((cache.Stamp(A, 9), "cockpit"), True),
+])
+def test_retire_drops_scoped_entries_of_an_older_base_or_subject(key, kept):
+    c = Cache("test", 8)
+    c.put(key, "value")
+    c.retire(cache.Stamp(A, NOW.data), NOW)
     assert (c.peek(key) is not None) == kept
 
 

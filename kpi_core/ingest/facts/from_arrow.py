@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from kpi_core.ingest.facts.found import FACT_TABLE, FactKind, Facts, facts_table
+from kpi_core.ingest.facts.found import FACT_TABLE, VIEW, FactKind, Facts, facts_table
 from kpi_core.ingest.facts.gate import allowed
 from kpi_core.ingest.facts.resolve import validate
 from kpi_core.model.access import Actor, as_actor, require
 from kpi_core.model.errors import ValidationFailed
 from kpi_core.model.messages import Msg
 from kpi_core.model.problems import ImportResult, Problem
-from kpi_core.store import batches, dictionary
+from kpi_core.store import batches, dictionary, versions
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
@@ -36,12 +36,13 @@ def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str,
                 else Msg("ingest_table_problems_targets", source=source, count=len(errors)))
         raise ValidationFailed(said, [_line(e) for e in errors[:50]])
     data = facts_table(facts, good)
-    with wh.transaction() as con:
+    with wh.transaction(narrow=True) as con:  # changes only these metrics' facts
         bid = batches.create(con, kind=kind, source=source, user=actor.name, rows_in=n, rows_loaded=len(good),
                              rows_rejected=0, note=reason)
         con.register("_incoming", data)
         con.execute(f"INSERT INTO {FACT_TABLE[kind]} SELECT metric, org, period, value, ?, NULL FROM _incoming", [bid])
         con.unregister("_incoming")
+        wh.touch(versions.fact_subjects(VIEW[kind], data.column("metric").to_pylist()))
     return ImportResult(batch=bid, rows=n, loaded=len(good))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from kpi_core.ingest.facts.found import FACT_TABLE, FactKind, Facts, Progress, facts_table
+from kpi_core.ingest.facts.found import FACT_TABLE, VIEW, FactKind, Facts, Progress, facts_table
 from kpi_core.ingest.facts.gate import allowed
 from kpi_core.ingest.facts.resolve import validate
 from kpi_core.ingest.facts.shape import known_names, seen_by_author, shape
@@ -18,7 +18,7 @@ from kpi_core.model.messages import Msg
 from kpi_core.model.metric import Metric
 from kpi_core.model.org import OrgTree
 from kpi_core.model.problems import ImportResult, Problem
-from kpi_core.store import batches, dictionary
+from kpi_core.store import batches, dictionary, versions
 from kpi_core.store.org import load_tree
 from kpi_core.store.warehouse import Warehouse
 
@@ -79,7 +79,7 @@ def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts
     checked = validate(facts, kind, metrics, org, step)
     sha = batches.sha256_of(path)
     try:
-        with wh.connect() if dry_run else wh.transaction() as con:
+        with wh.connect() if dry_run else wh.transaction(narrow=True) as con:  # only these metrics' facts
             now = load_tree(con), dictionary.current(wh)
             if now != (org, metrics):  # changed while the file was checked: check it against what is
                 org, metrics = now
@@ -103,6 +103,7 @@ def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts
             con.execute(f"INSERT INTO {FACT_TABLE[kind]} SELECT metric, org, period, value, ?, source_row "
                         "FROM _incoming", [bid])
             con.unregister("_incoming")
+            wh.touch(versions.fact_subjects(VIEW[kind], table.column("metric").to_pylist()))
             step("load", len(good), len(good))
             step("commit", 0, 1)  # written, not yet committed
 
