@@ -142,25 +142,30 @@ class DatasetValues:
         return pa.Table.from_pylist(rows, schema=pa.schema({"metric": pa.string(), "batch_id": pa.int64()}))
 
     def _unmapped(self, m: Metric, lo: dt.date, hi: dt.date, from_partials: bool) -> int:
-        """Rows of the metric's dataset in the range whose org value is no unit's (once per dataset)."""
+        """Rows of the metric's dataset in the range whose org value is no unit's: once per
+        dataset and range, kept until the dataset's rows or the org tree change."""
         key = (m.source.dataset, m.source.org_column, m.source.time_column, lo, hi)
-        if key not in self._unmapped_memo and not from_partials and self._link(m.source.dataset) is not None:
-            self._unmapped_memo[key] = linked_values.unmapped(self.con, m.source.dataset, self._live(m.source.dataset),
-                                                              lo, hi)
         if key not in self._unmapped_memo:
-            if from_partials:  # the LIVE table registered by load_datasets holds its batches
-                version = self.versions[m.code]
-                name = distinct_table_name(m, version) if self._kind(m) == "distinct" else None
-                sql = sql_text(("unmapped-partials", m.code, version),
-                               lambda: compile_unmapped_from_partials(m, version, name))
-                lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
-            else:
-                any_day = dt.date(2000, 1, 1)
-                sql = sql_text(("unmapped-rows", m.code, self.versions[m.code]),
-                            lambda: compile_unmapped(m, any_day, any_day))
-                lo_m, hi_m = lo, hi
-            self._unmapped_memo[key] = self.con.execute(sql, [lo_m, hi_m]).fetchall()[0][0]
+            self._unmapped_memo[key] = self._kept(
+                ("unmapped", *key, from_partials), lambda: self._count_unmapped(m, lo, hi, from_partials),
+                versions.dataset(m.source.dataset))
         return self._unmapped_memo[key]
+
+    def _count_unmapped(self, m: Metric, lo: dt.date, hi: dt.date, from_partials: bool) -> int:
+        if not from_partials and self._link(m.source.dataset) is not None:
+            return linked_values.unmapped(self.con, m.source.dataset, self._live(m.source.dataset), lo, hi)
+        if from_partials:  # the LIVE table registered by load_datasets holds its batches
+            version = self.versions[m.code]
+            name = distinct_table_name(m, version) if self._kind(m) == "distinct" else None
+            sql = sql_text(("unmapped-partials", m.code, version),
+                           lambda: compile_unmapped_from_partials(m, version, name))
+            lo_m, hi_m = lo.replace(day=1), hi  # partials are by month; hi is a month start
+        else:
+            any_day = dt.date(2000, 1, 1)
+            sql = sql_text(("unmapped-rows", m.code, self.versions[m.code]),
+                           lambda: compile_unmapped(m, any_day, any_day))
+            lo_m, hi_m = lo, hi
+        return self.con.execute(sql, [lo_m, hi_m]).fetchall()[0][0]
 
 
 @lru_cache(maxsize=1024)
