@@ -200,7 +200,7 @@ def scope_of(wh: Warehouse, codes: Iterable[str]) -> cache.Scope:
     with wh.read() as con:
         now, (_tree, _closure, _keys, metrics) = _context(wh, con)
     joined = "|".join(sorted(set().union(*(subjects_of(metrics, c) for c in codes if c in metrics))))
-    return cache.Scope(_file_key(wh), now.base, joined, now.of(joined) if joined else now.base)
+    return cache.Scope(_file_key(wh), now.base, joined, now.of(joined))
 
 
 def subjects_of(metrics: dict[str, Metric], code: str, stack: tuple[str, ...] = ()) -> set[str]:

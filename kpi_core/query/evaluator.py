@@ -92,7 +92,7 @@ class Evaluator(DatasetValues):
         if self.basis is None:
             return self.cache_key
         file, now = self.basis
-        return cache.Scope(file, now.base, subject, now.of(subject) if subject else now.base)
+        return cache.Scope(file, now.base, subject, now.of(subject))  # of(""): the base
 
     def _kept(self, key: tuple, read, subject: str = ""):
         """A fact about the warehouse kept while `subject` (see `scope`) is not written."""

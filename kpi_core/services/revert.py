@@ -40,8 +40,7 @@ def _subjects(con, batch: dict) -> list[str]:
     linked dataset's refresh, which count as changing everything."""
     kind = batch["kind"]
     if kind in FACT_TABLES:
-        return versions.fact_subjects("actual" if kind == "actuals" else "target",
-                                      versions.metrics_of(con, FACT_TABLES[kind], batch["id"]))
+        return versions.batch_subjects(con, kind, batch["id"])
     return [versions.dataset(batch["dataset"])] if kind == "dataset" else []
 
 

@@ -34,14 +34,19 @@ def dataset(name: str) -> str:
     return f"dataset:{name}"
 
 
-def metrics_of(con: duckdb.DuckDBPyConnection, table: str, batch_id: int) -> list[str]:
-    """The metrics a facts batch holds (`table` is actual_fact or target_fact)."""
-    assert table in ("actual_fact", "target_fact")
-    return [m for (m,) in con.execute(f"SELECT DISTINCT metric FROM {table} WHERE batch_id = ?", [batch_id]).fetchall()]
+_VIEW = {"actuals": "actual", "targets": "target"}  # a facts batch's kind -> its view and subject prefix
+_TABLE = {"actuals": "actual_fact", "targets": "target_fact"}
 
 
-def fact_subjects(view: str, metrics: Iterable[str]) -> list[str]:
-    return sorted({facts(view, m) for m in metrics})
+def fact_subjects(kind: str, metrics: Iterable[str]) -> list[str]:
+    """The subjects a batch of `kind` ("actuals" or "targets") holding `metrics` changes."""
+    return sorted({facts(_VIEW[kind], m) for m in metrics})
+
+
+def batch_subjects(con: duckdb.DuckDBPyConnection, kind: str, batch_id: int) -> list[str]:
+    """The subjects a stored facts batch changes (reverting it changes the same)."""
+    rows = con.execute(f"SELECT DISTINCT metric FROM {_TABLE[kind]} WHERE batch_id = ?", [batch_id]).fetchall()
+    return fact_subjects(kind, (m for (m,) in rows))
 
 
 def read(con: duckdb.DuckDBPyConnection) -> Versions:

@@ -20,7 +20,6 @@ Progress = Callable[[str, int, int], None]
 
 
 FACT_TABLE = {"actuals": "actual_fact", "targets": "target_fact"}
-VIEW = {"actuals": "actual", "targets": "target"}  # the view of current facts, and their subject (store.versions)
 
 
 class Fact(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from kpi_core.ingest.facts.found import FACT_TABLE, VIEW, FactKind, Facts, facts_table
+from kpi_core.ingest.facts.found import FACT_TABLE, FactKind, Facts, facts_table
 from kpi_core.ingest.facts.gate import allowed
 from kpi_core.ingest.facts.resolve import validate
 from kpi_core.model.access import Actor, as_actor, require
@@ -42,7 +42,7 @@ def import_table(wh: Warehouse, kind: FactKind, table: pa.Table, *, source: str,
         con.register("_incoming", data)
         con.execute(f"INSERT INTO {FACT_TABLE[kind]} SELECT metric, org, period, value, ?, NULL FROM _incoming", [bid])
         con.unregister("_incoming")
-        wh.touch(versions.fact_subjects(VIEW[kind], data.column("metric").to_pylist()))
+        wh.touch(versions.fact_subjects(kind, data.column("metric").to_pylist()))
     return ImportResult(batch=bid, rows=n, loaded=len(good))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from kpi_core.ingest.facts.found import FACT_TABLE, VIEW, FactKind, Facts, Progress, facts_table
+from kpi_core.ingest.facts.found import FACT_TABLE, FactKind, Facts, Progress, facts_table
 from kpi_core.ingest.facts.gate import allowed
 from kpi_core.ingest.facts.resolve import validate
 from kpi_core.ingest.facts.shape import known_names, seen_by_author, shape
@@ -103,7 +103,7 @@ def _check_and_load(wh: Warehouse, kind: FactKind, grid: Grid, path: Path, facts
             con.execute(f"INSERT INTO {FACT_TABLE[kind]} SELECT metric, org, period, value, ?, source_row "
                         "FROM _incoming", [bid])
             con.unregister("_incoming")
-            wh.touch(versions.fact_subjects(VIEW[kind], table.column("metric").to_pylist()))
+            wh.touch(versions.fact_subjects(kind, table.column("metric").to_pylist()))
             step("load", len(good), len(good))
             step("commit", 0, 1)  # written, not yet committed
 
